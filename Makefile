@@ -1,0 +1,48 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo demo-google test check lint format typecheck install clean lock
+
+$(STAMP): pyproject.toml requirements/lock.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: install python3.11, or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/lock.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p var/demo
+	@test -f var/demo/responses.csv || cp examples/responses.csv var/demo/responses.csv
+	$(BIN)/cluster-sync --config config/demo.toml sync
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check cluster_sync tests benchmarks examples
+
+format: $(STAMP)
+	$(BIN)/ruff format cluster_sync tests benchmarks examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: $(STAMP)
+	$(BIN)/ruff check cluster_sync tests benchmarks examples
+	$(BIN)/ruff format --check cluster_sync tests benchmarks examples
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+# Regenerate the pinned lock file from pyproject.toml (needs network access to the package index).
+lock:
+	$(PYTHON) -m venv /tmp/cluster-sync-lock
+	/tmp/cluster-sync-lock/bin/pip install --quiet ".[dev]"
+	/tmp/cluster-sync-lock/bin/pip freeze --exclude cluster-sync > requirements/lock.txt
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

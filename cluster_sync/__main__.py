@@ -1,0 +1,3 @@
+from cluster_sync.cli import main
+
+main()

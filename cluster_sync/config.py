@@ -1,0 +1,216 @@
+"""The one TOML configuration file, validated up front: every problem is listed with its key,
+its value and what is allowed. Secrets never live here: the file names environment variables."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cluster_sync import form
+from cluster_sync.errors import ConfigError
+
+DEFAULT_PATH = Path("config/cluster-sync.toml")
+
+
+class _Section(BaseModel):
+    # A misspelt key is a problem to report, not a setting to ignore silently.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FileSourceConfig(_Section):
+    type: Literal["file"] = "file"
+    path: Path
+    #: also write Cluster ID / Sync status / Last synced into the export (a working copy)
+    write_back: bool = False
+    #: sheet (tab) name inside an .xlsx workbook; default: the first one
+    worksheet: str | None = None
+
+
+class GoogleSourceConfig(_Section):
+    type: Literal["google"]
+    spreadsheet: str = Field(description="the key, or the full URL of the sheet")
+    worksheet: str = "Form responses 1"
+    #: service-account key file or authorised-user file; default GOOGLE_APPLICATION_CREDENTIALS
+    credentials_file: Path | None = None
+    credentials: Literal["service_account", "authorized_user"] = "service_account"
+    write_back: bool = True
+    #: advanced: the Sheets API base URL (a proxy, another universe, or a local fake)
+    api_base_url: str = "https://sheets.googleapis.com"
+    retries: Annotated[int, Field(ge=0, le=10)] = 5
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
+
+
+class FormConfig(_Section):
+    date_order: Literal["DMY", "MDY", "YMD"] = "DMY"
+    #: time zone of timestamps in a file export (a Google source uses the sheet's own)
+    timezone: str = "Europe/Brussels"
+    #: field key -> header text, for a form whose questions are worded differently
+    columns: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not a time zone name such as Europe/Brussels") from None
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _known_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(form.FIELDS_BY_KEY))
+        if unknown:
+            raise ValueError(
+                f"unknown question key(s) {', '.join(unknown)}; allowed: "
+                + ", ".join(form.FIELDS_BY_KEY)
+            )
+        return value
+
+
+class StateConfig(_Section):
+    database: Path
+
+
+class OutputConfig(_Section):
+    directory: Path
+    factsheet_template: Path = Path("templates/factsheet.docx")
+    report_template: Path = Path("templates/cop-report.docx")
+    email_templates: Path = Path("templates/email")
+
+
+class SmtpConfig(_Section):
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    #: name of the environment variable that holds the password (never the password itself)
+    password_env: str | None = None
+    auth: Literal["password", "xoauth2", "none"] = "password"
+    #: for xoauth2: service-account or authorised-user file; default GOOGLE_APPLICATION_CREDENTIALS
+    oauth_credentials_file: Path | None = None
+    #: CA bundle to trust instead of the system's (a private relay, or tests)
+    ca_file: Path | None = None
+    verify_certificate: bool = True
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+
+
+class LimitsConfig(_Section):
+    per_minute: Annotated[int, Field(ge=1)] = 60
+    per_day: Annotated[int, Field(ge=1)] = 2000
+    max_recipients: Annotated[int, Field(ge=1, le=100)] = 100
+    max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
+
+
+class MailConfig(_Section):
+    backend: Literal["outbox", "smtp"] = "outbox"
+    sender: str = Field(alias="from")
+    reply_to: str
+    secretariat: list[str] = Field(min_length=1)
+    message_id_domain: str = "cluster-sync.invalid"
+    outbox: Path | None = None
+    smtp: SmtpConfig | None = None
+    limits: LimitsConfig = LimitsConfig()
+    digest: bool = True
+    #: who gets the factsheet: the contact only, or the contact and every participant
+    factsheet_to: Literal["contact", "contact_and_participants"] = "contact_and_participants"
+
+    @model_validator(mode="after")
+    def _backend_settings(self) -> MailConfig:
+        if self.backend == "outbox" and self.outbox is None:
+            raise ValueError("mail.backend = 'outbox' needs mail.outbox (a folder)")
+        if self.backend == "smtp" and self.smtp is None:
+            raise ValueError("mail.backend = 'smtp' needs a [mail.smtp] table")
+        return self
+
+
+class ApprovalConfig(_Section):
+    #: hold factsheet emails to participants until the secretariat ticks "Approved"
+    required: bool = False
+
+
+class IdsConfig(_Section):
+    prefix: Annotated[str, Field(pattern=r"^[A-Z]{1,6}$")] = "CL"
+
+
+class LogConfig(_Section):
+    file: Path | None = None
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class ReportScheduleConfig(_Section):
+    #: day of the month on which `sync` also sends the CoP report of the previous month
+    monthly_on_day: Annotated[int, Field(ge=1, le=28)] | None = None
+
+
+class Config(_Section):
+    source: Annotated[FileSourceConfig | GoogleSourceConfig, Field(discriminator="type")]
+    form: FormConfig = FormConfig()
+    state: StateConfig
+    output: OutputConfig
+    mail: MailConfig
+    approval: ApprovalConfig = ApprovalConfig()
+    ids: IdsConfig = IdsConfig()
+    log: LogConfig = LogConfig()
+    report: ReportScheduleConfig = ReportScheduleConfig()
+    #: the folder relative paths are resolved against (the config file's project root)
+    base_dir: Path = Path(".")
+
+    def path(self, value: Path) -> Path:
+        """A configured path, relative ones taken from the project folder."""
+        return value if value.is_absolute() else self.base_dir / value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.form.timezone)
+
+
+def _source_default(raw: dict[str, Any]) -> None:
+    source = raw.get("source")
+    if isinstance(source, dict):
+        source.setdefault("type", "file")
+
+
+def load(path: Path | str = DEFAULT_PATH) -> Config:
+    """Read and validate a configuration file; raise ConfigError listing every problem."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"No configuration file at {path}.",
+            [],
+            hint="give one with --config PATH; config/cluster-sync.toml is a commented example.",
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML.", [str(exc)]) from None
+    _source_default(raw)
+    # Relative paths are relative to the folder that holds config/, so cron can run from anywhere.
+    base = path.resolve().parent
+    raw.setdefault("base_dir", str(base.parent if base.name == "config" else base))
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path} has {exc.error_count()} problem(s):", _describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"] if not str(p).startswith(("function-after", "tagged"))]
+        # pydantic names the union branch in the path (source.file.path): drop it
+        if len(loc) > 1 and loc[0] == "source" and loc[1] in ("file", "google"):
+            loc.pop(1)
+        key = ".".join(loc) or "(top level)"
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            problems.append(f"{key}: missing; this setting is required.")
+        elif err["type"] == "extra_forbidden":
+            problems.append(f"{key}: unknown setting (misspelt?); remove it or fix its name.")
+        else:
+            problems.append(f"{key} = {err.get('input')!r}: {message}.")
+    return problems

@@ -1,0 +1,58 @@
+"""One exception family. Every third-party error is wrapped where it happens, with the context a
+person needs to act on it; the CLI prints these without a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class ClusterSyncError(Exception):
+    """Base of every error cluster-sync reports to a person."""
+
+    #: Process exit code the CLI uses for this kind of error.
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  What to do: {self.hint}"
+
+
+class UserError(ClusterSyncError):
+    """Several problems found at once, all shown together (config, templates, headers)."""
+
+    exit_code = 2
+
+    def __init__(self, summary: str, problems: Iterable[str], hint: str | None = None) -> None:
+        self.problems = list(problems)
+        body = summary + "".join(f"\n  - {p}" for p in self.problems)
+        super().__init__(body, hint)
+
+
+class ConfigError(UserError):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+class SourceError(ClusterSyncError):
+    """The responses sheet or export could not be read or written."""
+
+
+class TemplateError(ClusterSyncError):
+    """A Word or email template is broken (names the template and the tag)."""
+
+
+class StateError(ClusterSyncError):
+    """The state database could not be opened or migrated."""
+
+
+class DeliveryError(ClusterSyncError):
+    """A mail backend could not deliver (connection-level, not one recipient)."""
+
+
+class LockedError(ClusterSyncError):
+    """Another sync holds the lock."""
+
+    exit_code = 75  # EX_TEMPFAIL: cron may simply try again later

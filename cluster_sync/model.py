@@ -1,0 +1,99 @@
+"""Typed registrations: what a valid form response becomes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class Address:
+    email: str
+    name: str = ""
+
+    def formatted(self) -> str:
+        from email.headerregistry import Address as HeaderAddress
+
+        # headerregistry quotes and encodes display names, so a name can never add a header
+        return str(HeaderAddress(display_name=self.name, addr_spec=self.email))
+
+
+@dataclass(frozen=True)
+class Participant:
+    name: str
+    email: str
+    organisation: str
+    country: str
+
+
+@dataclass(frozen=True)
+class RoadmapItem:
+    date: date
+    activity: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a response, in the words of the form."""
+
+    question: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Registration:
+    title: str
+    acronym: str
+    question: str
+    objectives: tuple[str, ...]
+    working_groups: tuple[str, ...]
+    cluster_type: str
+    lead_organisation: str
+    lead_country: str
+    lead_role: str
+    contact_person: str
+    contact_email: Address
+    participant_categories: tuple[str, ...]
+    thematic_projects: tuple[str, ...]
+    participants: tuple[Participant, ...]
+    results: str
+    transfer_levels: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    start_date: date
+    end_date: date
+    roadmap: tuple[RoadmapItem, ...]
+    expertise: str
+    consent: bool
+    respondent_email: Address | None = None
+    submitted_at: datetime | None = field(default=None, compare=False)
+
+    def content_hash(self) -> str:
+        """Fingerprint of what the partner wrote; the submission time is not part of it, so a
+        response re-saved without changes is not a new version."""
+        data = asdict(self)
+        data.pop("submitted_at")
+        blob = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @property
+    def short_name(self) -> str:
+        return self.acronym or self.title
+
+    def recipients(self) -> list[Address]:
+        """The contact first, then every participant, each address once."""
+        seen: set[str] = set()
+        result: list[Address] = []
+        people = [self.contact_email, *(Address(p.email, p.name) for p in self.participants)]
+        for person in people:
+            if person.email.casefold() not in seen:
+                seen.add(person.email.casefold())
+                result.append(person)
+        return result
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=str, ensure_ascii=False)

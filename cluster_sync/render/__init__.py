@@ -1,0 +1,1 @@
+"""Documents and messages made from registrations: Word factsheets, emails, the CoP report."""

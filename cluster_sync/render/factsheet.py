@@ -1,0 +1,115 @@
+"""Word factsheets, rendered with docxtpl from a template the secretariat edits in Word.
+
+The template sees only plain data (the tags listed in docs/templates.md). Every value is escaped
+by docxtpl's autoescape, so `R&D <pilot>` is text, never markup; form text is data, never a
+template (jinja only ever compiles the template file itself).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from slugify import slugify
+
+from cluster_sync.dates import format_date
+from cluster_sync.errors import TemplateError
+from cluster_sync.files import atomic_write
+from cluster_sync.model import Registration
+
+CO_FUNDING = "Co-funded by the European Union · Interreg Euro-MED · Natural Heritage mission"
+
+
+def factsheet_context(
+    reg: Registration, cluster_id: str, version: int, today: date
+) -> dict[str, Any]:
+    """Everything a factsheet template may use; documented tag by tag in docs/templates.md."""
+    organisations = list(
+        dict.fromkeys([reg.lead_organisation, *(p.organisation for p in reg.participants)])
+    )
+    countries = list(dict.fromkeys([reg.lead_country, *(p.country for p in reg.participants)]))
+    return {
+        "cluster_id": cluster_id,
+        "version": version,
+        "title": reg.title,
+        "acronym": reg.acronym,
+        "question": reg.question,
+        "objectives": list(reg.objectives),
+        "working_groups": list(reg.working_groups),
+        "cluster_type": reg.cluster_type,
+        "lead_organisation": reg.lead_organisation,
+        "lead_country": reg.lead_country,
+        "lead_role": reg.lead_role,
+        "contact_person": reg.contact_person,
+        "contact_email": reg.contact_email.email,
+        "participant_categories": list(reg.participant_categories),
+        "thematic_projects": list(reg.thematic_projects),
+        "participants": [
+            {"name": p.name, "email": p.email, "organisation": p.organisation, "country": p.country}
+            for p in reg.participants
+        ],
+        "organisations": organisations,
+        "countries": countries,
+        "results": reg.results,
+        "transfer_levels": list(reg.transfer_levels),
+        "outcomes": list(reg.outcomes),
+        "start_date": format_date(reg.start_date),
+        "end_date": format_date(reg.end_date),
+        "roadmap": [
+            {"date": format_date(item.date), "activity": item.activity, "done": item.date < today}
+            for item in reg.roadmap
+        ],
+        "expertise": reg.expertise,
+        "generated_on": format_date(today),
+        "co_funding": CO_FUNDING,
+    }
+
+
+def factsheet_filename(cluster_id: str, title: str, version: int) -> str:
+    """Stable, safe on every file system: CL-2025-007-restoring-posidonia-meadows-v2.docx.
+    Greek and Cyrillic titles are transliterated rather than dropped."""
+    slug = slugify(title, max_length=50, word_boundary=True) or "factsheet"
+    return f"{cluster_id}-{slug}-v{version}.docx"
+
+
+def render_docx(template: Path, context: dict[str, Any], out_path: Path) -> None:
+    """Render a docxtpl template into out_path atomically; a broken template raises a
+    TemplateError that names the template and the tag."""
+    from docxtpl import DocxTemplate
+
+    if not template.is_file():
+        raise TemplateError(
+            f"The Word template {template} does not exist.",
+            hint="check output.factsheet_template / output.report_template in the configuration.",
+        )
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    doc = DocxTemplate(str(template))
+    try:
+        doc.render(context, jinja_env=env, autoescape=True)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(
+            f"The Word template {template} has a broken tag: {exc.message} "
+            f"(near “{_snippet(exc)}”).",
+            hint="open the template in Word and fix the tag; docs/templates.md lists the tags.",
+        ) from None
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(
+            f"The Word template {template} uses a tag that does not exist: {exc.message}.",
+            hint="docs/templates.md lists the tags a template can use.",
+        ) from None
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    atomic_write(out_path, buffer.getvalue())
+
+
+def _snippet(exc: jinja2.TemplateSyntaxError) -> str:
+    source = exc.source or ""
+    lines = source.splitlines()
+    if exc.lineno and 0 < exc.lineno <= len(lines):
+        line = lines[exc.lineno - 1]
+        start = max(0, line.find("{") - 10)
+        return line[start : start + 80]
+    return source[:80]

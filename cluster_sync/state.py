@@ -1,0 +1,278 @@
+"""The sync's memory: a SQLite database with a schema version and forward-only migrations.
+
+It records every registration seen, every factsheet version, every email queued or delivered and
+every run. Callers group a side effect and its record in `transaction()`, so a crash leaves either
+both or neither.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cluster_sync.errors import StateError
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE registrations (
+        cluster_id TEXT PRIMARY KEY,
+        natural_key TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('valid', 'invalid')),
+        title TEXT NOT NULL DEFAULT '',
+        content_hash TEXT,
+        data TEXT,
+        problems TEXT NOT NULL DEFAULT '[]',
+        problems_hash TEXT,
+        notified_problems_hash TEXT,
+        version INTEGER NOT NULL DEFAULT 0,
+        emailed_version INTEGER NOT NULL DEFAULT 0,
+        approved INTEGER NOT NULL DEFAULT 0,
+        submitter TEXT,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        last_changed TEXT NOT NULL
+    );
+    CREATE INDEX registrations_key ON registrations (natural_key);
+    CREATE TABLE factsheets (
+        cluster_id TEXT NOT NULL REFERENCES registrations (cluster_id),
+        version INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        path TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (cluster_id, version)
+    );
+    CREATE TABLE id_counters (year INTEGER PRIMARY KEY, last INTEGER NOT NULL);
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        dedupe_key TEXT NOT NULL UNIQUE,
+        message_id TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        cluster_id TEXT,
+        subject TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        raw BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_reply TEXT,
+        queued_at TEXT NOT NULL,
+        next_attempt_at TEXT,
+        sent_at TEXT,
+        run_id INTEGER
+    );
+    CREATE INDEX messages_state ON messages (state);
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        outcome TEXT NOT NULL DEFAULT 'running',
+        counts TEXT NOT NULL DEFAULT '{}',
+        error TEXT
+    );
+    CREATE TABLE reports (
+        period TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        sent_message TEXT
+    );
+    """,
+]
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class StoredRegistration:
+    cluster_id: str
+    natural_key: str
+    status: str
+    title: str
+    content_hash: str | None
+    data: dict[str, Any] | None
+    problems: list[str]
+    problems_hash: str | None
+    notified_problems_hash: str | None
+    version: int
+    emailed_version: int
+    approved: bool
+    submitter: str | None
+    first_seen: str
+    last_seen: str
+    last_changed: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> StoredRegistration:
+        values = dict(row)
+        values["data"] = json.loads(values["data"]) if values["data"] else None
+        values["problems"] = json.loads(values["problems"])
+        values["approved"] = bool(values["approved"])
+        return cls(**values)
+
+
+class State:
+    """A connection to the state database, migrated to the current schema on open."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path) if str(path) != ":memory:" else None
+        try:
+            if self.path:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA foreign_keys = ON")
+            if self.path:
+                self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = FULL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(
+                f"The state database {path} could not be opened: {exc}.",
+                hint="check state.database in the configuration; restore the file from a backup "
+                "if it is damaged.",
+            ) from None
+
+    @classmethod
+    def scratch_copy(cls, source: State) -> State:
+        """An in-memory copy, for a dry run that must follow the real code path and change
+        nothing on disk."""
+        copy = cls(":memory:")
+        source.db.backup(copy.db)
+        return copy
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- schema -----------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        current = self.schema_version
+        if current > len(MIGRATIONS):
+            raise StateError(
+                f"The state database is at schema version {current}, newer than this "
+                f"cluster-sync knows ({len(MIGRATIONS)}).",
+                hint="upgrade cluster-sync; never run an older version on a newer database.",
+            )
+        for version in range(current + 1, len(MIGRATIONS) + 1):
+            with self.transaction():
+                # executescript would commit on its own; run statement by statement instead
+                for statement in MIGRATIONS[version - 1].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {version}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception. Nested calls join the outer
+        transaction."""
+        if self.db.in_transaction:
+            yield self.db
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- registrations ----------------------------------------------------------------------
+
+    def registration(self, cluster_id: str) -> StoredRegistration | None:
+        row = self.db.execute(
+            "SELECT * FROM registrations WHERE cluster_id = ?", (cluster_id,)
+        ).fetchone()
+        return StoredRegistration.from_row(row) if row else None
+
+    def find_by_key(self, natural_key: str) -> StoredRegistration | None:
+        row = self.db.execute(
+            "SELECT * FROM registrations WHERE natural_key = ? ORDER BY first_seen LIMIT 1",
+            (natural_key,),
+        ).fetchone()
+        return StoredRegistration.from_row(row) if row else None
+
+    def registrations(self) -> list[StoredRegistration]:
+        rows = self.db.execute("SELECT * FROM registrations ORDER BY cluster_id").fetchall()
+        return [StoredRegistration.from_row(r) for r in rows]
+
+    def next_cluster_id(self, prefix: str, year: int) -> str:
+        """CL-2025-007: a per-year counter, never reused."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO id_counters (year, last) VALUES (?, 1) "
+                "ON CONFLICT (year) DO UPDATE SET last = last + 1",
+                (year,),
+            )
+            (number,) = db.execute(
+                "SELECT last FROM id_counters WHERE year = ?", (year,)
+            ).fetchone()
+        return f"{prefix}-{year}-{number:03d}"
+
+    def adopt_cluster_id(self, cluster_id: str) -> None:
+        """An ID found in the sheet but not here (a restored or new database): make sure the
+        counter never hands it out again."""
+        parts = cluster_id.rsplit("-", 2)
+        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+            self.db.execute(
+                "INSERT INTO id_counters (year, last) VALUES (?, ?) "
+                "ON CONFLICT (year) DO UPDATE SET last = max(last, excluded.last)",
+                (int(parts[1]), int(parts[2])),
+            )
+
+    def save_registration(self, reg: StoredRegistration) -> None:
+        values = dict(reg.__dict__)
+        values["data"] = json.dumps(reg.data, ensure_ascii=False) if reg.data else None
+        values["problems"] = json.dumps(reg.problems, ensure_ascii=False)
+        values["approved"] = int(reg.approved)
+        columns = ", ".join(values)
+        marks = ", ".join(f":{k}" for k in values)
+        updates = ", ".join(f"{k} = excluded.{k}" for k in values if k != "cluster_id")
+        self.db.execute(
+            f"INSERT INTO registrations ({columns}) VALUES ({marks}) "
+            f"ON CONFLICT (cluster_id) DO UPDATE SET {updates}",
+            values,
+        )
+
+    def add_factsheet(self, cluster_id: str, version: int, content_hash: str, path: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO factsheets VALUES (?, ?, ?, ?, ?)",
+            (cluster_id, version, content_hash, path, now_utc()),
+        )
+
+    def factsheet_path(self, cluster_id: str, version: int) -> str | None:
+        row = self.db.execute(
+            "SELECT path FROM factsheets WHERE cluster_id = ? AND version = ?",
+            (cluster_id, version),
+        ).fetchone()
+        return row[0] if row else None
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def start_run(self) -> int:
+        with self.transaction() as db:
+            cursor = db.execute("INSERT INTO runs (started_at) VALUES (?)", (now_utc(),))
+        return int(cursor.lastrowid or 0)
+
+    def finish_run(
+        self, run_id: int, outcome: str, counts: dict[str, int], error: str | None = None
+    ) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE runs SET finished_at = ?, outcome = ?, counts = ?, error = ? WHERE id = ?",
+                (now_utc(), outcome, json.dumps(counts), error, run_id),
+            )
+
+    def last_runs(self, limit: int = 5) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()

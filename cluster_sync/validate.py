@@ -1,0 +1,346 @@
+"""Turn one raw response row into a Registration, or into the list of everything wrong with it.
+
+Every rule reports in the words of the form ("End date (3 March 2025) is before Start date
+(1 April 2025)"), and a row is always checked in full, so the submitter fixes everything at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from email_validator import EmailNotValidError, validate_email
+
+from cluster_sync import form, text
+from cluster_sync.dates import DateOrder, DateParseError, format_date, parse_date, parse_datetime
+from cluster_sync.form import Field
+from cluster_sync.model import Address, Participant, Problem, Registration, RoadmapItem
+
+# Older names of options that still circulate (the domain's long name of WG3).
+OPTION_ALIASES = {
+    text.fold("WG3 Valorisation of the socio-economic value of biodiversity"): form.WORKING_GROUPS[
+        2
+    ],
+}
+_ROADMAP = re.compile(
+    r"^(?P<date>\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}"
+    r"|\d{1,2}\.?\s+[^\W\d]+\.?,?\s+\d{4}|[^\W\d]+\.?\s+\d{1,2},?\s+\d{4})"
+    r"\s*(?:[–—:|]|-(?=\s)|\s-\s)?\s*(?P<activity>.*)$"
+)
+_EMAIL_SPLIT = re.compile(r"[,;\s]+(?=[^,;\s]*@)")
+
+
+@dataclass
+class Outcome:
+    """What validation made of one row."""
+
+    registration: Registration | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return self.registration is not None
+
+
+@dataclass
+class _Checker:
+    values: Mapping[str, Any]
+    order: DateOrder
+    tz: ZoneInfo | None
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, f: Field, message: str) -> None:
+        self.problems.append(Problem(f.header, message))
+
+    def raw(self, key: str) -> Any:
+        value = self.values.get(key)
+        return value.strip() if isinstance(value, str) else value
+
+    def is_blank(self, key: str) -> bool:
+        value = self.raw(key)
+        return value is None or value == ""
+
+    def required(self, key: str) -> bool:
+        """False (and a problem) when a required answer is empty."""
+        f = form.FIELDS_BY_KEY[key]
+        if self.is_blank(key):
+            if f.required:
+                self.problem(f, f"{f.header} is required but was left empty.")
+            return False
+        return True
+
+    def limited(self, f: Field, value: str) -> str:
+        if f.max_length and len(value) > f.max_length:
+            self.problem(
+                f,
+                f"{f.header} is {len(value)} characters long; the limit is {f.max_length}. "
+                "Please shorten it.",
+            )
+        return value
+
+    def line(self, key: str) -> str:
+        f = form.FIELDS_BY_KEY[key]
+        return self.limited(f, text.clean_line(str(self.raw(key)))) if self.required(key) else ""
+
+    def paragraph(self, key: str) -> str:
+        f = form.FIELDS_BY_KEY[key]
+        return self.limited(f, text.clean_text(str(self.raw(key)))) if self.required(key) else ""
+
+    def lines(self, key: str) -> list[str]:
+        f = form.FIELDS_BY_KEY[key]
+        if not self.required(key):
+            return []
+        self.limited(f, text.clean_text(str(self.raw(key))))
+        return text.split_lines(str(self.raw(key)))
+
+    def choice(self, key: str) -> str:
+        f = form.FIELDS_BY_KEY[key]
+        if not self.required(key):
+            return ""
+        answer = text.clean_line(str(self.raw(key)))
+        match = _match_option(answer, f.options)
+        if match is None:
+            self.problem(
+                f, f"{f.header}: “{answer}” is not one of the options ({_list(f.options)})."
+            )
+            return ""
+        return match
+
+    def checkboxes(self, key: str) -> tuple[str, ...]:
+        f = form.FIELDS_BY_KEY[key]
+        if not self.required(key):
+            return ()
+        chosen, unknown = split_checkboxes(str(self.raw(key)), f.options)
+        if unknown and not f.allows_other:
+            for item in unknown:
+                self.problem(
+                    f, f"{f.header}: “{item}” is not one of the options ({_list(f.options)})."
+                )
+        return tuple(chosen + (unknown if f.allows_other else []))
+
+    def date(self, key: str) -> date | None:
+        f = form.FIELDS_BY_KEY[key]
+        if not self.required(key):
+            return None
+        try:
+            return parse_date(self.raw(key), self.order)
+        except DateParseError:
+            self.problem(
+                f,
+                f"{f.header} “{self.raw(key)}” is not a date; write it as 2025-03-15 "
+                f"or {_order_example(self.order)}.",
+            )
+            return None
+
+    def email(self, key: str) -> Address | None:
+        f = form.FIELDS_BY_KEY[key]
+        if not self.required(key):
+            return None
+        found = parse_addresses(str(self.raw(key)))
+        if len(found) > 1:
+            self.problem(
+                f,
+                f"{f.header} holds {len(found)} addresses; give one address only "
+                "(list the others under Participants).",
+            )
+            return None
+        address, error = found[0]
+        if error:
+            self.problem(f, f"{f.header}: {error}")
+        return address
+
+
+def parse_addresses(cell: str) -> list[tuple[Address | None, str | None]]:
+    """Every address in a cell, each with either its Address or the reason it is not valid.
+    Accepts display names ("Ana Đurđević <ana@example.org>")."""
+    import email.utils
+
+    cleaned = text.clean_line(cell)
+    parts = [p.strip() for p in _EMAIL_SPLIT.split(cleaned) if p.strip()] or [cleaned]
+    results: list[tuple[Address | None, str | None]] = []
+    for part in parts:
+        name, addr = email.utils.parseaddr(part)
+        addr = addr or part
+        try:
+            checked = validate_email(addr, check_deliverability=False)
+        except EmailNotValidError as exc:
+            results.append((None, f"“{part}” is not a valid email address ({exc})."))
+            continue
+        results.append((Address(checked.normalized, text.clean_line(name)), None))
+    return results
+
+
+def split_checkboxes(cell: str, options: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """Google joins checkbox answers with ", " but options may contain commas themselves:
+    take known options out first (longest first), then split what is left."""
+    rest = text.clean_line(cell)
+    found: list[tuple[int, str]] = []
+    for option in sorted(options, key=len, reverse=True):
+        pattern = re.compile(rf"(?<![^,\s]){re.escape(option)}(?![^,\s])", re.IGNORECASE)
+        m = pattern.search(rest)
+        if m:
+            found.append((m.start(), option))
+            rest = rest[: m.start()] + "\0" * len(m.group()) + rest[m.end() :]
+    unknown: list[str] = []
+    for item in (p.strip(" \0") for p in rest.split(",")):
+        if not item:
+            continue
+        alias = OPTION_ALIASES.get(text.fold(item)) or _match_option(item, options)
+        if alias:
+            found.append((len(found) * 1000, alias))
+        else:
+            unknown.append(item)
+    chosen = list(dict.fromkeys(option for _, option in sorted(found)))
+    return chosen, unknown
+
+
+def _match_option(answer: str, options: tuple[str, ...]) -> str | None:
+    key = text.fold(answer)
+    for option in options:
+        if text.fold(option) == key:
+            return option
+    return OPTION_ALIASES.get(key)
+
+
+def _list(options: tuple[str, ...]) -> str:
+    return "; ".join(options)
+
+
+def _order_example(order: DateOrder) -> str:
+    return {"DMY": "15/03/2025", "MDY": "03/15/2025", "YMD": "2025/03/15"}[order]
+
+
+def _participants(c: _Checker) -> tuple[Participant, ...]:
+    f = form.FIELDS_BY_KEY["participants"]
+    people: list[Participant] = []
+    for number, line in enumerate(c.lines("participants"), start=1):
+        parts = [p.strip() for p in line.split(";")]
+        while len(parts) > 4 and not parts[-1]:
+            parts.pop()
+        if len(parts) != 4 or not all(parts[:3]):
+            c.problem(
+                f,
+                f"Participants, line {number} (“{text.one_line(line, 80)}”) should read "
+                "“Name; email; organisation; country”.",
+            )
+            continue
+        name, cell, organisation, country = parts
+        found = parse_addresses(cell)
+        address, error = found[0]
+        if error or address is None or len(found) > 1:
+            reason = error or "give one address per participant."
+            c.problem(f, f"Participants, line {number} ({name}): {reason}")
+            continue
+        country = _match_option(country, form.COUNTRIES) or country
+        people.append(Participant(name, address.email, organisation, country))
+    return tuple(people)
+
+
+def _roadmap(c: _Checker) -> tuple[RoadmapItem, ...]:
+    f = form.FIELDS_BY_KEY["roadmap"]
+    items: list[RoadmapItem] = []
+    for number, line in enumerate(c.lines("roadmap"), start=1):
+        m = _ROADMAP.match(line)
+        when = None
+        if m and m["activity"].strip():
+            try:
+                when = parse_date(m["date"], c.order)
+            except DateParseError:
+                when = None
+        if when is None or m is None:
+            c.problem(
+                f,
+                f"Roadmap, line {number} (“{text.one_line(line, 80)}”) should read "
+                "“date – activity”, for example “2025-03-15 – Kick-off webinar”.",
+            )
+            continue
+        items.append(RoadmapItem(when, m["activity"].strip()))
+    return tuple(sorted(items, key=lambda item: item.date))
+
+
+def _consent(c: _Checker) -> bool:
+    f = form.FIELDS_BY_KEY["consent"]
+    if c.is_blank("consent"):
+        c.problem(
+            f,
+            "Consent was not given: tick “I agree that this information is published in the "
+            "factsheet and in CoP reports” so the factsheet can be shared.",
+        )
+        return False
+    answer = str(c.raw("consent"))
+    if text.fold(answer) == text.fold(form.CONSENT_TEXT) or form.is_ticked(answer):
+        return True
+    c.problem(f, f"Consent: “{text.one_line(answer, 80)}” is not the consent option.")
+    return False
+
+
+def _date_order(c: _Checker, start: date | None, end: date | None) -> None:
+    if start and end and end < start:
+        c.problem(
+            form.FIELDS_BY_KEY["end_date"],
+            f"End date ({format_date(end)}) is before Start date ({format_date(start)}).",
+        )
+
+
+def _submitted_at(c: _Checker) -> datetime | None:
+    try:
+        return (
+            None if c.is_blank("timestamp") else parse_datetime(c.raw("timestamp"), c.order, c.tz)
+        )
+    except DateParseError:
+        return None  # the Timestamp is Google's, not the partner's: never a reason to reject
+
+
+def validate_row(
+    values: Mapping[str, Any], order: DateOrder = "DMY", tz: ZoneInfo | None = None
+) -> Outcome:
+    """Check every question of one response and build its Registration when nothing is wrong."""
+    c = _Checker(values, order, tz)
+    respondent = None
+    if not c.is_blank("respondent_email"):
+        respondent = c.email("respondent_email")
+    start, end = c.date("start_date"), c.date("end_date")
+    _date_order(c, start, end)
+    fields: dict[str, Any] = dict(
+        title=c.line("title"),
+        acronym=c.line("acronym"),
+        question=c.paragraph("question"),
+        objectives=tuple(c.lines("objectives")),
+        working_groups=c.checkboxes("working_groups"),
+        cluster_type=c.choice("cluster_type"),
+        lead_organisation=c.line("lead_organisation"),
+        lead_country=c.choice("lead_country"),
+        lead_role=c.choice("lead_role"),
+        contact_person=c.line("contact_person"),
+        contact_email=c.email("contact_email"),
+        participant_categories=c.checkboxes("participant_categories"),
+        thematic_projects=c.checkboxes("thematic_projects"),
+        participants=_participants(c),
+        results=c.paragraph("results"),
+        transfer_levels=c.checkboxes("transfer_levels"),
+        outcomes=c.checkboxes("outcomes"),
+        roadmap=_roadmap(c),
+        expertise=c.paragraph("expertise"),
+        consent=_consent(c),
+    )
+    if c.problems:
+        return Outcome(None, c.problems)
+    registration = Registration(
+        **fields,
+        start_date=start,  # type: ignore[arg-type]  # not None: no problems were found
+        end_date=end,  # type: ignore[arg-type]
+        respondent_email=respondent,
+        submitted_at=_submitted_at(c),
+    )
+    return Outcome(registration, [])
+
+
+def is_blank_row(values: Mapping[str, Any]) -> bool:
+    """A row with no answer at all (a deleted response leaves one behind)."""
+    return all(
+        v is None or (isinstance(v, str) and not text.clean_line(v)) for v in values.values()
+    )
