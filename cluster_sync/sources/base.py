@@ -178,7 +178,7 @@ def _locate(
         # A row copied with its ID makes two rows with one ID: tell them apart by content.
         candidates = by_id.get(st.row.cluster_id, [])
         matching = [i for i in candidates if prints[i] == st.row.fingerprint]
-        return (matching or candidates or [None])[0]
+        return (matching or candidates)[0] if candidates else None
 
     def free(i: int) -> bool:
         cells = rows[i]

@@ -1,0 +1,62 @@
+"""The mail backend interface. A backend only moves bytes: the queue (cluster_sync.mailqueue)
+decides what to send, when, and records every outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One queued message, exactly as it will be sent."""
+
+    id: int
+    message_id: str
+    kind: str
+    cluster_id: str | None
+    sender: str  # envelope sender (addr-spec)
+    recipients: tuple[str, ...]  # envelope recipients (addr-specs), at most 100
+    raw: bytes  # the complete RFC 5322 message
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """Accepted. `refused` lists recipients the server rejected for good while it accepted
+    the others (address -> the server's words)."""
+
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+class TemporaryFailure(Exception):
+    """Try again later: a 4xx reply, a dropped connection, a timeout."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
+
+
+class PermanentFailure(Exception):
+    """Never try again: a 5xx reply for the message or for every recipient."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
+
+
+class Mailer(Protocol):
+    description: str
+
+    def open(self) -> None:
+        """Connect (or prepare); raises TemporaryFailure / PermanentFailure."""
+        ...
+
+    def close(self) -> None: ...
+
+    def send(self, envelope: Envelope) -> SendResult:
+        """Hand one message over; raises TemporaryFailure or PermanentFailure."""
+        ...
+
+    def already_delivered(self, envelope: Envelope) -> bool | None:
+        """After a crash mid-send: True/False when the backend can tell, None when it cannot."""
+        ...

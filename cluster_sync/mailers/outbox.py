@@ -1,0 +1,40 @@
+"""The embedded default: every message becomes one .eml file that any mail client opens."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from cluster_sync.files import atomic_write
+from cluster_sync.mailers.base import Envelope, SendResult, TemporaryFailure
+
+
+class OutboxMailer:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.description = f"the outbox folder {folder}"
+
+    def path_for(self, envelope: Envelope) -> Path:
+        # The queue id makes the name unique and stable: a retried message lands on the same file.
+        label = re.sub(r"[^A-Za-z0-9-]+", "-", f"{envelope.kind}-{envelope.cluster_id or ''}")
+        return self.folder / f"{envelope.id:05d}-{label.strip('-')}.eml"
+
+    def open(self) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TemporaryFailure(f"cannot create {self.folder}: {exc.strerror}") from None
+
+    def close(self) -> None:
+        return None
+
+    def send(self, envelope: Envelope) -> SendResult:
+        try:
+            atomic_write(self.path_for(envelope), envelope.raw)
+        except OSError as exc:
+            raise TemporaryFailure(f"cannot write to {self.folder}: {exc.strerror}") from None
+        return SendResult()
+
+    def already_delivered(self, envelope: Envelope) -> bool:
+        # The file appears whole or not at all (atomic rename), so its presence is the answer.
+        return self.path_for(envelope).exists()

@@ -1,0 +1,265 @@
+"""The mail queue in the state database, and the delivery loop over any Mailer.
+
+Every message is queued (rendered bytes, recipients, stable Message-ID) before anything is sent.
+Delivery marks a message `sending` and commits before handing it over, then `sent` right after
+the backend accepts it. A run killed in between leaves `sending` rows, which the next run settles
+first: the backend is asked whether it has the message (the outbox can tell); when it cannot tell
+(SMTP), the message is sent again with the same Message-ID. docs/operations.md explains that
+window.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from typing import Any
+
+from cluster_sync.config import LimitsConfig
+from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure, TemporaryFailure
+from cluster_sync.state import State
+
+Clock = Callable[[], datetime]
+#: waits between tries within one run; what is still failing after them waits for the next run
+IN_RUN_WAITS = (2.0, 8.0)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready to queue."""
+
+    dedupe_key: str  # the same key is never queued twice
+    kind: str
+    cluster_id: str | None
+    sender: str
+    recipients: tuple[str, ...]
+    message: EmailMessage
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: list[tuple[int, str, str]] = field(default_factory=list)  # (id, subject, reply)
+    deferred: int = 0  # still queued: temporary failures or over a cap
+    capped: str | None = None  # which cap stopped delivery, if any
+    refused: list[tuple[int, str, str]] = field(default_factory=list)  # (id, address, reply)
+    recovered: int = 0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def enqueue(state: State, outgoing: Outgoing, run_id: int | None, now: datetime) -> bool:
+    """Queue a message unless one with the same dedupe key exists; True when queued now."""
+    msg = outgoing.message
+    raw = msg.as_bytes(policy=SMTP)
+    cursor = state.db.execute(
+        "INSERT INTO messages (dedupe_key, message_id, kind, cluster_id, subject, sender, "
+        "recipients, raw, state, queued_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?) "
+        "ON CONFLICT (dedupe_key) DO NOTHING",
+        (
+            outgoing.dedupe_key,
+            str(msg["Message-ID"]),
+            outgoing.kind,
+            outgoing.cluster_id,
+            str(msg["Subject"]),
+            outgoing.sender,
+            json.dumps(list(outgoing.recipients)),
+            raw,
+            _iso(now),
+            run_id,
+        ),
+    )
+    return cursor.rowcount == 1
+
+
+def _envelope(row: dict[str, Any]) -> Envelope:
+    return Envelope(
+        id=int(row["id"]),
+        message_id=str(row["message_id"]),
+        kind=str(row["kind"]),
+        cluster_id=row["cluster_id"],
+        sender=str(row["sender"]),
+        recipients=tuple(json.loads(str(row["recipients"]))),
+        raw=bytes(row["raw"]),
+    )
+
+
+def _due(state: State, now: datetime) -> list[Envelope]:
+    rows = state.db.execute(
+        "SELECT * FROM messages WHERE state = 'queued' "
+        "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id",
+        (_iso(now),),
+    ).fetchall()
+    return [_envelope(dict(r)) for r in rows]
+
+
+def _sent_since(state: State, since: datetime) -> int:
+    (count,) = state.db.execute(
+        "SELECT count(*) FROM messages WHERE state = 'sent' AND sent_at > ?", (_iso(since),)
+    ).fetchone()
+    return int(count)
+
+
+def _recover(state: State, mailer: Mailer, now: datetime) -> int:
+    """Settle messages a killed run left in `sending`."""
+    rows = state.db.execute("SELECT * FROM messages WHERE state = 'sending'").fetchall()
+    for row in rows:
+        envelope = _envelope(dict(row))
+        delivered = mailer.already_delivered(envelope)
+        with state.transaction() as db:
+            if delivered:
+                db.execute(
+                    "UPDATE messages SET state = 'sent', sent_at = ?, last_reply = ? WHERE id = ?",
+                    (_iso(now), "found delivered after an interrupted run", envelope.id),
+                )
+            else:
+                db.execute("UPDATE messages SET state = 'queued' WHERE id = ?", (envelope.id,))
+    return len(rows)
+
+
+@dataclass
+class Delivery:
+    """One delivery pass: everything due, within the caps, through one open mailer."""
+
+    state: State
+    mailer: Mailer
+    limits: LimitsConfig
+    clock: Clock = _now
+    sleep: Callable[[float], None] = time.sleep
+    in_run_waits: tuple[float, ...] = IN_RUN_WAITS
+    report: DeliveryReport = field(default_factory=DeliveryReport)
+
+    def run(self) -> DeliveryReport:
+        self.report.recovered = _recover(self.state, self.mailer, self.clock())
+        due = _due(self.state, self.clock())
+        if not due:
+            return self.report
+        try:
+            self.mailer.open()
+        except (TemporaryFailure, PermanentFailure) as exc:
+            # The server is unreachable: nothing is lost, everything waits for the next run.
+            self.report.deferred = len(due)
+            self.report.capped = f"could not connect to {self.mailer.description}: {exc}"
+            return self.report
+        try:
+            for index, envelope in enumerate(due):
+                if not self._within_caps():
+                    self.report.deferred += len(due) - index
+                    break
+                self._deliver(envelope)
+        finally:
+            self.mailer.close()
+        return self.report
+
+    def _within_caps(self) -> bool:
+        now = self.clock()
+        if _sent_since(self.state, now - timedelta(days=1)) >= self.limits.per_day:
+            self.report.capped = f"the daily cap of {self.limits.per_day} messages was reached"
+            return False
+        while (
+            _sent_since(self.state, self.clock() - timedelta(minutes=1)) >= self.limits.per_minute
+        ):
+            self.sleep(1.0)  # the per-minute cap only slows a run down; the window frees itself
+        return True
+
+    def _mark(self, envelope: Envelope, sql: str, *params: object) -> None:
+        with self.state.transaction() as db:
+            db.execute(f"UPDATE messages SET {sql} WHERE id = ?", (*params, envelope.id))
+
+    def _deliver(self, envelope: Envelope) -> None:
+        waits = list(self.in_run_waits)
+        while True:
+            self._mark(envelope, "state = 'sending', attempts = attempts + 1")
+            try:
+                result = self.mailer.send(envelope)
+            except PermanentFailure as exc:
+                self._mark(envelope, "state = 'failed', last_reply = ?", exc.reply)
+                self.report.failed.append((envelope.id, _subject(self.state, envelope), exc.reply))
+                return
+            except TemporaryFailure as exc:
+                if self._give_up_or_wait(envelope, exc.reply, waits):
+                    return
+                continue
+            self._mark(
+                envelope,
+                "state = 'sent', sent_at = ?, last_reply = ?",
+                _iso(self.clock()),
+                json.dumps(result.refused, ensure_ascii=False) if result.refused else "250 OK",
+            )
+            self.report.sent += 1
+            for address, reply in result.refused.items():
+                self.report.refused.append((envelope.id, address, reply))
+            return
+
+    def _give_up_or_wait(self, envelope: Envelope, reply: str, waits: list[float]) -> bool:
+        """After a temporary failure: wait and retry within the run, or leave the message
+        queued for a later run (failed for good after max_attempts). True when done with it."""
+        (attempts,) = self.state.db.execute(
+            "SELECT attempts FROM messages WHERE id = ?", (envelope.id,)
+        ).fetchone()
+        if attempts >= self.limits.max_attempts:
+            self._mark(
+                envelope,
+                "state = 'failed', last_reply = ?",
+                f"gave up after {attempts} tries: {reply}",
+            )
+            self.report.failed.append((envelope.id, _subject(self.state, envelope), reply))
+            return True
+        if waits:
+            self._mark(envelope, "state = 'queued', last_reply = ?", reply)
+            self.sleep(waits.pop(0) * (1 + random.random() / 2))
+            return False
+        later = self.clock() + timedelta(minutes=5 * 2 ** min(attempts, 6))
+        self._mark(
+            envelope, "state = 'queued', last_reply = ?, next_attempt_at = ?", reply, _iso(later)
+        )
+        self.report.deferred += 1
+        return True
+
+
+def _subject(state: State, envelope: Envelope) -> str:
+    row = state.db.execute("SELECT subject FROM messages WHERE id = ?", (envelope.id,)).fetchone()
+    return str(row[0]) if row else ""
+
+
+def deliver(
+    state: State,
+    mailer: Mailer,
+    limits: LimitsConfig,
+    clock: Clock = _now,
+    sleep: Callable[[float], None] = time.sleep,
+    in_run_waits: tuple[float, ...] = IN_RUN_WAITS,
+) -> DeliveryReport:
+    """Send everything that is due, including what earlier runs left queued."""
+    return Delivery(state, mailer, limits, clock, sleep, in_run_waits).run()
+
+
+def requeue(state: State, message_id: int) -> bool:
+    """`cluster-sync retry ID`: a failed message goes back to the queue with fresh attempts."""
+    with state.transaction() as db:
+        cursor = db.execute(
+            "UPDATE messages SET state = 'queued', attempts = 0, next_attempt_at = NULL "
+            "WHERE id = ? AND state = 'failed'",
+            (message_id,),
+        )
+    return cursor.rowcount == 1
+
+
+def queue_listing(state: State, include_sent: bool = False) -> list[dict[str, object]]:
+    where = "" if include_sent else "WHERE state != 'sent'"
+    rows = state.db.execute(
+        "SELECT id, kind, cluster_id, subject, recipients, state, attempts, last_reply, "
+        f"queued_at, sent_at, next_attempt_at FROM messages {where} ORDER BY id"
+    ).fetchall()
+    return [dict(r) for r in rows]
