@@ -31,7 +31,6 @@ _ROADMAP = re.compile(
     r"|\d{1,2}\.?\s+[^\W\d]+\.?,?\s+\d{4}|[^\W\d]+\.?\s+\d{1,2},?\s+\d{4})"
     r"\s*(?:[–—:|]|-(?=\s)|\s-\s)?\s*(?P<activity>.*)$"
 )
-_EMAIL_SPLIT = re.compile(r"[,;\s]+(?=[^,;\s]*@)")
 
 
 @dataclass
@@ -40,6 +39,7 @@ class Outcome:
 
     registration: Registration | None
     problems: list[Problem] = field(default_factory=list)
+    submitted_at: datetime | None = None
 
     @property
     def valid(self) -> bool:
@@ -156,22 +156,50 @@ class _Checker:
 
 def parse_addresses(cell: str) -> list[tuple[Address | None, str | None]]:
     """Every address in a cell, each with either its Address or the reason it is not valid.
-    Accepts display names ("Ana Đurđević <ana@example.org>")."""
+    Accepts display names ("Ana Đurđević <ana@example.org>", "Núñez, María <m@example.org>")
+    and addresses separated by commas, semicolons, new lines or spaces."""
     import email.utils
 
-    cleaned = text.clean_line(cell)
-    parts = [p.strip() for p in _EMAIL_SPLIT.split(cleaned) if p.strip()] or [cleaned]
     results: list[tuple[Address | None, str | None]] = []
-    for part in parts:
-        name, addr = email.utils.parseaddr(part)
-        addr = addr or part
+    for part in _address_parts(cell):
+        if "<" in part and part.rstrip().endswith(">"):
+            # "Name <addr>" taken apart by hand: parseaddr trips over commas inside names
+            name, addr = part[: part.index("<")].strip(), part[part.index("<") + 1 : -1].strip()
+        else:
+            name, addr = email.utils.parseaddr(part)
+            if not addr or " " in addr:
+                name, addr = "", part
         try:
             checked = validate_email(addr, check_deliverability=False)
         except EmailNotValidError as exc:
             results.append((None, f"“{part}” is not a valid email address ({exc})."))
             continue
-        results.append((Address(checked.normalized, text.clean_line(name)), None))
-    return results
+        results.append((Address(checked.normalized, text.clean_line(name).strip('"')), None))
+    return results or [(None, "no email address was given.")]
+
+
+def _address_parts(cell: str) -> list[str]:
+    """Split a cell into one text per address; a piece without "@" is part of the next
+    piece's display name (a comma inside a name)."""
+    cleaned = text.clean_line(cell)
+    pieces = [
+        p.strip() for p in re.split(r"[,;]|\s+(?=[^\s<>\"]+@[^\s<>\"]+\s*(?:$|[,;]))", cleaned)
+    ]
+    parts: list[str] = []
+    pending = ""
+    for piece in pieces:
+        if not piece:
+            continue
+        if "@" not in piece:
+            pending = f"{pending}, {piece}" if pending else piece
+            continue
+        parts.append(f"{pending}, {piece}" if pending and "<" in piece else piece)
+        if pending and "<" not in piece:
+            parts.insert(len(parts) - 1, pending)
+        pending = ""
+    if pending:
+        parts.append(pending)
+    return parts
 
 
 def split_checkboxes(cell: str, options: tuple[str, ...]) -> tuple[list[str], list[str]]:
@@ -327,16 +355,17 @@ def validate_row(
         expertise=c.paragraph("expertise"),
         consent=_consent(c),
     )
+    submitted = _submitted_at(c)
     if c.problems:
-        return Outcome(None, c.problems)
+        return Outcome(None, c.problems, submitted)
     registration = Registration(
         **fields,
         start_date=start,  # type: ignore[arg-type]  # not None: no problems were found
         end_date=end,  # type: ignore[arg-type]
         respondent_email=respondent,
-        submitted_at=_submitted_at(c),
+        submitted_at=submitted,
     )
-    return Outcome(registration, [])
+    return Outcome(registration, [], submitted)
 
 
 def is_blank_row(values: Mapping[str, Any]) -> bool:

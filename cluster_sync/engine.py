@@ -1,0 +1,391 @@
+"""The nightly sync: read, validate, identify, render, queue, deliver, report back.
+
+Each row is handled on its own: a broken row, a failed render or a failed email never stops the
+others. A factsheet file is written (atomically) before the transaction that records it and
+queues its email, so a crash leaves at worst a file that the next run overwrites identically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cluster_sync.config import Config
+from cluster_sync.dates import format_date
+from cluster_sync.errors import ClusterSyncError, TemplateError
+from cluster_sync.identity import Identified, identify
+from cluster_sync.mailers.base import Mailer
+from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue
+from cluster_sync.model import Address, Registration
+from cluster_sync.render.email import Attachment, Composer
+from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
+from cluster_sync.sources.base import RowStatus, Snapshot, Source
+from cluster_sync.state import State, StoredRegistration
+from cluster_sync.validate import Outcome, is_blank_row, parse_addresses, validate_row
+
+log = logging.getLogger(__name__)
+Progress = Callable[[Iterable[Identified]], Iterable[Identified]]
+
+
+@dataclass
+class RowResult:
+    row: int
+    cluster_id: str | None
+    title: str
+    change: str  # new | updated | unchanged | invalid | duplicate | error
+    note: str = ""
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    source: str
+    rows: int = 0
+    blank: int = 0
+    results: list[RowResult] = field(default_factory=list)
+    factsheets: list[Path] = field(default_factory=list)
+    queued: int = 0
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    written_back: int = 0
+    write_back_error: str | None = None
+    awaiting_approval: list[RowResult] = field(default_factory=list)
+
+    def of(self, change: str) -> list[RowResult]:
+        return [r for r in self.results if r.change == change]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {
+            k: len(self.of(k))
+            for k in ("new", "updated", "unchanged", "invalid", "duplicate", "error")
+        }
+        counts.update(
+            rows=self.rows,
+            blank=self.blank,
+            factsheets=len(self.factsheets),
+            queued=self.queued,
+            sent=self.delivery.sent,
+            failed=len(self.delivery.failed),
+            deferred=self.delivery.deferred,
+            awaiting_approval=len(self.awaiting_approval),
+            written_back=self.written_back,
+        )
+        return counts
+
+    @property
+    def did_something(self) -> bool:
+        c = self.counts
+        return any(c[k] for k in ("new", "updated", "factsheets", "queued", "failed")) or any(
+            r.note == "problems sent" for r in self.of("invalid")
+        )
+
+
+def _hash(values: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(values)).encode()).hexdigest()[:16]
+
+
+class Sync:
+    def __init__(
+        self,
+        config: Config,
+        state: State,
+        source: Source,
+        mailer: Mailer,
+        *,
+        output_dir: Path | None = None,
+        now: datetime | None = None,
+        progress: Progress | None = None,
+        write_back: bool = True,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.state = state
+        self.source = source
+        self.mailer = mailer
+        self.output_dir = output_dir or config.path(config.output.directory)
+        self.now = now or datetime.now(UTC)
+        self.today = self.now.astimezone(config.zone).date()
+        self.progress = progress
+        self.write_back = write_back
+        self.sleep = sleep
+        mail = config.mail
+        self.composer = Composer(
+            config.path(config.output.email_templates),
+            mail.sender,
+            mail.reply_to,
+            mail.message_id_domain,
+            mail.limits.max_recipients,
+        )
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        run_id = self.state.start_run()
+        summary = RunSummary(run_id, self.source.description)
+        try:
+            self._sync(summary)
+        except BaseException as exc:
+            self.state.finish_run(run_id, "failed", summary.counts, str(exc)[:500])
+            raise
+        outcome = "ok" if not summary.write_back_error else "partial"
+        self.state.finish_run(run_id, outcome, summary.counts, summary.write_back_error)
+        return summary
+
+    def _sync(self, summary: RunSummary) -> None:
+        snapshot = self.source.read()
+        rows = self._validated(snapshot, summary)
+        identified = identify(self.state, rows, self.config.ids.prefix, self.today)
+        items: Iterable[Identified] = self.progress(identified) if self.progress else identified
+        for item in items:
+            summary.results.append(self._handle(item, summary))
+        summary.delivery = self._deliver()
+        if self.config.mail.digest and summary.did_something:
+            self._queue_digest(summary)
+            more = self._deliver()
+            summary.delivery.sent += more.sent
+            summary.delivery.failed += more.failed
+            summary.delivery.deferred = more.deferred
+        if self.write_back:
+            self._write_back(identified, summary)
+
+    def _validated(self, snapshot: Snapshot, summary: RunSummary) -> list[tuple[Any, Outcome]]:
+        tz = snapshot.timezone or self.config.zone
+        rows = []
+        for row in snapshot.rows:
+            if is_blank_row(row.values):
+                summary.blank += 1
+                continue
+            summary.rows += 1
+            rows.append((row, validate_row(row.values, self.config.form.date_order, tz)))
+        return rows
+
+    def _deliver(self) -> DeliveryReport:
+        kwargs: dict[str, Any] = {"sleep": self.sleep} if self.sleep else {}
+        return deliver(self.state, self.mailer, self.config.mail.limits, **kwargs)
+
+    # -- one row ----------------------------------------------------------------------------
+
+    def _handle(self, item: Identified, summary: RunSummary) -> RowResult:
+        row_number = item.row.row_number
+        if item.cluster_id is None:
+            title = str(item.row.values.get("title") or "")
+            note = f"duplicate of {item.duplicate_of} (same cluster title): not processed"
+            return RowResult(row_number, None, title, "duplicate", note)
+        try:
+            if item.outcome.registration is not None:
+                return self._valid(item, item.outcome.registration, summary)
+            return self._invalid(item, summary)
+        except TemplateError:
+            raise  # a broken template breaks every row alike: stop and say so once
+        except ClusterSyncError as exc:
+            log.error("row %s (%s): %s", row_number, item.cluster_id, exc)
+            return RowResult(row_number, item.cluster_id, "", "error", str(exc))
+
+    def _stored(self, item: Identified) -> StoredRegistration | None:
+        assert item.cluster_id is not None
+        return self.state.registration(item.cluster_id)
+
+    def _base(self, item: Identified, stored: StoredRegistration | None) -> dict[str, Any]:
+        now = self.now.isoformat(timespec="seconds")
+        return {
+            "cluster_id": item.cluster_id,
+            "natural_key": item.natural_key,
+            "title": str(item.row.values.get("title") or "")[:300],
+            "first_seen": stored.first_seen if stored else now,
+            "last_seen": now,
+            "last_changed": stored.last_changed if stored else now,
+            "approved": item.row.approved,
+            "content_hash": stored.content_hash if stored else None,
+            "data": stored.data if stored else None,
+            "version": stored.version if stored else 0,
+            "emailed_version": stored.emailed_version if stored else 0,
+            "problems": [],
+            "problems_hash": None,
+            "notified_problems_hash": stored.notified_problems_hash if stored else None,
+            "submitter": stored.submitter if stored else None,
+        }
+
+    def _valid(self, item: Identified, reg: Registration, summary: RunSummary) -> RowResult:
+        stored = self._stored(item)
+        values = self._base(item, stored)
+        values.update(
+            status="valid",
+            title=reg.title,
+            submitter=(reg.respondent_email or reg.contact_email).email,
+        )
+        content = reg.content_hash()
+        changed = stored is None or stored.content_hash != content
+        change = "unchanged"
+        if changed:
+            values["version"] += 1
+            values.update(content_hash=content, data=json.loads(reg.to_json()))
+            values["last_changed"] = self.now.isoformat(timespec="seconds")
+            change = "new" if values["version"] == 1 else "updated"
+        path, rendered = self._factsheet(item, reg, values["version"], changed, summary)
+        send = values["emailed_version"] < values["version"]
+        held = send and self.config.approval.required and not item.row.approved
+        with self.state.transaction():
+            if send and not held:
+                summary.queued += self._queue_factsheet(item, reg, values["version"], path)
+                values["emailed_version"] = values["version"]
+            self.state.save_registration(StoredRegistration(**values))
+            if rendered:
+                self.state.add_factsheet(
+                    str(item.cluster_id), values["version"], content, str(path)
+                )
+        result = RowResult(item.row.row_number, item.cluster_id, reg.title, change)
+        result.note = f"factsheet v{values['version']}"
+        if held:
+            summary.awaiting_approval.append(result)
+        return result
+
+    def _factsheet(
+        self, item: Identified, reg: Registration, version: int, changed: bool, summary: RunSummary
+    ) -> tuple[Path, bool]:
+        """Render a new version, or again when its file went missing; else reuse the file."""
+        cluster_id = str(item.cluster_id)
+        path = self.output_dir / "factsheets" / factsheet_filename(cluster_id, reg.title, version)
+        if changed or not path.exists():
+            context = factsheet_context(reg, cluster_id, version, self.today)
+            render_docx(self.config.path(self.config.output.factsheet_template), context, path)
+            summary.factsheets.append(path)
+            return path, True
+        return path, False
+
+    def _queue_factsheet(
+        self, item: Identified, reg: Registration, version: int, path: Path
+    ) -> int:
+        cluster_id = str(item.cluster_id)
+        context = factsheet_context(reg, cluster_id, version, self.today)
+        context.update(updated=version > 1, short_name=reg.short_name)
+        everyone = reg.recipients()
+        if self.config.mail.factsheet_to == "contact":
+            everyone = everyone[:1]
+        messages = self.composer.compose(
+            dedupe_key=f"factsheet:{cluster_id}:v{version}",
+            kind="factsheet_update" if version > 1 else "factsheet",
+            cluster_id=cluster_id,
+            template="factsheet",
+            context=context,
+            to=everyone[:1],
+            cc=everyone[1:],
+            attachment=Attachment(path.name, path.read_bytes()),
+            now=self.now,
+        )
+        return sum(enqueue(self.state, m, None, self.now) for m in messages)
+
+    def _invalid(self, item: Identified, summary: RunSummary) -> RowResult:
+        stored = self._stored(item)
+        values = self._base(item, stored)
+        problems = [str(p) for p in item.outcome.problems]
+        problems_hash = _hash(problems)
+        submitter = self._submitter(item)
+        values.update(status="invalid", problems=problems, problems_hash=problems_hash)
+        values["submitter"] = submitter.email if submitter else values["submitter"]
+        result = RowResult(
+            item.row.row_number, item.cluster_id, values["title"], "invalid", problems=problems
+        )
+        notify = submitter is not None and values["notified_problems_hash"] != problems_hash
+        with self.state.transaction():
+            if notify and submitter is not None:
+                summary.queued += self._queue_problems(item, submitter, problems, problems_hash)
+                values["notified_problems_hash"] = problems_hash
+                result.note = "problems sent"
+            self.state.save_registration(StoredRegistration(**values))
+        if submitter is None:
+            result.note = "no valid address to tell the submitter"
+        return result
+
+    def _submitter(self, item: Identified) -> Address | None:
+        for key in ("respondent_email", "contact_email"):
+            cell = item.row.values.get(key)
+            if cell:
+                address, _ = parse_addresses(str(cell))[0]
+                if address:
+                    return address
+        return None
+
+    def _queue_problems(
+        self, item: Identified, to: Address, problems: list[str], problems_hash: str
+    ) -> int:
+        stamp = item.row.values.get("timestamp")
+        context = {
+            "name": to.name or str(item.row.values.get("contact_person") or ""),
+            "title": str(item.row.values.get("title") or ""),
+            "cluster_id": item.cluster_id,
+            "submitted": str(stamp) if stamp else "recently",
+            "problems": problems,
+        }
+        messages = self.composer.compose(
+            dedupe_key=f"problems:{item.cluster_id}:{problems_hash}",
+            kind="problems",
+            cluster_id=item.cluster_id,
+            template="problems",
+            context=context,
+            to=[to],
+            now=self.now,
+        )
+        return sum(enqueue(self.state, m, None, self.now) for m in messages)
+
+    # -- after the rows ---------------------------------------------------------------------
+
+    def _queue_digest(self, summary: RunSummary) -> None:
+        c = summary.counts
+        headline = (
+            f"{c['new']} new, {c['updated']} updated, {c['invalid']} to fix, "
+            f"{c['duplicate']} duplicate(s), {c['failed']} failed deliveries"
+        )
+        context = {
+            "run_date": format_date(self.today),
+            "source": summary.source,
+            "headline": headline,
+            "new": summary.of("new"),
+            "updated": summary.of("updated"),
+            "invalid": summary.of("invalid"),
+            "duplicates": summary.of("duplicate"),
+            "awaiting": summary.awaiting_approval,
+            "failed": [{"id": i, "subject": s, "reply": r} for i, s, r in summary.delivery.failed],
+            "sent": summary.delivery.sent,
+            "deferred": summary.delivery.deferred,
+        }
+        secretariat = [
+            a for cell in self.config.mail.secretariat for a, _ in parse_addresses(cell) if a
+        ]
+        messages = self.composer.compose(
+            dedupe_key=f"digest:run:{summary.run_id}",
+            kind="digest",
+            cluster_id=None,
+            template="digest",
+            context=context,
+            to=secretariat,
+            now=self.now,
+        )
+        with self.state.transaction():
+            for m in messages:
+                summary.queued += enqueue(self.state, m, summary.run_id, self.now)
+
+    def _write_back(self, identified: list[Identified], summary: RunSummary) -> None:
+        statuses = [self._status(item) for item in identified]
+        changed = [
+            s for s in statuses if s.status != s.row.sync_status or s.cluster_id != s.row.cluster_id
+        ]
+        try:
+            summary.written_back = self.source.write_back(changed) if changed else 0
+        except ClusterSyncError as exc:
+            # Outputs and emails are already safe in the state: report, and try next run.
+            summary.write_back_error = str(exc)
+            log.error("write-back failed: %s", exc)
+
+    def _status(self, item: Identified) -> RowStatus:
+        from cluster_sync.sheetstatus import status_line
+
+        stored = self.state.registration(item.cluster_id) if item.cluster_id else None
+        line, when = status_line(self.state, item, stored, self.config)
+        return RowStatus(item.row, item.cluster_id, line, when)

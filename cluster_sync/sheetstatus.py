@@ -1,0 +1,64 @@
+"""The one line a person reads in the sheet's "Sync status" column, and "Last synced"."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from cluster_sync import text
+from cluster_sync.config import Config
+from cluster_sync.identity import Identified
+from cluster_sync.state import State, StoredRegistration
+
+STATUS_LIMIT = 480
+
+
+def status_line(
+    state: State, item: Identified, stored: StoredRegistration | None, config: Config
+) -> tuple[str, str]:
+    if item.cluster_id is None or stored is None:
+        return (
+            f"Duplicate of {item.duplicate_of}: this response repeats a cluster already "
+            "registered, so it was not processed. To change that cluster, edit the original "
+            "response; the secretariat can delete this row.",
+            "",
+        )
+    when = _local(stored.last_changed, config)
+    if stored.status == "invalid":
+        problems = " ".join(f"({n}) {p}" for n, p in enumerate(stored.problems, start=1))
+        line = f"Needs fixing ({len(stored.problems)}): {problems} Edit the response to fix it."
+        return text.one_line(line, STATUS_LIMIT), when
+    return _valid_line(state, stored, config), when
+
+
+def _valid_line(state: State, stored: StoredRegistration, config: Config) -> str:
+    version = stored.version
+    if stored.emailed_version < version:
+        if config.approval.required and not stored.approved:
+            return f"Factsheet v{version} ready; waiting for approval (tick Approved to send it)."
+        return f"Factsheet v{version} ready; email not sent yet."
+    row = state.db.execute(
+        "SELECT state, recipients, sent_at, last_reply FROM messages WHERE cluster_id = ? "
+        "AND kind LIKE 'factsheet%' ORDER BY id DESC LIMIT 1",
+        (stored.cluster_id,),
+    ).fetchone()
+    if row is None:
+        return f"OK: factsheet v{version} made."
+    people = len(json.loads(row["recipients"]))
+    if row["state"] == "sent":
+        return (
+            f"OK: factsheet v{version} sent to {people} people on {_local(row['sent_at'], config)}."
+        )
+    if row["state"] == "failed":
+        reply = text.one_line(str(row["last_reply"] or ""), 160)
+        return (
+            f"Factsheet v{version} could not be emailed ({reply}); the secretariat has been told."
+        )
+    return f"Factsheet v{version} made; email to {people} people queued."
+
+
+def _local(stamp: str | None, config: Config) -> str:
+    if not stamp:
+        return ""
+    moment = datetime.fromisoformat(stamp)
+    return moment.astimezone(config.zone).strftime("%Y-%m-%d %H:%M")
