@@ -1,0 +1,410 @@
+"""Delivery over SMTP: one connection for the whole batch, STARTTLS or implicit TLS with the
+certificate checked, AUTH with a password from the environment or XOAUTH2 (Google Workspace).
+
+Replies map onto the queue's vocabulary: 4xx and dropped connections are TemporaryFailure,
+5xx for the message (or for every recipient) is PermanentFailure, 5xx for some recipients while
+others were accepted is a SendResult listing the refused ones. Secrets never reach a log line or
+an exception text: only the name of the environment variable that holds them does.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import json
+import logging
+import os
+import smtplib
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cluster_sync.config import Config, SmtpConfig
+from cluster_sync.mailers.base import Envelope, PermanentFailure, SendResult, TemporaryFailure
+
+log = logging.getLogger(__name__)
+
+GMAIL_SCOPE = "https://mail.google.com/"
+#: smtplib closes the connection itself after this reply; we must reconnect
+SERVICE_CLOSING = 421
+
+
+@functools.cache
+def _ehlo_name() -> str:
+    # smtplib would look this up again for every connection; once per process is enough.
+    return socket.getfqdn()
+
+
+def _nodelay(sock: socket.socket | None) -> None:
+    """Send each write at once. smtplib writes a message in one sendall; over TLS that is a run
+    of 16 KB records, and under Nagle each record's tail waits for the receiver's delayed ACK
+    (about 40 ms): a 60 KB attachment would cost a fifth of a second in waiting alone."""
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _words(code: int, text: bytes | str) -> str:
+    """A reply as a person reads it: `550 5.1.1 <a@b.org>: no such user`."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {' '.join(text.split())}".strip()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _ConnectionDropped(Exception):
+    """The server closed the connection (EOF, reset, 421, timeout) during a transaction."""
+
+    def __init__(self, reply: str, before_message: bool) -> None:
+        super().__init__(reply)
+        self.reply = reply
+        #: dropped before MAIL FROM was answered: nothing of this message reached the server
+        self.before_message = before_message
+
+
+@dataclass(frozen=True)
+class _Login:
+    """How to authenticate; `secret` is read when connecting and kept nowhere else."""
+
+    mechanism: str  # "password", "xoauth2" or "none"
+    username: str | None
+    secret: Callable[[], str]
+
+
+class SmtpMailer:
+    """The Mailer for an SMTP server (a relay, Gmail, Microsoft 365, a local Postfix)."""
+
+    def __init__(self, settings: SmtpConfig, environ: dict[str, str] | None = None) -> None:
+        self.settings = settings
+        self.environ = os.environ if environ is None else environ
+        self.description = f"the SMTP server {settings.host}:{settings.port}"
+        self._smtp: smtplib.SMTP | None = None
+        self._credentials: Any = None  # google-auth credentials, refreshed when expired
+
+    @classmethod
+    def from_config(cls, config: Config) -> SmtpMailer:
+        settings = config.mail.smtp
+        assert settings is not None  # checked when the config was loaded
+        paths = {
+            key: config.path(value)
+            for key, value in (
+                ("ca_file", settings.ca_file),
+                ("oauth_credentials_file", settings.oauth_credentials_file),
+            )
+            if value is not None
+        }
+        return cls(settings.model_copy(update=paths))
+
+    @property
+    def where(self) -> str:
+        return f"{self.settings.host}:{self.settings.port}"
+
+    # -- the Mailer protocol ----------------------------------------------------------------
+
+    def open(self) -> None:
+        """Connect, secure and log in; a setting a person must fix is a PermanentFailure."""
+        if self._smtp is None:
+            self._smtp = self._connect()
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass  # the server went first; nothing was pending
+        finally:
+            smtp.close()
+
+    def send(self, envelope: Envelope) -> SendResult:
+        reused = self._smtp is not None
+        try:
+            refused = self._transaction(self._connection(), envelope)
+        except _ConnectionDropped as exc:
+            self._drop()
+            if not (reused and exc.before_message):
+                raise TemporaryFailure(exc.reply) from None
+            # An idle connection the server had already closed: nothing of this message was
+            # sent, so one fresh connection and one more try are safe.
+            log.info("%s closed the connection (%s); reconnecting", self.where, exc.reply)
+            try:
+                refused = self._transaction(self._connection(), envelope)
+            except _ConnectionDropped as again:
+                self._drop()
+                raise TemporaryFailure(again.reply) from None
+        return SendResult(refused={addr: _words(*reply) for addr, reply in refused.items()})
+
+    def already_delivered(self, envelope: Envelope) -> None:
+        # SMTP has no way to ask whether a server already has a message.
+        return None
+
+    # -- the connection ---------------------------------------------------------------------
+
+    def _connection(self) -> smtplib.SMTP:
+        """The open connection, or a new one. A problem while reconnecting mid-batch is
+        temporary for the message at hand: it is the server's state, not the message's."""
+        if self._smtp is None:
+            try:
+                self._smtp = self._connect()
+            except PermanentFailure as exc:
+                raise TemporaryFailure(exc.reply) from None
+        return self._smtp
+
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        login = self._login()  # fails before any network traffic when a secret is missing
+        context = self._tls_context()
+        settings = self.settings
+        smtp: smtplib.SMTP
+        if settings.security == "tls":
+            smtp = smtplib.SMTP_SSL(
+                local_hostname=_ehlo_name(), timeout=settings.timeout_seconds, context=context
+            )
+        else:
+            smtp = smtplib.SMTP(local_hostname=_ehlo_name(), timeout=settings.timeout_seconds)
+        try:
+            self._greet(smtp, context)
+            self._authenticate(smtp, login)
+        except BaseException:
+            smtp.close()
+            raise
+        log.info(
+            "connected to %s (%s, %s)",
+            self.where,
+            settings.security,
+            f"AUTH {login.mechanism} as {login.username}" if login.username else "no AUTH",
+        )
+        return smtp
+
+    def _greet(self, smtp: smtplib.SMTP, context: ssl.SSLContext | None) -> None:
+        try:
+            code, text = smtp.connect(self.settings.host, self.settings.port)
+            _nodelay(smtp.sock)
+            if code != 220:
+                raise self._failure(code, text, "greeted with")
+            smtp.ehlo()
+            if self.settings.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    raise PermanentFailure(
+                        f"{self.where} does not offer STARTTLS; refusing to send in clear "
+                        "(set mail.smtp.security to 'tls' for port 465)"
+                    )
+                code, text = smtp.starttls(context=context)
+                if code != 220:
+                    raise self._failure(code, text, "refused STARTTLS with")
+                _nodelay(smtp.sock)
+                smtp.ehlo()
+        except ssl.SSLCertVerificationError as exc:
+            raise PermanentFailure(
+                f"the certificate of {self.where} could not be verified ({exc.verify_message}); "
+                "if the server uses a private CA, give its bundle in mail.smtp.ca_file"
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            raise self._failure(exc.smtp_code, exc.smtp_error, "answered") from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TemporaryFailure(f"cannot connect to {self.where}: {_describe(exc)}") from None
+
+    def _failure(
+        self, code: int, text: bytes | str, verb: str
+    ) -> TemporaryFailure | PermanentFailure:
+        reply = f"{self.where} {verb} {_words(code, text)}"
+        return TemporaryFailure(reply) if code < 500 else PermanentFailure(reply)
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        settings = self.settings
+        if settings.security == "none":
+            return None
+        ca_file = str(settings.ca_file) if settings.ca_file else None
+        try:
+            context = ssl.create_default_context(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise PermanentFailure(
+                f"cannot read the CA bundle {ca_file} (mail.smtp.ca_file): {_describe(exc)}"
+            ) from None
+        if not settings.verify_certificate:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    # -- authentication ---------------------------------------------------------------------
+
+    def _login(self) -> _Login:
+        settings = self.settings
+        if settings.auth == "none":
+            return _Login("none", None, str)
+        if not settings.username:
+            raise PermanentFailure(f"mail.smtp.auth = '{settings.auth}' needs mail.smtp.username")
+        if settings.security == "none" and not _is_loopback(settings.host):
+            raise PermanentFailure(
+                f"refusing to log in to {self.where} without encryption; set mail.smtp.security "
+                "to 'starttls' (port 587) or 'tls' (port 465)"
+            )
+        if settings.auth == "xoauth2":
+            return _Login("xoauth2", settings.username, self._access_token)
+        name = settings.password_env
+        if not name:
+            raise PermanentFailure(
+                "mail.smtp.password_env is not set: name the environment variable that holds "
+                "the SMTP password"
+            )
+        password = self.environ.get(name)
+        if not password:
+            raise PermanentFailure(
+                f"the environment variable {name} (mail.smtp.password_env) is not set; "
+                "export the SMTP password in it before running"
+            )
+        return _Login("password", settings.username, lambda: password)
+
+    def _authenticate(self, smtp: smtplib.SMTP, login: _Login) -> None:
+        if login.mechanism == "none" or login.username is None:
+            return
+        try:
+            if login.mechanism == "xoauth2":
+                token = f"user={login.username}\x01auth=Bearer {login.secret()}\x01\x01"
+                # On failure the server sends a 334 challenge (a JSON error) and expects an
+                # empty line before its final 535.
+                smtp.auth("XOAUTH2", lambda challenge=None: "" if challenge is not None else token)
+            else:
+                smtp.login(login.username, login.secret())
+        except smtplib.SMTPAuthenticationError as exc:
+            raise PermanentFailure(
+                f"{self.where} refused the login of {login.username}: "
+                f"{_words(exc.smtp_code, exc.smtp_error)}; check the username and the "
+                + (
+                    "OAuth credentials"
+                    if login.mechanism == "xoauth2"
+                    else f"password in {self.settings.password_env}"
+                )
+            ) from None
+        except smtplib.SMTPNotSupportedError:
+            raise PermanentFailure(
+                f"{self.where} offers no AUTH this client can use (after "
+                f"{self.settings.security}); check mail.smtp.security and mail.smtp.auth"
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            raise self._failure(exc.smtp_code, exc.smtp_error, "answered AUTH with") from None
+
+    def _access_token(self) -> str:
+        """A fresh OAuth access token for XOAUTH2 (refreshed only when expired)."""
+        import google.auth.exceptions
+        from google.auth.transport.requests import Request
+
+        if self._credentials is None:
+            self._credentials = self._load_credentials()
+        try:
+            if not self._credentials.valid:
+                self._credentials.refresh(Request())
+        except google.auth.exceptions.TransportError as exc:
+            raise TemporaryFailure(f"cannot reach the Google token service: {exc}") from None
+        except google.auth.exceptions.RefreshError as exc:
+            raise PermanentFailure(
+                f"Google refused an access token for {self.settings.username}: {exc}; check "
+                "the credentials file and the domain-wide delegation of the mail scope"
+            ) from None
+        return str(self._credentials.token)
+
+    def _load_credentials(self) -> Any:
+        from google.oauth2 import credentials as user_credentials
+        from google.oauth2 import service_account
+
+        configured = self.settings.oauth_credentials_file
+        path = configured or self.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+        if not path:
+            raise PermanentFailure(
+                "mail.smtp.auth = 'xoauth2' needs mail.smtp.oauth_credentials_file or "
+                "GOOGLE_APPLICATION_CREDENTIALS"
+            )
+        try:
+            info = json.loads(Path(path).read_text(encoding="utf-8"))
+            if info.get("type") == "service_account":
+                # Domain-wide delegation: the service account acts as the sending user.
+                return service_account.Credentials.from_service_account_info(
+                    info, scopes=[GMAIL_SCOPE], subject=self.settings.username
+                )
+            return user_credentials.Credentials.from_authorized_user_info(info)
+        except (OSError, ValueError) as exc:
+            # ValueError covers bad JSON and missing fields; neither message quotes the key.
+            raise PermanentFailure(f"cannot use the OAuth credentials file {path}: {exc}") from None
+
+    # -- one message ------------------------------------------------------------------------
+
+    def _transaction(self, smtp: smtplib.SMTP, envelope: Envelope) -> dict[str, tuple[int, bytes]]:
+        """MAIL, RCPT for each recipient, DATA; returns the recipients refused while others
+        were accepted. Written out (not smtplib's sendmail) to know how far a dropped
+        connection got."""
+        options = [f"size={len(envelope.raw)}"] if smtp.has_extn("size") else []
+        code, text = self._command(smtp, lambda: smtp.mail(envelope.sender, options), True)
+        if code != 250:
+            self._reset(smtp)
+            raise self._message_failure(code, text)
+        refused: dict[str, tuple[int, bytes]] = {}
+        for address in envelope.recipients:
+            code, text = self._command(smtp, functools.partial(smtp.rcpt, address), False)
+            if code not in (250, 251):
+                refused[address] = (code, text)
+        if len(refused) == len(envelope.recipients):
+            self._reset(smtp)
+            raise self._everyone_refused(refused)
+        code, text = self._command(smtp, functools.partial(smtp.data, envelope.raw), False)
+        if code != 250:
+            self._reset(smtp)
+            raise self._message_failure(code, text)
+        return refused
+
+    @staticmethod
+    def _command(
+        smtp: smtplib.SMTP, call: Callable[[], tuple[int, bytes]], first: bool
+    ) -> tuple[int, bytes]:
+        try:
+            code, text = call()
+        except smtplib.SMTPDataError as exc:  # DATA refused before the content went out
+            code = exc.smtp_code
+            text = exc.smtp_error if isinstance(exc.smtp_error, bytes) else exc.smtp_error.encode()
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            raise _ConnectionDropped(f"connection lost: {_describe(exc)}", first) from None
+        if code == SERVICE_CLOSING or code == -1:
+            raise _ConnectionDropped(_words(code, text), first)
+        return code, text
+
+    @staticmethod
+    def _reset(smtp: smtplib.SMTP) -> None:
+        """End a failed transaction so the connection can carry the next message."""
+        try:
+            smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()  # the next send() sees the closed socket and reconnects
+
+    @staticmethod
+    def _message_failure(code: int, text: bytes) -> TemporaryFailure | PermanentFailure:
+        reply = _words(code, text)
+        return TemporaryFailure(reply) if code < 500 else PermanentFailure(reply)
+
+    @staticmethod
+    def _everyone_refused(refused: dict[str, tuple[int, bytes]]) -> Exception:
+        reply = "; ".join(f"{addr}: {_words(*answer)}" for addr, answer in refused.items())
+        if any(code < 500 for code, _ in refused.values()):
+            return TemporaryFailure(reply)  # some may be accepted next time
+        return PermanentFailure(reply)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
