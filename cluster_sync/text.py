@@ -30,7 +30,7 @@ _TRANSLATE = str.maketrans(
     }
 )
 _BULLET = re.compile(
-    r"^\s*(?:[\u2022\u2023\u25aa\u25cf\u25e6\u2043\u2219\u00b7\uf0b7\-\*–—]|\d{1,2}[.)])\s+"
+    r"^\s*(?:[\u2022\u2023\u25aa\u25cf\u25e6\u2043\u2219\u00b7\uf0b7\-\*–—]|\d{1,2}[.)](?!\s*\d{1,2}\.\s*\d{2,4}\b))\s+"
 )
 _SPACES = re.compile(r"[ ]{2,}")
 
