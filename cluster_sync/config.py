@@ -36,7 +36,8 @@ class GoogleSourceConfig(_Section):
     worksheet: str = "Form responses 1"
     #: service-account key file or authorised-user file; default GOOGLE_APPLICATION_CREDENTIALS
     credentials_file: Path | None = None
-    credentials: Literal["service_account", "authorized_user"] = "service_account"
+    #: "none": send no real credentials; only for a local test server set in api_base_url
+    credentials: Literal["service_account", "authorized_user", "none"] = "service_account"
     write_back: bool = True
     #: advanced: the Sheets API base URL (a proxy, another universe, or a local fake)
     api_base_url: str = "https://sheets.googleapis.com"
