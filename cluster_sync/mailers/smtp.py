@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster_sync.config import Config, SmtpConfig
+from cluster_sync.logs import register_secret
 from cluster_sync.mailers.base import Envelope, PermanentFailure, SendResult, TemporaryFailure
 
 log = logging.getLogger(__name__)
@@ -168,17 +169,8 @@ class SmtpMailer:
 
     def _connect(self) -> smtplib.SMTP:
         login = self._login()  # fails before any network traffic when a secret is missing
-        context = self._tls_context()
-        settings = self.settings
-        smtp: smtplib.SMTP
-        if settings.security == "tls":
-            smtp = smtplib.SMTP_SSL(
-                local_hostname=_ehlo_name(), timeout=settings.timeout_seconds, context=context
-            )
-        else:
-            smtp = smtplib.SMTP(local_hostname=_ehlo_name(), timeout=settings.timeout_seconds)
+        smtp = self._greet(self._tls_context())
         try:
-            self._greet(smtp, context)
             self._authenticate(smtp, login)
         except BaseException:
             smtp.close()
@@ -186,29 +178,15 @@ class SmtpMailer:
         log.info(
             "connected to %s (%s, %s)",
             self.where,
-            settings.security,
+            self.settings.security,
             f"AUTH {login.mechanism} as {login.username}" if login.username else "no AUTH",
         )
         return smtp
 
-    def _greet(self, smtp: smtplib.SMTP, context: ssl.SSLContext | None) -> None:
+    def _greet(self, context: ssl.SSLContext | None) -> smtplib.SMTP:
+        """Connect, say EHLO and switch to TLS; errors in the words of the configuration."""
         try:
-            code, text = smtp.connect(self.settings.host, self.settings.port)
-            _nodelay(smtp.sock)
-            if code != 220:
-                raise self._failure(code, text, "greeted with")
-            smtp.ehlo()
-            if self.settings.security == "starttls":
-                if not smtp.has_extn("starttls"):
-                    raise PermanentFailure(
-                        f"{self.where} does not offer STARTTLS; refusing to send in clear "
-                        "(set mail.smtp.security to 'tls' for port 465)"
-                    )
-                code, text = smtp.starttls(context=context)
-                if code != 220:
-                    raise self._failure(code, text, "refused STARTTLS with")
-                _nodelay(smtp.sock)
-                smtp.ehlo()
+            return self._handshake(context)
         except ssl.SSLCertVerificationError as exc:
             raise PermanentFailure(
                 f"the certificate of {self.where} could not be verified ({exc.verify_message}); "
@@ -218,6 +196,35 @@ class SmtpMailer:
             raise self._failure(exc.smtp_code, exc.smtp_error, "answered") from None
         except (smtplib.SMTPException, OSError) as exc:
             raise TemporaryFailure(f"cannot connect to {self.where}: {_describe(exc)}") from None
+
+    def _handshake(self, context: ssl.SSLContext | None) -> smtplib.SMTP:
+        # The host goes to the constructor: smtplib checks the certificate against the name
+        # given there, not the one given to connect().
+        settings = self.settings
+        timeout = settings.timeout_seconds
+        smtp = (
+            smtplib.SMTP_SSL(
+                settings.host, settings.port, _ehlo_name(), timeout=timeout, context=context
+            )
+            if settings.security == "tls"
+            else smtplib.SMTP(settings.host, settings.port, _ehlo_name(), timeout=timeout)
+        )
+        try:
+            _nodelay(smtp.sock)
+            smtp.ehlo()
+            if settings.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    raise PermanentFailure(
+                        f"{self.where} does not offer STARTTLS; refusing to send in clear "
+                        "(set mail.smtp.security to 'tls' for port 465)"
+                    )
+                smtp.starttls(context=context)
+                _nodelay(smtp.sock)
+                smtp.ehlo()
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
 
     def _failure(
         self, code: int, text: bytes | str, verb: str
@@ -268,6 +275,7 @@ class SmtpMailer:
                 f"the environment variable {name} (mail.smtp.password_env) is not set; "
                 "export the SMTP password in it before running"
             )
+        register_secret(password)  # masked in every log line, should anything ever quote it
         return _Login("password", settings.username, lambda: password)
 
     def _authenticate(self, smtp: smtplib.SMTP, login: _Login) -> None:
@@ -316,7 +324,9 @@ class SmtpMailer:
                 f"Google refused an access token for {self.settings.username}: {exc}; check "
                 "the credentials file and the domain-wide delegation of the mail scope"
             ) from None
-        return str(self._credentials.token)
+        token = str(self._credentials.token)
+        register_secret(token)
+        return token
 
     def _load_credentials(self) -> Any:
         from google.oauth2 import credentials as user_credentials

@@ -1,0 +1,441 @@
+"""SmtpMailer against a real aiosmtpd server on loopback, through the real queue and state DB."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from smtp_server import (
+    PASSWORD,
+    SENDER,
+    USER,
+    Server,
+    Tls,
+    TokenService,
+    outgoing,
+    smtp_server,
+    token_service_running,
+)
+
+from cluster_sync import mailqueue
+from cluster_sync.config import LimitsConfig, SmtpConfig
+from cluster_sync.mailers.base import PermanentFailure
+from cluster_sync.mailers.smtp import SmtpMailer
+from cluster_sync.mailqueue import DeliveryReport, Outgoing
+from cluster_sync.state import State
+
+PASSWORD_ENV = "CLUSTER_SYNC_TEST_SMTP_PASSWORD"
+START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
+ROOMY = LimitsConfig(per_minute=1000, per_day=10_000)
+
+
+class FakeClock:
+    """Time that moves only when the queue sleeps (no real waiting in tests)."""
+
+    def __init__(self, start: datetime = START) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
+    return Tls.make(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def server(tls: Tls) -> Iterator[Server]:
+    with smtp_server(tls) as running:
+        yield running
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Iterator[State]:
+    db = State(tmp_path / "state.db")
+    yield db
+    db.close()
+
+
+@pytest.fixture(autouse=True)
+def password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+
+
+def settings(server: Server, **overrides: Any) -> SmtpConfig:
+    values: dict[str, Any] = {
+        "host": server.host,
+        "port": server.port,
+        "security": "starttls",
+        "username": USER,
+        "password_env": PASSWORD_ENV,
+        "ca_file": server.ca_file,
+        "timeout_seconds": 5,
+    }
+    return SmtpConfig(**(values | overrides))
+
+
+def queue(state: State, *messages: Outgoing) -> list[str]:
+    for message in messages:
+        assert mailqueue.enqueue(state, message, None, START)
+    return [str(m.message["Message-ID"]) for m in messages]
+
+
+def deliver(
+    state: State, mailer: SmtpMailer, limits: LimitsConfig = ROOMY, clock: FakeClock | None = None
+) -> DeliveryReport:
+    clock = clock or FakeClock()
+    return mailqueue.deliver(state, mailer, limits, clock=clock, sleep=clock.sleep)
+
+
+def rows(state: State) -> dict[str, dict[str, Any]]:
+    found = state.db.execute("SELECT * FROM messages ORDER BY id").fetchall()
+    return {r["message_id"]: dict(r) for r in found}
+
+
+# -- the batch -------------------------------------------------------------------------------
+
+
+def test_a_batch_goes_through_one_connection(server: Server, state: State) -> None:
+    ids = queue(state, *(outgoing(n, (f"p{n}@example.org", "lead@example.org")) for n in range(8)))
+
+    report = deliver(state, SmtpMailer(settings(server)))
+
+    assert report.sent == 8 and not report.failed and not report.deferred
+    assert server.recorder.connections == 1
+    assert server.recorder.logins == [("PLAIN", USER)]
+    assert server.recorder.message_ids() == ids
+    first = server.recorder.messages[0]
+    assert first.mail_from == SENDER
+    assert first.rcpt_tos == ["p0@example.org", "lead@example.org"]
+    assert {r["state"] for r in rows(state).values()} == {"sent"}
+
+
+def test_nagle_is_off_after_starttls(server: Server) -> None:
+    mailer = SmtpMailer(settings(server))
+    mailer.open()
+    try:
+        sock = mailer._smtp.sock  # type: ignore[union-attr]
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        assert sock.version().startswith("TLS")
+    finally:
+        mailer.close()
+
+
+def test_auth_login_when_plain_is_not_offered(tls: Tls, state: State) -> None:
+    with smtp_server(tls, exclude_auth=("PLAIN",)) as server:
+        queue(state, outgoing(1))
+        assert deliver(state, SmtpMailer(settings(server))).sent == 1
+    assert server.recorder.logins == [("LOGIN", USER)]
+
+
+def test_implicit_tls(tls: Tls, state: State) -> None:
+    with smtp_server(tls, implicit_tls=True) as server:
+        queue(state, outgoing(1), outgoing(2))
+        report = deliver(state, SmtpMailer(settings(server, security="tls")))
+    assert report.sent == 2
+    assert server.recorder.connections == 1
+
+
+def test_already_delivered_cannot_be_known(server: Server, state: State) -> None:
+    queue(state, outgoing(1))
+    envelope = mailqueue._due(state, START)[0]
+    assert SmtpMailer(settings(server)).already_delivered(envelope) is None
+
+
+# -- replies ---------------------------------------------------------------------------------
+
+
+def test_a_451_is_retried_within_the_run(server: Server, state: State) -> None:
+    ids = queue(state, outgoing(1), outgoing(2), outgoing(3))
+    server.recorder.answer_451_once.add(ids[1])
+    clock = FakeClock()
+
+    report = deliver(state, SmtpMailer(settings(server)), clock=clock)
+
+    assert report.sent == 3 and not report.deferred
+    assert server.recorder.message_ids() == ids
+    assert rows(state)[ids[1]]["attempts"] == 2
+    assert len(clock.sleeps) == 1  # one in-run wait, on the fake clock
+    assert server.recorder.connections == 1  # a 4xx does not cost the connection
+
+
+def test_a_refused_recipient_does_not_stop_the_others(server: Server, state: State) -> None:
+    ghost = "left-the-project@example.org"
+    server.recorder.refuse_recipients.add(ghost)
+    ids = queue(
+        state,
+        outgoing(1, ("lead@example.org", ghost, "p1@example.org")),
+        outgoing(2, (ghost,)),
+        outgoing(3, ("lead@example.org",)),
+    )
+
+    report = deliver(state, SmtpMailer(settings(server)))
+
+    stored = rows(state)
+    assert stored[ids[0]]["state"] == "sent"
+    assert ghost in json.loads(stored[ids[0]]["last_reply"])
+    assert json.loads(stored[ids[0]]["last_reply"])[ghost].startswith("550 5.1.1")
+    assert report.refused == [
+        (stored[ids[0]]["id"], ghost, json.loads(stored[ids[0]]["last_reply"])[ghost])
+    ]
+    assert stored[ids[1]]["state"] == "failed"
+    assert "550 5.1.1" in stored[ids[1]]["last_reply"]
+    assert "User unknown" in stored[ids[1]]["last_reply"]  # the server's words
+    assert stored[ids[2]]["state"] == "sent"
+    assert server.recorder.message_ids() == [ids[0], ids[2]]
+    assert server.recorder.messages[0].rcpt_tos == ["lead@example.org", "p1@example.org"]
+    assert server.recorder.connections == 1  # RSET after the refusal keeps the connection
+
+
+def test_a_dropped_connection_before_the_message_is_picked_up_again(
+    server: Server, state: State
+) -> None:
+    ids = queue(state, *(outgoing(n) for n in range(6)))
+    server.recorder.drop_at_mail.add(3)  # the server vanishes between two messages
+
+    report = deliver(state, SmtpMailer(settings(server)))
+
+    assert report.sent == 6 and not report.deferred
+    assert server.recorder.message_ids() == ids  # each once, in order
+    assert server.recorder.connections == 2
+    assert {r["attempts"] for r in rows(state).values()} == {1}  # reconnected transparently
+
+
+def test_a_421_closes_and_the_next_send_reconnects(server: Server, state: State) -> None:
+    ids = queue(state, *(outgoing(n) for n in range(4)))
+    server.recorder.closing_421_at_mail.add(2)
+
+    report = deliver(state, SmtpMailer(settings(server)))
+
+    assert report.sent == 4
+    assert server.recorder.message_ids() == ids
+    assert server.recorder.connections == 2
+
+
+def test_a_connection_dropped_after_data_is_a_temporary_failure(
+    server: Server, state: State
+) -> None:
+    ids = queue(state, *(outgoing(n) for n in range(4)))
+    server.recorder.drop_after_data.add(ids[1])  # the server dies before accepting it
+    clock = FakeClock()
+
+    report = deliver(state, SmtpMailer(settings(server)), clock=clock)
+
+    assert report.sent == 4
+    assert server.recorder.message_ids() == ids
+    assert rows(state)[ids[1]]["attempts"] == 2
+    assert len(clock.sleeps) == 1
+    assert server.recorder.connections == 2
+
+
+# -- caps ------------------------------------------------------------------------------------
+
+
+def test_the_daily_cap_holds_the_rest_for_the_next_run(server: Server, state: State) -> None:
+    ids = queue(state, *(outgoing(n) for n in range(5)))
+    limits = LimitsConfig(per_minute=1000, per_day=3)
+    clock = FakeClock()
+
+    first = deliver(state, SmtpMailer(settings(server)), limits, clock)
+
+    assert (first.sent, first.deferred) == (3, 2)
+    assert first.capped and "daily cap of 3" in first.capped
+    assert [r["state"] for r in rows(state).values()] == ["sent"] * 3 + ["queued"] * 2
+    assert server.recorder.message_ids() == ids[:3]
+
+    clock.now += timedelta(hours=12)  # still within the day
+    assert deliver(state, SmtpMailer(settings(server)), limits, clock).sent == 0
+    clock.now += timedelta(hours=12, seconds=1)
+    assert deliver(state, SmtpMailer(settings(server)), limits, clock).sent == 2
+    assert server.recorder.message_ids() == ids
+
+
+def test_the_minute_cap_spreads_a_run_out(server: Server, state: State) -> None:
+    queue(state, *(outgoing(n) for n in range(5)))
+    clock = FakeClock()
+
+    report = deliver(state, SmtpMailer(settings(server)), LimitsConfig(per_minute=2), clock)
+
+    assert report.sent == 5
+    sent_at = sorted(datetime.fromisoformat(r["sent_at"]) for r in rows(state).values())
+    for index in range(len(sent_at) - 2):
+        assert sent_at[index + 2] - sent_at[index] >= timedelta(minutes=1)
+    assert clock.now - START >= timedelta(minutes=2)  # waited on the fake clock only
+    assert server.recorder.connections == 1
+
+
+# -- what a person must fix ------------------------------------------------------------------
+
+
+def test_an_untrusted_certificate_stops_delivery_and_marks_nothing(
+    server: Server, state: State
+) -> None:
+    queue(state, outgoing(1), outgoing(2))
+
+    report = deliver(state, SmtpMailer(settings(server, ca_file=None)))
+
+    assert report.sent == 0 and report.deferred == 2
+    assert report.capped and "certificate" in report.capped and "ca_file" in report.capped
+    assert {r["state"] for r in rows(state).values()} == {"queued"}
+    assert {r["attempts"] for r in rows(state).values()} == {0}
+    assert server.recorder.messages == []
+
+
+def test_starttls_not_offered_is_refused(tls: Tls) -> None:
+    with (
+        smtp_server(tls, starttls=False) as server,
+        pytest.raises(PermanentFailure, match="does not offer STARTTLS"),
+    ):
+        SmtpMailer(settings(server)).open()
+    assert server.recorder.logins == []
+
+
+def test_an_unset_password_variable_is_named(
+    server: Server, state: State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(PASSWORD_ENV)
+    with pytest.raises(PermanentFailure, match=f"environment variable {PASSWORD_ENV}"):
+        SmtpMailer(settings(server)).open()
+    queue(state, outgoing(1))
+    report = deliver(state, SmtpMailer(settings(server)))
+    assert report.capped and PASSWORD_ENV in report.capped
+    assert server.recorder.connections == 0  # found out before connecting
+
+
+def test_no_password_in_clear_to_a_remote_host() -> None:
+    remote = SmtpConfig(
+        host="smtp.example.org", security="none", username=USER, password_env=PASSWORD_ENV
+    )
+    with pytest.raises(PermanentFailure, match="without encryption"):
+        SmtpMailer(remote).open()
+
+
+def test_the_password_never_leaks(
+    server: Server, state: State, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    queue(state, outgoing(1, ("lead@example.org", "gone@example.org")), outgoing(2))
+    server.recorder.refuse_recipients.add("gone@example.org")
+    texts = [str(deliver(state, SmtpMailer(settings(server))))]
+    server.recorder.refuse_auth = True
+    with pytest.raises(PermanentFailure) as refused:
+        SmtpMailer(settings(server)).open()
+    texts += [str(refused.value), refused.value.reply]
+    assert "refused the login" in refused.value.reply
+    assert PASSWORD_ENV in refused.value.reply
+
+    state.db.commit()
+    dump = "\n".join(state.db.iterdump())
+    for text in (caplog.text, dump, *texts):
+        assert PASSWORD not in text
+    assert "connected to" in caplog.text  # logging was on
+
+
+# -- XOAUTH2 ---------------------------------------------------------------------------------
+
+
+def test_xoauth2_with_an_authorised_user_file(
+    server: Server, state: State, tmp_path: Path, token_service: TokenService
+) -> None:
+    credentials = tmp_path / "authorized-user.json"
+    credentials.write_text(
+        json.dumps(
+            {
+                "type": "authorized_user",
+                "client_id": "client.apps.googleusercontent.com",
+                "client_secret": "client-secret",
+                "refresh_token": "refresh-token",
+                "token_uri": token_service.url,
+            }
+        )
+    )
+    queue(state, outgoing(1), outgoing(2))
+    mailer = SmtpMailer(
+        settings(server, auth="xoauth2", password_env=None, oauth_credentials_file=credentials)
+    )
+
+    assert deliver(state, mailer).sent == 2
+    assert server.recorder.logins == [("XOAUTH2", USER)]
+    assert [r["grant_type"] for r in token_service.requests] == ["refresh_token"]
+
+
+def test_xoauth2_with_a_delegated_service_account(
+    server: Server, tmp_path: Path, token_service: TokenService
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    credentials = tmp_path / "service-account.json"
+    credentials.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "cop",
+                "private_key_id": "1",
+                "private_key": pem,
+                "client_email": "sync@cop.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": token_service.url,
+            }
+        )
+    )
+    mailer = SmtpMailer(
+        settings(server, auth="xoauth2", password_env=None, oauth_credentials_file=credentials)
+    )
+    mailer.open()
+    mailer.close()
+
+    (claims,) = [token_service.claims(r) for r in token_service.requests]
+    assert claims["sub"] == USER  # acts as the sending user (domain-wide delegation)
+    assert claims["scope"] == "https://mail.google.com/"
+    assert server.recorder.logins == [("XOAUTH2", USER)]
+
+
+def test_xoauth2_refused_token(server: Server, tmp_path: Path, token_service: TokenService) -> None:
+    token_service.token = "ya29.revoked"
+    credentials = tmp_path / "authorized-user.json"
+    credentials.write_text(
+        json.dumps(
+            {
+                "type": "authorized_user",
+                "client_id": "c",
+                "client_secret": "s",
+                "refresh_token": "r",
+                "token_uri": token_service.url,
+            }
+        )
+    )
+    mailer = SmtpMailer(
+        settings(server, auth="xoauth2", password_env=None, oauth_credentials_file=credentials)
+    )
+    with pytest.raises(PermanentFailure, match="refused the login") as refused:
+        mailer.open()
+    assert "ya29.revoked" not in refused.value.reply
+
+
+@pytest.fixture
+def token_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[TokenService]:
+    import google.oauth2.credentials
+
+    with token_service_running() as service:
+        # google-auth sends every authorised-user refresh to Google, whatever the file says
+        monkeypatch.setattr(google.oauth2.credentials, "_GOOGLE_OAUTH2_TOKEN_ENDPOINT", service.url)
+        yield service
