@@ -1,0 +1,249 @@
+"""The shipped Word template, rendered through the real code path and read back with python-docx."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from cluster_sync.dates import format_date
+from cluster_sync.errors import TemplateError
+from cluster_sync.model import Address, Participant, Registration, RoadmapItem
+from cluster_sync.render.factsheet import (
+    CO_FUNDING,
+    factsheet_context,
+    factsheet_filename,
+    render_docx,
+)
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "factsheet.docx"
+TODAY = date(2025, 6, 12)
+TITLE = 'Posidonia meadows: R&D <pilot> & "quotes" for restoring seagrass 🌊'
+
+
+def _registration(**changes: object) -> Registration:
+    reg = Registration(
+        title=TITLE,
+        acronym="POSEIDON-R",
+        question="How can coastal authorities adopt a tested Posidonia restoration protocol?",
+        objectives=(
+            "Adapt the MPA4Change site-selection protocol to three new territories",
+            "Train regional technicians in nursery and transplanting",
+            "Agree a common survival-monitoring sheet",
+            "Feed a joint policy statement to WG4",
+        ),
+        working_groups=("WG4 Ecosystem restoration and Nature-based Solutions",),
+        cluster_type="Territorial",
+        lead_organisation="Περιφέρεια Κρήτης",
+        lead_country="Greece",
+        lead_role="Thematic Project consortium",
+        contact_person="Γιώργος Παπαδόπουλος",
+        contact_email=Address("g.papadopoulos@example.org", "Γιώργος Παπαδόπουλος"),
+        participant_categories=("TPs", "External partners"),
+        thematic_projects=("MPA4Change", "COASTRUST"),
+        participants=(
+            Participant("María José Núñez", "mj@example.org", "Junta de Andalucía", "Spain"),
+            Participant("Ġorġ Borġ", "gorg@example.com", "ERA Malta", "Malta"),
+            Participant(
+                "Ana Đurđević",
+                "ana@example.org",
+                "Ministarstvo ekologije, prostornog planiranja i urbanizma",
+                "Montenegro",
+            ),
+            Participant(
+                "Joëlle Lefèvre", "jl@example.org", "Office français de la biodiversité", "France"
+            ),
+            Participant("Стефан Димитров", "sd@example.com", "Община Бургас", "Bulgaria"),
+        ),
+        results="The MPA4Change seagrass site-suitability model and the COASTRUST nursery guide.",
+        transfer_levels=("Regional", "International"),
+        outcomes=("Transference", "Adoption"),
+        start_date=date(2025, 3, 1),
+        end_date=date(2025, 11, 30),
+        roadmap=(
+            RoadmapItem(date(2025, 3, 15), "Kick-off webinar"),
+            RoadmapItem(date(2025, 4, 10), "Field visit to the Crete nursery"),
+            RoadmapItem(date(2025, 5, 20), "Technician training in Malta"),
+            RoadmapItem(date(2025, 7, 1), "First transplanting at the pilot sites"),
+            RoadmapItem(date(2025, 9, 30), "Survival monitoring"),
+            RoadmapItem(date(2025, 11, 20), "Policy input to WG4"),
+        ),
+        expertise="A marine ecologist who has led a Posidonia transplanting programme.",
+        consent=True,
+    )
+    return dataclasses.replace(reg, **changes)
+
+
+def _render(tmp_path: Path, reg: Registration, name: str = "out.docx"):
+    out = tmp_path / name
+    render_docx(TEMPLATE, factsheet_context(reg, "CL-2025-007", 2, TODAY), out)
+    return out, Document(str(out))
+
+
+def _all_text(doc) -> str:
+    parts = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        parts.extend(cell.text for row in table.rows for cell in row.cells)
+    return "\n".join(parts)
+
+
+def _table(doc, first_header: str):
+    matches = [t for t in doc.tables if t.rows[0].cells[0].text.strip() == first_header]
+    return matches[0] if matches else None
+
+
+def _rows(table) -> list[list[str]]:
+    return [[cell.text.strip() for cell in row.cells] for row in table.rows[1:]]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory):
+    return _render(tmp_path_factory.mktemp("factsheet"), _registration())
+
+
+def test_header_band_and_key_facts(rendered) -> None:
+    _, doc = rendered
+    text = _all_text(doc)
+    assert TITLE in text  # escaped by docxtpl, shown literally: R&D <pilot> & "quotes" and 🌊
+    assert "R&D <pilot>" in text
+    assert "CL-2025-007" in text
+    assert "version 2" in text
+    assert "POSEIDON-R" in text
+    assert "Περιφέρεια Κρήτης (Greece)" in text
+    assert "Γιώργος Παπαδόπουλος" in text
+    assert "g.papadopoulos@example.org" in text
+    assert "1 March 2025 – 30 November 2025" in text
+
+
+def test_objectives_are_bullets(rendered) -> None:
+    _, doc = rendered
+    bullets = [p.text for p in doc.paragraphs if p.style.name == "List Bullet"]
+    assert bullets == list(_registration().objectives)
+
+
+def test_roadmap_table_lists_every_item_and_marks_past_dates(rendered) -> None:
+    _, doc = rendered
+    table = _table(doc, "Date")
+    assert table is not None
+    rows = _rows(table)
+    roadmap = _registration().roadmap
+    assert len(rows) == len(roadmap)
+    for (date_cell, activity_cell), item in zip(rows, roadmap, strict=True):
+        assert date_cell.endswith(format_date(item.date))
+        assert activity_cell == item.activity
+        assert date_cell.startswith("✓") == (item.date < TODAY)
+
+
+def test_participants_table_lists_everyone(rendered) -> None:
+    _, doc = rendered
+    table = _table(doc, "Participant")
+    assert table is not None
+    expected = [[p.name, p.organisation, p.country] for p in _registration().participants]
+    assert _rows(table) == expected  # Ġorġ Borġ, Ana Đurđević, Стефан Димитров intact
+
+
+def test_footer_header_and_no_leftover_tags(rendered) -> None:
+    out, doc = rendered
+    section = doc.sections[0]
+    for footer in (section.footer, section.first_page_footer):
+        footer_text = "\n".join(p.text for p in footer.paragraphs)
+        assert CO_FUNDING in footer_text
+        assert f"Generated on {format_date(TODAY)}" in footer_text
+    assert TITLE in "\n".join(p.text for p in section.header.paragraphs)
+    with zipfile.ZipFile(out) as archive:
+        for name in archive.namelist():
+            if name.endswith(".xml"):
+                xml = archive.read(name).decode("utf-8")
+                assert not re.search(r"\{[{%#]|[}%#]\}", xml), f"jinja left in {name}"
+
+
+def test_expertise_shown_only_when_given(tmp_path: Path, rendered) -> None:
+    _, doc = rendered
+    headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 2"]
+    assert "Expertise needed" in headings
+    assert _registration().expertise in _all_text(doc)
+
+    _, doc = _render(tmp_path, _registration(expertise=""))
+    headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 2"]
+    assert "Expertise needed" not in headings
+    assert "Objectives" in headings
+
+
+def test_minimal_registration(tmp_path: Path) -> None:
+    reg = _registration(
+        acronym="",
+        objectives=("Compare two flood-regulation designs",),
+        participants=(),
+        thematic_projects=(),
+        expertise="",
+        roadmap=(RoadmapItem(date(2025, 9, 1), "One-day workshop"),),
+    )
+    _, doc = _render(tmp_path, reg)
+    text = _all_text(doc)
+    assert _table(doc, "Participant") is None  # no empty table
+    assert "No participants listed yet." in text
+    assert [p.text for p in doc.paragraphs if p.style.name == "List Bullet"] == [
+        "Compare two flood-regulation designs"
+    ]
+    assert _rows(_table(doc, "Date")) == [["1 September 2025", "One-day workshop"]]
+    assert not any(p.style.name == "Marker" and p.text for p in doc.paragraphs)
+
+
+def test_template_uses_only_context_tags() -> None:
+    from docxtpl import DocxTemplate
+
+    context = factsheet_context(_registration(), "CL-2025-007", 1, TODAY)
+    assert DocxTemplate(str(TEMPLATE)).get_undeclared_template_variables(context=context) == set()
+
+
+def _tiny_template(path: Path, text: str) -> Path:
+    doc = Document()
+    doc.add_paragraph().add_run(text)  # one run, as Word would keep a freshly typed tag
+    doc.save(str(path))
+    return path
+
+
+def test_unknown_tag_is_named(tmp_path: Path) -> None:
+    template = _tiny_template(tmp_path / "typo.docx", "Title: {{ clustr_title }}")
+    context = factsheet_context(_registration(), "CL-2025-007", 1, TODAY)
+    with pytest.raises(TemplateError) as caught:
+        render_docx(template, context, tmp_path / "out.docx")
+    assert "clustr_title" in str(caught.value)
+    assert "typo.docx" in str(caught.value)
+    assert not (tmp_path / "out.docx").exists()
+
+
+def test_syntax_error_names_the_template(tmp_path: Path) -> None:
+    template = _tiny_template(tmp_path / "broken.docx", "Title: {{ title }")
+    context = factsheet_context(_registration(), "CL-2025-007", 1, TODAY)
+    with pytest.raises(TemplateError) as caught:
+        render_docx(template, context, tmp_path / "out.docx")
+    assert str(template) in str(caught.value)
+    assert not (tmp_path / "out.docx").exists()
+
+
+def test_missing_template_is_a_template_error(tmp_path: Path) -> None:
+    context = factsheet_context(_registration(), "CL-2025-007", 1, TODAY)
+    with pytest.raises(TemplateError, match="does not exist"):
+        render_docx(tmp_path / "nope.docx", context, tmp_path / "out.docx")
+
+
+@pytest.mark.parametrize(
+    ("title", "word"),
+    [
+        ("Αποκατάσταση λιβαδιών Ποσειδωνίας στην Κρήτη", "poseidon"),
+        ("Възстановяване на крайбрежни влажни зони в Бургас", "zoni"),
+    ],
+)
+def test_filename_transliterates_greek_and_cyrillic(title: str, word: str) -> None:
+    name = factsheet_filename("CL-2025-007", title, 2)
+    assert re.fullmatch(r"CL-2025-007-[a-z0-9]+(?:-[a-z0-9]+)*-v2\.docx", name)
+    assert word in name
+    assert name != "CL-2025-007-factsheet-v2.docx"  # transliterated, not dropped
+    assert len(name) <= len("CL-2025-007--v2.docx") + 50
+    assert factsheet_filename("CL-2025-007", title, 2) == name  # stable
