@@ -15,6 +15,7 @@ request is counted by kind so a test can show how many API calls a sync costs.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import threading
 from collections import Counter
@@ -96,7 +97,8 @@ class FakeSheets:
     def start(self) -> FakeSheets:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.02)
+        threading.Thread(target=serve, daemon=True).start()
         return self
 
     def stop(self) -> None:
