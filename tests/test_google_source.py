@@ -186,7 +186,7 @@ def test_a_column_inserted_mid_run_stops_the_write(fake: FakeSheets) -> None:
     snapshot = src.read()
     before = shown(sheet)
 
-    with pytest.raises(SourceError, match="header row .* changed") as caught:
+    with pytest.raises(SourceError, match=r"header row .* changed") as caught:
         src.write_back(statuses(snapshot))
     assert "nothing was written back" in str(caught.value)
     assert shown(sheet) == before
@@ -206,7 +206,7 @@ def test_write_back_matches_rows_by_id_after_a_resort(fake: FakeSheets) -> None:
 
 
 def test_status_columns_go_right_of_unlabelled_notes(fake: FakeSheets) -> None:
-    sheet = load_sheet(fake, [HEADERS, answer_row(1) + ["", "a note"]], cols=len(HEADERS) + 2)
+    sheet = load_sheet(fake, [HEADERS, [*answer_row(1), "", "a note"]], cols=len(HEADERS) + 2)
     src = source(fake)
     src.write_back(statuses(src.read()))
     assert shown(sheet)[1][len(HEADERS) : len(HEADERS) + 2] == ["", "a note"]
@@ -307,7 +307,7 @@ def test_missing_key_file_says_what_to_do(fake: FakeSheets, tmp_path: Path) -> N
     src = GoogleSource(
         settings(fake, credentials="service_account"), FormConfig(), tmp_path / "nope.json"
     )
-    with pytest.raises(SourceError, match="nope.json does not exist") as caught:
+    with pytest.raises(SourceError, match=r"nope\.json does not exist") as caught:
         src.read()
     assert "GOOGLE_APPLICATION_CREDENTIALS" in (caught.value.hint or "")
 
