@@ -8,6 +8,7 @@ template (jinja only ever compiles the template file itself).
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,7 @@ def _snippet(exc: jinja2.TemplateSyntaxError) -> str:
     source = exc.source or ""
     lines = source.splitlines()
     if exc.lineno and 0 < exc.lineno <= len(lines):
-        line = lines[exc.lineno - 1]
+        line = re.sub(r"<[^>]+>", "", lines[exc.lineno - 1])  # the template's XML, not its text
         start = max(0, line.find("{") - 10)
         return line[start : start + 80]
     return source[:80]

@@ -1,0 +1,354 @@
+"""The nightly sync end to end on the embedded default: a CSV export, real SQLite, real .docx
+files and .eml files read back."""
+
+from __future__ import annotations
+
+import csv
+import email
+import email.policy
+import io
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import docx
+from conftest import EXAMPLES
+
+from cluster_sync.config import Config
+from cluster_sync.engine import RunSummary, Sync
+from cluster_sync.mailers import open_mailer
+from cluster_sync.sources import open_source
+from cluster_sync.state import State
+
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+VALID, INVALID, DUPLICATES = 16, 7, 1  # examples/README.md lists them row by row
+
+
+def sync(config: Config, now: datetime = NOW) -> RunSummary:
+    state = State(config.path(config.state.database))
+    try:
+        return Sync(config, state, open_source(config), open_mailer(config), now=now).run()
+    finally:
+        state.close()
+
+
+def outbox(config: Config) -> list[Path]:
+    folder = config.path(config.mail.outbox or Path("none"))
+    return sorted(folder.glob("*.eml")) if folder.exists() else []
+
+
+def read_eml(path: Path) -> EmailMessage:
+    return email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[return-value]
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return [{k: v or "" for k, v in r.items()} for r in csv.DictReader(handle)]
+
+
+def row_by_title(path: Path, title_start: str) -> dict[str, str]:
+    return next(r for r in rows(path) if r["Cluster title"].startswith(title_start))
+
+
+def edit_cell(path: Path, cluster_id: str, header: str, value: str) -> None:
+    """Change one answer of one response in the export, as the partner's edit would."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        grid = list(csv.reader(handle))
+    col, id_col = grid[0].index(header), grid[0].index("Cluster ID")
+    for line in grid[1:]:
+        if len(line) > id_col and line[id_col] == cluster_id:
+            line[col] = value
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(grid)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+# -- first run ------------------------------------------------------------------------------
+
+
+def test_first_run_renders_and_emails_every_valid_registration(
+    make_config: Callable[..., Config],
+) -> None:
+    config = make_config()
+    summary = sync(config)
+    c = summary.counts
+    assert (c["new"], c["invalid"], c["duplicate"], c["blank"]) == (VALID, INVALID, DUPLICATES, 1)
+    factsheets = sorted(config.path(config.output.directory).glob("factsheets/*.docx"))
+    assert len(factsheets) == VALID
+    kinds = [read_eml(p)["Subject"].split()[0] for p in outbox(config)]
+    assert len(outbox(config)) == VALID + INVALID + 1  # factsheets, problem reports, the digest
+    assert kinds.count("Factsheet") == VALID
+    assert kinds.count("Your") == INVALID
+
+
+def test_factsheet_docx_holds_the_registration(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    sync(config)
+    row = row_by_title(project / "responses.csv", "Governance toolkit")
+    cluster_id = row["Cluster ID"]
+    (path,) = config.path(config.output.directory).glob(f"factsheets/{cluster_id}-*-v1.docx")
+    document = docx.Document(str(path))
+    body = "\n".join(p.text for p in document.paragraphs)
+    cells = "\n".join(c.text for t in document.tables for r in t.rows for c in r.cells)
+    everything = body + "\n" + cells
+    assert row["Cluster title"] in everything
+    assert cluster_id in everything
+    assert "Regione Autonoma della Sardegna" in everything
+    assert path.name.startswith(f"{cluster_id}-governance-toolkit")
+
+
+def test_escaped_and_multilingual_text_survives(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    sync(config)
+    for row in rows(project / "responses.csv"):
+        if "<pilot>" in row["Cluster title"] or any(ord(ch) > 0x370 for ch in row["Cluster title"]):
+            if not row["Sync status"].startswith("OK"):
+                continue
+            (path,) = config.path(config.output.directory).glob(
+                f"factsheets/{row['Cluster ID']}-*.docx"
+            )
+            document = docx.Document(str(path))
+            text = "\n".join(p.text for p in document.paragraphs)
+            text += "\n".join(c.text for t in document.tables for r in t.rows for c in r.cells)
+            assert row["Cluster title"].strip() in text, row["Cluster title"]
+
+
+def test_factsheet_email_has_attachment_recipients_and_reply_to(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    sync(config)
+    row = row_by_title(project / "responses.csv", "Governance toolkit")
+    message = next(
+        read_eml(p) for p in outbox(config) if row["Cluster ID"] in str(read_eml(p)["Subject"])
+    )
+    assert "secretariat@example.org" in str(message["Reply-To"])
+    assert row["Email address"] in str(message["To"]) + str(message.get("Cc", ""))
+    participants = [
+        line.split(";")[1].strip() for line in row["Participants"].splitlines() if ";" in line
+    ]
+    for address in participants:
+        assert address in str(message["To"]) + str(message.get("Cc", ""))
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_filename().startswith(row["Cluster ID"])
+    assert attachment.get_content_type().endswith("wordprocessingml.document")
+    assert docx.Document(io.BytesIO(attachment.get_content())).paragraphs  # a real Word file
+    plain = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert row["Cluster ID"] in plain and row["Cluster ID"] in html
+
+
+def test_problem_report_lists_every_problem_in_the_forms_words(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    sync(config)
+    row = row_by_title(project / "responses.csv", "Eco-moorings")
+    assert row["Sync status"].startswith("Needs fixing")
+    message = next(
+        read_eml(p)
+        for p in outbox(config)
+        if "correction" in str(read_eml(p)["Subject"])
+        and "Eco-moorings" in str(read_eml(p)["Subject"])
+    )
+    plain = message.get_body(("plain",)).get_content()
+    assert "is before Start date" in plain
+    assert row["Email address"] in str(message["To"])
+
+
+def test_message_ids_are_stable_and_unique(make_config: Callable[..., Config]) -> None:
+    config = make_config()
+    sync(config)
+    ids = [str(read_eml(p)["Message-ID"]) for p in outbox(config)]
+    assert len(set(ids)) == len(ids)
+    assert all(i.endswith("@test.example.org>") for i in ids)
+
+
+# -- incremental behaviour ------------------------------------------------------------------
+
+
+def test_second_run_renders_and_sends_nothing(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    sync(config)
+    before_csv = (project / "responses.csv").read_bytes()
+    before_mail = outbox(config)
+    summary = sync(config, NOW.replace(day=26))
+    assert summary.counts["unchanged"] == VALID
+    assert summary.counts["factsheets"] == 0
+    assert summary.counts["queued"] == 0
+    assert outbox(config) == before_mail
+    assert (project / "responses.csv").read_bytes() == before_csv  # no needless rewrite
+
+
+def test_edited_row_gets_new_version_and_updated_email(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    sync(config)
+    row = row_by_title(project / "responses.csv", "Governance toolkit")
+    edit_cell(
+        project / "responses.csv", row["Cluster ID"], "Objectives", "A single, reworded objective"
+    )
+    summary = sync(config, NOW.replace(day=26))
+    assert [r.cluster_id for r in summary.of("updated")] == [row["Cluster ID"]]
+    assert summary.counts["factsheets"] == 1
+    v2 = list(
+        config.path(config.output.directory).glob(f"factsheets/{row['Cluster ID']}-*-v2.docx")
+    )
+    assert len(v2) == 1
+    updates = [read_eml(p) for p in outbox(config) if "factsheet-update" in p.name]
+    assert len(updates) == 1 and str(updates[0]["Subject"]).startswith("Updated factsheet")
+    assert "v2" in row_by_title(project / "responses.csv", "Governance toolkit")["Sync status"]
+
+
+def test_export_without_ids_recognises_edits_by_title(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config(write_back=False)
+    sync(config)
+    (project / "responses.csv").write_bytes((EXAMPLES / "responses-edited.csv").read_bytes())
+    summary = sync(config, NOW.replace(day=26))
+    updated = [r.title for r in summary.of("updated")]
+    new = [r.title for r in summary.of("new")]
+    assert len(updated) == 1 and "Neretva" in updated[0]
+    assert len(new) == 1 and new[0].startswith("Eco-moorings")  # the fixed row, first factsheet
+
+
+def test_resorted_sheet_keeps_ids_and_does_nothing(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    sync(config)
+    path = project / "responses.csv"
+    ids_before = {r["Cluster ID"]: r["Cluster title"] for r in rows(path) if r["Cluster ID"]}
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        grid = list(csv.reader(handle))
+    grid[1:] = sorted(grid[1:], key=lambda line: line[2], reverse=True)  # sort by title, Z→A
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(grid)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    summary = sync(config, NOW.replace(day=26))
+    assert summary.counts["new"] == 0 and summary.counts["updated"] == 0
+    assert summary.counts["queued"] == 0
+    ids_after = {r["Cluster ID"]: r["Cluster title"] for r in rows(path) if r["Cluster ID"]}
+    assert ids_after == ids_before
+
+
+def test_duplicate_is_reported_not_processed(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    summary = sync(config)
+    (duplicate,) = summary.of("duplicate")
+    lines = rows(project / "responses.csv")
+    marked = [r for r in lines if r["Sync status"].startswith("Duplicate of")]
+    assert len(marked) == 1 and marked[0]["Cluster ID"] == ""
+    original = [
+        r for r in lines if r["Cluster title"] == marked[0]["Cluster title"] and r["Cluster ID"]
+    ]
+    assert len(original) == 1 and original[0]["Cluster ID"] in marked[0]["Sync status"]
+    factsheets = list(
+        config.path(config.output.directory).glob(f"factsheets/{original[0]['Cluster ID']}-*")
+    )
+    assert len(factsheets) == 1
+    assert duplicate.note.startswith(f"duplicate of {original[0]['Cluster ID']}")
+
+
+def test_still_invalid_is_told_once_per_distinct_problems(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    sync(config)
+    problem_mails = lambda: [p for p in outbox(config) if "-problems-" in p.name]  # noqa: E731
+    first = len(problem_mails())
+    sync(config, NOW.replace(day=26))
+    assert len(problem_mails()) == first  # same problems: not told again
+    row = row_by_title(project / "responses.csv", "Eco-moorings")
+    edit_cell(project / "responses.csv", row["Cluster ID"], "End date", "not a date")
+    sync(config, NOW.replace(day=27))
+    assert len(problem_mails()) == first + 1  # a different problem: told once more
+    sync(config, NOW.replace(day=28))
+    assert len(problem_mails()) == first + 1
+
+
+def test_fixed_row_becomes_valid(make_config: Callable[..., Config], project: Path) -> None:
+    config = make_config()
+    sync(config)
+    row = row_by_title(project / "responses.csv", "Eco-moorings")
+    edit_cell(project / "responses.csv", row["Cluster ID"], "End date", "30/11/2027")
+    summary = sync(config, NOW.replace(day=26))
+    assert [r.cluster_id for r in summary.of("new")] == [row["Cluster ID"]]
+    assert row_by_title(project / "responses.csv", "Eco-moorings")["Sync status"].startswith("OK")
+
+
+# -- approval, failures, safety -------------------------------------------------------------
+
+
+def test_approval_holds_factsheet_emails_until_ticked(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config(approval=True)
+    summary = sync(config)
+    approved = sum(
+        1
+        for r in rows(project / "responses.csv")
+        if r["Approved"].strip().upper() == "TRUE" and r["Sync status"].startswith("OK")
+    )
+    assert len(summary.awaiting_approval) == VALID - approved
+    held = next(
+        r for r in rows(project / "responses.csv") if "waiting for approval" in r["Sync status"]
+    )
+    edit_cell(project / "responses.csv", held["Cluster ID"], "Approved", "TRUE")
+    later = sync(config, NOW.replace(day=26))
+    assert later.counts["factsheets"] == 0  # the factsheet existed; only its email was held
+    sent = [p for p in outbox(config) if held["Cluster ID"] in p.name and "factsheet" in p.name]
+    assert len(sent) == 1
+
+
+def test_failed_delivery_never_stops_the_run(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    (project / "var").mkdir()
+    (project / "var" / "outbox").write_text("a file where the outbox folder should be")
+    summary = sync(config)
+    assert summary.counts["new"] == VALID  # every row processed and recorded
+    assert summary.delivery.sent == 0 and summary.delivery.deferred > 0
+    (project / "var" / "outbox").unlink()
+    later = sync(config, NOW.replace(day=26))
+    assert later.delivery.sent == VALID + INVALID + 1  # nothing lost: delivered on the next run
+
+
+def test_form_text_cannot_add_an_email_header(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    sync(config)
+    row = row_by_title(project / "responses.csv", "Governance toolkit")
+    evil = "Toolkit\r\nBcc: victim@example.com\r\nX-Injected: yes"
+    edit_cell(project / "responses.csv", row["Cluster ID"], "Cluster title", evil)
+    sync(config, NOW.replace(day=26))
+    update = next(read_eml(p) for p in outbox(config) if "factsheet-update" in p.name)
+    assert update["Bcc"] is None and update["X-Injected"] is None
+    assert "\n" not in str(update["Subject"])
+
+
+def test_formula_like_answers_are_never_evaluated_or_changed(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    sync(config)
+    row = row_by_title(project / "responses.csv", "Governance toolkit")
+    edit_cell(project / "responses.csv", row["Cluster ID"], "Acronym", '=HYPERLINK("http://x")')
+    sync(config, NOW.replace(day=26))
+    assert (
+        row_by_title(project / "responses.csv", "Governance toolkit")["Acronym"]
+        == '=HYPERLINK("http://x")'
+    )
