@@ -27,7 +27,12 @@ _TRANSLATE = str.maketrans(
         "\u2028": "\n",
         "\u2029": "\n",
         "\r": "\n",
+        "\x0b": "\n",  # Word's manual line break
+        "\x0c": "\n",  # page break
+        "\x85": "\n",
     }
+    # other control characters break XML (the .docx) and email headers: dropped
+    | {c: None for c in [*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F]}
 )
 _BULLET = re.compile(
     r"^\s*(?:[\u2022\u2023\u25aa\u25cf\u25e6\u2043\u2219\u00b7\uf0b7\-\*–—]|\d{1,2}[.)](?!\s*\d{1,2}\.\s*\d{2,4}\b))\s+"

@@ -62,7 +62,7 @@ class _Checker:
 
     def is_blank(self, key: str) -> bool:
         value = self.raw(key)
-        return value is None or value == ""
+        return value is None or (isinstance(value, str) and not text.clean_text(value))
 
     def required(self, key: str) -> bool:
         """False (and a problem) when a required answer is empty."""
@@ -208,11 +208,12 @@ def split_checkboxes(cell: str, options: tuple[str, ...]) -> tuple[list[str], li
     rest = text.clean_line(cell)
     found: list[tuple[int, str]] = []
     for option in sorted(options, key=len, reverse=True):
-        pattern = re.compile(rf"(?<![^,\s]){re.escape(option)}(?![^,\s])", re.IGNORECASE)
+        # a whole answer only: between commas (or the ends), never inside an "Other" text
+        pattern = re.compile(rf"(?:^|,)\s*({re.escape(option)})\s*(?=,|$)", re.IGNORECASE)
         m = pattern.search(rest)
         if m:
-            found.append((m.start(), option))
-            rest = rest[: m.start()] + "\0" * len(m.group()) + rest[m.end() :]
+            found.append((m.start(1), option))
+            rest = rest[: m.start(1)] + "\0" * len(m.group(1)) + rest[m.end(1) :]
     unknown: list[str] = []
     for item in (p.strip(" \0") for p in rest.split(",")):
         if not item:
@@ -274,7 +275,8 @@ def _roadmap(c: _Checker) -> tuple[RoadmapItem, ...]:
     for number, line in enumerate(c.lines("roadmap"), start=1):
         m = _ROADMAP.match(line)
         when = None
-        if m and m["activity"].strip():
+        activity = m["activity"].strip(" -–—:|") if m else ""
+        if m and activity:
             try:
                 when = parse_date(m["date"], c.order)
             except DateParseError:
@@ -286,7 +288,7 @@ def _roadmap(c: _Checker) -> tuple[RoadmapItem, ...]:
                 "“date – activity”, for example “2025-03-15 – Kick-off webinar”.",
             )
             continue
-        items.append(RoadmapItem(when, m["activity"].strip()))
+        items.append(RoadmapItem(when, activity))
     return tuple(sorted(items, key=lambda item: item.date))
 
 

@@ -63,12 +63,6 @@ def test_clean_line_is_idempotent() -> None:
     assert clean_line(clean_line(raw)) == clean_line(raw)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="clean_line keeps control characters: clean_line('Title\\x0bwith\\x00NUL') returns "
-    "'Title\\x0bwith\\x00NUL'; expected them removed or turned into spaces (\\x0b is Word's "
-    "manual line break and makes the Word factsheet fail to render)",
-)
 @pytest.mark.parametrize("char", CONTROL)
 def test_clean_line_removes_control_characters(char: str) -> None:
     assert not has_control(clean_line(f"Title{char}with{char}text"))
@@ -100,11 +94,6 @@ def test_clean_text_keeps_inner_blank_lines() -> None:
     assert clean_text("Paragraph one.\n\nParagraph two.") == "Paragraph one.\n\nParagraph two."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="clean_text keeps control characters: clean_text('a\\x0bb\\x00c') returns "
-    "'a\\x0bb\\x00c'; expected no control characters other than the line break",
-)
 @pytest.mark.parametrize("char", CONTROL)
 def test_clean_text_removes_control_characters(char: str) -> None:
     assert not has_control(clean_text(f"a{char}b\nc{char}d"), allow="\n")

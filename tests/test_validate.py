@@ -211,11 +211,6 @@ def test_missing_key_counts_as_empty() -> None:
     assert messages(outcome) == ["TP results to transfer is required but was left empty."]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a required answer made only of a zero-width space (U+200B) is not treated as "
-    "empty: validate_row(title='\\u200b') accepts the row with title ''",
-)
 def test_required_answer_of_only_invisible_characters_is_empty() -> None:
     assert only_problem(title="\u200b\u200b") == "Cluster title is required but was left empty."
 
@@ -482,13 +477,6 @@ def test_thematic_projects_only_other_answer() -> None:
     assert accepted(thematic_projects="Ποσειδών Lab").thematic_projects == ("Ποσειδών Lab",)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="split_checkboxes takes an option out of the middle of an 'Other' answer: "
-    "split_checkboxes('ARTEMIS, Blue FRED Lab', THEMATIC_PROJECTS) returns "
-    "(['ARTEMIS', 'FRED'], ['Blue \\x00\\x00\\x00\\x00 Lab']) instead of "
-    "(['ARTEMIS'], ['Blue FRED Lab'])",
-)
 def test_other_answer_containing_an_option_name_stays_whole() -> None:
     assert split_checkboxes("ARTEMIS, Blue FRED Lab", form.THEMATIC_PROJECTS) == (
         ["ARTEMIS"],
@@ -740,12 +728,6 @@ def test_roadmap_line_without_an_activity(line: str) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a roadmap line made of a date and a bare hyphen is accepted with '-' as its "
-    "activity: validate_row(roadmap='15/03/2025 -') gives RoadmapItem(2025-03-15, '-') "
-    "instead of the 'should read “date – activity”' problem (the en dash form is reported)",
-)
 def test_roadmap_line_with_a_hyphen_and_no_activity() -> None:
     assert only_problem(roadmap="15/03/2025 -") == (
         "Roadmap, line 1 (“15/03/2025 -”) should read “date – activity”, "
@@ -850,12 +832,6 @@ def test_pasted_text_is_cleaned_not_rejected() -> None:
     assert reg.expertise == "A lawyer familiar with Italian law."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="control characters survive cleaning: title 'Governance\\x0btoolkit' (a manual line "
-    "break pasted from Word) is accepted with the \\x0b kept, and the Word factsheet then fails "
-    "to render (lxml: PCDATA invalid Char value 11); expected the character to become a space",
-)
 @pytest.mark.parametrize("char", ["\x0b", "\x0c", "\x00", "\x1b"])
 def test_control_characters_do_not_reach_the_registration(char: str) -> None:
     reg = accepted(title=f"Governance{char}toolkit", question=f"Why{char}not?")
