@@ -1,0 +1,113 @@
+"""`cluster-sync report`: the CoP clusters report for a period, as .docx and .md, optionally
+queued to the secretariat and delivered at once."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from cluster_sync.errors import ClusterSyncError
+
+if TYPE_CHECKING:
+    from cluster_sync.config import Config
+    from cluster_sync.report.gather import Period
+    from cluster_sync.report.service import Report
+    from cluster_sync.state import State
+
+
+def _day(value: date | datetime | None) -> date | None:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _period(start: date | None, end: date | None, today: date) -> Period:
+    from cluster_sync.report.gather import Period, default_period
+
+    default = default_period(end or today)
+    period = Period(start or default.start, end or default.end)
+    if period.start > period.end:
+        raise ClusterSyncError(
+            f"--from {period.start.isoformat()} is after --to {period.end.isoformat()}.",
+            hint="give the first day of the period with --from and the last with --to.",
+        )
+    return period
+
+
+@click.command()
+@click.option(
+    "--from",
+    "start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="First day of the period (YYYY-MM-DD). Default: 1 January of --to's year.",
+)
+@click.option(
+    "--to",
+    "end",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Last day of the period (YYYY-MM-DD). Default: today.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Where to write the .docx (the .md and the charts go beside it). "
+    "Default: <output.directory>/reports/cop-report-<from>-<to>.docx.",
+)
+@click.option(
+    "--send",
+    is_flag=True,
+    help="Queue the report to the secretariat (once per period) and deliver now.",
+)
+@click.pass_context
+def report(
+    ctx: click.Context, start: datetime | None, end: datetime | None, out: Path | None, send: bool
+) -> None:
+    """Make the Community of Practice clusters report for a period (.docx and .md)."""
+    from cluster_sync.cli import handle_errors
+
+    handle_errors(_run)(ctx, _day(start), _day(end), out, send)
+
+
+def _run(
+    ctx: click.Context, start: date | None, end: date | None, out: Path | None, send: bool
+) -> None:
+    from cluster_sync.cli import load_config, opened_state, say
+    from cluster_sync.lock import exclusive
+    from cluster_sync.report.service import make_report
+
+    cfg = load_config(ctx)
+    now = datetime.now(UTC)
+    period = _period(start, end, now.astimezone(cfg.zone).date())
+    db = cfg.path(cfg.state.database)
+    with exclusive(db.with_name(db.name + ".lock")), opened_state(cfg) as state:
+        made = make_report(cfg, state, period, now.astimezone(cfg.zone).date(), out)
+        say(ctx, f"Report (Word, draft {made.draft}): {made.docx}")
+        say(ctx, f"Report (Markdown): {made.markdown}")
+        say(ctx, made.summary)
+        if send:
+            _send(ctx, cfg, state, made, now)
+
+
+def _send(ctx: click.Context, cfg: Config, state: State, made: Report, now: datetime) -> None:
+    from cluster_sync.cli import say
+    from cluster_sync.mailers import open_mailer
+    from cluster_sync.mailqueue import deliver
+    from cluster_sync.report.service import send_report, sent_message
+
+    if send_report(cfg, state, made, now):
+        say(ctx, f"Queued to the secretariat: {', '.join(cfg.mail.secretariat)}")
+    else:
+        say(
+            ctx,
+            f"The report of this period was already sent ({sent_message(state, made.period)}); "
+            "not queued again.",
+            fg="yellow",
+        )
+    result = deliver(state, open_mailer(cfg), cfg.mail.limits)
+    say(ctx, f"Sent {result.sent}, failed {len(result.failed)}, still queued {result.deferred}.")
+    if result.capped:
+        say(ctx, f"Delivery paused: {result.capped}", fg="yellow")

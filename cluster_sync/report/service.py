@@ -1,0 +1,190 @@
+"""Making, recording and sending a CoP report: the library calls behind `cluster-sync report`
+and the monthly schedule.
+
+A report is recorded in the `reports` table under its period (`2026-01-01:2026-01-31`), with the
+path of the .docx; rendering the same period again overwrites the files, raises the draft number
+and keeps the record. Sending queues one message to the secretariat with the dedupe key
+`report:<from>:<to>`, so a period is never sent twice, and stores its Message-ID in
+`reports.sent_message`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from cluster_sync.config import Config
+from cluster_sync.mailqueue import enqueue
+from cluster_sync.render.email import Attachment, Composer
+from cluster_sync.report import charts
+from cluster_sync.report.context import Horizons, build_context
+from cluster_sync.report.document import draft_of, render_report_docx, write_markdown
+from cluster_sync.report.figures import compute
+from cluster_sync.report.gather import Gathered, Period, gather, previous_month
+from cluster_sync.report.markdown import render_markdown
+from cluster_sync.state import State, now_utc
+
+
+@dataclass(frozen=True)
+class Report:
+    period: Period
+    docx: Path
+    markdown: Path
+    charts: dict[str, Path]
+    draft: int
+    summary: str
+    context: dict[str, Any] = field(repr=False)
+
+
+def default_out(config: Config, period: Period) -> Path:
+    name = f"cop-report-{period.start.isoformat()}-{period.end.isoformat()}.docx"
+    return config.path(config.output.directory) / "reports" / name
+
+
+def dedupe_key(period: Period) -> str:
+    return f"report:{period.start.isoformat()}:{period.end.isoformat()}"
+
+
+def _factsheets(state: State, gathered: Gathered) -> dict[str, str]:
+    found = {}
+    for cluster in gathered.clusters:
+        path = state.factsheet_path(cluster.cluster_id, cluster.version)
+        if path:
+            found[cluster.cluster_id] = Path(path).name
+    return found
+
+
+def _draw(gathered: Gathered, figures_rows: Any, out: Path) -> dict[str, Path]:
+    drawn: dict[str, Path] = {}
+    if not gathered.clusters:
+        return drawn
+    drawn["status_chart"] = charts.status_by_wg(
+        figures_rows, out.with_name(f"{out.stem}-status.png")
+    )
+    named = [c for c in gathered.clusters if c.consent]
+    if named:
+        path = out.with_name(f"{out.stem}-timeline.png")
+        drawn["timeline_chart"] = charts.timeline(named, gathered.period, gathered.today, path)
+    return drawn
+
+
+def _previous_draft(state: State, period: Period, out: Path) -> int:
+    row = state.db.execute("SELECT path FROM reports WHERE period = ?", (period.key,)).fetchone()
+    recorded = draft_of(Path(row[0])) if row else 0
+    return max(recorded, draft_of(out))
+
+
+def make_report(
+    config: Config,
+    state: State,
+    period: Period,
+    today: date,
+    out: Path | None = None,
+    horizons: Horizons | None = None,
+) -> Report:
+    """Gather, compute, draw, render the .docx and the .md, and record the report."""
+    out = out or default_out(config, period)
+    gathered = gather(state, period, today, config.approval.required)
+    figures = compute(gathered)
+    drawn = _draw(gathered, figures.working_groups, out)
+    draft = _previous_draft(state, period, out) + 1
+    context = build_context(
+        gathered,
+        figures,
+        draft=draft,
+        horizons=horizons or Horizons(),
+        factsheets=_factsheets(state, gathered),
+    )
+    template = config.path(config.output.report_template)
+    render_report_docx(template, context, drawn, out, draft)
+    markdown = out.with_suffix(".md")
+    write_markdown(markdown, render_markdown(context, {k: p.name for k, p in drawn.items()}))
+    state.db.execute(
+        "INSERT INTO reports (period, path, created_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (period) DO UPDATE SET path = excluded.path, created_at = excluded.created_at",
+        (period.key, str(out), now_utc()),
+    )
+    return Report(period, out, markdown, drawn, draft, str(context["summary"]), context)
+
+
+def sent_message(state: State, period: Period) -> str | None:
+    """The Message-ID the period's report went out with, if it was queued already."""
+    row = state.db.execute(
+        "SELECT sent_message FROM reports WHERE period = ?", (period.key,)
+    ).fetchone()
+    if row and row[0]:
+        return str(row[0])
+    row = state.db.execute(
+        "SELECT message_id FROM messages WHERE dedupe_key = ?", (dedupe_key(period),)
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def _composer(config: Config) -> Composer:
+    mail = config.mail
+    return Composer(
+        config.path(config.output.email_templates),
+        mail.sender,
+        mail.reply_to,
+        mail.message_id_domain,
+        mail.limits.max_recipients,
+    )
+
+
+def _email_context(report: Report) -> dict[str, Any]:
+    c = report.context
+    keys = ("report_title", "period_label", "generated_on", "draft", "summary", "figures")
+    return {
+        **{k: c[k] for k in keys},
+        "filename": report.docx.name,
+        "open_problems": len(c["open_problems"]) + c["unnamed_problems"],
+        "awaiting_approval": len(c["awaiting_approval"]),
+        "ending_soon": len(c["ending_soon"]),
+        "upcoming": len(c["upcoming"]),
+        "upcoming_weeks": c["upcoming_weeks"],
+        "ending_days": c["ending_days"],
+    }
+
+
+def send_report(config: Config, state: State, report: Report, now: datetime) -> bool:
+    """Queue the draft to the secretariat; False when this period was queued before."""
+    from cluster_sync.validate import parse_addresses
+
+    if sent_message(state, report.period):
+        return False
+    to = [a for cell in config.mail.secretariat for a, _ in parse_addresses(cell) if a]
+    messages = _composer(config).compose(
+        dedupe_key=dedupe_key(report.period),
+        kind="report",
+        cluster_id=None,
+        template="report",
+        context=_email_context(report),
+        to=to,
+        attachment=Attachment(report.docx.name, report.docx.read_bytes()),
+        now=now,
+    )
+    with state.transaction() as db:
+        queued = [m for m in messages if enqueue(state, m, None, now)]
+        if queued:
+            db.execute(
+                "UPDATE reports SET sent_message = ? WHERE period = ?",
+                (str(queued[0].message["Message-ID"]), report.period.key),
+            )
+    return bool(queued)
+
+
+def scheduled_report(config: Config, state: State, now: datetime) -> Path | None:
+    """On or after `report.monthly_on_day`, once a month: the previous calendar month's report,
+    rendered and queued to the secretariat. None when nothing is due."""
+    day = config.report.monthly_on_day
+    today = now.astimezone(config.zone).date()
+    if day is None or today.day < day:
+        return None
+    period = previous_month(today)
+    if sent_message(state, period):
+        return None
+    report = make_report(config, state, period, today)
+    send_report(config, state, report, now)
+    return report.docx
