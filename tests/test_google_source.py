@@ -350,3 +350,13 @@ def _sync_calls(rows: int) -> dict[str, int]:
 def test_api_calls_do_not_grow_with_rows() -> None:
     small, large = _sync_calls(10), _sync_calls(5000)
     assert small == large == {"spreadsheets.get": 1, "values.get": 2, "values.batchUpdate": 1}
+
+
+def test_two_writes_in_one_run(fake: FakeSheets) -> None:
+    rows = [[*HEADERS, "Cluster ID"], [*answer_row(1), "CL-2024-001"]]
+    sheet = load_sheet(fake, rows)
+    src = source(fake)
+    snapshot = src.read()
+    src.write_back(statuses(snapshot, "first"))  # adds Sync status and Last synced
+    src.write_back(statuses(snapshot, "second"))  # ...which are not "moved columns"
+    assert shown(sheet)[1][-3:] == ["CL-2024-001", "second", "2025-01-31 02:00"]

@@ -155,6 +155,7 @@ class GoogleSource:
         self._account = "the configured account"
         self._worksheet: Worksheet | None = None
         self._headers: list[Any] = []
+        self._columns = 0  # the tab's grid width, from the metadata
 
     @classmethod
     def from_config(cls, config: Config, **kwargs: Any) -> GoogleSource:
@@ -199,6 +200,7 @@ class GoogleSource:
         self._make_room(worksheet, len(headers))
         with self._google("writing the statuses back"):
             worksheet.batch_update(data, raw=True)  # RAW: "=…", "+…", "@…" stay text
+        self._headers = list(headers)  # a second write in this run must not see them as moved
         return len({row for row, _, _ in cells})
 
     # -- Google calls ----------------------------------------------------------------------
@@ -209,6 +211,7 @@ class GoogleSource:
             book = Spreadsheet(client, {"id": self.key})  # the one metadata request
         props = self._find_tab(client.metadata.get("sheets", []))
         self._worksheet = Worksheet(book, props, self.key, client)
+        self._columns = int(props.get("gridProperties", {}).get("columnCount", 0))
         return self._worksheet, _zone(client.metadata.get("properties", {}).get("timeZone"))
 
     def _find_tab(self, sheets: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -238,7 +241,7 @@ class GoogleSource:
         """Add columns on the right when the grid is too narrow for the status columns. It uses
         appendDimension rather than a resize to an absolute width: a resize computed from a stale
         width could delete columns someone added meanwhile; a repeated append only adds blanks."""
-        missing = columns - worksheet.col_count
+        missing = columns - self._columns
         if missing <= 0:
             return
         request = {
@@ -246,7 +249,7 @@ class GoogleSource:
         }
         with self._google("adding columns for the sync status"):
             worksheet.client.batch_update(self.key, {"requests": [request]})
-        worksheet._properties["gridProperties"]["columnCount"] = columns
+        self._columns = columns
 
     def _http(self) -> SheetsHTTPClient:
         if self._client is None:
