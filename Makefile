@@ -20,6 +20,11 @@ demo: $(STAMP)
 	@test -f var/demo/responses.csv || cp examples/responses.csv var/demo/responses.csv
 	$(BIN)/cluster-sync --config config/demo.toml sync
 
+# The Google path without a Google account: a local fake of the Sheets API on loopback, loaded
+# with the example responses; runs `check` and `sync` against it and prints the sheet after.
+demo-google: $(STAMP)
+	$(BIN)/python examples/demo_google.py
+
 test: $(STAMP)
 	$(BIN)/pytest -q
 

@@ -120,6 +120,18 @@ class MailConfig(_Section):
     #: who gets the factsheet: the contact only, or the contact and every participant
     factsheet_to: Literal["contact", "contact_and_participants"] = "contact_and_participants"
 
+    @field_validator("sender", "reply_to")
+    @classmethod
+    def _one_address(cls, value: str) -> str:
+        _check_addresses([value], single=True)
+        return value
+
+    @field_validator("secretariat")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        _check_addresses(value, single=True)
+        return value
+
     @model_validator(mode="after")
     def _backend_settings(self) -> MailConfig:
         if self.backend == "outbox" and self.outbox is None:
@@ -127,6 +139,18 @@ class MailConfig(_Section):
         if self.backend == "smtp" and self.smtp is None:
             raise ValueError("mail.backend = 'smtp' needs a [mail.smtp] table")
         return self
+
+
+def _check_addresses(values: list[str], single: bool) -> None:
+    from cluster_sync.validate import parse_addresses
+
+    for value in values:
+        found = parse_addresses(value)
+        errors = [error for _, error in found if error]
+        if errors:
+            raise ValueError(errors[0].rstrip("."))
+        if single and len(found) > 1:
+            raise ValueError("give one address per entry")
 
 
 class ApprovalConfig(_Section):

@@ -36,7 +36,10 @@ MONTHS = {
     for name in names
 }
 
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+_ISO = re.compile(
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?"
+    r"(?:Z|[+-]\d{2}:?\d{2})?$"
+)
 _NUMERIC = re.compile(
     r"^(\d{1,4})[./-] ?(\d{1,2})[./-] ?(\d{1,4})\.?(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
 )
@@ -104,6 +107,8 @@ def _numeric(m: re.Match[str], order: DateOrder, text: str) -> datetime:
     a, b, c, hh, mm, ss = m.groups()
     if len(a) == 4:  # 2025/03/15 is year-first whatever the sheet's order
         return _build(int(a), int(b), int(c), hh, mm, ss, text)
+    if len(c) not in (2, 4):
+        raise DateParseError(f"{text!r} has no two- or four-digit year")
     year = int(c) + (2000 if len(c) == 2 else 0)
     first, second = int(a), int(b)
     day, month = (first, second) if order in ("DMY", "YMD") else (second, first)
@@ -116,6 +121,8 @@ def _numeric(m: re.Match[str], order: DateOrder, text: str) -> datetime:
 def _build(
     y: int, mo: int, d: int, hh: str | None, mm: str | None, ss: str | None, text: str
 ) -> datetime:
+    if not 1900 <= y <= 2100:
+        raise DateParseError(f"{text!r} has an implausible year")
     try:
         return datetime(y, mo, d, int(hh or 0), int(mm or 0), int(ss or 0))
     except ValueError as exc:

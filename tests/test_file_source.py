@@ -539,13 +539,6 @@ def test_xlsx_named_worksheet(tmp_path: Path) -> None:
     assert [r.values["title"] for r in rows] == [answers(0)["title"], answers(1)["title"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="XLSX write-back stores a status beginning with '=' as a formula: writing the "
-    "status '=1+1' leaves a cell with data_type 'f' and value '=1+1', which FileSource.read() "
-    "then returns as an empty Sync status (and Excel would evaluate it); expected the literal "
-    "text '=1+1' as a string cell",
-)
 @pytest.mark.parametrize("text", ["=1+1", '=HYPERLINK("http://example.org")'])
 def test_formula_looking_status_stays_literal_in_xlsx(tmp_path: Path, text: str) -> None:
     path = make_xlsx(tmp_path / "responses.xlsx", 1)

@@ -91,9 +91,15 @@ class FileSource:
         sheet = self._sheet(book)
         for col, header in enumerate(headers, start=1):
             if sheet.cell(1, col).value in (None, ""):
-                sheet.cell(1, col).value = header
+                _set_text(sheet.cell(1, col), header)
         for row, col, value in cells:
-            sheet.cell(row + 2, col + 1).value = value
+            _set_text(sheet.cell(row + 2, col + 1), value)
         buffer = io.BytesIO()
         book.save(buffer)
         atomic_write(self.path, buffer.getvalue())
+
+
+def _set_text(cell: Any, value: str) -> None:
+    """Text stays text: openpyxl would store "=…" as a formula that Excel then evaluates."""
+    cell.value = value
+    cell.data_type = "s"
