@@ -673,11 +673,12 @@ def _annexes(doc) -> None:
     _marker(doc, "{%p endif %}")
     _heading(doc, "Annex B · Factsheets")
     _marker(doc, "{%p if clusters %}")
-    _p(
+    intro = _p(
         doc,
         "Normal",
         "The latest factsheet of each cluster, in the factsheets folder of cluster-sync’s output.",
     )
+    intro.paragraph_format.keep_with_next = True
     _data_table(doc, ["ID", "Cluster", "Factsheet file"], [2.2, 7.6, 7.6], "c in clusters",
                 [[("{{ c.cluster_id }}", "Strong")], ["{{ c.title }}"], ["{{ c.factsheet or '—' }}"]])  # fmt: skip
     _marker(doc, "{%p else %}")
