@@ -201,21 +201,27 @@ class _Controller(Controller):
 
 @dataclass
 class Tls:
-    """A private CA and a certificate for 127.0.0.1 / localhost, as files."""
+    """A private CA and a certificate for 127.0.0.1 / localhost, as files (so that a server in
+    another process can load them)."""
 
     ca_file: Path
-    server_context: ssl.SSLContext
+    cert_file: Path  # the server's key and certificate chain
 
     @classmethod
     def make(cls, folder: Path) -> Tls:
         ca = trustme.CA()
         cert = ca.issue_cert("127.0.0.1", "localhost")
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        cert.configure_cert(context)
         folder.mkdir(parents=True, exist_ok=True)
-        ca_file = folder / "test-ca.pem"
-        ca.cert_pem.write_to_path(str(ca_file))
-        return cls(ca_file, context)
+        tls = cls(folder / "test-ca.pem", folder / "server.pem")
+        ca.cert_pem.write_to_path(str(tls.ca_file))
+        cert.private_key_and_cert_chain_pem.write_to_path(str(tls.cert_file))
+        return tls
+
+    @property
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert_file)
+        return context
 
 
 @dataclass
