@@ -141,7 +141,8 @@ class Sync:
     def _sync(self, summary: RunSummary) -> None:
         snapshot = self.source.read()
         rows = self._validated(snapshot, summary)
-        identified = identify(self.state, rows, self.config.ids.prefix, self.today)
+        stamp = self.now.isoformat(timespec="seconds")
+        identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp)
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified
         for item in items:
             summary.results.append(self._handle(item, summary))

@@ -37,7 +37,7 @@ def _sort_key(item: tuple[SourceRow, Outcome]) -> tuple[int, str, int]:
 
 
 def identify(
-    state: State, rows: list[tuple[SourceRow, Outcome]], prefix: str, today: date
+    state: State, rows: list[tuple[SourceRow, Outcome]], prefix: str, today: date, now: str
 ) -> list[Identified]:
     claimed_ids: set[str] = set()
     claimed_keys: dict[str, str] = {}
@@ -55,7 +55,7 @@ def identify(
             result.append(Identified(row, outcome, key, None, duplicate_of=first))
             continue
         if cluster_id is None:
-            cluster_id = state.next_cluster_id(prefix, _year(outcome, today))
+            cluster_id = state.reserve_cluster_id(prefix, _year(outcome, today), key, now)
         elif state.registration(cluster_id) is None:
             state.adopt_cluster_id(cluster_id)
         claimed_ids.add(cluster_id)

@@ -24,6 +24,12 @@ def status_line(
             "",
         )
     when = _local(stored.last_changed, config)
+    if stored.status == "pending":
+        return (
+            "Not processed yet: the last run could not finish this response; it is tried "
+            "again on the next run, and the secretariat has been told.",
+            "",
+        )
     if stored.status == "invalid":
         problems = " ".join(f"({n}) {p}" for n, p in enumerate(stored.problems, start=1))
         line = f"Needs fixing ({len(stored.problems)}): {problems} Edit the response to fix it."

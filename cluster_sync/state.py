@@ -24,7 +24,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE registrations (
         cluster_id TEXT PRIMARY KEY,
         natural_key TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('valid', 'invalid')),
+        status TEXT NOT NULL CHECK (status IN ('pending', 'valid', 'invalid')),
         title TEXT NOT NULL DEFAULT '',
         content_hash TEXT,
         data TEXT,
@@ -219,6 +219,18 @@ class State:
                 "SELECT last FROM id_counters WHERE year = ?", (year,)
             ).fetchone()
         return f"{prefix}-{year}-{number:03d}"
+
+    def reserve_cluster_id(self, prefix: str, year: int, natural_key: str, now: str) -> str:
+        """A new ID and a placeholder registration in one transaction, so a run killed before
+        the registration is complete finds the same ID again next time instead of a new one."""
+        with self.transaction() as db:
+            cluster_id = self.next_cluster_id(prefix, year)
+            db.execute(
+                "INSERT INTO registrations (cluster_id, natural_key, status, first_seen, "
+                "last_seen, last_changed) VALUES (?, ?, 'pending', ?, ?, ?)",
+                (cluster_id, natural_key, now, now, now),
+            )
+        return cluster_id
 
     def adopt_cluster_id(self, cluster_id: str) -> None:
         """An ID found in the sheet but not here (a restored or new database): make sure the
