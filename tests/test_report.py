@@ -384,6 +384,14 @@ def test_the_monthly_report_is_made_once_on_or_after_its_day(config: Config, sta
     assert keys == ["report:2026-11-01:2026-11-30"]
 
 
+def test_the_monthly_report_can_go_to_a_scratch_folder(
+    config: Config, state: State, tmp_path: Path
+) -> None:
+    path = scheduled_report(config, state, datetime(2026, 12, 3, 12, tzinfo=UTC), tmp_path / "dry")
+    assert path == tmp_path / "dry" / "reports" / "cop-report-2026-11-01-2026-11-30.docx"
+    assert path.is_file()
+
+
 def test_no_schedule_means_no_monthly_report(config: Config, state: State) -> None:
     unscheduled = config.model_copy(update={"report": config.report.model_copy(
         update={"monthly_on_day": None})})  # fmt: skip

@@ -175,9 +175,12 @@ def send_report(config: Config, state: State, report: Report, now: datetime) -> 
     return bool(queued)
 
 
-def scheduled_report(config: Config, state: State, now: datetime) -> Path | None:
+def scheduled_report(
+    config: Config, state: State, now: datetime, output_dir: Path | None = None
+) -> Path | None:
     """On or after `report.monthly_on_day`, once a month: the previous calendar month's report,
-    rendered and queued to the secretariat. None when nothing is due."""
+    rendered and queued to the secretariat. None when nothing is due. `output_dir` replaces
+    output.directory (the sync's scratch folder in a dry run)."""
     day = config.report.monthly_on_day
     today = now.astimezone(config.zone).date()
     if day is None or today.day < day:
@@ -185,6 +188,9 @@ def scheduled_report(config: Config, state: State, now: datetime) -> Path | None
     period = previous_month(today)
     if sent_message(state, period):
         return None
-    report = make_report(config, state, period, today)
+    out = default_out(config, period)
+    if output_dir is not None:
+        out = output_dir / "reports" / out.name
+    report = make_report(config, state, period, today, out)
     send_report(config, state, report, now)
     return report.docx
