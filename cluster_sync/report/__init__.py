@@ -1,15 +1,6 @@
 """The Community of Practice clusters report: figures, charts, a Word file and a Markdown copy,
-made on demand (`cluster-sync report`) or once a month by the sync (`scheduled_report`)."""
+made on demand (`cluster-sync report`, in command.py) or once a month by the sync
+(`service.scheduled_report`).
 
-from cluster_sync.report.gather import Period, default_period, previous_month
-from cluster_sync.report.service import Report, make_report, scheduled_report, send_report
-
-__all__ = [
-    "Period",
-    "Report",
-    "default_period",
-    "make_report",
-    "previous_month",
-    "scheduled_report",
-    "send_report",
-]
+Nothing is imported here, so registering the command in the CLI does not load matplotlib or
+docxtpl until a report is actually made."""
