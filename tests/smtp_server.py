@@ -239,6 +239,7 @@ def smtp_server(
     *,
     implicit_tls: bool = False,
     starttls: bool = True,
+    smtputf8: bool = True,
     exclude_auth: tuple[str, ...] = (),
 ) -> Iterator[Server]:
     """Run the server in a thread for the duration of the block."""
@@ -248,6 +249,7 @@ def smtp_server(
         "authenticator": recorder.authenticate,
         "auth_exclude_mechanism": list(exclude_auth),
         "data_size_limit": 10 * 2**20,
+        "enable_SMTPUTF8": smtputf8,
     }
     if implicit_tls:
         # aiosmtpd only counts STARTTLS as encryption; on port 465 the socket itself is TLS.

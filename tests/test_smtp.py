@@ -240,6 +240,28 @@ def test_a_connection_dropped_after_data_is_a_temporary_failure(
     assert server.recorder.connections == 2
 
 
+def test_internationalised_addresses(tls: Tls, state: State) -> None:
+    with smtp_server(tls) as server:  # offers SMTPUTF8
+        queue(state, outgoing(1, ("čebelar@example.org", "ana@šola.si")))
+        assert deliver(state, SmtpMailer(settings(server))).sent == 1
+    assert server.recorder.messages[0].rcpt_tos == ["čebelar@example.org", "ana@šola.si"]
+
+
+def test_without_smtputf8_domains_become_idna(tls: Tls, state: State) -> None:
+    with smtp_server(tls, smtputf8=False) as server:
+        ids = queue(
+            state,
+            outgoing(1, ("ana@šola.si", "čebelar@example.org")),
+            outgoing(2, ("čebelar@example.org",)),
+        )
+        report = deliver(state, SmtpMailer(settings(server)))
+    assert report.sent == 1 and len(report.failed) == 1
+    assert server.recorder.messages[0].rcpt_tos == ["ana@" + "šola.si".encode("idna").decode()]
+    stored = rows(state)
+    assert "SMTPUTF8" in json.loads(stored[ids[0]]["last_reply"])["čebelar@example.org"]
+    assert stored[ids[1]]["state"] == "failed"
+
+
 # -- caps ------------------------------------------------------------------------------------
 
 

@@ -144,7 +144,7 @@ class SmtpMailer:
             except _ConnectionDropped as again:
                 self._drop()
                 raise TemporaryFailure(again.reply) from None
-        return SendResult(refused={addr: _words(*reply) for addr, reply in refused.items()})
+        return SendResult(refused=refused)
 
     def already_delivered(self, envelope: Envelope) -> None:
         # SMTP has no way to ask whether a server already has a message.
@@ -353,23 +353,39 @@ class SmtpMailer:
 
     # -- one message ------------------------------------------------------------------------
 
-    def _transaction(self, smtp: smtplib.SMTP, envelope: Envelope) -> dict[str, tuple[int, bytes]]:
+    def _transaction(self, smtp: smtplib.SMTP, envelope: Envelope) -> dict[str, str]:
         """MAIL, RCPT for each recipient, DATA; returns the recipients refused while others
         were accepted. Written out (not smtplib's sendmail) to know how far a dropped
         connection got."""
+        utf8 = smtp.has_extn("smtputf8")
+        sender = _envelope_address(envelope.sender, utf8)
+        if sender is None:
+            raise PermanentFailure(
+                f"the sender {envelope.sender} needs SMTPUTF8, which {self.where} does not offer"
+            )
+        targets = {a: _envelope_address(a, utf8) for a in envelope.recipients}
         options = [f"size={len(envelope.raw)}"] if smtp.has_extn("size") else []
-        code, text = self._command(smtp, lambda: smtp.mail(envelope.sender, options), True)
+        if not all(a.isascii() for a in (sender, *targets.values()) if a):
+            options.append("SMTPUTF8")
+        code, text = self._command(smtp, lambda: smtp.mail(sender, options), True)
         if code != 250:
             self._reset(smtp)
             raise self._message_failure(code, text)
-        refused: dict[str, tuple[int, bytes]] = {}
-        for address in envelope.recipients:
-            code, text = self._command(smtp, functools.partial(smtp.rcpt, address), False)
+        refused: dict[str, str] = {}
+        temporary = False
+        for address, target in targets.items():
+            if target is None:
+                refused[address] = f"not sent: the address needs SMTPUTF8, which {self.where} lacks"
+                continue
+            code, text = self._command(smtp, functools.partial(smtp.rcpt, target), False)
             if code not in (250, 251):
-                refused[address] = (code, text)
-        if len(refused) == len(envelope.recipients):
+                refused[address] = _words(code, text)
+                temporary = temporary or code < 500
+        if len(refused) == len(targets):
             self._reset(smtp)
-            raise self._everyone_refused(refused)
+            reply = "; ".join(f"{address}: {words}" for address, words in refused.items())
+            # when some were only deferred (4xx), a later try may reach them
+            raise TemporaryFailure(reply) if temporary else PermanentFailure(reply)
         code, text = self._command(smtp, functools.partial(smtp.data, envelope.raw), False)
         if code != 250:
             self._reset(smtp)
@@ -404,12 +420,19 @@ class SmtpMailer:
         reply = _words(code, text)
         return TemporaryFailure(reply) if code < 500 else PermanentFailure(reply)
 
-    @staticmethod
-    def _everyone_refused(refused: dict[str, tuple[int, bytes]]) -> Exception:
-        reply = "; ".join(f"{addr}: {_words(*answer)}" for addr, answer in refused.items())
-        if any(code < 500 for code, _ in refused.values()):
-            return TemporaryFailure(reply)  # some may be accepted next time
-        return PermanentFailure(reply)
+
+def _envelope_address(address: str, smtputf8: bool) -> str | None:
+    """The address as MAIL FROM / RCPT TO can carry it: an internationalised domain in its
+    ASCII (IDNA) form; a non-ASCII local part only to a server that offers SMTPUTF8."""
+    if address.isascii() or smtputf8:
+        return address
+    local, at, domain = address.rpartition("@")
+    if not at or not local.isascii():
+        return None
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return None
 
 
 def _describe(exc: BaseException) -> str:
