@@ -262,6 +262,22 @@ def test_without_smtputf8_domains_become_idna(tls: Tls, state: State) -> None:
     assert stored[ids[1]]["state"] == "failed"
 
 
+def test_a_server_that_goes_away_mid_batch_loses_nothing(server: Server, state: State) -> None:
+    ids = queue(state, *(outgoing(n) for n in range(5)))
+    server.recorder.drop_at_mail.update(range(3, 1000))  # from the third message on, it fails
+    clock = FakeClock()
+
+    first = deliver(state, SmtpMailer(settings(server)), clock=clock)
+
+    assert (first.sent, first.deferred, first.failed) == (2, 3, [])
+    assert [r["state"] for r in rows(state).values()] == ["sent"] * 2 + ["queued"] * 3
+    server.recorder.drop_at_mail.clear()  # it is back
+    clock.now += timedelta(days=1)
+    second = deliver(state, SmtpMailer(settings(server)), clock=clock)
+    assert second.sent == 3
+    assert server.recorder.message_ids() == ids  # each exactly once
+
+
 # -- caps ------------------------------------------------------------------------------------
 
 
