@@ -20,6 +20,7 @@ from cluster_sync import __version__, logs
 from cluster_sync import config as config_mod
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
+from cluster_sync.report.command import report
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("cluster_sync")
@@ -205,6 +206,14 @@ def _print_summary(ctx: click.Context, summary: Any, where: dict[str, Path], dry
         say(ctx, f"  row {r.row}: {r.note}")
     if summary.delivery.capped:
         say(ctx, f"  delivery paused: {summary.delivery.capped}", fg="yellow")
+    if summary.report:
+        say(ctx, f"  CoP report draft queued for the secretariat: {summary.report}")
+    if summary.report_error:
+        click.secho(
+            f"Warning: the scheduled CoP report failed: {summary.report_error}",
+            fg="yellow",
+            err=True,
+        )
     if not dry_run:
         say(ctx, f"  sheet rows updated: {c['written_back']}")
     for label, path in where.items():
@@ -348,6 +357,10 @@ def retry(ctx: click.Context, message_id: int) -> None:
         ctx,
         f"Message #{message_id} is queued again; `cluster-sync send` or the next sync delivers it.",
     )
+
+
+# The report command lives with the report library; it imports only click here.
+cli.add_command(report)
 
 
 def main() -> None:

@@ -56,6 +56,8 @@ class RunSummary:
     written_back: int = 0
     write_back_error: str | None = None
     awaiting_approval: list[RowResult] = field(default_factory=list)
+    report: Path | None = None
+    report_error: str | None = None
 
     def of(self, change: str) -> list[RowResult]:
         return [r for r in self.results if r.change == change]
@@ -146,6 +148,7 @@ class Sync:
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified
         for item in items:
             summary.results.append(self._handle(item, summary))
+        self._scheduled_report(summary)
         summary.delivery = self._deliver()
         if self.config.mail.digest and summary.did_something:
             self._queue_digest(summary)
@@ -155,6 +158,19 @@ class Sync:
             summary.delivery.deferred = more.deferred
         if self.write_back:
             self._write_back(identified, summary)
+
+    def _scheduled_report(self, summary: RunSummary) -> None:
+        """The monthly CoP report draft, when `[report] monthly_on_day` says today is the day.
+        A report problem is reported, never a reason to hold back the factsheets."""
+        if self.config.report.monthly_on_day is None:
+            return
+        from cluster_sync.report.service import scheduled_report
+
+        try:
+            summary.report = scheduled_report(self.config, self.state, self.now, self.output_dir)
+        except ClusterSyncError as exc:
+            summary.report_error = str(exc)
+            log.error("scheduled report failed: %s", exc)
 
     def _validated(self, snapshot: Snapshot, summary: RunSummary) -> list[tuple[Any, Outcome]]:
         tz = snapshot.timezone or self.config.zone

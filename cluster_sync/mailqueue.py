@@ -4,7 +4,7 @@ Every message is queued (rendered bytes, recipients, stable Message-ID) before a
 Delivery marks a message `sending` and commits before handing it over, then `sent` right after
 the backend accepts it. A run killed in between leaves `sending` rows, which the next run settles
 first: the backend is asked whether it has the message (the outbox can tell); when it cannot tell
-(SMTP), the message is sent again with the same Message-ID. docs/operations.md explains that
+(SMTP), the message is sent again with the same Message-ID. docs/mail.md explains that
 window.
 """
 
@@ -27,6 +27,8 @@ from cluster_sync.state import State
 Clock = Callable[[], datetime]
 #: waits between tries within one run; what is still failing after them waits for the next run
 IN_RUN_WAITS = (2.0, 8.0)
+#: after this many messages in a row are left for a later run, the server is unwell: stop
+GIVE_UP_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -153,16 +155,28 @@ class Delivery:
             self.report.capped = f"could not connect to {self.mailer.description}: {exc}"
             return self.report
         try:
+            failing = 0
             for index, envelope in enumerate(due):
                 if not self._within_caps():
                     self.report.deferred += len(due) - index
                     break
+                before = self.report.deferred
                 self._deliver(envelope)
+                failing = failing + 1 if self.report.deferred > before else 0
+                if failing >= GIVE_UP_AFTER:
+                    # Every other message would wait out the same in-run retries for nothing.
+                    self.report.deferred += len(due) - index - 1
+                    self.report.capped = (
+                        f"{self.mailer.description} kept failing; the rest waits for the next run"
+                    )
+                    break
         finally:
             self.mailer.close()
         return self.report
 
     def _within_caps(self) -> bool:
+        if not self.mailer.capped:
+            return True
         now = self.clock()
         if _sent_since(self.state, now - timedelta(days=1)) >= self.limits.per_day:
             self.report.capped = f"the daily cap of {self.limits.per_day} messages was reached"

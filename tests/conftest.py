@@ -31,6 +31,7 @@ database = "var/state.sqlite3"
 [output]
 directory = "var/output"
 factsheet_template = "{root}/templates/factsheet.docx"
+report_template = "{root}/templates/cop-report.docx"
 email_templates = "{root}/templates/email"
 
 [mail]

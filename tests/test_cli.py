@@ -130,7 +130,9 @@ def test_quiet_sync_prints_nothing_on_success(make_config: Callable[..., Config]
     assert result.output.strip() == ""
 
 
-@pytest.mark.parametrize("command", ["sync", "check", "status", "send", "outbox", "retry"])
+@pytest.mark.parametrize(
+    "command", ["sync", "check", "status", "send", "outbox", "retry", "report"]
+)
 def test_every_command_has_help_and_is_in_the_readme(command: str) -> None:
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0 and len(result.output) > 80

@@ -352,3 +352,20 @@ def test_formula_like_answers_are_never_evaluated_or_changed(
         row_by_title(project / "responses.csv", "Governance toolkit")["Acronym"]
         == '=HYPERLINK("http://x")'
     )
+
+
+def test_monthly_report_goes_out_with_the_sync_once_a_month(
+    make_config: Callable[..., Config],
+) -> None:
+    config = make_config(extra="\n[report]\nmonthly_on_day = 1\n")
+    first = sync(config, datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
+    assert first.report is not None and first.report.exists() and first.report_error is None
+    reports = [p for p in outbox(config) if "-report-" in p.name]
+    assert len(reports) == 1
+    message = read_eml(reports[0])
+    assert "secretariat@example.org" in str(message["To"])
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_filename().endswith(".docx")
+    again = sync(config, datetime(2026, 12, 2, 2, 0, tzinfo=UTC))
+    assert again.report is None
+    assert len([p for p in outbox(config) if "-report-" in p.name]) == 1

@@ -46,6 +46,8 @@ class PermanentFailure(Exception):
 
 class Mailer(Protocol):
     description: str
+    #: whether the [mail.limits] caps apply (a mail server's; not a folder of files)
+    capped: bool
 
     def open(self) -> None:
         """Connect (or prepare); raises TemporaryFailure / PermanentFailure."""

@@ -10,6 +10,8 @@ from cluster_sync.mailers.base import Envelope, SendResult, TemporaryFailure
 
 
 class OutboxMailer:
+    capped = False  # a folder has no sending limits
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.description = f"the outbox folder {folder}"

@@ -85,6 +85,8 @@ class _Login:
 class SmtpMailer:
     """The Mailer for an SMTP server (a relay, Gmail, Microsoft 365, a local Postfix)."""
 
+    capped = True  # the server's sending limits apply ([mail.limits])
+
     def __init__(self, settings: SmtpConfig, environ: dict[str, str] | None = None) -> None:
         self.settings = settings
         self.environ = os.environ if environ is None else environ

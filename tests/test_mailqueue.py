@@ -1,0 +1,72 @@
+"""The delivery loop with an in-memory mail backend: a server that is down."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+from cluster_sync.config import LimitsConfig
+from cluster_sync.mailers.base import Envelope, SendResult, TemporaryFailure
+from cluster_sync.mailqueue import Outgoing, deliver, enqueue, queue_listing, requeue
+from cluster_sync.state import State
+
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+class DownServer:
+    """Accepts the connection, then answers every message with a 451."""
+
+    description = "a server that is down"
+    capped = True
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    def open(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def send(self, envelope: Envelope) -> SendResult:
+        self.tries += 1
+        raise TemporaryFailure("451 4.3.0 try again later")
+
+    def already_delivered(self, envelope: Envelope) -> bool | None:
+        return None
+
+
+def queue(state: State, count: int) -> None:
+    for number in range(count):
+        message = EmailMessage()
+        message["Subject"] = f"message {number}"
+        message["Message-ID"] = f"<m{number}@example.org>"
+        message.set_content("hello")
+        outgoing = Outgoing(
+            f"key-{number}", "factsheet", None, "a@example.org", ("b@example.org",), message
+        )
+        enqueue(state, outgoing, None, NOW)
+
+
+def test_a_server_that_keeps_failing_stops_the_pass_early(tmp_path: Path) -> None:
+    state = State(tmp_path / "state.db")
+    queue(state, 10)
+    server = DownServer()
+    report = deliver(state, server, LimitsConfig(), clock=lambda: NOW, sleep=lambda s: None)
+    # three messages get their in-run retries; the other seven are not tried in vain
+    assert server.tries == 3 * 3
+    assert report.sent == 0 and report.deferred == 10
+    assert "kept failing" in (report.capped or "")
+    assert {m["state"] for m in queue_listing(state)} == {"queued"}
+
+
+def test_requeue_only_takes_failed_messages(tmp_path: Path) -> None:
+    state = State(tmp_path / "state.db")
+    queue(state, 1)
+    (message,) = queue_listing(state)
+    assert not requeue(state, int(str(message["id"])))
+    state.db.execute("UPDATE messages SET state = 'failed', attempts = 8")
+    assert requeue(state, int(str(message["id"])))
+    (message,) = queue_listing(state)
+    assert message["state"] == "queued" and message["attempts"] == 0
