@@ -360,7 +360,7 @@ def test_monthly_report_goes_out_with_the_sync_once_a_month(
     config = make_config(extra="\n[report]\nmonthly_on_day = 1\n")
     first = sync(config, datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
     assert first.report is not None and first.report.exists() and first.report_error is None
-    reports = [p for p in outbox(config) if "-report-" in p.name]
+    reports = [p for p in outbox(config) if p.name.endswith("-report.eml")]
     assert len(reports) == 1
     message = read_eml(reports[0])
     assert "secretariat@example.org" in str(message["To"])
@@ -368,4 +368,4 @@ def test_monthly_report_goes_out_with_the_sync_once_a_month(
     assert attachment.get_filename().endswith(".docx")
     again = sync(config, datetime(2026, 12, 2, 2, 0, tzinfo=UTC))
     assert again.report is None
-    assert len([p for p in outbox(config) if "-report-" in p.name]) == 1
+    assert len([p for p in outbox(config) if p.name.endswith("-report.eml")]) == 1
