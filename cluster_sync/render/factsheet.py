@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -76,31 +77,45 @@ def factsheet_filename(cluster_id: str, title: str, version: int) -> str:
     return f"{cluster_id}-{slug}-v{version}.docx"
 
 
-def render_docx(template: Path, context: dict[str, Any], out_path: Path) -> None:
+def render_docx(
+    template: Path,
+    context: dict[str, Any],
+    out_path: Path,
+    *,
+    extras: Callable[[Any], dict[str, Any]] | None = None,
+    finish: Callable[[Any], None] | None = None,
+    tags_doc: str = "docs/templates.md",
+) -> None:
     """Render a docxtpl template into out_path atomically; a broken template raises a
-    TemplateError that names the template and the tag."""
+    TemplateError that names the template and the tag. `extras(doc)` adds context values that
+    need the template object (inline images); `finish(doc)` edits the result before saving."""
     from docxtpl import DocxTemplate
 
     if not template.is_file():
         raise TemplateError(
             f"The Word template {template} does not exist.",
-            hint="check output.factsheet_template / output.report_template in the configuration.",
+            hint="check output.factsheet_template / output.report_template in the configuration; "
+            "templates/build_templates.py and templates/build_report_template.py rebuild the "
+            "default ones.",
         )
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     doc = DocxTemplate(str(template))
+    full = {**context, **(extras(doc) if extras else {})}
     try:
-        doc.render(context, jinja_env=env, autoescape=True)
+        doc.render(full, jinja_env=env, autoescape=True)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
             f"The Word template {template} has a broken tag: {exc.message} "
             f"(near “{_snippet(exc)}”).",
-            hint="open the template in Word and fix the tag; docs/templates.md lists the tags.",
+            hint=f"open the template in Word and fix the tag; {tags_doc} lists the tags.",
         ) from None
     except jinja2.UndefinedError as exc:
         raise TemplateError(
             f"The Word template {template} uses a tag that does not exist: {exc.message}.",
-            hint="docs/templates.md lists the tags a template can use.",
+            hint=f"{tags_doc} lists the tags a template can use.",
         ) from None
+    if finish:
+        finish(doc)
     buffer = io.BytesIO()
     doc.save(buffer)
     atomic_write(out_path, buffer.getvalue())

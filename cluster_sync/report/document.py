@@ -3,15 +3,12 @@ with docxtpl's InlineImage) and the Markdown version beside it."""
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
-from cluster_sync.errors import TemplateError
 from cluster_sync.files import atomic_write
+from cluster_sync.render.factsheet import render_docx
 
 #: chart tag -> width on the page, in cm (the text width of the A4 template is 17.8 cm)
 CHART_WIDTHS_CM = {"timeline_chart": 17.0, "status_chart": 16.0}
@@ -21,39 +18,21 @@ _DRAFT = re.compile(r"Draft (\d+)")
 def render_report_docx(
     template: Path, context: dict[str, Any], charts: dict[str, Path], out: Path, draft: int
 ) -> None:
-    """Like render_factsheet's render_docx, plus the charts as inline images (which need the
-    template object itself) and the draft number in the file's properties."""
+    """The factsheet's render_docx, plus the charts as inline images and the draft number in
+    the file's properties."""
     from docx.shared import Cm
-    from docxtpl import DocxTemplate, InlineImage
+    from docxtpl import InlineImage
 
-    if not template.is_file():
-        raise TemplateError(
-            f"The Word template {template} does not exist.",
-            hint="check output.report_template in the configuration; "
-            "python templates/build_report_template.py rebuilds the default one.",
-        )
-    doc = DocxTemplate(str(template))
-    full = dict(context)
-    for tag in CHART_WIDTHS_CM:
-        path = charts.get(tag)
-        full[tag] = InlineImage(doc, str(path), width=Cm(CHART_WIDTHS_CM[tag])) if path else ""
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    try:
-        doc.render(full, jinja_env=env, autoescape=True)
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(
-            f"The Word template {template} has a broken tag: {exc.message} (line {exc.lineno}).",
-            hint="open the template in Word and fix the tag; docs/report.md lists the tags.",
-        ) from None
-    except jinja2.UndefinedError as exc:
-        raise TemplateError(
-            f"The Word template {template} uses a tag that does not exist: {exc.message}.",
-            hint="docs/report.md lists the tags the report template can use.",
-        ) from None
-    doc.docx.core_properties.version = f"Draft {draft}"
-    buffer = io.BytesIO()
-    doc.save(buffer)
-    atomic_write(out, buffer.getvalue())
+    def images(doc: Any) -> dict[str, Any]:
+        return {
+            tag: InlineImage(doc, str(charts[tag]), width=Cm(width)) if charts.get(tag) else ""
+            for tag, width in CHART_WIDTHS_CM.items()
+        }
+
+    def stamp(doc: Any) -> None:
+        doc.docx.core_properties.version = f"Draft {draft}"
+
+    render_docx(template, context, out, extras=images, finish=stamp, tags_doc="docs/report.md")
 
 
 def draft_of(path: Path) -> int:
