@@ -90,6 +90,7 @@ def _templates(config: Config) -> str:
             "updated": [],
             "invalid": [],
             "duplicates": [],
+            "errors": [],
             "awaiting": [],
             "failed": [],
             "sent": 0,

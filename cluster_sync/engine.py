@@ -84,9 +84,9 @@ class RunSummary:
     @property
     def did_something(self) -> bool:
         c = self.counts
-        return any(c[k] for k in ("new", "updated", "factsheets", "queued", "failed")) or any(
-            r.note == "problems sent" for r in self.of("invalid")
-        )
+        return any(
+            c[k] for k in ("new", "updated", "factsheets", "queued", "failed", "error")
+        ) or any(r.note == "problems sent" for r in self.of("invalid"))
 
 
 def _hash(values: Iterable[str]) -> str:
@@ -367,6 +367,7 @@ class Sync:
             "updated": summary.of("updated"),
             "invalid": summary.of("invalid"),
             "duplicates": summary.of("duplicate"),
+            "errors": summary.of("error"),
             "awaiting": summary.awaiting_approval,
             "failed": [{"id": i, "subject": s, "reply": r} for i, s, r in summary.delivery.failed],
             "sent": summary.delivery.sent,
