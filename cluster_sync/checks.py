@@ -100,6 +100,22 @@ def _templates(config: Config) -> str:
     return "factsheet and email templates render"
 
 
+def _report(config: Config) -> str:
+    """Render the CoP report and its email from an empty scratch state, into a temp folder."""
+    from cluster_sync.report.gather import Period
+    from cluster_sync.report.service import make_report, report_composer, report_email_context
+    from cluster_sync.state import State
+
+    state = State(":memory:")
+    today = date.today()
+    with tempfile.TemporaryDirectory() as scratch:
+        period = Period(date(today.year, 1, 1), today)
+        report = make_report(config, state, period, today, Path(scratch) / "check.docx")
+        report_composer(config).render("report", report_email_context(report))
+    state.close()
+    return "CoP report template and its email render"
+
+
 def _source(config: Config) -> str:
     snapshot = open_source(config).read()
     return f"{snapshot.description}: headers found, {len(snapshot.rows)} row(s)"
@@ -130,6 +146,7 @@ def _mail(config: Config) -> str:
 
 CHECKS: list[tuple[str, Callable[[Config], str]]] = [
     ("templates", _templates),
+    ("report", _report),
     ("source", _source),
     ("state", _state),
     ("mail", _mail),

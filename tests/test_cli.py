@@ -30,7 +30,7 @@ def test_check_passes_on_a_good_setup(make_config: Callable[..., Config]) -> Non
     config = make_config()
     code, output = run(config, "check")
     assert code == 0, output
-    assert "source: OK" in output and "templates: OK" in output
+    assert "source: OK" in output and "templates: OK" in output and "report: OK" in output
     assert not config.path(config.state.database).exists()  # check has no side effects
 
 

@@ -122,7 +122,7 @@ def sent_message(state: State, period: Period) -> str | None:
     return str(row[0]) if row else None
 
 
-def _composer(config: Config) -> Composer:
+def report_composer(config: Config) -> Composer:
     mail = config.mail
     return Composer(
         config.path(config.output.email_templates),
@@ -133,7 +133,7 @@ def _composer(config: Config) -> Composer:
     )
 
 
-def _email_context(report: Report) -> dict[str, Any]:
+def report_email_context(report: Report) -> dict[str, Any]:
     c = report.context
     keys = ("report_title", "period_label", "generated_on", "draft", "summary", "figures")
     return {
@@ -155,12 +155,12 @@ def send_report(config: Config, state: State, report: Report, now: datetime) -> 
     if sent_message(state, report.period):
         return False
     to = [a for cell in config.mail.secretariat for a, _ in parse_addresses(cell) if a]
-    messages = _composer(config).compose(
+    messages = report_composer(config).compose(
         dedupe_key=dedupe_key(report.period),
         kind="report",
         cluster_id=None,
         template="report",
-        context=_email_context(report),
+        context=report_email_context(report),
         to=to,
         attachment=Attachment(report.docx.name, report.docx.read_bytes()),
         now=now,
