@@ -156,7 +156,11 @@ def test_problem_report_lists_every_problem_in_the_forms_words(
         if "correction" in str(read_eml(p)["Subject"])
         and "Eco-moorings" in str(read_eml(p)["Subject"])
     )
+    assert str(message["Subject"]) == (
+        f"Your cluster registration needs a correction: {row['Cluster title'].strip()}"
+    )
     plain = message.get_body(("plain",)).get_content()
+    assert plain.startswith("Hello")
     assert "is before Start date" in plain
     assert row["Email address"] in str(message["To"])
 
