@@ -105,6 +105,8 @@ class LimitsConfig(_Section):
     per_day: Annotated[int, Field(ge=1)] = 2000
     max_recipients: Annotated[int, Field(ge=1, le=100)] = 100
     max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
+    #: how long one run may wait for the per-minute cap before leaving the rest for the next run
+    max_wait_minutes: Annotated[int, Field(ge=0, le=600)] = 30
 
 
 class MailConfig(_Section):

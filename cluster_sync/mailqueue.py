@@ -141,6 +141,7 @@ class Delivery:
     sleep: Callable[[float], None] = time.sleep
     in_run_waits: tuple[float, ...] = IN_RUN_WAITS
     report: DeliveryReport = field(default_factory=DeliveryReport)
+    waited: float = 0.0  # seconds spent waiting for the per-minute cap in this pass
 
     def run(self) -> DeliveryReport:
         self.report.recovered = _recover(self.state, self.mailer, self.clock())
@@ -181,10 +182,20 @@ class Delivery:
         if _sent_since(self.state, now - timedelta(days=1)) >= self.limits.per_day:
             self.report.capped = f"the daily cap of {self.limits.per_day} messages was reached"
             return False
+        # The per-minute cap slows a run down (the window frees itself), but a nightly run does
+        # not wait for ever: past max_wait_minutes, the rest stays queued for the next run.
+        budget = self.limits.max_wait_minutes * 60
         while (
             _sent_since(self.state, self.clock() - timedelta(minutes=1)) >= self.limits.per_minute
         ):
-            self.sleep(1.0)  # the per-minute cap only slows a run down; the window frees itself
+            if self.waited >= budget:
+                self.report.capped = (
+                    f"the cap of {self.limits.per_minute} messages a minute held delivery for "
+                    f"{self.limits.max_wait_minutes} minutes; the rest waits for the next run"
+                )
+                return False
+            self.sleep(1.0)
+            self.waited += 1.0
         return True
 
     def _mark(self, envelope: Envelope, sql: str, *params: object) -> None:

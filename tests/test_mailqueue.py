@@ -70,3 +70,25 @@ def test_requeue_only_takes_failed_messages(tmp_path: Path) -> None:
     assert requeue(state, int(str(message["id"])))
     (message,) = queue_listing(state)
     assert message["state"] == "queued" and message["attempts"] == 0
+
+
+class AcceptingServer(DownServer):
+    description = "a server that accepts everything"
+
+    def send(self, envelope: Envelope) -> SendResult:
+        self.tries += 1
+        return SendResult()
+
+
+def test_per_minute_cap_waits_at_most_the_budget_then_leaves_the_rest_queued(
+    tmp_path: Path,
+) -> None:
+    state = State(tmp_path / "state.db")
+    queue(state, 10)
+    slept: list[float] = []
+    limits = LimitsConfig(per_minute=4, max_wait_minutes=0)
+    report = deliver(state, AcceptingServer(), limits, clock=lambda: NOW, sleep=slept.append)
+    assert report.sent == 4 and report.deferred == 6 and slept == []
+    assert "4 messages a minute" in (report.capped or "")
+    waiting = [m for m in queue_listing(state) if m["state"] == "queued"]
+    assert len(waiting) == 6  # nothing lost: the next run sends them

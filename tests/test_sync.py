@@ -373,3 +373,23 @@ def test_monthly_report_goes_out_with_the_sync_once_a_month(
     again = sync(config, datetime(2026, 12, 2, 2, 0, tzinfo=UTC))
     assert again.report is None
     assert len([p for p in outbox(config) if p.name.endswith("-report.eml")]) == 1
+
+
+def test_form_text_is_data_never_a_template(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    sync(config)
+    row = row_by_title(project / "responses.csv", "Governance toolkit")
+    sneaky = "Toolkit {{ 7*7 }} {% if true %}yes{% endif %} {{ config }}"
+    edit_cell(project / "responses.csv", row["Cluster ID"], "Cluster title", sneaky)
+    summary = sync(config, NOW.replace(day=26))
+    assert [r.cluster_id for r in summary.of("updated")] == [row["Cluster ID"]]
+    (path,) = config.path(config.output.directory).glob(f"factsheets/{row['Cluster ID']}-*-v2.docx")
+    text = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
+    text += "\n".join(
+        c.text for t in docx.Document(str(path)).tables for r in t.rows for c in r.cells
+    )
+    assert sneaky in text and "49" not in text
+    update = next(read_eml(p) for p in outbox(config) if "factsheet-update" in p.name)
+    assert sneaky in update.get_body(("plain",)).get_content()
