@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -13,7 +14,7 @@ from docx import Document
 
 from cluster_sync.dates import format_date
 from cluster_sync.errors import TemplateError
-from cluster_sync.model import Address, Participant, Registration, RoadmapItem
+from cluster_sync.model import Registration, RoadmapItem
 from cluster_sync.render.factsheet import (
     CO_FUNDING,
     factsheet_context,
@@ -21,62 +22,22 @@ from cluster_sync.render.factsheet import (
     render_docx,
 )
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "factsheet.docx"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATE = TEMPLATES / "factsheet.docx"
 TODAY = date(2025, 6, 12)
 TITLE = 'Posidonia meadows: R&D <pilot> & "quotes" for restoring seagrass 🌊'
 
 
 def _registration(**changes: object) -> Registration:
-    reg = Registration(
-        title=TITLE,
-        acronym="POSEIDON-R",
-        question="How can coastal authorities adopt a tested Posidonia restoration protocol?",
-        objectives=(
-            "Adapt the MPA4Change site-selection protocol to three new territories",
-            "Train regional technicians in nursery and transplanting",
-            "Agree a common survival-monitoring sheet",
-            "Feed a joint policy statement to WG4",
-        ),
-        working_groups=("WG4 Ecosystem restoration and Nature-based Solutions",),
-        cluster_type="Territorial",
-        lead_organisation="Περιφέρεια Κρήτης",
-        lead_country="Greece",
-        lead_role="Thematic Project consortium",
-        contact_person="Γιώργος Παπαδόπουλος",
-        contact_email=Address("g.papadopoulos@example.org", "Γιώργος Παπαδόπουλος"),
-        participant_categories=("TPs", "External partners"),
-        thematic_projects=("MPA4Change", "COASTRUST"),
-        participants=(
-            Participant("María José Núñez", "mj@example.org", "Junta de Andalucía", "Spain"),
-            Participant("Ġorġ Borġ", "gorg@example.com", "ERA Malta", "Malta"),
-            Participant(
-                "Ana Đurđević",
-                "ana@example.org",
-                "Ministarstvo ekologije, prostornog planiranja i urbanizma",
-                "Montenegro",
-            ),
-            Participant(
-                "Joëlle Lefèvre", "jl@example.org", "Office français de la biodiversité", "France"
-            ),
-            Participant("Стефан Димитров", "sd@example.com", "Община Бургас", "Bulgaria"),
-        ),
-        results="The MPA4Change seagrass site-suitability model and the COASTRUST nursery guide.",
-        transfer_levels=("Regional", "International"),
-        outcomes=("Transference", "Adoption"),
-        start_date=date(2025, 3, 1),
-        end_date=date(2025, 11, 30),
-        roadmap=(
-            RoadmapItem(date(2025, 3, 15), "Kick-off webinar"),
-            RoadmapItem(date(2025, 4, 10), "Field visit to the Crete nursery"),
-            RoadmapItem(date(2025, 5, 20), "Technician training in Malta"),
-            RoadmapItem(date(2025, 7, 1), "First transplanting at the pilot sites"),
-            RoadmapItem(date(2025, 9, 30), "Survival monitoring"),
-            RoadmapItem(date(2025, 11, 20), "Policy input to WG4"),
-        ),
-        expertise="A marine ecologist who has led a Posidonia transplanting programme.",
-        consent=True,
-    )
-    return dataclasses.replace(reg, **changes)
+    """The registration `build_templates.py --preview` renders for the example page in the docs,
+    so these tests check the page the documentation shows. The build script runs as a script and
+    is not installed: it is imported from its own folder."""
+    sys.path.insert(0, str(TEMPLATES))
+    try:
+        from build_templates import sample_registration
+    finally:
+        sys.path.remove(str(TEMPLATES))
+    return dataclasses.replace(sample_registration(), **changes)
 
 
 def _render(tmp_path: Path, reg: Registration, name: str = "out.docx"):
