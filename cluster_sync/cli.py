@@ -90,10 +90,18 @@ def say(ctx: click.Context, message: str = "", **style: Any) -> None:
 
 
 @contextmanager
-def opened_state(cfg: Config) -> Iterator[Any]:
+def opened_state(cfg: Config, must_exist: bool = False) -> Iterator[Any]:
+    """The state database; `must_exist` for commands that only look at it, so that they never
+    create one by accident (a typo in the path, or no sync run yet)."""
     from cluster_sync.state import State
 
-    state = State(cfg.path(cfg.state.database))
+    path = cfg.path(cfg.state.database)
+    if must_exist and not path.exists():
+        raise ClusterSyncError(
+            f"There is no state database at {path}: no sync has run with this configuration yet.",
+            hint="run `cluster-sync sync` first, or check state.database in the configuration.",
+        )
+    state = State(path)
     try:
         yield state
     finally:
@@ -159,10 +167,7 @@ def _dry_run(ctx: click.Context, cfg: Config) -> tuple[Any, dict[str, Path]]:
     from cluster_sync.state import State
 
     scratch = Path(tempfile.mkdtemp(prefix="cluster-sync-dry-run-"))
-    db = cfg.path(cfg.state.database)
-    real = State(db) if db.exists() else State(":memory:")
-    state = State.scratch_copy(real)
-    real.close()
+    state = State.scratch_of(cfg.path(cfg.state.database))
     mailer = OutboxMailer(scratch / "outbox")
     summary = Sync(
         cfg,
@@ -251,7 +256,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     from cluster_sync.mailqueue import queue_listing
 
     cfg = load_config(ctx)
-    with opened_state(cfg) as state:
+    with opened_state(cfg, must_exist=True) as state:
         regs = state.registrations()
         queue = queue_listing(state)
         runs = [dict(r) for r in state.last_runs(5)]
@@ -324,7 +329,7 @@ def outbox(ctx: click.Context, include_sent: bool) -> None:
     from cluster_sync.mailqueue import queue_listing
 
     cfg = load_config(ctx)
-    with opened_state(cfg) as state:
+    with opened_state(cfg, must_exist=True) as state:
         rows = queue_listing(state, include_sent)
     if not rows:
         click.echo("Nothing queued or failed.")
@@ -347,7 +352,7 @@ def retry(ctx: click.Context, message_id: int) -> None:
     from cluster_sync.mailqueue import requeue
 
     cfg = load_config(ctx)
-    with opened_state(cfg) as state:
+    with opened_state(cfg, must_exist=True) as state:
         if not requeue(state, message_id):
             raise ClusterSyncError(
                 f"There is no failed message #{message_id}.",

@@ -153,6 +153,22 @@ class State:
         source.db.backup(copy.db)
         return copy
 
+    @classmethod
+    def scratch_of(cls, path: Path) -> State:
+        """An in-memory copy of the database at `path` (empty when there is none), read
+        without writing to it (not even a migration), then brought to the current schema."""
+        copy = cls(":memory:")
+        if not path.exists():
+            return copy
+        try:
+            source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            source.backup(copy.db)
+            source.close()
+            copy._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"The state database {path} could not be read: {exc}.") from None
+        return copy
+
     def close(self) -> None:
         self.db.close()
 

@@ -137,3 +137,13 @@ def test_every_command_has_help_and_is_in_the_readme(command: str) -> None:
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0 and len(result.output) > 80
     assert f"cluster-sync {command}" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_status_before_any_sync_says_so_and_creates_nothing(
+    make_config: Callable[..., Config],
+) -> None:
+    config = make_config()
+    code, output = run(config, "status")
+    assert code == 1
+    assert "no sync has run with this configuration yet" in output
+    assert not config.path(config.state.database).exists()

@@ -68,3 +68,21 @@ def test_scratch_copy_leaves_the_real_database_alone(tmp_path: Path) -> None:
     assert real.next_cluster_id("CL", 2025) == "CL-2025-002"
     real.close()
     copy.close()
+
+
+def test_scratch_of_reads_an_older_database_without_touching_it(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    state = State(path)
+    state.next_cluster_id("CL", 2025)
+    state.db.execute("DROP INDEX messages_sent")  # as migration 1 left it
+    state.db.execute("PRAGMA user_version = 1")
+    state.close()
+    before = path.read_bytes()
+    copy = State.scratch_of(path)
+    assert copy.schema_version == len(MIGRATIONS)
+    assert copy.next_cluster_id("CL", 2025) == "CL-2025-002"
+    copy.close()
+    assert path.read_bytes() == before
+    reopened = sqlite3.connect(path)
+    assert reopened.execute("PRAGMA user_version").fetchone()[0] == 1
+    reopened.close()

@@ -83,7 +83,7 @@ def _run(
     now = datetime.now(UTC)
     period = _period(start, end, now.astimezone(cfg.zone).date())
     db = cfg.path(cfg.state.database)
-    with exclusive(db.with_name(db.name + ".lock")), opened_state(cfg) as state:
+    with exclusive(db.with_name(db.name + ".lock")), opened_state(cfg, must_exist=True) as state:
         made = make_report(cfg, state, period, now.astimezone(cfg.zone).date(), out)
         say(ctx, f"Report (Word, draft {made.draft}): {made.docx}")
         say(ctx, f"Report (Markdown): {made.markdown}")
