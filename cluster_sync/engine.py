@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -204,6 +205,14 @@ class Sync:
         except ClusterSyncError as exc:
             log.error("row %s (%s): %s", row_number, item.cluster_id, exc)
             return RowResult(row_number, item.cluster_id, "", "error", str(exc))
+        except sqlite3.Error:
+            raise  # the state itself is in trouble: no row can be recorded safely
+        except Exception as exc:
+            # Whatever went wrong with this row (a template expression that fails on its
+            # data, say) must not keep the other rows from their factsheets.
+            log.exception("row %s (%s) could not be processed", row_number, item.cluster_id)
+            note = f"could not be processed ({type(exc).__name__}: {exc}); details in the log"
+            return RowResult(row_number, item.cluster_id, "", "error", note)
 
     def _stored(self, item: Identified) -> StoredRegistration | None:
         assert item.cluster_id is not None

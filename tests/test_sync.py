@@ -393,3 +393,31 @@ def test_form_text_is_data_never_a_template(
     assert sneaky in text and "49" not in text
     update = next(read_eml(p) for p in outbox(config) if "factsheet-update" in p.name)
     assert sneaky in update.get_body(("plain",)).get_content()
+
+
+def test_a_row_that_breaks_the_template_never_stops_the_others(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    # A secretariat's template whose expression fails for one row's data only.
+    template = project / "fragile.docx"
+    document = docx.Document()
+    document.add_paragraph("{{ title }} {{ 100 // (title | length - 5) }}")
+    document.save(str(template))
+    config = make_config().model_copy(
+        update={"output": make_config().output.model_copy(update={"factsheet_template": template})}
+    )
+    sync(config)
+    row = row_by_title(project / "responses.csv", "Governance toolkit")
+    edit_cell(project / "responses.csv", row["Cluster ID"], "Cluster title", "Short")
+    summary = sync(config, NOW.replace(day=26))
+    (error,) = summary.of("error")
+    assert error.cluster_id == row["Cluster ID"] and "ZeroDivisionError" in error.note
+    edit_cell(
+        project / "responses.csv",
+        row_by_title(project / "responses.csv", "Green List")["Cluster ID"],
+        "Acronym",
+        "NEW",
+    )
+    later = sync(config, NOW.replace(day=27))
+    assert [r.title for r in later.of("updated")] == ["Green List standards for small Maltese MPAs"]
+    assert len(later.of("error")) == 1  # still failing, still reported, nothing else held back
