@@ -399,7 +399,8 @@ class Sync:
                 summary.queued += enqueue(self.state, m, summary.run_id, self.now)
 
     def _write_back(self, identified: list[Identified], summary: RunSummary) -> None:
-        statuses = [self._status(item) for item in identified]
+        errors = {r.row: r.note for r in summary.of("error")}
+        statuses = [self._status(item, errors.get(item.row.row_number)) for item in identified]
         changed = [
             s for s in statuses if s.status != s.row.sync_status or s.cluster_id != s.row.cluster_id
         ]
@@ -410,9 +411,12 @@ class Sync:
             summary.write_back_error = str(exc)
             log.error("write-back failed: %s", exc)
 
-    def _status(self, item: Identified) -> RowStatus:
+    def _status(self, item: Identified, error: str | None) -> RowStatus:
         from cluster_sync.sheetstatus import status_line
 
         stored = self.state.registration(item.cluster_id) if item.cluster_id else None
         line, when = status_line(self.state, item, stored, self.config)
-        return RowStatus(item.row, item.cluster_id, line, when)
+        if error:
+            # What the sheet showed before may no longer be true: say what happened instead.
+            line = f"Not processed in the last run: {error}. The secretariat has been told."
+        return RowStatus(item.row, item.cluster_id, line[:480], when)

@@ -412,6 +412,8 @@ def test_a_row_that_breaks_the_template_never_stops_the_others(
     summary = sync(config, NOW.replace(day=26))
     (error,) = summary.of("error")
     assert error.cluster_id == row["Cluster ID"] and "ZeroDivisionError" in error.note
+    status = row_by_title(project / "responses.csv", "Short")["Sync status"]
+    assert status.startswith("Not processed in the last run")
     edit_cell(
         project / "responses.csv",
         row_by_title(project / "responses.csv", "Green List")["Cluster ID"],
