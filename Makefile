@@ -29,17 +29,17 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check cluster_sync tests benchmarks examples
+	$(BIN)/ruff check cluster_sync tests benchmarks examples templates
 
 format: $(STAMP)
-	$(BIN)/ruff format cluster_sync tests benchmarks examples
+	$(BIN)/ruff format cluster_sync tests benchmarks examples templates
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 check: $(STAMP)
-	$(BIN)/ruff check cluster_sync tests benchmarks examples
-	$(BIN)/ruff format --check cluster_sync tests benchmarks examples
+	$(BIN)/ruff check cluster_sync tests benchmarks examples templates
+	$(BIN)/ruff format --check cluster_sync tests benchmarks examples templates
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
