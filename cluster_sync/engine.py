@@ -150,13 +150,17 @@ class Sync:
         for item in items:
             summary.results.append(self._handle(item, summary))
         self._scheduled_report(summary)
-        summary.delivery = self._deliver()
-        if self.config.mail.digest and summary.did_something:
-            self._queue_digest(summary)
-            more = self._deliver()
-            summary.delivery.sent += more.sent
-            summary.delivery.failed += more.failed
-            summary.delivery.deferred = more.deferred
+        try:
+            # One connection for the whole run: the digest goes through the same session.
+            summary.delivery = self._deliver(close=False)
+            if self.config.mail.digest and summary.did_something:
+                self._queue_digest(summary)
+                more = self._deliver(close=False)
+                summary.delivery.sent += more.sent
+                summary.delivery.failed += more.failed
+                summary.delivery.deferred = more.deferred
+        finally:
+            self.mailer.close()
         if self.write_back:
             self._write_back(identified, summary)
 
@@ -184,9 +188,9 @@ class Sync:
             rows.append((row, validate_row(row.values, self.config.form.date_order, tz)))
         return rows
 
-    def _deliver(self) -> DeliveryReport:
+    def _deliver(self, close: bool = True) -> DeliveryReport:
         kwargs: dict[str, Any] = {"sleep": self.sleep} if self.sleep else {}
-        return deliver(self.state, self.mailer, self.config.mail.limits, **kwargs)
+        return deliver(self.state, self.mailer, self.config.mail.limits, close=close, **kwargs)
 
     # -- one row ----------------------------------------------------------------------------
 

@@ -141,6 +141,8 @@ class Delivery:
     sleep: Callable[[float], None] = time.sleep
     in_run_waits: tuple[float, ...] = IN_RUN_WAITS
     report: DeliveryReport = field(default_factory=DeliveryReport)
+    #: False when the caller delivers again right after (the digest) and closes the mailer itself
+    close: bool = True
     waited: float = 0.0  # seconds spent waiting for the per-minute cap in this pass
 
     def run(self) -> DeliveryReport:
@@ -172,7 +174,8 @@ class Delivery:
                     )
                     break
         finally:
-            self.mailer.close()
+            if self.close:
+                self.mailer.close()
         return self.report
 
     def _within_caps(self) -> bool:
@@ -265,9 +268,11 @@ def deliver(
     clock: Clock = _now,
     sleep: Callable[[float], None] = time.sleep,
     in_run_waits: tuple[float, ...] = IN_RUN_WAITS,
+    close: bool = True,
 ) -> DeliveryReport:
-    """Send everything that is due, including what earlier runs left queued."""
-    return Delivery(state, mailer, limits, clock, sleep, in_run_waits).run()
+    """Send everything that is due, including what earlier runs left queued. With
+    close=False the connection stays open for a following pass (the caller closes it)."""
+    return Delivery(state, mailer, limits, clock, sleep, in_run_waits, close=close).run()
 
 
 def requeue(state: State, message_id: int) -> bool:

@@ -108,13 +108,18 @@ def _organisations(clusters: Iterable[Cluster]) -> list[Organisation]:
 
 
 def _countries(clusters: Iterable[Cluster], orgs: list[Organisation]) -> list[tuple[str, int, int]]:
+    """Countries typed freely by participants are merged however they are spelt (case,
+    spacing), like organisations; the first spelling met is shown."""
     per_country: dict[str, set[str]] = {}
+    shown: dict[str, str] = {}
     for cluster in clusters:
         for country in [cluster.lead_country, *(p.country for p in cluster.people)]:
             if country.strip():
-                per_country.setdefault(text.clean_line(country), set()).add(cluster.cluster_id)
-    org_counts = Counter(text.clean_line(o.country) for o in orgs)
-    rows = [(c, org_counts.get(c, 0), len(ids)) for c, ids in per_country.items()]
+                key = text.fold(country)
+                shown.setdefault(key, text.clean_line(country))
+                per_country.setdefault(key, set()).add(cluster.cluster_id)
+    org_counts = Counter(text.fold(o.country) for o in orgs)
+    rows = [(shown[k], org_counts.get(k, 0), len(ids)) for k, ids in per_country.items()]
     return sorted(rows, key=lambda r: (-r[2], -r[1], text.fold(r[0])))
 
 

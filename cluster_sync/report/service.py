@@ -58,15 +58,20 @@ def _factsheets(state: State, gathered: Gathered) -> dict[str, str]:
 
 def _draw(gathered: Gathered, figures_rows: Any, out: Path) -> dict[str, Path]:
     drawn: dict[str, Path] = {}
+    status_png = out.with_name(f"{out.stem}-status.png")
+    timeline_png = out.with_name(f"{out.stem}-timeline.png")
+    # A chart of an earlier draft must not linger beside this one (it may name a cluster
+    # whose consent has since gone).
+    status_png.unlink(missing_ok=True)
+    timeline_png.unlink(missing_ok=True)
     if not gathered.clusters:
         return drawn
-    drawn["status_chart"] = charts.status_by_wg(
-        figures_rows, out.with_name(f"{out.stem}-status.png")
-    )
+    drawn["status_chart"] = charts.status_by_wg(figures_rows, status_png)
     named = [c for c in gathered.clusters if c.consent]
     if named:
-        path = out.with_name(f"{out.stem}-timeline.png")
-        drawn["timeline_chart"] = charts.timeline(named, gathered.period, gathered.today, path)
+        drawn["timeline_chart"] = charts.timeline(
+            named, gathered.period, gathered.today, timeline_png
+        )
     return drawn
 
 

@@ -95,7 +95,13 @@ class SheetsHTTPClient(HTTPClient):
                 if not _transient(err.response.status_code) or attempt == self.retries:
                     raise
                 reason = f"{err.response.status_code} {err.error.get('status', '')}".strip()
-            except (requests.ConnectionError, requests.Timeout, TransportError) as err:
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,  # a connection cut mid-answer
+                requests.exceptions.ContentDecodingError,
+                TransportError,
+            ) as err:
                 if attempt == self.retries:
                     raise
                 reason = type(err).__name__
