@@ -263,7 +263,8 @@ class Sync:
         held = send and self.config.approval.required and not item.row.approved
         with self.state.transaction():
             if send and not held:
-                summary.queued += self._queue_factsheet(item, reg, values["version"], path)
+                first = values["emailed_version"] == 0
+                summary.queued += self._queue_factsheet(item, reg, values["version"], path, first)
                 values["emailed_version"] = values["version"]
             self.state.save_registration(StoredRegistration(**values))
             if rendered:
@@ -290,17 +291,18 @@ class Sync:
         return path, False
 
     def _queue_factsheet(
-        self, item: Identified, reg: Registration, version: int, path: Path
+        self, item: Identified, reg: Registration, version: int, path: Path, first: bool
     ) -> int:
+        """The factsheet to its people; "updated" only when an earlier version reached them."""
         cluster_id = str(item.cluster_id)
         context = factsheet_context(reg, cluster_id, version, self.today)
-        context.update(updated=version > 1, short_name=reg.short_name)
+        context.update(updated=not first, short_name=reg.short_name)
         everyone = reg.recipients()
         if self.config.mail.factsheet_to == "contact":
             everyone = everyone[:1]
         messages = self.composer.compose(
             dedupe_key=f"factsheet:{cluster_id}:v{version}",
-            kind="factsheet_update" if version > 1 else "factsheet",
+            kind="factsheet" if first else "factsheet_update",
             cluster_id=cluster_id,
             template="factsheet",
             context=context,
@@ -317,6 +319,8 @@ class Sync:
         problems = [str(p) for p in item.outcome.problems]
         problems_hash = _hash(problems)
         submitter = self._submitter(item)
+        if stored is None or stored.status != "invalid" or stored.problems_hash != problems_hash:
+            values["last_changed"] = self.now.isoformat(timespec="seconds")
         values.update(status="invalid", problems=problems, problems_hash=problems_hash)
         values["submitter"] = submitter.email if submitter else values["submitter"]
         result = RowResult(
@@ -325,9 +329,11 @@ class Sync:
         notify = submitter is not None and values["notified_problems_hash"] != problems_hash
         with self.state.transaction():
             if notify and submitter is not None:
-                summary.queued += self._queue_problems(item, submitter, problems, problems_hash)
+                previous = values["notified_problems_hash"]
+                queued = self._queue_problems(item, submitter, problems, problems_hash, previous)
+                summary.queued += queued
                 values["notified_problems_hash"] = problems_hash
-                result.note = "problems sent"
+                result.note = "problems sent" if queued else ""
             self.state.save_registration(StoredRegistration(**values))
         if submitter is None:
             result.note = "no valid address to tell the submitter"
@@ -343,7 +349,12 @@ class Sync:
         return None
 
     def _queue_problems(
-        self, item: Identified, to: Address, problems: list[str], problems_hash: str
+        self,
+        item: Identified,
+        to: Address,
+        problems: list[str],
+        problems_hash: str,
+        previous: str | None,
     ) -> int:
         stamp = item.row.values.get("timestamp")
         context = {
@@ -354,7 +365,9 @@ class Sync:
             "problems": problems,
         }
         messages = self.composer.compose(
-            dedupe_key=f"problems:{item.cluster_id}:{problems_hash}",
+            # The previous set is part of the key: problems that go A, B, then A again are told
+            # three times (each is a change), yet a crash never tells the same change twice.
+            dedupe_key=f"problems:{item.cluster_id}:{previous}>{problems_hash}",
             kind="problems",
             cluster_id=item.cluster_id,
             template="problems",

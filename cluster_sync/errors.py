@@ -43,6 +43,8 @@ class SourceError(ClusterSyncError):
 class TemplateError(ClusterSyncError):
     """A Word or email template is broken (names the template and the tag)."""
 
+    exit_code = 2
+
 
 class StateError(ClusterSyncError):
     """The state database could not be opened or migrated."""

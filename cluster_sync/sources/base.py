@@ -7,6 +7,7 @@ three status columns, and find them by header again at write time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -15,6 +16,17 @@ from zoneinfo import ZoneInfo
 from cluster_sync import form, text
 from cluster_sync.config import FormConfig
 from cluster_sync.errors import SourceError, UserError
+
+_CLUSTER_ID = re.compile(r"^\s*([A-Za-z]{1,6})\s*-\s*(\d{4})\s*-\s*(\d{1,5})\s*$")
+
+
+def normalise_cluster_id(value: Any) -> str | None:
+    """A Cluster ID as cluster-sync writes it (CL-2025-007), also when retyped by hand as
+    "cl-2025-7"; None for anything that is not one (a stray note, a runaway number)."""
+    m = _CLUSTER_ID.match(text.clean_line(str(value or "")))
+    if not m:
+        return None
+    return f"{m[1].upper()}-{m[2]}-{int(m[3]):03d}"
 
 
 @dataclass(frozen=True)
@@ -107,7 +119,7 @@ class HeaderMap:
         return SourceRow(
             row_number=row_number,
             values=values,
-            cluster_id=text.clean_line(str(cid)) or None if cid not in (None, "") else None,
+            cluster_id=normalise_cluster_id(cid),
             approved=form.is_ticked(cell(self.approved)),
             sync_status=str(status or ""),
         )
@@ -159,7 +171,7 @@ def status_cells(
 def _rows_by_id(rows: Sequence[Sequence[Any]], id_col: int) -> dict[str, list[int]]:
     found: dict[str, list[int]] = {}
     for i, cells in enumerate(rows):
-        value = str(cells[id_col]).strip() if id_col < len(cells) and cells[id_col] else ""
+        value = normalise_cluster_id(cells[id_col]) if id_col < len(cells) else None
         if value:
             found.setdefault(value, []).append(i)
     return found
@@ -181,8 +193,9 @@ def _locate(
         return (matching or candidates)[0] if candidates else None
 
     def free(i: int) -> bool:
+        # no ID yet (anything else in the cell is not one, and the column is ours to write)
         cells = rows[i]
-        return not (id_col < len(cells) and str(cells[id_col] or "").strip())
+        return not (id_col < len(cells) and normalise_cluster_id(cells[id_col]))
 
     index = st.row.row_number - 2
     if 0 <= index < len(rows) and prints[index] == st.row.fingerprint and free(index):

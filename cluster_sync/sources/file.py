@@ -46,6 +46,17 @@ class FileSource:
             return 0
         grid = self._load()  # read again: columns are found by header at write time
         headers, cells = status_cells(grid[0], grid[1:], statuses, self.form)
+        try:
+            self._write(grid, headers, cells)
+        except OSError as exc:
+            raise SourceError(
+                f"Could not write the statuses into {self.path}: {exc.strerror or exc}.",
+                hint="check that the file and its folder are writable and not open elsewhere; "
+                "outputs and emails are safe, and the next sync writes the statuses.",
+            ) from None
+        return len({row for row, _, _ in cells})
+
+    def _write(self, grid: Grid, headers: list[Any], cells: list[tuple[int, int, str]]) -> None:
         if self.is_xlsx:
             self._save_xlsx(headers, cells)
         else:
@@ -57,7 +68,6 @@ class FileSource:
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\r\n").writerows(grid)
             atomic_write(self.path, buffer.getvalue().encode("utf-8"))
-        return len({row for row, _, _ in cells})
 
     def _load(self) -> Grid:
         try:
