@@ -51,7 +51,7 @@ def sample_registration() -> Registration:
     )
 
 
-def _templates(config: Config) -> str:
+def check_templates(config: Config) -> str:
     reg = sample_registration()
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "check.docx"
@@ -145,7 +145,7 @@ def _mail(config: Config) -> str:
 
 
 CHECKS: list[tuple[str, Callable[[Config], str]]] = [
-    ("templates", _templates),
+    ("templates", check_templates),
     ("report", _report),
     ("source", _source),
     ("state", _state),
@@ -160,4 +160,6 @@ def run_checks(config: Config) -> list[Check]:
             results.append(Check(area, True, check(config)))
         except ClusterSyncError as exc:
             results.append(Check(area, False, str(exc)))
+        except Exception as exc:  # check must list every problem, even an unforeseen one
+            results.append(Check(area, False, f"{type(exc).__name__}: {exc}"))
     return results

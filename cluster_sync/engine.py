@@ -142,6 +142,11 @@ class Sync:
         return summary
 
     def _sync(self, summary: RunSummary) -> None:
+        from cluster_sync.checks import check_templates
+
+        # Every template is tried with sample data first: a broken one stops the run before
+        # anything is rendered or sent, not halfway (after the factsheets, at the digest).
+        check_templates(self.config)
         snapshot = self.source.read()
         rows = self._validated(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")

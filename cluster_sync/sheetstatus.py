@@ -43,23 +43,27 @@ def _valid_line(state: State, stored: StoredRegistration, config: Config) -> str
         if config.approval.required and not stored.approved:
             return f"Factsheet v{version} ready; waiting for approval (tick Approved to send it)."
         return f"Factsheet v{version} ready; email not sent yet."
-    row = state.db.execute(
-        "SELECT state, recipients, sent_at, last_reply FROM messages WHERE cluster_id = ? "
-        "AND kind LIKE 'factsheet%' ORDER BY id DESC LIMIT 1",
-        (stored.cluster_id,),
-    ).fetchone()
-    if row is None:
+    # A factsheet email to many people is split into parts (at most 100 recipients each).
+    key = f"factsheet:{stored.cluster_id}:v{version}"
+    parts = state.db.execute(
+        # the key itself, or its parts "key#1", "key#2"... ("$" sorts right after "#"), a
+        # range the unique index on dedupe_key answers without scanning the queue
+        "SELECT state, recipients, sent_at, last_reply FROM messages "
+        "WHERE dedupe_key = ? OR (dedupe_key >= ? AND dedupe_key < ?) ORDER BY id",
+        (key, f"{key}#", f"{key}$"),
+    ).fetchall()
+    if not parts:
         return f"OK: factsheet v{version} made."
-    people = len(json.loads(row["recipients"]))
-    if row["state"] == "sent":
-        return (
-            f"OK: factsheet v{version} sent to {people} people on {_local(row['sent_at'], config)}."
-        )
-    if row["state"] == "failed":
-        reply = text.one_line(str(row["last_reply"] or ""), 160)
+    people = sum(len(json.loads(p["recipients"])) for p in parts)
+    failed = [p for p in parts if p["state"] == "failed"]
+    if failed:
+        reply = text.one_line(str(failed[0]["last_reply"] or ""), 160)
         return (
             f"Factsheet v{version} could not be emailed ({reply}); the secretariat has been told."
         )
+    if all(p["state"] == "sent" for p in parts):
+        last = max(str(p["sent_at"]) for p in parts)
+        return f"OK: factsheet v{version} sent to {people} people on {_local(last, config)}."
     return f"Factsheet v{version} made; email to {people} people queued."
 
 

@@ -7,16 +7,19 @@ import csv
 import email
 import email.policy
 import io
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 import docx
-from conftest import EXAMPLES
+import pytest
+from conftest import EXAMPLES, ROOT
 
 from cluster_sync.config import Config
 from cluster_sync.engine import RunSummary, Sync
+from cluster_sync.errors import TemplateError
 from cluster_sync.mailers import open_mailer
 from cluster_sync.sources import open_source
 from cluster_sync.state import State
@@ -364,7 +367,7 @@ def test_monthly_report_goes_out_with_the_sync_once_a_month(
     config = make_config(extra="\n[report]\nmonthly_on_day = 1\n")
     first = sync(config, datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
     assert first.report is not None and first.report.exists() and first.report_error is None
-    reports = [p for p in outbox(config) if p.name.endswith("-report.eml")]
+    reports = [p for p in outbox(config) if "-report-" in p.name]
     assert len(reports) == 1
     message = read_eml(reports[0])
     assert "secretariat@example.org" in str(message["To"])
@@ -372,7 +375,7 @@ def test_monthly_report_goes_out_with_the_sync_once_a_month(
     assert attachment.get_filename().endswith(".docx")
     again = sync(config, datetime(2026, 12, 2, 2, 0, tzinfo=UTC))
     assert again.report is None
-    assert len([p for p in outbox(config) if p.name.endswith("-report.eml")]) == 1
+    assert len([p for p in outbox(config) if "-report-" in p.name]) == 1
 
 
 def test_form_text_is_data_never_a_template(
@@ -423,3 +426,125 @@ def test_a_row_that_breaks_the_template_never_stops_the_others(
     later = sync(config, NOW.replace(day=27))
     assert [r.title for r in later.of("updated")] == ["Green List standards for small Maltese MPAs"]
     assert len(later.of("error")) == 1  # still failing, still reported, nothing else held back
+
+
+# -- found in review ------------------------------------------------------------------------
+
+
+def test_status_counts_every_part_of_a_split_factsheet_email(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config(extra="\n[mail.limits]\nmax_recipients = 2\n")
+    sync(config)
+    row = row_by_title(project / "responses.csv", "Soil carbon")  # contact + 5 participants
+    emails = {row["Contact email"].split("<")[-1].strip(" >").casefold()}
+    emails |= {
+        line.split(";")[1].strip().casefold()
+        for line in row["Participants"].splitlines()
+        if ";" in line
+    }
+    people = len(emails)  # the contact, then each participant, every address once
+    assert f"sent to {people} people" in row["Sync status"]
+    parts = [p for p in outbox(config) if row["Cluster ID"] in p.name and "-factsheet-" in p.name]
+    assert len(parts) == -(-people // 2)
+
+
+def test_first_email_after_approval_is_not_called_an_update(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config(approval=True)
+    sync(config)
+    held = next(
+        r for r in rows(project / "responses.csv") if "waiting for approval" in r["Sync status"]
+    )
+    edit_cell(project / "responses.csv", held["Cluster ID"], "Acronym", "EDITED")  # v2, still held
+    sync(config, NOW.replace(day=26))
+    edit_cell(project / "responses.csv", held["Cluster ID"], "Approved", "TRUE")
+    sync(config, NOW.replace(day=27))
+    (sent,) = [read_eml(p) for p in outbox(config) if held["Cluster ID"] in p.name]
+    assert str(sent["Subject"]).startswith("Factsheet for your cluster")
+
+
+def test_a_cluster_id_retyped_by_hand_is_still_that_registration(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    sync(config)
+    row = row_by_title(project / "responses.csv", "Governance toolkit")
+    prefix, year, number = row["Cluster ID"].split("-")
+    edit_cell(
+        project / "responses.csv",
+        row["Cluster ID"],
+        "Cluster ID",
+        f"{prefix.lower()}-{year}-{int(number)}",
+    )
+    summary = sync(config, NOW.replace(day=26))
+    assert summary.counts["new"] == 0 and summary.counts["queued"] == 0
+    assert summary.counts["unchanged"] == VALID
+
+
+def test_a_stray_value_in_the_id_column_stops_nothing(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    sync(config)
+    row = row_by_title(project / "responses.csv", "Governance toolkit")
+    edit_cell(
+        project / "responses.csv", row["Cluster ID"], "Cluster ID", "CL-2025-12345678901234567890"
+    )
+    summary = sync(config, NOW.replace(day=26))
+    assert summary.counts["new"] == 0 and summary.counts["error"] == 0
+    assert (
+        row_by_title(project / "responses.csv", "Governance toolkit")["Cluster ID"]
+        == row["Cluster ID"]
+    )
+
+
+def test_problems_that_change_back_are_told_again(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    sync(config)
+    problem_mails = lambda: [p for p in outbox(config) if "-problems-" in p.name]  # noqa: E731
+    first = len(problem_mails())
+    row = row_by_title(project / "responses.csv", "Eco-moorings")
+    original = row["End date"]
+    edit_cell(project / "responses.csv", row["Cluster ID"], "End date", "not a date")
+    sync(config, NOW.replace(day=26))
+    edit_cell(project / "responses.csv", row["Cluster ID"], "End date", original)
+    summary = sync(config, NOW.replace(day=27))
+    assert len(problem_mails()) == first + 2
+    assert [r.note for r in summary.of("invalid") if r.cluster_id == row["Cluster ID"]] == [
+        "problems sent"
+    ]
+
+
+def test_a_broken_email_template_stops_the_run_before_anything_is_sent(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    templates = project / "email"
+    shutil.copytree(ROOT / "templates" / "email", templates)
+    (templates / "digest.txt.j2").write_text("Subject: {{ headline }\nbroken\n", encoding="utf-8")
+    config = make_config()
+    config = config.model_copy(
+        update={"output": config.output.model_copy(update={"email_templates": templates})}
+    )
+    with pytest.raises(TemplateError, match=r"digest\.txt\.j2"):
+        sync(config)
+    assert outbox(config) == []
+    assert not config.path(config.output.directory).exists()
+
+
+def test_a_damaged_word_template_is_named(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    broken = project / "factsheet.docx"
+    broken.write_bytes(b"not a zip file at all")
+    config = make_config()
+    config = config.model_copy(
+        update={"output": config.output.model_copy(update={"factsheet_template": broken})}
+    )
+    with pytest.raises(TemplateError, match="cannot be opened as a Word document") as caught:
+        sync(config)
+    assert caught.value.exit_code == 2
+    assert outbox(config) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -17,9 +18,12 @@ class OutboxMailer:
         self.description = f"the outbox folder {folder}"
 
     def path_for(self, envelope: Envelope) -> Path:
-        # The queue id makes the name unique and stable: a retried message lands on the same file.
+        # The queue id orders the files and a token of the Message-ID makes the name unique:
+        # a retried message lands on the same file, a different one (even with a queue id
+        # reused after a state restore) never overwrites it.
         label = re.sub(r"[^A-Za-z0-9-]+", "-", f"{envelope.kind}-{envelope.cluster_id or ''}")
-        return self.folder / f"{envelope.id:05d}-{label.strip('-')}.eml"
+        token = hashlib.sha256(envelope.message_id.encode()).hexdigest()[:8]
+        return self.folder / f"{envelope.id:05d}-{label.strip('-')}-{token}.eml"
 
     def open(self) -> None:
         try:

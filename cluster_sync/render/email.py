@@ -60,8 +60,12 @@ class Composer:
             keep_trailing_newline=True,
         )
 
-    def message_id(self, dedupe_key: str) -> str:
-        digest = hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
+    def message_id(self, dedupe_key: str, content: str = "") -> str:
+        """Stable for one queued message (its bytes are stored with it), and different for
+        different content under the same key: after a state database is restored from an old
+        backup, a new "v2" must not reuse the Message-ID of the v2 sent before, or receivers
+        that collapse duplicates would drop it."""
+        digest = hashlib.sha256(f"{dedupe_key}\0{content}".encode()).hexdigest()[:32]
         return f"<{digest}@{self.domain}>"
 
     def render(self, name: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -115,7 +119,7 @@ class Composer:
             main = [a for a in chunk if a in to] or chunk[:1]
             copies = [a for a in chunk if a not in main]
             msg = self._message(subject, plain, html, main, copies, attachment, now)
-            msg["Message-ID"] = self.message_id(key)
+            msg["Message-ID"] = self.message_id(key, f"{now.isoformat()}\n{subject}\n{plain}")
             result.append(
                 Outgoing(
                     dedupe_key=key,

@@ -100,6 +100,14 @@ def render_docx(
         )
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     doc = DocxTemplate(str(template))
+    try:
+        doc.init_docx()  # docxtpl opens the file lazily: find a damaged one here, by name
+    except Exception as exc:  # python-docx raises several kinds for a file that is not Word's
+        raise TemplateError(
+            f"The Word template {template} cannot be opened as a Word document "
+            f"({type(exc).__name__}).",
+            hint="save it again from Word as a .docx document, or restore the original.",
+        ) from None
     full = {**context, **(extras(doc) if extras else {})}
     try:
         doc.render(full, jinja_env=env, autoescape=True)
