@@ -44,6 +44,20 @@ class GoogleSourceConfig(_Section):
     retries: Annotated[int, Field(ge=0, le=10)] = 5
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
 
+    @field_validator("api_base_url")
+    @classmethod
+    def _secure_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        url = urlsplit(value)
+        if url.scheme not in ("https", "http") or not url.hostname:
+            raise ValueError("is not an http(s) address such as https://sheets.googleapis.com")
+        loopback = url.hostname in ("localhost", "::1") or url.hostname.startswith("127.")
+        if url.scheme == "http" and not loopback:
+            # the access token would travel in clear
+            raise ValueError("must use https; plain http is only for a server on this machine")
+        return value.rstrip("/")
+
 
 class FormConfig(_Section):
     date_order: Literal["DMY", "MDY", "YMD"] = "DMY"

@@ -311,3 +311,26 @@ def test_config_model_is_frozen(tmp_path: Path) -> None:
     assert isinstance(cfg, Config)
     with pytest.raises(Exception, match="frozen"):
         cfg.form.date_order = "MDY"  # type: ignore[misc]
+
+
+def test_google_api_address_must_be_https_unless_on_this_machine(tmp_path: Path) -> None:
+    base = (
+        '[state]\ndatabase = "s"\n[output]\ndirectory = "o"\n[mail]\noutbox = "o"\n'
+        'from = "a@example.org"\nreply_to = "a@example.org"\nsecretariat = ["a@example.org"]\n'
+    )
+    path = tmp_path / "c.toml"
+    for url, ok in [
+        ("http://proxy.example.org", False),
+        ("ftp://127.0.0.1", False),
+        ("http://127.0.0.1:8080", True),
+        ("https://sheets.example.org/", True),
+    ]:
+        path.write_text(
+            f'[source]\ntype = "google"\nspreadsheet = "abc1234567890"\napi_base_url = "{url}"\n'
+            + base
+        )
+        if ok:
+            assert config.load(path).source.api_base_url == url.rstrip("/")  # type: ignore[union-attr]
+        else:
+            with pytest.raises(ConfigError, match="api_base_url"):
+                config.load(path)
