@@ -92,7 +92,14 @@ def _parse_text(text: str, order: DateOrder) -> datetime:
         return from_serial(float(text))
     if m := _ISO.match(text):
         y, mo, d, hh, mm, ss = m.groups()
-        return _build(int(y), int(mo), int(d), hh, mm, ss, text)
+        built = _build(int(y), int(mo), int(d), hh, mm, ss, text)
+        if text.endswith("Z") or re.search(r"[+-]\d{2}:?\d{2}$", text[10:]):
+            # an explicit offset (2025-03-15T10:00:00Z) is kept, not read as local time
+            try:
+                return datetime.fromisoformat(text)
+            except ValueError:
+                return built
+        return built
     if m := _NUMERIC.match(text):
         return _numeric(m, order, text)
     if m := _WORDY.match(text.casefold()):

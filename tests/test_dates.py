@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -226,3 +226,9 @@ def test_format_date(value: date, expected: str) -> None:
 @pytest.mark.parametrize("day", [date(2025, 1, 5), date(2025, 7, 31), date(2030, 10, 1)])
 def test_formatted_date_reads_back(day: date) -> None:
     assert parse_date(format_date(day), "MDY") == day
+
+
+def test_iso_text_with_an_offset_keeps_it() -> None:
+    moment = parse_datetime("2025-12-31T23:30:00Z", "DMY", ZoneInfo("Europe/Brussels"))
+    assert moment.utcoffset() == timedelta(0)
+    assert moment.astimezone(ZoneInfo("Europe/Brussels")).year == 2026
