@@ -318,7 +318,9 @@ class SmtpMailer:
             self._credentials = self._load_credentials()
         try:
             if not self._credentials.valid:
-                self._credentials.refresh(Request())
+                # google-auth would wait 120 s for the token service; use the SMTP timeout
+                request = functools.partial(Request(), timeout=self.settings.timeout_seconds)
+                self._credentials.refresh(request)
         except google.auth.exceptions.TransportError as exc:
             raise TemporaryFailure(f"cannot reach the Google token service: {exc}") from None
         except google.auth.exceptions.RefreshError as exc:

@@ -323,7 +323,12 @@ class GoogleSource:
             return SourceError(
                 f"There is no spreadsheet with the key {self.key} (or it was deleted).",
                 hint="copy the address of the sheet from the browser (https://docs.google.com/"
-                "spreadsheets/d/KEY/edit) into source.spreadsheet.",
+                "spreadsheets/d/KEY/edit) into source.spreadsheet"
+                + (
+                    f"; source.api_base_url is {self.settings.api_base_url}: check it too."
+                    if self.settings.api_base_url != GOOGLE_API
+                    else "."
+                ),
             )
         if status == 401:
             return SourceError(
