@@ -12,13 +12,11 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cluster_sync.config import Config
-from cluster_sync.dates import format_date
 from cluster_sync.errors import ClusterSyncError, TemplateError
 from cluster_sync.identity import Identified, identify
 from cluster_sync.mailers.base import Mailer
@@ -28,66 +26,11 @@ from cluster_sync.render.email import Attachment, Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
 from cluster_sync.sources.base import RowStatus, Snapshot, Source
 from cluster_sync.state import State, StoredRegistration
+from cluster_sync.summary import RowResult, RunSummary, digest_context
 from cluster_sync.validate import Outcome, is_blank_row, parse_addresses, validate_row
 
 log = logging.getLogger(__name__)
 Progress = Callable[[Iterable[Identified]], Iterable[Identified]]
-
-
-@dataclass
-class RowResult:
-    row: int
-    cluster_id: str | None
-    title: str
-    change: str  # new | updated | unchanged | invalid | duplicate | error
-    note: str = ""
-    problems: list[str] = field(default_factory=list)
-
-
-@dataclass
-class RunSummary:
-    run_id: int
-    source: str
-    rows: int = 0
-    blank: int = 0
-    results: list[RowResult] = field(default_factory=list)
-    factsheets: list[Path] = field(default_factory=list)
-    queued: int = 0
-    delivery: DeliveryReport = field(default_factory=DeliveryReport)
-    written_back: int = 0
-    write_back_error: str | None = None
-    awaiting_approval: list[RowResult] = field(default_factory=list)
-    report: Path | None = None
-    report_error: str | None = None
-
-    def of(self, change: str) -> list[RowResult]:
-        return [r for r in self.results if r.change == change]
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counts = {
-            k: len(self.of(k))
-            for k in ("new", "updated", "unchanged", "invalid", "duplicate", "error")
-        }
-        counts.update(
-            rows=self.rows,
-            blank=self.blank,
-            factsheets=len(self.factsheets),
-            queued=self.queued,
-            sent=self.delivery.sent,
-            failed=len(self.delivery.failed),
-            deferred=self.delivery.deferred,
-            awaiting_approval=len(self.awaiting_approval),
-            written_back=self.written_back,
-        )
-        return counts
-
-    @property
-    def did_something(self) -> bool:
-        c = self.counts
-        return any(
-            c[k] for k in ("new", "updated", "factsheets", "queued", "failed", "error")
-        ) or any(r.note == "problems sent" for r in self.of("invalid"))
 
 
 def _hash(values: Iterable[str]) -> str:
@@ -385,25 +328,7 @@ class Sync:
     # -- after the rows ---------------------------------------------------------------------
 
     def _queue_digest(self, summary: RunSummary) -> None:
-        c = summary.counts
-        headline = (
-            f"{c['new']} new, {c['updated']} updated, {c['invalid']} to fix, "
-            f"{c['duplicate']} duplicate(s), {c['failed']} failed deliveries"
-        )
-        context = {
-            "run_date": format_date(self.today),
-            "source": summary.source,
-            "headline": headline,
-            "new": summary.of("new"),
-            "updated": summary.of("updated"),
-            "invalid": summary.of("invalid"),
-            "duplicates": summary.of("duplicate"),
-            "errors": summary.of("error"),
-            "awaiting": summary.awaiting_approval,
-            "failed": [{"id": i, "subject": s, "reply": r} for i, s, r in summary.delivery.failed],
-            "sent": summary.delivery.sent,
-            "deferred": summary.delivery.deferred,
-        }
+        context = digest_context(summary, self.today)
         secretariat = [
             a for cell in self.config.mail.secretariat for a, _ in parse_addresses(cell) if a
         ]
