@@ -138,9 +138,13 @@ def _state(config: Config) -> str:
 
 
 def _mail(config: Config) -> str:
-    from cluster_sync.mailers import open_mailer
+    from cluster_sync.mailers import PermanentFailure, open_mailer
 
-    mailer = open_mailer(config)  # constructing checks settings and secrets; it does not connect
+    mailer = open_mailer(config)
+    try:
+        mailer.check_settings()  # settings and secrets only: nothing is connected or sent
+    except PermanentFailure as exc:
+        raise ClusterSyncError(f"{mailer.description}: {exc.reply}") from None
     return f"mail goes to {mailer.description}"
 
 

@@ -131,6 +131,15 @@ def sync(ctx: click.Context, dry_run: bool) -> None:
     if summary.write_back_error:
         click.secho(f"Warning: {summary.write_back_error}", fg="yellow", err=True)
         sys.exit(3)
+    if summary.delivery.unreachable:
+        # Shown even with -q: nothing is lost, but cron should tell someone mail is not flowing.
+        click.secho(
+            f"Warning: mail delivery stopped: {summary.delivery.capped}. Every message stays "
+            "queued; `cluster-sync send` or the next sync delivers it.",
+            fg="yellow",
+            err=True,
+        )
+        sys.exit(4)
 
 
 def _progress(ctx: click.Context) -> Callable[[Iterable[Any]], Iterable[Any]] | None:

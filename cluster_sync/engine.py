@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from cluster_sync.config import Config
-from cluster_sync.errors import ClusterSyncError, TemplateError
+from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
 from cluster_sync.identity import Identified, identify
-from cluster_sync.mailers.base import Mailer
+from cluster_sync.mailers.base import Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue
 from cluster_sync.model import Address, Registration
 from cluster_sync.render.email import Attachment, Composer
@@ -90,6 +90,7 @@ class Sync:
         # Every template is tried with sample data first: a broken one stops the run before
         # anything is rendered or sent, not halfway (after the factsheets, at the digest).
         check_templates(self.config)
+        self._check_mailer()
         snapshot = self.source.read()
         rows = self._validated(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")
@@ -107,10 +108,21 @@ class Sync:
                 summary.delivery.sent += more.sent
                 summary.delivery.failed += more.failed
                 summary.delivery.deferred = more.deferred
+                summary.delivery.unreachable |= more.unreachable
         finally:
             self.mailer.close()
         if self.write_back:
             self._write_back(identified, summary)
+
+    def _check_mailer(self) -> None:
+        """A mail setting a person must fix (an unset password variable) stops the run before
+        anything is done, rather than leaving every message queued behind a 0 exit code."""
+        try:
+            self.mailer.check_settings()
+        except PermanentFailure as exc:
+            raise ConfigError(
+                f"The mail settings cannot work ({self.mailer.description}):", [exc.reply]
+            ) from None
 
     def _scheduled_report(self, summary: RunSummary) -> None:
         """The monthly CoP report draft, when `[report] monthly_on_day` says today is the day.

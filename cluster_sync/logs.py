@@ -30,6 +30,9 @@ def setup(log_file: Path | None, level: str, verbose: bool = False) -> None:
     root.setLevel(logging.DEBUG if verbose else getattr(logging, level))
     for old in list(root.handlers):
         root.removeHandler(old)
+    # Without a log file, records go nowhere (not to stderr through Python's last resort: the
+    # CLI already shows every error once, in plain words).
+    root.addHandler(logging.NullHandler())
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8")

@@ -48,7 +48,8 @@ class DeliveryReport:
     sent: int = 0
     failed: list[tuple[int, str, str]] = field(default_factory=list)  # (id, subject, reply)
     deferred: int = 0  # still queued: temporary failures or over a cap
-    capped: str | None = None  # which cap stopped delivery, if any
+    capped: str | None = None  # why delivery stopped early, if it did
+    unreachable: bool = False  # the server could not be used at all, or kept failing
     refused: list[tuple[int, str, str]] = field(default_factory=list)  # (id, address, reply)
     recovered: int = 0
 
@@ -156,6 +157,7 @@ class Delivery:
             # The server is unreachable: nothing is lost, everything waits for the next run.
             self.report.deferred = len(due)
             self.report.capped = f"could not connect to {self.mailer.description}: {exc}"
+            self.report.unreachable = True
             return self.report
         try:
             failing = 0
@@ -172,6 +174,7 @@ class Delivery:
                     self.report.capped = (
                         f"{self.mailer.description} kept failing; the rest waits for the next run"
                     )
+                    self.report.unreachable = True
                     break
         finally:
             if self.close:

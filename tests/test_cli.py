@@ -147,3 +147,32 @@ def test_status_before_any_sync_says_so_and_creates_nothing(
     assert code == 1
     assert "no sync has run with this configuration yet" in output
     assert not config.path(config.state.database).exists()
+
+
+def test_mail_that_cannot_be_delivered_is_exit_4_even_when_quiet(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    (project / "var").mkdir()
+    (project / "var" / "outbox").write_text("a file where the outbox folder should be")
+    result = CliRunner().invoke(cli, ["--config", str(project / "cluster-sync.toml"), "-q", "sync"])
+    assert result.exit_code == 4
+    assert "mail delivery stopped" in result.output and "stays queued" in result.output
+    assert len(list(config.path(config.output.directory).glob("factsheets/*.docx"))) == 16
+
+
+def test_an_unset_smtp_password_variable_stops_the_sync_before_anything(
+    make_config: Callable[..., Config], project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CLUSTER_SYNC_TEST_PASSWORD", raising=False)
+    config = make_config()
+    text = (project / "cluster-sync.toml").read_text(encoding="utf-8")
+    text = text.replace('backend = "outbox"', 'backend = "smtp"')
+    text += '\n[mail.smtp]\nhost = "127.0.0.1"\nport = 2525\nusername = "cop"\npassword_env = "CLUSTER_SYNC_TEST_PASSWORD"\n'
+    (project / "cluster-sync.toml").write_text(text, encoding="utf-8")
+    code, output = run(config, "sync")
+    assert code == 2
+    assert "CLUSTER_SYNC_TEST_PASSWORD" in output
+    assert not config.path(config.output.directory).exists()
+    code, output = run(config, "check")
+    assert code == 2 and "mail: PROBLEM" in output

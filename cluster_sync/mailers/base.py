@@ -49,6 +49,11 @@ class Mailer(Protocol):
     #: whether the [mail.limits] caps apply (a mail server's; not a folder of files)
     capped: bool
 
+    def check_settings(self) -> None:
+        """Raise PermanentFailure for a setting a person must fix (a missing password
+        variable, say), without connecting anywhere: `cluster-sync check` calls it."""
+        ...
+
     def open(self) -> None:
         """Connect (or prepare); raises TemporaryFailure / PermanentFailure."""
         ...

@@ -25,6 +25,9 @@ class OutboxMailer:
         token = hashlib.sha256(envelope.message_id.encode()).hexdigest()[:8]
         return self.folder / f"{envelope.id:05d}-{label.strip('-')}-{token}.eml"
 
+    def check_settings(self) -> None:
+        return None  # a folder needs no settings; open() creates it
+
     def open(self) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

@@ -114,6 +114,9 @@ class SmtpMailer:
 
     # -- the Mailer protocol ----------------------------------------------------------------
 
+    def check_settings(self) -> None:
+        self._login()  # the login settings and the password variable; no connection, no token
+
     def open(self) -> None:
         """Connect, secure and log in; a setting a person must fix is a PermanentFailure."""
         if self._smtp is None:
