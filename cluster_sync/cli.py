@@ -121,11 +121,10 @@ def opened_state(cfg: Config, must_exist: bool = False) -> Iterator[Any]:
 @handle_errors
 def sync(ctx: click.Context, dry_run: bool) -> None:
     """Run the nightly sync: read, validate, render, email, write statuses back."""
-    from cluster_sync.lock import exclusive
+    from cluster_sync.lock import state_lock
 
     cfg = load_config(ctx)
-    db = cfg.path(cfg.state.database)
-    with exclusive(db.with_name(db.name + ".lock")):
+    with state_lock(cfg.path(cfg.state.database)):
         summary, where = (_dry_run if dry_run else _real_run)(ctx, cfg)
     _print_summary(ctx, summary, where, dry_run)
     if summary.write_back_error:
@@ -310,13 +309,12 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @handle_errors
 def send(ctx: click.Context, dry_run: bool) -> None:
     """Deliver what is queued (including what earlier runs left)."""
-    from cluster_sync.lock import exclusive
+    from cluster_sync.lock import state_lock
     from cluster_sync.mailers import open_mailer
     from cluster_sync.mailqueue import deliver, queue_listing
 
     cfg = load_config(ctx)
-    db = cfg.path(cfg.state.database)
-    with exclusive(db.with_name(db.name + ".lock")), opened_state(cfg) as state:
+    with state_lock(cfg.path(cfg.state.database)), opened_state(cfg) as state:
         if dry_run:
             due = [m for m in queue_listing(state) if m["state"] in ("queued", "sending")]
             say(ctx, f"{len(due)} message(s) would be delivered:")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cluster_sync import form
 from cluster_sync.errors import ConfigError
+from cluster_sync.net import is_loopback
 
 DEFAULT_PATH = Path("config/cluster-sync.toml")
 
@@ -52,8 +53,7 @@ class GoogleSourceConfig(_Section):
         url = urlsplit(value)
         if url.scheme not in ("https", "http") or not url.hostname:
             raise ValueError("is not an http(s) address such as https://sheets.googleapis.com")
-        loopback = url.hostname in ("localhost", "::1") or url.hostname.startswith("127.")
-        if url.scheme == "http" and not loopback:
+        if url.scheme == "http" and not is_loopback(url.hostname):
             # the access token would travel in clear
             raise ValueError("must use https; plain http is only for a server on this machine")
         return value.rstrip("/")

@@ -3,6 +3,7 @@ the process dies, so a killed run never blocks the next one)."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from collections.abc import Iterator
@@ -34,3 +35,8 @@ def exclusive(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def state_lock(database: Path) -> contextlib.AbstractContextManager[None]:
+    """The lock every writing command takes: a file beside the state database."""
+    return exclusive(database.with_name(database.name + ".lock"))

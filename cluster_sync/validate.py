@@ -94,8 +94,8 @@ class _Checker:
         f = form.FIELDS_BY_KEY[key]
         if not self.required(key):
             return []
-        self.limited(f, text.clean_text(str(self.raw(key))))
-        return text.split_lines(str(self.raw(key)))
+        cleaned = self.limited(f, text.clean_text(str(self.raw(key))))
+        return text.split_lines(cleaned)
 
     def choice(self, key: str) -> str:
         f = form.FIELDS_BY_KEY[key]

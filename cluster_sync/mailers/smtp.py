@@ -10,7 +10,6 @@ an exception text: only the name of the environment variable that holds them doe
 from __future__ import annotations
 
 import functools
-import ipaddress
 import json
 import logging
 import os
@@ -25,6 +24,7 @@ from typing import Any
 from cluster_sync.config import Config, SmtpConfig
 from cluster_sync.logs import register_secret
 from cluster_sync.mailers.base import Envelope, PermanentFailure, SendResult, TemporaryFailure
+from cluster_sync.net import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +52,6 @@ def _words(code: int, text: bytes | str) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     return f"{code} {' '.join(text.split())}".strip()
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _ConnectionDropped(Exception):
@@ -261,7 +252,7 @@ class SmtpMailer:
             return _Login("none", None, str)
         if not settings.username:
             raise PermanentFailure(f"mail.smtp.auth = '{settings.auth}' needs mail.smtp.username")
-        if settings.security == "none" and not _is_loopback(settings.host):
+        if settings.security == "none" and not is_loopback(settings.host):
             raise PermanentFailure(
                 f"refusing to log in to {self.where} without encryption; set mail.smtp.security "
                 "to 'starttls' (port 587) or 'tls' (port 465)"

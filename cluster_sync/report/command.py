@@ -76,14 +76,13 @@ def _run(
     ctx: click.Context, start: date | None, end: date | None, out: Path | None, send: bool
 ) -> None:
     from cluster_sync.cli import load_config, opened_state, say
-    from cluster_sync.lock import exclusive
+    from cluster_sync.lock import state_lock
     from cluster_sync.report.service import make_report
 
     cfg = load_config(ctx)
     now = datetime.now(UTC)
     period = _period(start, end, now.astimezone(cfg.zone).date())
-    db = cfg.path(cfg.state.database)
-    with exclusive(db.with_name(db.name + ".lock")), opened_state(cfg, must_exist=True) as state:
+    with state_lock(cfg.path(cfg.state.database)), opened_state(cfg, must_exist=True) as state:
         made = make_report(cfg, state, period, now.astimezone(cfg.zone).date(), out)
         say(ctx, f"Report (Word, draft {made.draft}): {made.docx}")
         say(ctx, f"Report (Markdown): {made.markdown}")
