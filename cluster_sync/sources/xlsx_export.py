@@ -1,0 +1,508 @@
+"""An .xlsx export, read as a stream and edited in place.
+
+Reading walks the worksheet's XML row by row, so memory follows the cells that hold something,
+never the size a workbook declares (one stray cell at A1048576 costs one row). Formula cells are
+read by the value Excel or Sheets saved with them; date-formatted numbers become date-times.
+
+Write-back changes only the worksheet part of the zip, and in it only the status cells (written as
+inline text, so the shared strings stay as they are), the header cells of new status columns, the
+row `spans` hints and the `<dimension>`. Every other part of the package is copied as it was:
+formulas and their saved values, styles, merged cells, validation, conditional formats, other
+tabs, defined names. A status cell that cannot be written safely (inside merged cells, holding a
+formula) is not written: the caller is told which rows were withheld and why.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import IO, Any
+from xml.etree import ElementTree as ET
+
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
+from cluster_sync.errors import ExportError
+
+_MAIN_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_STRICT_REL_ID = "{http://purl.oclc.org/ooxml/officeDocument/relationships}id"
+_EPOCHS = {False: datetime(1899, 12, 30), True: datetime(1904, 1, 1)}
+_LAST_SERIAL = 2958465  # 9999-12-31
+_TEXT_LIMIT = 32_767  # the most characters an Excel cell holds
+_CELL_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+_INTEGER = re.compile(r"^-?\d+$")
+_BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ESCAPE_LIKE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+_ROW = re.compile(
+    r"<(?P<p>(?:[\w.-]+:)?)row(?=[\s/>])(?P<attrs>[^>]*?)(?:/>|>(?P<body>.*?)</(?P=p)row>)", re.S
+)
+_CELL = re.compile(
+    r"<(?P<p>(?:[\w.-]+:)?)c(?=[\s/>])(?P<attrs>[^>]*?)(?:/>|>(?P<body>.*?)</(?P=p)c>)", re.S
+)
+_ATTR = re.compile(r"([\w.:-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_MERGE = re.compile(r"<(?:[\w.-]+:)?mergeCell\b[^>]*?\bref\s*=\s*[\"']([^\"']+)[\"']")
+_DIMENSION = re.compile(r"(<(?:[\w.-]+:)?dimension\b[^>]*?\bref\s*=\s*[\"'])([^\"']+)([\"'])")
+_FORMULA = re.compile(r"<(?:[\w.-]+:)?f[\s/>]")
+
+
+def damaged(where: str, why: str) -> ExportError:
+    return ExportError(
+        f"{where} is damaged or not a complete .xlsx workbook ({why}).",
+        hint="download it again (File > Download > Microsoft Excel) and check that the "
+        "download finished.",
+    )
+
+
+@dataclass
+class XlsxExport:
+    data: bytes
+    part: str  # the worksheet's path inside the zip
+    headers: list[str]
+    rows: list[tuple[int, list[Any]]]  # (sheet row number, cells up to the last header)
+    used_width: int  # one past the last column holding anything, in any row
+    warnings: list[str] = field(default_factory=list)
+
+    def patched(self, cells: Mapping[tuple[int, int], str]) -> tuple[bytes | None, dict[int, str]]:
+        """The workbook with these (row number, column index) cells set as text, and the rows
+        whose cells could not be written safely (row number -> why). None: nothing to save."""
+        with zipfile.ZipFile(io.BytesIO(self.data)) as book:
+            xml = book.read(self.part).decode("utf-8")
+            sheet, withheld = _patch_sheet(xml, dict(cells))
+            if sheet is None:
+                return None, withheld
+            try:
+                ET.fromstring(sheet)
+            except ET.ParseError:  # never expected: then write nothing rather than damage
+                why = "the worksheet could not be edited safely"
+                return None, {row: why for row, _ in cells}
+            out = io.BytesIO()
+            with zipfile.ZipFile(out, "w") as copy:
+                copy.comment = book.comment
+                for info in book.infolist():
+                    payload = sheet.encode("utf-8") if info.filename == self.part else None
+                    _copy_member(book, copy, info, payload)
+        return out.getvalue(), withheld
+
+
+def _copy_member(
+    book: zipfile.ZipFile, copy: zipfile.ZipFile, info: zipfile.ZipInfo, payload: bytes | None
+) -> None:
+    fresh = zipfile.ZipInfo(info.filename, info.date_time)
+    fresh.compress_type = info.compress_type
+    fresh.external_attr = info.external_attr
+    fresh.create_system = info.create_system
+    fresh.comment = info.comment
+    copy.writestr(fresh, book.read(info) if payload is None else payload)
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def parse(data: bytes, worksheet: str | None, where: str) -> XlsxExport:
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ExportError(
+            f"{where} is an old-style .xls workbook, or a password-protected one.",
+            hint="save it as an Excel Workbook (.xlsx) without a password, or download the "
+            "sheet again with File > Download > Microsoft Excel.",
+        )
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            return _parse(book, data, worksheet, where)
+    except ExportError:
+        raise
+    except zipfile.BadZipFile as exc:
+        raise damaged(where, f"not a readable zip archive: {exc}") from None
+    except KeyError as exc:
+        raise damaged(where, f"a part is missing: {exc}") from None
+    except ET.ParseError as exc:
+        raise damaged(where, f"broken XML: {exc}") from None
+    except (zlib.error, EOFError, ValueError, IndexError, OverflowError) as exc:
+        raise damaged(where, f"{type(exc).__name__}: {exc}") from None
+
+
+def _parse(book: zipfile.ZipFile, data: bytes, worksheet: str | None, where: str) -> XlsxExport:
+    workbook_part = _main_part(book)
+    workbook = ET.fromstring(book.read(workbook_part))
+    rels = _relations(book, workbook_part)
+    sheets = [
+        (s.get("name", ""), s.get(_REL_ID) or s.get(_STRICT_REL_ID))
+        for s in _all(workbook, "sheet")
+    ]
+    if not sheets:
+        raise damaged(where, "it holds no worksheet")
+    if worksheet is None:
+        name, rel = sheets[0]
+    else:
+        found = [s for s in sheets if s[0] == worksheet]
+        if not found:
+            raise ExportError(
+                f"{where} has no tab named “{worksheet}”; its tabs are: "
+                f"{', '.join(f'“{n}”' for n, _ in sheets)}.",
+                hint="set source.worksheet to one of them, or leave it out for the first tab.",
+            )
+        name, rel = found[0]
+    part = rels.get(rel or "", ("", ""))[0]
+    if not part.endswith(".xml") or part not in book.namelist():
+        raise damaged(where, f"the tab “{name}” has no worksheet data")
+    pr = next(_all(workbook, "workbookPr"), None)
+    date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
+    by_type = {kind.rsplit("/", 1)[-1]: target for target, kind in rels.values()}
+    strings = _shared_strings(book, by_type.get("sharedStrings"))
+    dates = _date_styles(book, by_type.get("styles"))
+    reader = _SheetReader(strings, dates, _EPOCHS[date1904])
+    with book.open(part) as stream:
+        headers, rows, used = reader.read(stream)
+    export = XlsxExport(data, part, headers, rows, used)
+    if reader.unsaved_formulas:
+        export.warnings.append(
+            f"{where}: {reader.unsaved_formulas} formula cell(s) have no saved value and are "
+            "read as empty; open the workbook in Excel or Google Sheets and save it again."
+        )
+    return export
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _all(root: ET.Element, name: str) -> Iterator[ET.Element]:
+    return (e for e in root.iter() if _local(e.tag) == name)
+
+
+def _main_part(book: zipfile.ZipFile) -> str:
+    for target, kind in _relations(book, "").values():
+        if kind.endswith("/officeDocument") or kind == _MAIN_DOC:
+            return target
+    return "xl/workbook.xml"
+
+
+def _relations(book: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+    """Relationship id -> (target part, type) for one part ("" for the package itself)."""
+    folder, name = posixpath.split(part)
+    rels_path = posixpath.join(folder, "_rels", f"{name}.rels")
+    if rels_path not in book.namelist():
+        return {}
+    found = {}
+    for rel in _all(ET.fromstring(book.read(rels_path)), "Relationship"):
+        target = rel.get("Target", "")
+        if rel.get("TargetMode") == "External":
+            continue
+        path = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
+        found[rel.get("Id", "")] = (posixpath.normpath(path), rel.get("Type", ""))
+    return found
+
+
+def _rich_text(element: ET.Element) -> str:
+    """The text of a string item: its runs, without phonetic guides."""
+    parts = []
+    for child in element:
+        kind = _local(child.tag)
+        if kind == "t":
+            parts.append(child.text or "")
+        elif kind == "r":
+            parts.extend(t.text or "" for t in child if _local(t.tag) == "t")
+    return _unescape("".join(parts))
+
+
+def _unescape(value: str) -> str:
+    """Excel writes characters XML cannot hold as _xHHHH_."""
+    if "_x" not in value:
+        return value
+    return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m[1], 16)), value)
+
+
+def _shared_strings(book: zipfile.ZipFile, part: str | None) -> list[str]:
+    if not part or part not in book.namelist():
+        return []
+    strings = []
+    with book.open(part) as stream:
+        for _, element in ET.iterparse(stream):
+            if _local(element.tag) == "si":
+                strings.append(_rich_text(element))
+                element.clear()
+    return strings
+
+
+def _date_styles(book: zipfile.ZipFile, part: str | None) -> list[bool]:
+    """For each cell style (the `s` of a cell), whether its number format shows a date."""
+    if not part or part not in book.namelist():
+        return []
+    root = ET.fromstring(book.read(part))
+    custom = {int(f.get("numFmtId", "-1")): f.get("formatCode", "") for f in _all(root, "numFmt")}
+    xfs = next((e for e in root.iter() if _local(e.tag) == "cellXfs"), None)
+    if xfs is None:
+        return []
+    result = []
+    for xf in xfs:
+        number = int(xf.get("numFmtId", "0"))
+        code = custom.get(number) or BUILTIN_FORMATS.get(number) or ""
+        result.append(bool(code) and is_date_format(code))
+    return result
+
+
+def column_index(letters: str) -> int:
+    """0-based: A -> 0, AA -> 26."""
+    index = 0
+    for ch in letters.upper():
+        index = index * 26 + ord(ch) - 64
+    return index - 1
+
+
+def column_letters(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+class _SheetReader:
+    def __init__(self, strings: list[str], dates: list[bool], epoch: datetime) -> None:
+        self.strings = strings
+        self.dates = dates
+        self.epoch = epoch
+        self.unsaved_formulas = 0
+
+    def read(self, stream: IO[bytes]) -> tuple[list[str], list[tuple[int, list[Any]]], int]:
+        headers: list[str] = []
+        rows: list[tuple[int, list[Any]]] = []
+        used = 0
+        number = 0
+        parent: ET.Element | None = None
+        for event, element in ET.iterparse(stream, events=("start", "end")):
+            kind = _local(element.tag)
+            if event == "start":
+                if kind == "sheetData":
+                    parent = element
+                continue
+            if kind != "row":
+                continue
+            number = int(element.get("r") or number + 1)
+            cells = self._cells(element)
+            if parent is not None:
+                parent.clear()  # rows already read take no memory
+            filled = [col for col, value in cells.items() if value not in (None, "")]
+            used = max([used, *(col + 1 for col in filled)])
+            if number == 1:
+                width = max((col + 1 for col in filled), default=0)
+                headers = [_header(cells.get(col)) for col in range(width)]
+            elif any(col < len(headers) for col in filled):
+                rows.append((number, [cells.get(col) for col in range(len(headers))]))
+        return headers, rows, used
+
+    def _cells(self, row: ET.Element) -> dict[int, Any]:
+        cells: dict[int, Any] = {}
+        col = -1
+        for cell in row:
+            if _local(cell.tag) != "c":
+                continue
+            ref = _CELL_REF.match(cell.get("r") or "")
+            col = column_index(ref[1]) if ref else col + 1
+            cells[col] = self._value(cell)
+        return cells
+
+    def _value(self, cell: ET.Element) -> Any:
+        kind = cell.get("t", "n")
+        raw: str | None = None
+        has_formula = False
+        inline: ET.Element | None = None
+        for child in cell:
+            name = _local(child.tag)
+            if name == "v":
+                raw = child.text or ""
+            elif name == "f":
+                has_formula = True
+            elif name == "is":
+                inline = child
+        if kind == "inlineStr":
+            return _rich_text(inline) if inline is not None else ""
+        if raw is None:
+            self.unsaved_formulas += has_formula
+            return None
+        if kind == "s":
+            return self.strings[int(raw)]
+        if kind in ("str", "e"):
+            return _unescape(raw)
+        if kind == "b":
+            return raw.strip() in ("1", "true", "TRUE")
+        if kind == "d":
+            return datetime.fromisoformat(raw.strip().rstrip("Z"))
+        number: int | float = int(raw) if _INTEGER.match(raw.strip()) else float(raw)
+        style = int(cell.get("s") or 0)
+        if style < len(self.dates) and self.dates[style] and 0 <= number <= _LAST_SERIAL:
+            # To the millisecond: serials carry binary noise (0.5000000001 days).
+            return self.epoch + timedelta(milliseconds=round(number * 86_400_000))
+        return number
+
+
+def _header(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+def _attrs(text: str) -> dict[str, str]:
+    return {m[1]: m[2] if m[2] is not None else m[3] for m in _ATTR.finditer(text)}
+
+
+def _ref(ref: str) -> tuple[int, int] | None:
+    """'K5' -> (row 5, column index 10)."""
+    m = _CELL_REF.match(ref)
+    return (int(m[2]), column_index(m[1])) if m else None
+
+
+def _ranges(xml: str) -> list[tuple[str, tuple[int, int], tuple[int, int]]]:
+    found = []
+    for m in _MERGE.finditer(xml):
+        corners = [_ref(part) for part in m[1].split(":")]
+        if all(corners):
+            first, last = corners[0], corners[-1]
+            assert first is not None and last is not None
+            found.append((m[1], first, last))
+    return found
+
+
+def _inside(cell: tuple[int, int], first: tuple[int, int], last: tuple[int, int]) -> bool:
+    return first[0] <= cell[0] <= last[0] and first[1] <= cell[1] <= last[1]
+
+
+def _patch_sheet(xml: str, cells: dict[tuple[int, int], str]) -> tuple[str | None, dict[int, str]]:
+    withheld: dict[int, str] = {}
+    merges = _ranges(xml)
+    for key in sorted(cells):
+        for ref, first, last in merges:
+            if _inside(key, first, last):
+                withheld.setdefault(
+                    key[0], f"its cell {_name(key)} is part of the merged cells {ref}"
+                )
+    if 1 in withheld:  # a new status column has nowhere to go: nothing can be written
+        return None, {row: withheld[1] for row, _ in cells}
+    todo = {key: value for key, value in cells.items() if key[0] not in withheld}
+    by_row: dict[int, dict[int, str]] = {}
+    for (row, col), value in todo.items():
+        by_row.setdefault(row, {})[col] = value
+    pieces: list[str] = []
+    done = 0
+    number = 0
+    seen: set[int] = set()
+    changed = False
+    for m in _ROW.finditer(xml):
+        attrs = _attrs(m["attrs"])
+        number = int(attrs["r"]) if attrs.get("r", "").isdigit() else number + 1
+        if number not in by_row:
+            continue
+        seen.add(number)
+        new, why = _patch_row(m, attrs, number, by_row[number])
+        if why:
+            withheld[number] = why
+            continue
+        if new != m[0]:
+            pieces += [xml[done : m.start()], new]
+            done = m.end()
+            changed = True
+    for row in by_row:
+        if row not in seen:
+            withheld.setdefault(row, "its row could not be found in the worksheet")
+    if not changed:
+        return None, withheld
+    patched = "".join([*pieces, xml[done:]])
+    written = [key for key in todo if key[0] not in withheld]
+    return _grow_dimension(patched, written), withheld
+
+
+def _patch_row(
+    m: re.Match[str], attrs: dict[str, str], number: int, wanted: dict[int, str]
+) -> tuple[str, str | None]:
+    prefix = m["p"]
+    body = m["body"] or ""
+    existing: list[tuple[int, re.Match[str]]] = []
+    for cell in _CELL.finditer(body):
+        ref = _ref(_attrs(cell["attrs"]).get("r", ""))
+        if ref is None or ref[0] != number:
+            return m[0], "its cells carry no positions, so none of them can be placed safely"
+        existing.append((ref[1], cell))
+    columns = {col: cell for col, cell in existing}
+    for col in wanted:
+        target = columns.get(col)
+        if target is not None:
+            found = _attrs(target["attrs"])
+            if _FORMULA.search(target["body"] or "") or "cm" in found or "vm" in found:
+                return m[0], f"its cell {_name((number, col))} holds a formula"
+    out: list[str] = []
+    done = 0
+    pending = sorted(wanted)
+    for col, cell in existing:
+        while pending and pending[0] < col:
+            out += [
+                body[done : cell.start()],
+                _new_cell(prefix, number, pending[0], wanted[pending.pop(0)], None),
+            ]
+            done = cell.start()
+        if pending and pending[0] == col:
+            style = _attrs(cell["attrs"]).get("s")  # the cell keeps its look
+            value = _new_cell(prefix, number, col, wanted[pending.pop(0)], style)
+            out += [body[done : cell.start()], value]
+            done = cell.end()
+    out.append(body[done:])
+    for col in pending:
+        out.append(_new_cell(prefix, number, col, wanted[col], None))
+    new_body = "".join(out)
+    if new_body == body:
+        return m[0], None
+    start_tag = f"<{prefix}row{_spans(m['attrs'], [c for c, _ in existing] + list(wanted))}>"
+    return f"{start_tag}{new_body}</{prefix}row>", None
+
+
+def _spans(attrs: str, columns: list[int]) -> str:
+    m = re.search(r"\bspans\s*=\s*[\"']([^\"']*)[\"']", attrs)
+    if not m:
+        return attrs
+    low = min(columns) + 1
+    high = max(columns) + 1
+    for part in m[1].split():
+        if ":" in part and all(x.isdigit() for x in part.split(":")):
+            a, b = (int(x) for x in part.split(":"))
+            low, high = min(low, a), max(high, b)
+    return attrs[: m.start(1)] + f"{low}:{high}" + attrs[m.end(1) :]
+
+
+def _new_cell(prefix: str, row: int, col: int, value: str, style: str | None) -> str:
+    style_attr = f' s="{style}"' if style else ""
+    text = _escape(value)
+    return (
+        f'<{prefix}c r="{column_letters(col)}{row}"{style_attr} t="inlineStr"><{prefix}is>'
+        f'<{prefix}t xml:space="preserve">{text}</{prefix}t></{prefix}is></{prefix}c>'
+    )
+
+
+def _escape(value: str) -> str:
+    value = _BAD_XML_CHARS.sub("\ufffd", value.replace("\r\n", "\n"))[:_TEXT_LIMIT]
+    value = _ESCAPE_LIKE.sub(r"_x005F_\1", value)  # literal "_x0041_" stays literal in Excel
+    return (
+        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    )
+
+
+def _grow_dimension(xml: str, written: list[tuple[int, int]]) -> str:
+    m = _DIMENSION.search(xml)
+    if not m or not written:
+        return xml
+    corners = [_ref(part) for part in m[2].split(":")]
+    if not all(corners):
+        return xml
+    rows = [c[0] for c in corners if c] + [r for r, _ in written]
+    cols = [c[1] for c in corners if c] + [c for _, c in written]
+    ref = f"{column_letters(min(cols))}{min(rows)}:{column_letters(max(cols))}{max(rows)}"
+    return xml[: m.start(2)] + ref + xml[m.end(2) :]
+
+
+def _name(key: tuple[int, int]) -> str:
+    return f"{column_letters(key[1])}{key[0]}"
