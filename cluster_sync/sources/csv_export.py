@@ -264,6 +264,8 @@ def _tokenize(data: str, position: int, delimiter: str) -> tuple[list[Cell], int
         start = position
         if data.startswith('"', position):
             m = _QUOTED.match(data, position)
+            if m is not None and _stray_quote(data, m, delimiter):
+                m = None
             if m is None:
                 # Never closed: reject this line alone and go on with the next.
                 end = position + len(_run(_LINE_REST, data, position))
@@ -284,6 +286,15 @@ def _tokenize(data: str, position: int, delimiter: str) -> tuple[list[Cell], int
             position += len(delimiter)
             continue
         return cells, _after_newline(data, position), position, problem
+
+
+def _stray_quote(data: str, m: re.Match[str], delimiter: str) -> bool:
+    """A quote that "closes" on a later line, in the middle of a cell, was never closed
+    where it should have been: a spreadsheet writes a closing quote before a delimiter or
+    the end of the line, and a cell spanning lines only when it was quoted on purpose."""
+    after = data[m.end() : m.end() + 1]
+    spans_lines = "\n" in m[1] or "\r" in m[1]
+    return spans_lines and after not in ("", delimiter, "\r", "\n")
 
 
 def _run(pattern: re.Pattern[str], data: str, position: int) -> str:

@@ -39,7 +39,7 @@ class Export(Protocol):
     @property
     def headers(self) -> list[str]: ...
     @property
-    def rows(self) -> list[tuple[int, list[Any]]]: ...
+    def rows(self) -> Sequence[tuple[int, Sequence[Any]]]: ...
     @property
     def used_width(self) -> int: ...
     @property
@@ -244,7 +244,9 @@ class _RowFinder:
     """Rows are matched by Cluster ID; a row read without one is found again by its Timestamp
     and submitter (its read position first), so sorting between read and write is safe."""
 
-    def __init__(self, columns: HeaderMap, rows: list[tuple[int, list[Any]]], id_col: int):
+    def __init__(
+        self, columns: HeaderMap, rows: Sequence[tuple[int, Sequence[Any]]], id_col: int
+    ) -> None:
         self.cells = dict(rows)
         self.prints = {n: columns.row(cells, n).fingerprint for n, cells in rows}
         self.by_id: dict[str, list[int]] = {}

@@ -19,10 +19,10 @@ import posixpath
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import IO, Any
+from typing import IO, Any, overload
 from xml.etree import ElementTree as ET
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
@@ -64,7 +64,7 @@ class XlsxExport:
     data: bytes
     part: str  # the worksheet's path inside the zip
     headers: list[str]
-    rows: list[tuple[int, list[Any]]]  # (sheet row number, cells up to the last header)
+    rows: list[tuple[int, Sequence[Any]]]  # (sheet row number, cells up to the last header)
     used_width: int  # one past the last column holding anything, in any row
     warnings: list[str] = field(default_factory=list)
 
@@ -263,6 +263,29 @@ def column_letters(index: int) -> str:
     return letters
 
 
+class SparseRow(Sequence[Any]):
+    """A row's cells by column index, as long as the header row; only the cells that exist
+    take memory (a header far to the right does not make every row that wide)."""
+
+    def __init__(self, cells: dict[int, Any], width: int) -> None:
+        self._cells = cells
+        self._width = width
+
+    def __len__(self) -> int:
+        return self._width
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._width))]
+        if not -self._width <= index < self._width:
+            raise IndexError(index)
+        return self._cells.get(index % self._width)
+
+
 class _SheetReader:
     def __init__(self, strings: list[str], dates: list[bool], epoch: datetime) -> None:
         self.strings = strings
@@ -270,9 +293,9 @@ class _SheetReader:
         self.epoch = epoch
         self.unsaved_formulas = 0
 
-    def read(self, stream: IO[bytes]) -> tuple[list[str], list[tuple[int, list[Any]]], int]:
+    def read(self, stream: IO[bytes]) -> tuple[list[str], list[tuple[int, Sequence[Any]]], int]:
         headers: list[str] = []
-        rows: list[tuple[int, list[Any]]] = []
+        rows: list[tuple[int, Sequence[Any]]] = []
         used = 0
         number = 0
         parent: ET.Element | None = None
@@ -294,7 +317,8 @@ class _SheetReader:
                 width = max((col + 1 for col in filled), default=0)
                 headers = [_header(cells.get(col)) for col in range(width)]
             elif any(col < len(headers) for col in filled):
-                rows.append((number, [cells.get(col) for col in range(len(headers))]))
+                kept = {col: v for col, v in cells.items() if col < len(headers)}
+                rows.append((number, SparseRow(kept, len(headers))))
         return headers, rows, used
 
     def _cells(self, row: ET.Element) -> dict[int, Any]:
