@@ -80,7 +80,7 @@ class XlsxExport:
                 ET.fromstring(sheet)
             except ET.ParseError:  # never expected: then write nothing rather than damage
                 why = "the worksheet could not be edited safely"
-                return None, {row: why for row, _ in cells}
+                return None, {row: why for row, _ in cells if row > 1}
             out = io.BytesIO()
             with zipfile.ZipFile(out, "w") as copy:
                 copy.comment = book.comment
@@ -347,13 +347,15 @@ class _SheetReader:
                 inline = child
         if kind == "inlineStr":
             return _rich_text(inline) if inline is not None else ""
-        if raw is None:
+        if kind == "str":
+            return _unescape(raw or "")
+        if not raw:  # a formula never calculated saves no value (or an empty one)
             self.unsaved_formulas += has_formula
             return None
         if kind == "s":
             return self.strings[int(raw)]
-        if kind in ("str", "e"):
-            return _unescape(raw)
+        if kind == "e":
+            return raw  # #N/A, #REF!: shown as the spreadsheet shows them
         if kind == "b":
             return raw.strip() in ("1", "true", "TRUE")
         if kind == "d":
@@ -408,7 +410,7 @@ def _patch_sheet(xml: str, cells: dict[tuple[int, int], str]) -> tuple[str | Non
                     key[0], f"its cell {_name(key)} is part of the merged cells {ref}"
                 )
     if 1 in withheld:  # a new status column has nowhere to go: nothing can be written
-        return None, {row: withheld[1] for row, _ in cells}
+        return None, {row: withheld[1] for row, _ in cells if row > 1}
     todo = {key: value for key, value in cells.items() if key[0] not in withheld}
     by_row: dict[int, dict[int, str]] = {}
     for (row, col), value in todo.items():
