@@ -134,3 +134,28 @@ def test_an_xlsx_with_formulas_syncs_twice_without_losing_their_values(
     assert "emails queued: 0" in output
     values = openpyxl.load_workbook(path, data_only=True).active
     assert values.cell(2, consent).value == text.replace("&amp;", "&")
+
+
+def test_a_row_with_an_oversized_cell_is_named_and_the_others_go_through(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    path = project / "responses.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        grid = list(csv.reader(handle))
+    grid[1][grid[0].index("Objectives")] = "pasted twice " * 20_000
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(grid)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    config = make_config(write_back=True)
+    code, output = run(config, "sync")
+    assert code == 0, output
+    assert "row 2: not read: line 2: a cell holds 260,000 characters" in output
+    assert f"new: {VALID - 1}   updated: 0" in output
+    limit = csv.field_size_limit(1_000_000)
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            after = list(csv.reader(handle))
+    finally:
+        csv.field_size_limit(limit)
+    assert after[1] == grid[1]  # the row that was not read is not written either
+    assert after[2][-3] == "CL-2025-001" and after[2][-2]  # the next row has its status

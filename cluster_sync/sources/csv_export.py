@@ -86,6 +86,11 @@ class CsvExport:
         return [(r.number, r.values) for r in self.records[1:] if not r.problem]
 
     @property
+    def unreadable(self) -> dict[int, str]:
+        """Row number -> why that record was not read."""
+        return {r.number: f"line {r.line}: {r.problem}" for r in self.records[1:] if r.problem}
+
+    @property
     def used_width(self) -> int:
         """One past the last column holding anything, in any record."""
         width = 0

@@ -44,6 +44,8 @@ class Export(Protocol):
     def used_width(self) -> int: ...
     @property
     def warnings(self) -> list[str]: ...
+    @property
+    def unreadable(self) -> dict[int, str]: ...
 
     def patched(self, cells: Cells) -> tuple[bytes | None, dict[int, str]]: ...
 
@@ -78,7 +80,12 @@ class FileSource:
             log.warning("%s", warning)
         columns = HeaderMap.build(export.headers, self.form, str(self.path))
         rows = [columns.row(cells, number) for number, cells in export.rows]
-        return Snapshot(rows=rows, headers=export.headers, description=self.description)
+        return Snapshot(
+            rows=rows,
+            headers=export.headers,
+            description=self.description,
+            unreadable=export.unreadable,
+        )
 
     def write_back(self, statuses: Sequence[RowStatus]) -> int:
         if not self.settings.write_back or not statuses:

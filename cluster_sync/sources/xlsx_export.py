@@ -67,6 +67,8 @@ class XlsxExport:
     rows: list[tuple[int, Sequence[Any]]]  # (sheet row number, cells up to the last header)
     used_width: int  # one past the last column holding anything, in any row
     warnings: list[str] = field(default_factory=list)
+    #: a workbook is read whole or not at all: a cell it cannot read is damage
+    unreadable: dict[int, str] = field(default_factory=dict)
 
     def patched(self, cells: Mapping[tuple[int, int], str]) -> tuple[bytes | None, dict[int, str]]:
         """The workbook with these (row number, column index) cells set as text, and the rows
