@@ -3,6 +3,7 @@ by someone else in the meantime."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -34,9 +35,12 @@ def replace_if_unchanged(path: Path, data: bytes, made_from: str) -> None:
     is no longer the one whose digest is `made_from`: then raise ChangedMeanwhile and leave
     it alone. The check is made after the new version is on disk, right before the rename,
     so the window in which another program's save could be lost is as short as it can be."""
-    mode = stat.S_IMODE(os.stat(path).st_mode)
-    tmp = _write_temp(path, data, mode)
+    info = os.stat(path)
+    tmp = _write_temp(path, data, stat.S_IMODE(info.st_mode))
     try:
+        # Keeps its owner when run as root; for anyone else the file becomes theirs.
+        with contextlib.suppress(OSError):
+            os.chown(tmp, info.st_uid, info.st_gid)
         if digest(path.read_bytes()) != made_from:
             raise ChangedMeanwhile(str(path))
         os.replace(tmp, path)

@@ -580,3 +580,35 @@ def test_statuses_follow_their_rows_when_the_workbook_is_re_sorted_during_the_sy
     for row in source(path).read().rows:
         number = int(row.values["title"].rsplit(" ", 1)[1])
         assert row.cluster_id == f"CL-2025-{number + 1:03d}"
+
+
+def test_a_status_file_beside_the_workbook_that_is_not_ours_is_left_alone(
+    tmp_path: Path,
+) -> None:
+    path = rich_workbook(tmp_path / "responses.xlsx", 1)
+    theirs = tmp_path / "responses.status.csv"
+    theirs.write_text("my own notes\n", encoding="utf-8")
+    src = source(path)
+    assert src.write_back(statuses(src.read().rows)) == 1
+    assert theirs.read_text(encoding="utf-8") == "my own notes\n"
+
+
+def test_cells_without_positions_are_never_guessed(tmp_path: Path) -> None:
+    rows = [[*HEADERS, "Approved"], [*typed(1), "TRUE"]]
+    data = excel_like(rows)
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        parts = {n: book.read(n) for n in book.namelist()}
+    # Cell positions are optional in the file format; the header row here has none.
+    xml = parts[SHEET].decode()
+    header = re.search(r'<row r="1".*?</row>', xml, re.S)
+    assert header is not None
+    parts[SHEET] = xml.replace(header[0], re.sub(r' r="[A-Z]+1"', "", header[0])).encode()
+    path = tmp_path / "responses.xlsx"
+    rezip(path, parts)
+    before = path.read_bytes()
+    src = source(path)
+    rows_read = src.read().rows
+    assert rows_read[0].values["title"] == "Cluster number 1"
+    with pytest.raises(SourceError, match="its cells carry no positions"):
+        src.write_back(statuses(rows_read))
+    assert path.read_bytes() == before

@@ -181,9 +181,20 @@ class FileSource:
                 "write_back = false in [source].",
             )
 
+    def _remove_old_sidecar(self) -> None:
+        """Statuses once written beside the workbook are out of date once all are inside;
+        only a file that cluster-sync wrote (by its header) is removed."""
+        try:
+            with self.sidecar.open("rb") as handle:
+                ours = handle.read(len(_SIDECAR_HEAD)) == _SIDECAR_HEAD
+        except OSError:
+            return
+        if ours:
+            self.sidecar.unlink(missing_ok=True)
+
     def _report_withheld(self, plan: StatusPlan, withheld: dict[int, str]) -> None:
         if not withheld:
-            self.sidecar.unlink(missing_ok=True)  # ours: no longer true once all is written
+            self._remove_old_sidecar()
             return
         atomic_write(self.sidecar, _sidecar_csv(plan, withheld))
         rows = sorted(withheld)
@@ -285,10 +296,14 @@ class _RowFinder:
         return found
 
 
+_SIDECAR_HEADER = ["Row", *form.STATUS_HEADERS, "Why it is not in the workbook"]
+_SIDECAR_HEAD = ("\ufeff" + ",".join(_SIDECAR_HEADER)).encode("utf-8")
+
+
 def _sidecar_csv(plan: StatusPlan, withheld: dict[int, str]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["Row", *form.STATUS_HEADERS, "Why it is not in the workbook"])
+    writer.writerow(_SIDECAR_HEADER)
     for row in sorted(withheld):
         values = [plan.wanted.get(row, {}).get(name, "") for name in form.STATUS_HEADERS]
         writer.writerow([row, *values, withheld[row]])
