@@ -105,11 +105,12 @@ class CsvExport:
         """The file with these (row number, column index) cells set, all else as it was; no
         row is ever withheld (every cell of a CSV can be written)."""
         by_number = {r.number: r for r in self.records}
+        by_row: dict[int, dict[int, str]] = {}
+        for (row, col), value in cells.items():
+            by_row.setdefault(row, {})[col] = value
         edits: list[tuple[int, int, int, str]] = []
-        for number in sorted({row for row, _ in cells}):
-            record = by_number[number]
-            wanted = {col: value for (row, col), value in cells.items() if row == number}
-            edits.extend(self._record_edits(record, wanted))
+        for number, wanted in by_row.items():
+            edits.extend(self._record_edits(by_number[number], wanted))
         out = bytearray()
         done = 0
         for start, end, _, new in sorted(edits):
