@@ -4,6 +4,8 @@ words, and the export after write-back."""
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
 import io
 import shutil
 import zipfile
@@ -151,6 +153,17 @@ def test_a_row_with_an_oversized_cell_is_named_and_the_others_go_through(
     assert code == 0, output
     assert "row 2: not read: line 2: a cell holds 260,000 characters" in output
     assert f"new: {VALID - 1}   updated: 0" in output
+    digest = next(
+        m
+        for m in (
+            email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+            for p in config.path(config.mail.outbox or Path("none")).glob("*.eml")
+        )
+        if "Secretariat" in str(m["To"])
+    )
+    body = digest.get_body(("plain",))
+    assert body is not None
+    assert "sheet row 2: not read: line 2: a cell holds 260,000 characters" in body.get_content()
     limit = csv.field_size_limit(1_000_000)
     try:
         with path.open(encoding="utf-8", newline="") as handle:
