@@ -104,10 +104,7 @@ def simple_csv(tmp_path: Path, count: int = 4, extra: list[str] | None = None) -
 @pytest.mark.parametrize("name", ["responses.csv", "responses.xlsx"])
 def test_example_exports_read_and_validate_as_documented(name: str) -> None:
     snapshot = open_source(EXAMPLES / name).read()
-    # A workbook row with nothing in it is not read at all (memory follows the cells that hold
-    # something); a CSV's empty line is read, as a blank row.
-    empty = [] if name.endswith(".csv") else [14]
-    assert [r.row_number for r in snapshot.rows] == [n for n in range(2, 27) if n not in empty]
+    assert [r.row_number for r in snapshot.rows] == list(range(2, 27))
     assert set(snapshot.rows[0].values) == set(form.FIELDS_BY_KEY)
     outcomes = {
         r.row_number: validate_row(r.values, "DMY")
@@ -116,7 +113,7 @@ def test_example_exports_read_and_validate_as_documented(name: str) -> None:
     }
     blank = [r.row_number for r in snapshot.rows if is_blank_row(r.values)]
     invalid = sorted(n for n, o in outcomes.items() if not o.valid)
-    assert blank == ([14] if name.endswith(".csv") else [])
+    assert blank == [14]
     assert invalid == [9, 10, 11, 12, 13, 21, 25]
     assert sum(o.valid for o in outcomes.values()) == 17
     assert len(outcomes[13].problems) == 3 and len(outcomes[25].problems) == 2

@@ -612,3 +612,28 @@ def test_cells_without_positions_are_never_guessed(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="its cells carry no positions"):
         src.write_back(statuses(rows_read))
     assert path.read_bytes() == before
+
+
+def test_stored_empty_rows_count_as_blank_rows_up_to_a_bound(tmp_path: Path) -> None:
+    data = excel_like([HEADERS, typed(1), typed(2)])
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        parts = {n: book.read(n) for n in book.namelist()}
+    xml = parts[SHEET].decode()
+    second = xml.index('<row r="3"')
+    # 15,000 stored empty rows (a few KB compressed) push the second response down.
+    empties = "".join(f'<row r="{n}"/>' for n in range(3, 15_003))
+    moved = re.sub(r'r="([A-Z]*)3"', r'r="\g<1>15003"', xml[second:])
+    parts[SHEET] = (xml[:second] + empties + moved).encode()
+    path = tmp_path / "responses.xlsx"
+    rezip(path, parts)
+    assert path.stat().st_size < 200_000
+    tracemalloc.start()
+    try:
+        rows = source(path).read().rows
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    filled = [r.row_number for r in rows if r.values["title"]]
+    assert filled == [2, 15_003]
+    assert len(rows) == 2 + 10_000  # the first 10,000 empty rows are blank rows, no more
+    assert peak < 20_000_000  # about 1 KB per blank row

@@ -33,14 +33,14 @@ _LINE_REST = re.compile(r"[^\r\n]*")
 _UNQUOTED = {d: re.compile(f"[^{re.escape(d)}\r\n]*") for d in DELIMITERS}
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     value: str
     start: int  # the raw text of the cell, quotes included, is text[start:end]
     end: int
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     number: int  # the row number a spreadsheet shows (the header is 1)
     line: int  # the physical line it starts on (1-based)
@@ -54,7 +54,7 @@ class Record:
         return [c.value for c in self.cells]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Line:
     char_start: int
     byte_start: int

@@ -239,6 +239,11 @@ def _date_styles(book: zipfile.ZipFile, part: str | None) -> list[bool]:
     return result
 
 
+#: The most blank rows between responses that are read as such (each is counted as a blank row);
+#: beyond that, a workbook stuffed with empty rows costs nothing more.
+BLANK_ROWS = 10_000
+
+
 class SparseRow(Sequence[Any]):
     """A row's cells by column index, as long as the header row; only the cells that exist
     take memory (a header far to the right does not make every row that wide)."""
@@ -274,6 +279,8 @@ class _SheetReader:
         rows: list[tuple[int, Sequence[Any]]] = []
         used = 0
         number = 0
+        pending: list[int] = []
+        blank = SparseRow({}, 0)
         parent: ET.Element | None = None
         for event, element in ET.iterparse(stream, events=("start", "end")):
             kind = _local(element.tag)
@@ -292,9 +299,17 @@ class _SheetReader:
             if number == 1:
                 width = max((col + 1 for col in filled), default=0)
                 headers = [_header(cells.get(col)) for col in range(width)]
+                blank = SparseRow({}, width)
             elif any(col < len(headers) for col in filled):
+                # Blank rows the sheet stores count as blank rows, as in a CSV, when a
+                # response follows them; rows it does not store, or stores after the last
+                # response (a stray format at row 1048576), are not rows of responses.
+                rows.extend((n, blank) for n in pending)
+                pending.clear()
                 kept = {col: v for col, v in cells.items() if col < len(headers)}
                 rows.append((number, SparseRow(kept, len(headers))))
+            elif number > 1 and len(pending) < BLANK_ROWS:
+                pending.append(number)
         return headers, rows, used
 
     def _cells(self, row: ET.Element) -> dict[int, Any]:
@@ -334,8 +349,11 @@ class _SheetReader:
             return raw  # #N/A, #REF!: shown as the spreadsheet shows them
         if kind == "b":
             return raw.strip() in ("1", "true", "TRUE")
-        if kind == "d":
-            return datetime.fromisoformat(raw.strip().rstrip("Z"))
+        if kind == "d":  # an ISO 8601 date cell; anything else in it is read as the text it is
+            try:
+                return datetime.fromisoformat(raw.strip().rstrip("Z"))
+            except ValueError:
+                return raw
         number: int | float = int(raw) if _INTEGER.match(raw.strip()) else float(raw)
         style = int(cell.get("s") or 0)
         if style < len(self.dates) and self.dates[style] and 0 <= number <= _LAST_SERIAL:
