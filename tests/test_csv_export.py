@@ -156,6 +156,25 @@ def test_quote_all_export_gets_quoted_statuses(tmp_path: Path) -> None:
     assert after[2] == before[2][:-2] + b',"CL-2025-003","Sent","2025-01-31 02:00"\r\n'
 
 
+def test_quoted_text_with_bare_numbers_and_dates_keeps_that_style(tmp_path: Path) -> None:
+    """LibreOffice's "quote all text cells": text quoted, numbers and dates bare."""
+
+    def line(cells: list[str]) -> str:
+        bare = ("", "12", "01/11/2024 10:01:00")
+        return ",".join(c if c in bare or c[:2].isdigit() else f'"{c}"' for c in cells)
+
+    rows = [HEADERS + ["Score"], [*answer_row(1), "12"]]
+    text = "\r\n".join(line(r) for r in rows) + "\r\n"
+    path = export(tmp_path, text.encode())
+    src = source(path)
+    read = src.read().rows
+    assert read[0].values["title"] == "Cluster number 1"
+    src.write_back(statuses(read))
+    after = path.read_bytes().decode().split("\r\n")
+    assert after[0] == line(rows[0]) + ',"Cluster ID","Sync status","Last synced"'
+    assert after[1] == line(rows[1]) + ',"CL-2025-002","Sent","2025-01-31 02:00"'
+
+
 def test_minimal_quoting_quotes_only_what_needs_it(tmp_path: Path) -> None:
     path = export(tmp_path, csv_bytes([HEADERS, answer_row(1)]))
     src = source(path)

@@ -68,7 +68,9 @@ class CsvExport:
     text: str
     lines: list[_Line]
     delimiter: str = ","
-    quote_all: bool = False
+    #: how the file quotes: "all" cells, every "text" cell (numbers bare), or "minimal"
+    quoting: str = "minimal"
+    empty_quoted: bool = False  # an empty cell written as ""
     records: list[Record] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -133,7 +135,7 @@ class CsvExport:
                 edits.append((cell.start, cell.end, 0, self._quoted(value)))
         extra = sorted(col for col in wanted if col >= len(record.cells))
         if extra:
-            empty = '""' if self.quote_all else ""
+            empty = self._quoted("")
             added = [empty] * (extra[-1] + 1 - len(record.cells))
             for col in extra:
                 added[col - len(record.cells)] = self._quoted(wanted[col])
@@ -141,8 +143,14 @@ class CsvExport:
             edits.append((record.end, record.end, 1, lead + self.delimiter.join(added)))
         return edits
 
+    def needs_quotes(self, value: str) -> bool:
+        return any(c in value for c in (self.delimiter, '"', "\r", "\n"))
+
     def _quoted(self, value: str) -> str:
-        if self.quote_all or any(c in value for c in (self.delimiter, '"', "\r", "\n")):
+        if value == "":
+            return '""' if self.empty_quoted else ""
+        needed = self.needs_quotes(value)
+        if needed or self.quoting == "all" or (self.quoting == "text" and not _number(value)):
             return '"' + value.replace('"', '""') + '"'
         return value
 
@@ -188,9 +196,7 @@ def parse(data: bytes, known_headers: Iterable[str], where: str) -> CsvExport:
             hint="download the export again (File > Download > Comma-separated values).",
         )
     sample = [r for r in export.records[:20] if r.cells and not r.problem]
-    export.quote_all = bool(sample) and all(
-        export.text.startswith('"', c.start) for r in sample for c in r.cells
-    )
+    export.quoting, export.empty_quoted = _quoting(export, sample)
     bad = [line for line in export.lines if line.encoding != "utf-8"]
     if bad:
         number = export.lines.index(bad[0]) + 1
@@ -201,6 +207,30 @@ def parse(data: bytes, known_headers: Iterable[str], where: str) -> CsvExport:
             "accented letters look wrong.",
         )
     return export
+
+
+def _quoting(export: CsvExport, sample: list[Record]) -> tuple[str, bool]:
+    """How the first records are quoted: every cell, every text cell, or only where needed;
+    and whether an empty cell is written as ""."""
+    cells = [(export.text.startswith('"', c.start), c.value) for r in sample for c in r.cells]
+    empties = [quoted for quoted, value in cells if value == ""]
+    empty_quoted = bool(empties) and all(empties)
+    filled = [(quoted, value) for quoted, value in cells if value != ""]
+    if filled and all(quoted for quoted, _ in filled):
+        return "all", empty_quoted or not empties
+    # A cell quoted without needing it: the file quotes text (LibreOffice's "quote all text
+    # cells" leaves numbers and dates bare).
+    if any(quoted and not export.needs_quotes(value) for quoted, value in filled):
+        return "text", empty_quoted
+    return "minimal", empty_quoted
+
+
+def _number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _decode(body: bytes, bom: bytes) -> CsvExport:
