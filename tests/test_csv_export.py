@@ -163,7 +163,7 @@ def test_quoted_text_with_bare_numbers_and_dates_keeps_that_style(tmp_path: Path
         bare = ("", "12", "01/11/2024 10:01:00")
         return ",".join(c if c in bare or c[:2].isdigit() else f'"{c}"' for c in cells)
 
-    rows = [HEADERS + ["Score"], [*answer_row(1), "12"]]
+    rows = [[*HEADERS, "Score"], [*answer_row(1), "12"]]
     text = "\r\n".join(line(r) for r in rows) + "\r\n"
     path = export(tmp_path, text.encode())
     src = source(path)
