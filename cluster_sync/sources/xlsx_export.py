@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, Any, overload
 from xml.etree import ElementTree as ET
+from xml.parsers import expat
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 
@@ -69,18 +70,27 @@ class XlsxExport:
             sheet, withheld = patch_sheet(xml, dict(cells))
             if sheet is None:
                 return None, withheld
-            try:
-                ET.fromstring(sheet)
-            except ET.ParseError:  # never expected: then write nothing rather than damage
+            encoded = sheet.encode("utf-8")
+            del sheet, xml
+            if not _well_formed(encoded):  # never expected: write nothing rather than damage
                 why = "the worksheet could not be edited safely"
                 return None, {row: why for row, _ in cells if row > 1}
             out = io.BytesIO()
             with zipfile.ZipFile(out, "w") as copy:
                 copy.comment = book.comment
                 for info in book.infolist():
-                    payload = sheet.encode("utf-8") if info.filename == self.part else None
+                    payload = encoded if info.filename == self.part else None
                     _copy_member(book, copy, info, payload)
         return out.getvalue(), withheld
+
+
+def _well_formed(xml: bytes) -> bool:
+    """Checked by the XML parser alone, without building a tree (no memory to speak of)."""
+    try:
+        expat.ParserCreate().Parse(xml, True)
+    except expat.ExpatError:
+        return False
+    return True
 
 
 def _copy_member(
