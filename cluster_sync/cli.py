@@ -247,7 +247,9 @@ def check(ctx: click.Context) -> None:
     say(ctx, f"configuration: OK ({ctx.obj['config_path']})", fg="green")
     results = run_checks(cfg)
     for r in results:
-        if r.ok:
+        if r.warning:
+            click.secho(f"{r.area}: WARNING\n  {r.message}", fg="yellow", err=True)
+        elif r.ok:
             say(ctx, f"{r.area}: OK ({r.message})", fg="green")
         else:
             click.secho(f"{r.area}: PROBLEM\n  {r.message}", fg="red", err=True)

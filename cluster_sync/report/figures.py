@@ -157,19 +157,15 @@ def compute(gathered: Gathered) -> Figures:
     )
 
 
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
-
-
 def summary_sentence(figures: Figures) -> str:
     """`12 clusters, 4 new, 5 active, 3 completed; 41 organisations from 11 countries.`"""
     if figures.clusters == 0:
         return "No clusters in this period."
     s = figures.by_status
-    parts = [plural(figures.clusters, "cluster"), f"{figures.new} new"]
+    parts = [text.counted(figures.clusters, "cluster"), f"{figures.new} new"]
     parts += [f"{s[k]} {k}" for k in (PLANNED, ACTIVE, COMPLETED) if s[k]]
-    countries = plural(len(figures.countries), "country", "countries")
+    countries = text.counted(len(figures.countries), "country", "countries")
     return (
-        f"{', '.join(parts)}; {plural(len(figures.organisations), 'organisation')} "
+        f"{', '.join(parts)}; {text.counted(len(figures.organisations), 'organisation')} "
         f"from {countries}."
     )
