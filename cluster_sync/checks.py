@@ -156,11 +156,14 @@ def _mail(config: Config) -> str:
     return f"mail goes to {mailer.description}"
 
 
+_ARTWORK = {"programme_logo": "programme logo", "eu_emblem": "EU emblem"}
+
+
 def _branding(config: Config) -> str:
     absent = missing(config.branding)
     if absent:
         raise CheckWarning(
-            f"no {' and no '.join(k.replace('_', ' ') for k in absent)} configured: factsheets "
+            f"no {' and no '.join(_ARTWORK[k] for k in absent)} configured: factsheets "
             "and reports show a placeholder instead. Set [branding] programme_logo and "
             "eu_emblem to PNG files (docs/templates.md says where to get the artwork)."
         )

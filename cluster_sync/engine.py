@@ -22,8 +22,8 @@ from cluster_sync.identity import Identified, identify
 from cluster_sync.mailers.base import Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue
 from cluster_sync.model import Address, Registration
-from cluster_sync.render.email import Attachment, Composer
 from cluster_sync.render.branding import logo_images
+from cluster_sync.render.email import Attachment, Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
 from cluster_sync.sources.base import RowStatus, Snapshot, Source
 from cluster_sync.state import State, StoredRegistration

@@ -21,10 +21,10 @@ from docx.document import Document as DocumentObject
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
-from docx.section import Section
-from docx.shared import Cm, Pt
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.section import Section
+from docx.shared import Cm, Pt
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from docx_kit import (
@@ -453,7 +453,9 @@ def _clusters(doc: DocumentObject) -> None:
     row_flags(block.rows[0])
     cell = block.rows[0].cells[0]
     cell_margins(cell, 0, 0, 0, 0)
-    fill(cell, "Heading 2", "{{ c.cluster_id }} · {{ c.title }}").paragraph_format.space_before = Pt(4)
+    fill(
+        cell, "Heading 2", "{{ c.cluster_id }} · {{ c.title }}"
+    ).paragraph_format.space_before = Pt(4)
     _cluster_facts(cell)
     # objectives and roadmap side by side: the block is as tall as the longer of the two
     halves = cell.add_table(rows=1, cols=2)

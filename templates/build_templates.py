@@ -273,7 +273,10 @@ def _key_facts(doc: DocumentObject) -> None:
         else:
             pairs = [(cells[0], label1, values1, cells[1]), (cells[2], label2, values2, cells[3])]
         for label_cell, label, values, value_cell in pairs:
-            fill(label_cell, "Table Text", (label, "Fact label"))
+            # the smaller label starts a point lower, so it sits on the value's baseline
+            fill(
+                label_cell, "Table Text", (label, "Fact label")
+            ).paragraph_format.space_before = Pt(1.2)
             fill(value_cell, "Table Text", values[0])
             for extra in values[1:]:
                 para(value_cell, "Table Text", extra)
@@ -286,8 +289,6 @@ def _key_facts(doc: DocumentObject) -> None:
             "</w:tblBorders>"
         )
     )
-    first = table.rows[0].cells[0]
-    first.paragraphs[0].paragraph_format.space_before = Pt(0)
 
 
 def _data_table(
