@@ -426,7 +426,8 @@ def logo_row(doc: Document, width: int, layout: str, statement_cm: float = 3.3) 
         cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
     fill(logo, "Logo Slot", "{{ programme_logo }}")
     fill(emblem, "Logo Slot", "{{ eu_emblem }}").alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    fill(statement, "Co-funded", "{{ co_funded }}")
+    # clear space between the emblem and its statement
+    fill(statement, "Co-funded", "{{ co_funded }}").paragraph_format.left_indent = Cm(0.15)
     return table
 
 
