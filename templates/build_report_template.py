@@ -73,7 +73,7 @@ PLACEHOLDER_FILL = "FFF6DC"
 PLACEHOLDER_EDGE = "E3A21A"
 
 # What the contents show until Word or LibreOffice fills them (docs/report.md says how).
-TOC_PLACEHOLDER = "Right-click here and choose Update Field (Word) or Update Index (LibreOffice)."
+TOC_PLACEHOLDER = "Update this field to list the sections (Word: right-click › Update Field)."
 
 MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = Cm(1.8), Cm(1.6), Cm(1.7)
 TEXT_W_CM = 21.0 - 2 * 1.8  # 17.4 cm
@@ -270,7 +270,7 @@ def _cover(doc: DocumentObject) -> None:
 
 
 def _key_figures(doc: DocumentObject) -> None:
-    _heading(doc, "Key figures")
+    _heading(doc, "Key figures", new_page=True)
     marker(doc, "{%p if has_clusters %}")
     _heading(doc, "Clusters by working group and status", 2)
     para(doc, "Chart", "{{ status_chart }}")
@@ -286,8 +286,7 @@ def _key_figures(doc: DocumentObject) -> None:
     marker(doc, "{%p if timeline_chart %}")
     _heading(doc, "Timeline", 2)
     para(doc, "Chart", "{{ timeline_chart }}")
-    para(doc, "Table Note", "Each bar runs from the start to the end date, coloured by the "
-         "cluster’s first working group; the shaded band is the report period.")  # fmt: skip
+    para(doc, "Table Note", "{{ timeline_note }}")
     marker(doc, "{%p endif %}")
     marker(doc, "{%p else %}")
     para(doc, "Empty Note", "No clusters ran during this period ({{ period_label }}).")
@@ -304,10 +303,10 @@ def _portfolio(doc: DocumentObject) -> None:
     _heading(doc, "Portfolio")
     marker(doc, "{%p if portfolio %}")
     _data_table(
-        doc, ["ID", "Cluster", "WG", "Lead", "Status", "Dates", "Next activity"],
-        [2.1, 3.9, 1.3, 3.0, 1.7, 2.3, 3.1], "p in portfolio",
+        doc, ["ID", "Cluster", "WG", "Status", "Dates", "Next activity"],
+        [2.1, 5.7, 1.4, 1.7, 2.3, 4.2], "p in portfolio",
         [[("{{ p.cluster_id }}", "Strong")], ["{{ p.title }}"], ["{{ p.working_groups }}"],
-         ["{{ p.lead }}"], ["{{ p.status }}"], ["{{ p.dates }}"], ["{{ p.next }}"]],
+         ["{{ p.status }}"], ["{{ p.dates }}"], ["{{ p.next }}"]],
     )  # fmt: skip
     marker(doc, "{%p else %}")
     para(doc, "Empty Note", "No clusters to list for this period.")
@@ -332,7 +331,8 @@ def _small_tally(cell: _Cell, title: str, header: str, loop_var: str, items: str
 def _involved(doc: DocumentObject) -> None:
     """The short tallies side by side, two to a row, instead of one half-empty table each."""
     _heading(doc, "Who is involved, and what they transfer")
-    para(doc, "Normal", "{{ involved_sentence }} Annex A lists the organisations.")
+    intro = para(doc, "Normal", "{{ involved_sentence }} The annex lists the organisations.")
+    intro.paragraph_format.keep_with_next = True
     half = (TEXT_W_CM - 0.6) / 2
     grid = doc.add_table(rows=3, cols=2)
     grid.style = "Report Layout"
@@ -443,7 +443,7 @@ def _clusters(doc: DocumentObject) -> None:
     of a table that may not break across pages, so it moves to the next page whole rather than
     leaving its heading or two roadmap rows at a page foot; a block longer than a page still
     breaks, as Word and LibreOffice split a row that cannot fit on any page."""
-    _heading(doc, "Clusters: roadmap and progress", new_page=True)
+    _heading(doc, "Clusters: roadmap and progress")
     para(doc, "Normal", "One block per cluster; its factsheet holds the full registration "
          "(question, results to transfer, people).")  # fmt: skip
     marker(doc, "{%p for c in clusters %}")
@@ -476,8 +476,8 @@ def _clusters(doc: DocumentObject) -> None:
                  ["{{ r.activity }}"]])  # fmt: skip
     para(right, "Table Note", "{{ c.roadmap_note }}")
     # the progress box under the objectives, beside the roadmap it reports against
-    _box(left, "Progress since the last report", "{{ to_complete }} What happened since the "
-         "last report, against the roadmap.", bottom_cm=0.45, width_cm=7.35)  # fmt: skip
+    _box(left, "Progress since the last report", "{{ to_complete }}", bottom_cm=0.45,
+         width_cm=7.35)  # fmt: skip
     _tidy_cell(left)
     _tidy_cell(right)
     _tidy_cell(cell)
@@ -522,9 +522,10 @@ def _secretariat(doc: DocumentObject) -> None:
 def _annexes(doc: DocumentObject) -> None:
     _heading(doc, "Annex · Organisations involved")
     marker(doc, "{%p if organisations %}")
-    _data_table(doc, ["Organisation", "Country", "Clusters"], [10.6, 4.4, 2.4],
-                "o in organisations", [["{{ o.name }}"], ["{{ o.country }}"], ["{{ o.clusters }}"]],
-                align_right=(2,))  # fmt: skip
+    para(doc, "Table Note", "By country; in brackets, the number of clusters an organisation "
+         "takes part in when it is more than one.")  # fmt: skip
+    _data_table(doc, ["Country", "Organisations"], [3.4, 14.0], "g in organisations_by_country",
+                [[("{{ g.country }}", "Strong")], ["{{ g.organisations }}"]])  # fmt: skip
     marker(doc, "{%p else %}")
     para(doc, "Empty Note", "None.")
     marker(doc, "{%p endif %}")

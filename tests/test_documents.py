@@ -179,6 +179,21 @@ def test_the_report_has_a_contents_field_word_updates_on_opening(report_docx: Pa
     assert re.search(r'<w:updateFields w:val="(true|1)"/>', settings)
 
 
+def test_the_contents_list_every_section_with_a_link(report_docx: Path) -> None:
+    doc = Document(str(report_docx))
+    sections = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    entries = [p for p in doc.paragraphs if p.style.name == "TOC 1"]
+    assert [p.text for p in entries] == sections
+    assert sections[:2] == ["Key figures", "Portfolio"] and len(sections) >= 8
+    bookmarks = {b.get(qn("w:name")) for b in doc.element.body.iter(qn("w:bookmarkStart"))}
+    for entry in entries:
+        anchor = entry._p.find(qn("w:hyperlink")).get(qn("w:anchor"))
+        assert anchor in bookmarks
+    # the entries are the TOC field's result: begin before the first, end after the last
+    kinds = [f.get(qn("w:fldCharType")) for f in entries[-1]._p.iter(qn("w:fldChar"))]
+    assert kinds == ["end"]
+
+
 def test_headings_keep_with_next(report_docx: Path) -> None:
     doc = Document(str(report_docx))
     for name in ("Heading 1", "Heading 2", "Heading 3"):
@@ -312,3 +327,17 @@ def test_the_export_command_writes_each_format(plain: Config, tmp_path: Path) ->
         out = tmp_path / "output" / "registry" / f"clusters.{fmt}"
         assert f"Registry: 4 clusters written to {out}" in result.output
         assert out.stat().st_size > 0
+
+
+def test_many_clusters_get_a_monthly_timeline(plain: Config) -> None:
+    from cluster_sync.report.figures import TIMELINE_MAX_BARS
+
+    state = _state(plain)
+    for number in range(1, TIMELINE_MAX_BARS + 2):
+        reg = registration(f"Cluster {number}", f"C{number}", "2026-02-01", "2026-12-20")
+        save(state, f"CL-2026-{number:03d}", reg)
+    made = make_report(plain, state, YEAR_2026, TODAY)
+    state.close()
+    assert made.charts["timeline_chart"].is_file()
+    assert made.context["timeline_note"].startswith("Clusters running in each month")
+    assert "Clusters running in each month" in _all_xml_text(made.docx)

@@ -12,7 +12,7 @@ from cluster_sync import text
 from cluster_sync.dates import format_date
 from cluster_sync.render import branding
 from cluster_sync.render.factsheet import CO_FUNDING
-from cluster_sync.report.figures import Figures, split_wg, summary_sentence
+from cluster_sync.report.figures import Figures, split_wg, summary_sentence, timeline_note
 from cluster_sync.report.gather import STATUSES, Cluster, Gathered
 
 REPORT_TITLE = "Natural Heritage Community of Practice — Clusters report"
@@ -203,10 +203,22 @@ def figures_context(figures: Figures) -> dict[str, Any]:
             for o in figures.organisations
             if o.named
         ],
+        "organisations_by_country": _by_country(figures),
         "unnamed_organisations": sum(not o.named for o in figures.organisations),
         "unnamed_clusters": figures.unnamed,
         **_sentences(figures),
     }
+
+
+def _by_country(figures: Figures) -> list[dict[str, str]]:
+    """The named organisations grouped by country (in the figures' order): one line each,
+    `Name (3)` when an organisation is in more than one cluster."""
+    groups: dict[str, list[str]] = {}
+    for o in figures.organisations:
+        if o.named:
+            label = f"{o.name} ({o.clusters})" if o.clusters > 1 else o.name
+            groups.setdefault(o.country or "—", []).append(label)
+    return [{"country": c, "organisations": " · ".join(names)} for c, names in groups.items()]
 
 
 def _sentences(figures: Figures) -> dict[str, str]:
@@ -255,6 +267,7 @@ def build_context(
         "has_clusters": figures.clusters > 0,
         **figures_context(figures),
         "portfolio": [portfolio_row(c, today) for c in named],
+        "timeline_note": timeline_note(len(named)),
         "clusters": [cluster_section(c, today, factsheets.get(c.cluster_id, "")) for c in named],
         "upcoming_weeks": horizons.upcoming_weeks,
         "upcoming": _upcoming(gathered, horizons),

@@ -11,6 +11,7 @@ from cluster_sync.config import BrandingConfig
 from cluster_sync.files import atomic_write
 from cluster_sync.render.branding import logo_images
 from cluster_sync.render.factsheet import render_docx
+from cluster_sync.report.contents import fill_contents
 
 #: chart tag -> width on the page, in cm (the text width of the A4 template is 17.8 cm)
 CHART_WIDTHS_CM = {"timeline_chart": 17.0, "status_chart": 12.5}
@@ -40,6 +41,7 @@ def render_report_docx(
 
     def stamp(doc: Any) -> None:
         doc.docx.core_properties.version = f"Draft {draft}"
+        fill_contents(doc.docx)
 
     render_docx(template, context, out, extras=images, finish=stamp, tags_doc="docs/report.md")
 

@@ -169,3 +169,21 @@ def summary_sentence(figures: Figures) -> str:
         f"{', '.join(parts)}; {text.counted(len(figures.organisations), 'organisation')} "
         f"from {countries}."
     )
+
+
+#: above this many clusters the timeline counts clusters per month instead of drawing one bar
+#: per cluster, whose labels would no longer be readable on a page
+TIMELINE_MAX_BARS = 40
+
+
+def timeline_note(named: int) -> str:
+    """The caption under the timeline, for the chart that `named` clusters get."""
+    if named > TIMELINE_MAX_BARS:
+        return (
+            "Clusters running in each month, coloured by their first working group; the shaded "
+            "band is the report period. The portfolio lists every cluster."
+        )
+    return (
+        "Each bar runs from the start to the end date, coloured by the cluster’s first working "
+        "group; the shaded band is the report period."
+    )
