@@ -304,7 +304,7 @@ def _portfolio(doc: DocumentObject) -> None:
     marker(doc, "{%p if portfolio %}")
     _data_table(
         doc, ["ID", "Cluster", "WG", "Status", "Dates", "Next activity"],
-        [2.1, 5.7, 1.4, 1.7, 2.3, 4.2], "p in portfolio",
+        [2.1, 5.5, 1.4, 1.7, 2.8, 3.9], "p in portfolio",
         [[("{{ p.cluster_id }}", "Strong")], ["{{ p.title }}"], ["{{ p.working_groups }}"],
          ["{{ p.status }}"], ["{{ p.dates }}"], ["{{ p.next }}"]],
     )  # fmt: skip
@@ -444,8 +444,9 @@ def _clusters(doc: DocumentObject) -> None:
     leaving its heading or two roadmap rows at a page foot; a block longer than a page still
     breaks, as Word and LibreOffice split a row that cannot fit on any page."""
     _heading(doc, "Clusters: roadmap and progress")
-    para(doc, "Normal", "One block per cluster; its factsheet holds the full registration "
-         "(question, results to transfer, people).")  # fmt: skip
+    intro = para(doc, "Normal", "One block per cluster; its factsheet holds the full "
+                 "registration (question, results to transfer, people).")  # fmt: skip
+    intro.paragraph_format.keep_with_next = True
     marker(doc, "{%p for c in clusters %}")
     block = doc.add_table(rows=1, cols=1)
     block.style = "Report Layout"
