@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "docs" / "images"
 DEMO = ROOT / "var" / "demo"
-CLUSTERS_HEADING = "Clusters: roadmap and progress"
+CLUSTERS_INTRO = "One block per cluster"  # the first words of the cluster section
 
 
 def _pdf(docx: Path, work: Path) -> Path:
@@ -67,7 +67,7 @@ def main() -> int:
         _page_png(_pdf(factsheets[0], work), 1, IMAGES / "factsheet-example.png")
         pdf = _pdf(report, work)
         _page_png(pdf, 1, IMAGES / "report-example.png")
-        _page_png(pdf, _page_with(pdf, CLUSTERS_HEADING), IMAGES / "report-clusters.png")
+        _page_png(pdf, _page_with(pdf, CLUSTERS_INTRO), IMAGES / "report-clusters.png")
     return 0
 
 
