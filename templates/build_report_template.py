@@ -300,11 +300,11 @@ def _unnamed_note(doc: DocumentObject) -> None:
 
 
 def _portfolio(doc: DocumentObject) -> None:
-    _heading(doc, "Portfolio")
+    _heading(doc, "Portfolio", new_page=True)
     marker(doc, "{%p if portfolio %}")
     _data_table(
         doc, ["ID", "Cluster", "WG", "Status", "Dates", "Next activity"],
-        [2.1, 5.5, 1.4, 1.7, 2.8, 3.9], "p in portfolio",
+        [2.1, 5.0, 1.4, 1.7, 3.4, 3.8], "p in portfolio",
         [[("{{ p.cluster_id }}", "Strong")], ["{{ p.title }}"], ["{{ p.working_groups }}"],
          ["{{ p.status }}"], ["{{ p.dates }}"], ["{{ p.next }}"]],
     )  # fmt: skip
@@ -334,11 +334,9 @@ def _involved(doc: DocumentObject) -> None:
     intro = para(doc, "Normal", "{{ involved_sentence }} The annex lists the organisations.")
     intro.paragraph_format.keep_with_next = True
     half = (TEXT_W_CM - 0.6) / 2
-    grid = doc.add_table(rows=3, cols=2)
-    grid.style = "Report Layout"
-    set_widths(grid, [half + 0.3, half + 0.3])
+    # three separate two-cell rows, so a page can break between them
     (countries, projects), (categories, types), (levels, outcomes) = (
-        row.cells for row in grid.rows
+        _pair(doc, half) for _ in range(3)
     )
     fill(countries, "Heading 3", "Countries")
     marker(countries, "{%p if countries %}")
@@ -354,10 +352,20 @@ def _involved(doc: DocumentObject) -> None:
     _small_tally(types, "Cluster types", "Type", "x", "types", half)
     _small_tally(levels, "Transfer levels", "Level", "x", "transfer_levels", half)
     _small_tally(outcomes, "Expected outcomes", "Outcome", "x", "outcomes", half)
-    for row in grid.rows:
-        for cell in row.cells:
-            cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
-            cell_margins(cell, 0.0, 0.3, 0.15, 0.0)
+
+
+def _pair(doc: DocumentObject, half: float) -> tuple[_Cell, _Cell]:
+    """Two cells side by side for two short tables, then a small gap (Word merges tables that
+    touch)."""
+    grid = doc.add_table(rows=1, cols=2)
+    grid.style = "Report Layout"
+    set_widths(grid, [half + 0.3, half + 0.3])
+    for cell in grid.rows[0].cells:
+        cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
+        cell_margins(cell, 0.0, 0.3, 0.15, 0.0)
+    _spacer(doc, 2)
+    left, right = grid.rows[0].cells
+    return left, right
 
 
 def _calendar(doc: DocumentObject) -> None:
