@@ -9,6 +9,8 @@ import csv
 import io
 import json
 import re
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -341,3 +343,34 @@ def test_many_clusters_get_a_monthly_timeline(plain: Config) -> None:
     assert made.charts["timeline_chart"].is_file()
     assert made.context["timeline_note"].startswith("Clusters running in each month")
     assert "Clusters running in each month" in _all_xml_text(made.docx)
+
+
+@pytest.mark.skipif(
+    not (shutil.which("soffice") and shutil.which("pdftotext")),
+    reason="needs LibreOffice (soffice) and poppler-utils (pdftotext)",
+)
+def test_in_libreoffice_each_cluster_block_stays_on_one_page(plain: Config, tmp_path: Path) -> None:
+    """Laid out by LibreOffice: every cluster heading shares its page with the cluster's
+    progress box, the page that holds the section heading also holds the first block, and
+    every page is numbered in the footer."""
+    state = _state(plain)
+    for number in range(1, 10):
+        reg = registration(f"Coastal wetlands {number}", f"CW{number}", "2026-02-01", "2026-12-20")
+        save(state, f"CL-2026-{number:03d}", reg)
+    made = make_report(plain, state, YEAR_2026, TODAY)
+    state.close()
+    subprocess.run(
+        ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(made.docx)],
+        check=True,
+        capture_output=True,
+    )
+    pdf = tmp_path / made.docx.with_suffix(".pdf").name
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True).stdout
+    pages = text.decode("utf-8").split("\f")[:-1]
+    assert all(f"Page {i} of {len(pages)}" in page for i, page in enumerate(pages, start=1))
+    for number in range(1, 10):
+        heading = f"CL-2026-{number:03d} · Coastal wetlands {number}"
+        page = next(p for p in pages if heading in p)
+        assert "Progress since the last report" in page.split(heading, 1)[1], heading
+    first = next(p for p in pages if "CL-2026-001 · Coastal wetlands 1" in p)
+    assert "Clusters: roadmap and progress" in first
