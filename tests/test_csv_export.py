@@ -433,3 +433,64 @@ def test_replace_refuses_when_the_file_changed_after_the_new_version_was_made(
     assert [p.name for p in tmp_path.iterdir()] == ["responses.csv"]
     replace_if_unchanged(path, b"ours", digest(b"saved by a partner"))
     assert path.read_bytes() == b"ours"
+
+
+def test_an_edit_saved_at_the_moment_of_the_rename_is_kept_and_written_over_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: the partner's save lands after the new version was made, just before
+    the rename. The rename is called off and the statuses are placed on the saved version."""
+    path = export(tmp_path, csv_bytes([HEADERS, answer_row(1), answer_row(2)]))
+    src = source(path)
+    rows = src.read().rows
+    edited = csv_bytes([HEADERS, answer_row(9), answer_row(2), answer_row(1, acronym="NEW")])
+    original = Path.read_bytes
+    reads: list[int] = []
+
+    def read_bytes(self: Path) -> bytes:
+        if self == path:
+            reads.append(1)
+            if len(reads) == 2:  # the check right before the rename, on the first attempt
+                path.write_bytes(edited)
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    assert src.write_back(statuses(rows)) == 2
+    monkeypatch.undo()
+    with path.open(encoding="utf-8", newline="") as handle:
+        after = list(csv.reader(handle))
+    assert [r[:WIDTH] for r in after] == [
+        HEADERS,
+        answer_row(9),
+        answer_row(2),
+        answer_row(1, acronym="NEW"),
+    ]
+    assert after[1][WIDTH:] == []
+    assert after[2][WIDTH:] == ["CL-2025-003", "Sent", "2025-01-31 02:00"]
+    assert after[3][WIDTH:] == ["CL-2025-002", "Sent", "2025-01-31 02:00"]
+    assert len(reads) == 4  # read, check (changed), read again, check
+
+
+def test_an_export_that_keeps_changing_is_left_as_its_last_save(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = export(tmp_path, csv_bytes([HEADERS, answer_row(1)]))
+    src = source(path)
+    rows = src.read().rows
+    original = Path.read_bytes
+    saves: list[bytes] = []
+
+    def read_bytes(self: Path) -> bytes:
+        if self == path and len(saves) < 10:
+            # A newer save lands before every read, the checks before each rename included.
+            saves.append(csv_bytes([HEADERS, answer_row(1, acronym=f"SAVE{len(saves)}")]))
+            path.write_bytes(saves[-1])
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    with pytest.raises(SourceError, match="kept changing") as caught:
+        src.write_back(statuses(rows))
+    monkeypatch.undo()
+    assert "nothing was written" in caught.value.message
+    assert path.read_bytes() == saves[-1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["responses.csv"]
