@@ -76,7 +76,8 @@ def check_templates(config: Config) -> str:
         mail.message_id_domain,
     )
     context = factsheet_context(reg, "CL-2000-001", 1, date.today())
-    context.update(updated=False, short_name=reg.short_name)
+    link = {"edit_link": "https://docs.google.com/forms/d/e/x/viewform", "edit_link_personal": True}
+    context.update(updated=True, short_name=reg.short_name, changes=["End date: a → b"], **link)
     composer.render("factsheet", context)
     composer.render(
         "problems",
@@ -86,6 +87,7 @@ def check_templates(config: Config) -> str:
             "cluster_id": "CL-2000-001",
             "submitted": "now",
             "problems": ["p"],
+            **link,
         },
     )
     composer.render(

@@ -65,6 +65,23 @@ class FormConfig(_Section):
     timezone: str = "Europe/Brussels"
     #: field key -> header text, for a form whose questions are worded differently
     columns: dict[str, str] = Field(default_factory=dict)
+    #: the form's address, put in emails to a submitter whose row has no edit link of its own
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is None:
+            return None
+        url = urlsplit(value.strip())
+        if url.scheme != "https" or not url.hostname or any(c.isspace() for c in value.strip()):
+            raise ValueError(
+                "is not an https address such as https://forms.gle/… (copy it from "
+                "the form's Send button)"
+            )
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod

@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cluster_sync.changes import describe_changes
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
 from cluster_sync.identity import Identified, identify
+from cluster_sync.links import registration_link
 from cluster_sync.mailers.base import Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue
 from cluster_sync.model import Address, Registration
@@ -225,10 +227,16 @@ class Sync:
         path, rendered = self._factsheet(item, reg, values["version"], changed, summary)
         send = values["emailed_version"] < values["version"]
         held = send and self.config.approval.required and not item.row.approved
+        received = self._emailed_data(stored) if send else None
+        changes = describe_changes(received, values["data"]) if received else []
         with self.state.transaction():
+            if changed and stored is not None and stored.data:
+                self.state.keep_version_data(str(item.cluster_id), stored.version, stored.data)
             if send and not held:
                 first = values["emailed_version"] == 0
-                summary.queued += self._queue_factsheet(item, reg, values["version"], path, first)
+                summary.queued += self._queue_factsheet(
+                    item, reg, values["version"], path, first, changes
+                )
                 values["emailed_version"] = values["version"]
             self.state.save_registration(StoredRegistration(**values))
             if rendered:
@@ -237,9 +245,19 @@ class Sync:
                 )
         result = RowResult(item.row.row_number, item.cluster_id, reg.title, change)
         result.note = f"factsheet v{values['version']}"
+        result.changes = changes
         if held:
             summary.awaiting_approval.append(result)
         return result
+
+    def _emailed_data(self, stored: StoredRegistration | None) -> dict[str, Any] | None:
+        """The answers of the version the partner last received (None: none received, or
+        received before versions were kept)."""
+        if stored is None or stored.emailed_version == 0:
+            return None
+        if stored.emailed_version == stored.version:
+            return stored.data
+        return self.state.version_data(stored.cluster_id, stored.emailed_version)
 
     def _factsheet(
         self, item: Identified, reg: Registration, version: int, changed: bool, summary: RunSummary
@@ -256,12 +274,20 @@ class Sync:
         return path, False
 
     def _queue_factsheet(
-        self, item: Identified, reg: Registration, version: int, path: Path, first: bool
+        self,
+        item: Identified,
+        reg: Registration,
+        version: int,
+        path: Path,
+        first: bool,
+        changes: list[str],
     ) -> int:
-        """The factsheet to its people; "updated" only when an earlier version reached them."""
+        """The factsheet to its people; "updated" only when an earlier version reached them,
+        with what changed since that version."""
         cluster_id = str(item.cluster_id)
         context = factsheet_context(reg, cluster_id, version, self.today)
-        context.update(updated=not first, short_name=reg.short_name)
+        context.update(updated=not first, short_name=reg.short_name, changes=changes)
+        context.update(self._link(item))
         everyone = reg.recipients()
         if self.config.mail.factsheet_to == "contact":
             everyone = everyone[:1]
@@ -328,6 +354,7 @@ class Sync:
             "cluster_id": item.cluster_id,
             "submitted": str(stamp) if stamp else "recently",
             "problems": problems,
+            **self._link(item),
         }
         messages = self.composer.compose(
             # The previous set is part of the key: problems that go A, B, then A again are told
@@ -341,6 +368,11 @@ class Sync:
             now=self.now,
         )
         return sum(enqueue(self.state, m, None, self.now) for m in messages)
+
+    def _link(self, item: Identified) -> dict[str, Any]:
+        """The row's own edit link for the email, else the form's address (see links.py)."""
+        link, personal = registration_link(item.row.values.get("edit_link"), self.config.form.url)
+        return {"edit_link": link, "edit_link_personal": personal}
 
     # -- after the rows ---------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ class Kind(Enum):
     CHECKBOXES = "checkboxes"
     DATE = "date"
     CONSENT = "consent"
+    LINK = "link"
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,13 @@ SYNC_STATUS = "Sync status"
 LAST_SYNCED = "Last synced"
 STATUS_HEADERS = (CLUSTER_ID, SYNC_STATUS, LAST_SYNCED)
 
-FIELDS_BY_KEY = {f.key: f for f in FIELDS}
+#: Not a question: filled by the Apps Script in extras/apps-script/ with each response's own
+#: edit link. Optional, mapped in `[form.columns]` like a question, never part of the content.
+EDIT_LINK = Field("edit_link", "Edit link", Kind.LINK)
+#: every column read from the sheet, by key
+COLUMNS: tuple[Field, ...] = (*FIELDS, EDIT_LINK)
+
+FIELDS_BY_KEY = {f.key: f for f in COLUMNS}
 TRUTHY = frozenset({"true", "yes", "y", "x", "✓", "✔", "1", "ok", "approved", "oui", "sí", "si"})
 
 

@@ -88,6 +88,16 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX messages_sent ON messages (state, sent_at);
     """,
+    # 3: the answers of each factsheet version, kept when a newer version replaces it, so an
+    # update email can say what differs from the version the partner last received
+    """
+    CREATE TABLE version_data (
+        cluster_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (cluster_id, version)
+    );
+    """,
 ]
 
 
@@ -283,6 +293,20 @@ class State:
             "INSERT OR REPLACE INTO factsheets VALUES (?, ?, ?, ?, ?)",
             (cluster_id, version, content_hash, path, now_utc()),
         )
+
+    def keep_version_data(self, cluster_id: str, version: int, data: dict[str, Any]) -> None:
+        """The answers of one version; the first record of a version is the true one."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO version_data VALUES (?, ?, ?)",
+            (cluster_id, version, json.dumps(data, ensure_ascii=False)),
+        )
+
+    def version_data(self, cluster_id: str, version: int) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT data FROM version_data WHERE cluster_id = ? AND version = ?",
+            (cluster_id, version),
+        ).fetchone()
+        return json.loads(row[0]) if row else None
 
     def factsheet_path(self, cluster_id: str, version: int) -> str | None:
         row = self.db.execute(

@@ -20,6 +20,8 @@ class RowResult:
     change: str  # new | updated | unchanged | invalid | duplicate | error
     note: str = ""
     problems: list[str] = field(default_factory=list)
+    #: for an updated factsheet: what differs from the version its people last received
+    changes: list[str] = field(default_factory=list)
 
 
 @dataclass

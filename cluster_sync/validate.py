@@ -371,7 +371,10 @@ def validate_row(
 
 
 def is_blank_row(values: Mapping[str, Any]) -> bool:
-    """A row with no answer at all (a deleted response leaves one behind)."""
+    """A row with no answer at all (a deleted response leaves one behind); an edit link alone
+    is not an answer."""
     return all(
-        v is None or (isinstance(v, str) and not text.clean_line(v)) for v in values.values()
+        v is None or (isinstance(v, str) and not text.clean_line(v))
+        for k, v in values.items()
+        if k != form.EDIT_LINK.key
     )

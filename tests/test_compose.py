@@ -23,6 +23,8 @@ PROBLEMS = {
     "cluster_id": "CL-2026-001",
     "submitted": "now",
     "problems": ["p"],
+    "edit_link": None,
+    "edit_link_personal": False,
 }
 
 

@@ -94,7 +94,7 @@ class HeaderMap:
             index.setdefault(text.fold(str(header or "")), i)
         fields: dict[str, int] = {}
         missing: list[str] = []
-        for f in form.FIELDS:
+        for f in form.COLUMNS:
             wanted = config.columns.get(f.key, f.header)
             position = index.get(text.fold(wanted))
             if position is not None:

@@ -136,7 +136,7 @@ class FileSource:
                 f"{self.path} is empty: not even a header row.",
                 hint="download the responses sheet again.",
             )
-        known = [*(f.header for f in form.FIELDS), *self.form.columns.values()]
+        known = [*(f.header for f in form.COLUMNS), *self.form.columns.values()]
         return csv_export.parse(data, [*known, *form.STATUS_HEADERS, form.APPROVED], str(self.path))
 
     def _bytes(self) -> bytes:
