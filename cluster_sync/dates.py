@@ -59,6 +59,11 @@ def format_date(value: date) -> str:
     return f"{value.day} {value.strftime('%B')} {value.year}"
 
 
+def format_moment(value: datetime) -> str:
+    """A date and time as written to people: 3 March 2025, 14:05 (in the value's own zone)."""
+    return f"{format_date(value)}, {value:%H:%M}"
+
+
 def from_serial(serial: float) -> datetime:
     """A spreadsheet serial number as a naive date-time in the spreadsheet's own time zone."""
     if not _SERIAL_MIN <= serial <= _SERIAL_MAX:

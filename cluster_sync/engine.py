@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cluster_sync import text
 from cluster_sync.changes import describe_changes
 from cluster_sync.config import Config
+from cluster_sync.dates import format_moment
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
 from cluster_sync.identity import Identified, identify
 from cluster_sync.links import registration_link
@@ -331,13 +333,20 @@ class Sync:
         return result
 
     def _submitter(self, item: Identified) -> Address | None:
+        """Who is told about problems, named in To: by the contact person's name when it is
+        the contact's address and was typed without a name."""
+        found = []
         for key in ("respondent_email", "contact_email"):
             cell = item.row.values.get(key)
-            if cell:
-                address, _ = parse_addresses(str(cell))[0]
-                if address:
-                    return address
-        return None
+            address = parse_addresses(str(cell))[0][0] if cell else None
+            found.append(address)
+        respondent, contact = found
+        submitter = respondent or contact
+        person = text.one_line(str(item.row.values.get("contact_person") or ""), 120)
+        same = submitter and contact and submitter.email.casefold() == contact.email.casefold()
+        if submitter and same and person and not submitter.name:
+            return Address(submitter.email, person)
+        return submitter
 
     def _queue_problems(
         self,
@@ -348,11 +357,13 @@ class Sync:
         previous: str | None,
     ) -> int:
         stamp = item.row.values.get("timestamp")
+        when = item.outcome.submitted_at
         context = {
             "name": to.name or str(item.row.values.get("contact_person") or ""),
             "title": str(item.row.values.get("title") or ""),
             "cluster_id": item.cluster_id,
-            "submitted": str(stamp) if stamp else "recently",
+            # never the sheet's 03/04/2025: a day and a month a reader could swap
+            "submitted": format_moment(when) if when else (str(stamp) if stamp else "recently"),
             "problems": problems,
             **self._link(item),
         }

@@ -88,7 +88,9 @@ class Registration:
         """The contact first, then every participant, each address once."""
         seen: set[str] = set()
         result: list[Address] = []
-        people = [self.contact_email, *(Address(p.email, p.name) for p in self.participants)]
+        # The contact person's name shows in To: when the address was typed without one.
+        contact = Address(self.contact_email.email, self.contact_email.name or self.contact_person)
+        people = [contact, *(Address(p.email, p.name) for p in self.participants)]
         for person in people:
             if person.email.casefold() not in seen:
                 seen.add(person.email.casefold())
