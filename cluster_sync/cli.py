@@ -373,6 +373,34 @@ def retry(ctx: click.Context, message_id: int) -> None:
     )
 
 
+@cli.command()
+@click.argument("cluster_id")
+@click.option("--to", "to", metavar="ADDRESS", help="Send it to this one address only.")
+@click.pass_context
+@handle_errors
+def resend(ctx: click.Context, cluster_id: str, to: str | None) -> None:
+    """Send the current factsheet of CLUSTER_ID again (to its people, or to --to ADDRESS)."""
+    from datetime import UTC, datetime
+
+    from cluster_sync.lock import state_lock
+    from cluster_sync.mailers import open_mailer
+    from cluster_sync.mailqueue import deliver
+    from cluster_sync.resend import resend as queue_resend
+
+    cfg = load_config(ctx)
+    with state_lock(cfg.path(cfg.state.database)), opened_state(cfg, must_exist=True) as state:
+        done = queue_resend(cfg, state, cluster_id, to, datetime.now(UTC))
+        report = deliver(state, open_mailer(cfg), cfg.mail.limits)
+    say(
+        ctx,
+        f"Factsheet v{done.version} of {done.cluster_id} queued for "
+        f"{len(done.recipients)} recipient(s): {', '.join(done.recipients)}.",
+    )
+    say(ctx, f"Sent {report.sent}, failed {len(report.failed)}, still queued {report.deferred}.")
+    if report.failed or report.deferred:
+        say(ctx, "`cluster-sync outbox` shows what is waiting and why.", fg="yellow")
+
+
 # The report command lives with the report library; it imports only click here.
 cli.add_command(report)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -99,3 +101,23 @@ class Registration:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str, ensure_ascii=False)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Registration:
+        """A registration again from what to_json() stored (the state's `data`)."""
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        for key, value in values.items():
+            if isinstance(value, list):
+                values[key] = tuple(value)
+        values["participants"] = tuple(Participant(**p) for p in data["participants"])
+        values["roadmap"] = tuple(
+            RoadmapItem(date.fromisoformat(i["date"]), i["activity"]) for i in data["roadmap"]
+        )
+        values["contact_email"] = Address(**data["contact_email"])
+        respondent = data.get("respondent_email")
+        values["respondent_email"] = Address(**respondent) if respondent else None
+        values["start_date"] = date.fromisoformat(data["start_date"])
+        values["end_date"] = date.fromisoformat(data["end_date"])
+        submitted = data.get("submitted_at")
+        values["submitted_at"] = datetime.fromisoformat(submitted) if submitted else None
+        return cls(**values)
