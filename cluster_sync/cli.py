@@ -117,13 +117,15 @@ def opened_state(cfg: Config, must_exist: bool = False) -> Iterator[Any]:
     is_flag=True,
     help="Validate and render into a scratch folder; change no state, deliver nothing.",
 )
+@click.option("--only", metavar="CL-ID", help="Handle this one registration only.")
 @click.pass_context
 @handle_errors
-def sync(ctx: click.Context, dry_run: bool) -> None:
+def sync(ctx: click.Context, dry_run: bool, only: str | None) -> None:
     """Run the nightly sync: read, validate, render, email, write statuses back."""
     from cluster_sync.lock import state_lock
 
     cfg = load_config(ctx)
+    ctx.obj["only"] = only
     with state_lock(cfg.path(cfg.state.database)):
         summary, where = (_dry_run if dry_run else _real_run)(ctx, cfg)
     _print_summary(ctx, summary, where, dry_run)
@@ -160,7 +162,12 @@ def _real_run(ctx: click.Context, cfg: Config) -> tuple[Any, dict[str, Path]]:
 
     with opened_state(cfg) as state:
         summary = Sync(
-            cfg, state, open_source(cfg), open_mailer(cfg), progress=_progress(ctx)
+            cfg,
+            state,
+            open_source(cfg),
+            open_mailer(cfg),
+            progress=_progress(ctx),
+            only=ctx.obj.get("only"),
         ).run()
     where = {"factsheets": cfg.path(cfg.output.directory) / "factsheets"}
     if cfg.mail.backend == "outbox" and cfg.mail.outbox:
@@ -185,6 +192,7 @@ def _dry_run(ctx: click.Context, cfg: Config) -> tuple[Any, dict[str, Path]]:
         output_dir=scratch,
         write_back=False,
         progress=_progress(ctx),
+        only=ctx.obj.get("only"),
     ).run()
     state.close()
     return summary, {"factsheets": scratch / "factsheets", "emails": scratch / "outbox"}

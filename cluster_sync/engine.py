@@ -55,8 +55,11 @@ class Sync:
         progress: Progress | None = None,
         write_back: bool = True,
         sleep: Callable[[float], None] | None = None,
+        only: str | None = None,
     ) -> None:
         self.config = config
+        #: `sync --only CL-ID`: every row is read and identified, only this one is handled
+        self.only = only
         self.state = state
         self.source = source
         self.mailer = mailer
@@ -100,10 +103,12 @@ class Sync:
         rows = self._validated(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")
         identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp)
+        identified = self._only(identified)
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified
         for item in items:
             summary.results.append(self._handle(item, summary))
-        self._scheduled_report(summary)
+        if not self.only:
+            self._scheduled_report(summary)
         try:
             # One connection for the whole run: the digest goes through the same session.
             summary.delivery = self._deliver(close=False)
@@ -118,6 +123,21 @@ class Sync:
             self.mailer.close()
         if self.write_back:
             self._write_back(identified, summary)
+
+    def _only(self, identified: list[Identified]) -> list[Identified]:
+        if self.only is None:
+            return identified
+        from cluster_sync.sources.base import normalise_cluster_id
+
+        wanted = normalise_cluster_id(self.only)
+        chosen = [i for i in identified if wanted and i.cluster_id == wanted]
+        if not chosen:
+            raise ClusterSyncError(
+                f"No row of {self.source.description} is the registration {self.only!r}.",
+                hint="give a Cluster ID as the sheet's Cluster ID column or `cluster-sync status` "
+                "shows it (CL-2025-007); nothing was done.",
+            )
+        return chosen
 
     def _check_mailer(self) -> None:
         """A mail setting a person must fix (an unset password variable) stops the run before
