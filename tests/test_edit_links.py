@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES
 from test_sync import outbox, read_eml, sync
 
 from cluster_sync import form
@@ -135,3 +136,28 @@ def test_a_cell_that_is_not_a_forms_link_is_never_put_in_an_email(
     assert messages
     for message in messages:
         assert "evil.example" not in message.as_string()
+
+
+def test_through_the_google_sheets_api_each_problems_email_has_its_rows_link(
+    make_config: Callable[..., Config],
+) -> None:
+    """The demo's path: the example responses in the Sheets fake, read by the real client."""
+    from google_fixtures import KEY, TAB, settings, shown
+
+    from cluster_sync.testing.fake_sheets import FakeSheets
+
+    with FakeSheets() as fake:
+        book = fake.add_spreadsheet(KEY, "Registrations", time_zone="Europe/Brussels")
+        sheet = book.load_csv(TAB, EXAMPLES / "responses.csv")
+        config = make_config().model_copy(update={"source": settings(fake)})
+        sync(config)
+        grid = shown(sheet)
+    column = grid[0].index("Edit link")
+    links = [row[column] for row in grid[1:] if len(row) > column and row[column]]
+    assert len(links) == 24
+    problems = [read_eml(p) for p in outbox(config) if "-problems-" in p.name]
+    assert len(problems) == 7
+    for message in problems:
+        plain = message.get_body(("plain",)).get_content()
+        own = [link for link in links if link in plain]
+        assert len(own) == 1 and "Fix your registration here" in plain
