@@ -34,18 +34,13 @@ from google.auth.transport.requests import AuthorizedSession
 from gspread import Spreadsheet, Worksheet
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
-from gspread.utils import DateTimeOption, GridRangeType, ValueRenderOption, rowcol_to_a1
+from gspread.utils import DateTimeOption, GridRangeType, ValueRenderOption
 
 from cluster_sync import text
 from cluster_sync.config import Config, FormConfig, GoogleSourceConfig
 from cluster_sync.errors import SourceError
-from cluster_sync.sources.base import (
-    HeaderMap,
-    RowStatus,
-    Snapshot,
-    check_columns_unmoved,
-    status_cells,
-)
+from cluster_sync.sources.base import HeaderMap, RowStatus, Snapshot
+from cluster_sync.sources.google_write import StatusWriter
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +81,14 @@ class SheetsHTTPClient(HTTPClient):
         #: the last spreadsheet metadata fetched; gspread's Spreadsheet keeps only its properties
         self.metadata: Mapping[str, Any] = {}
 
-    def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, endpoint: str, *args: Any, retry: bool = True, **kwargs: Any
+    ) -> requests.Response:
+        """`retry=False` for a write that must be planned again from a fresh read before it is
+        tried again (see google_write): the caller handles failures."""
         url = self._rewrite(endpoint)
+        if not retry:
+            return super().request(method, url, *args, **kwargs)
         for attempt in range(self.retries + 1):
             try:
                 return super().request(method, url, *args, **kwargs)
@@ -187,27 +188,27 @@ class GoogleSource:
         return Snapshot(rows=rows, headers=headers, timezone=zone, description=self.description)
 
     def write_back(self, statuses: Sequence[RowStatus]) -> int:
+        """Write each status into its registration's row, in the owned columns only, however
+        the sheet is being edited meanwhile (see cluster_sync.sources.google_write)."""
         if not self.settings.write_back or not statuses:
             return 0
         if self._worksheet is None:
-            self.read()  # the header row must be known to notice it moving
+            self.read()
         worksheet = self._worksheet
         assert worksheet is not None
-        grid = self._values(worksheet, "re-reading the sheet before writing")
-        now = list(grid[0]) if grid else []
-        check_columns_unmoved(self._headers, now, self.description)
-        # Cells right of the last header may hold someone's notes: new columns go beyond them.
-        width = max([len(now), *(len(r) for r in grid[1:])])
-        padded = now + [""] * (width - len(now))
-        headers, cells = status_cells(padded, grid[1:], statuses, self.form)
-        data = _ranges(len(padded), headers, cells)
-        if not data:
-            return 0
-        self._make_room(worksheet, len(headers))
-        with self._google("writing the statuses back"):
-            worksheet.batch_update(data, raw=True)  # RAW: "=…", "+…", "@…" stay text
-        self._headers = list(headers)  # a second write in this run must not see them as moved
-        return len({row for row, _, _ in cells})
+        writer = StatusWriter(
+            self._http(),
+            self.key,
+            worksheet.id,
+            worksheet.title,
+            self.form,
+            self.description,
+            self._google,
+            tries=self.settings.retries + 1,
+            sleep=self.sleep,
+            grid_width=self._columns,
+        )
+        return writer.write(statuses)
 
     # -- Google calls ----------------------------------------------------------------------
 
@@ -242,20 +243,6 @@ class GoogleSource:
                 return_type=GridRangeType.ListOfLists,
             )
         return [list(row) for row in values if row is not None]
-
-    def _make_room(self, worksheet: Worksheet, columns: int) -> None:
-        """Add columns on the right when the grid is too narrow for the status columns. It uses
-        appendDimension rather than a resize to an absolute width: a resize computed from a stale
-        width could delete columns someone added meanwhile; a repeated append only adds blanks."""
-        missing = columns - self._columns
-        if missing <= 0:
-            return
-        request = {
-            "appendDimension": {"sheetId": worksheet.id, "dimension": "COLUMNS", "length": missing}
-        }
-        with self._google("adding columns for the sync status"):
-            worksheet.client.batch_update(self.key, {"requests": [request]})
-        self._columns = columns
 
     def _http(self) -> SheetsHTTPClient:
         if self._client is None:
@@ -343,31 +330,6 @@ class GoogleSource:
                 "was used up, often by another script on the same project).",
             )
         return SourceError(f"Google Sheets refused {doing}: {status} {message}")
-
-
-def _ranges(
-    width: int, headers: list[Any], cells: list[tuple[int, int, str]]
-) -> list[dict[str, Any]]:
-    """The batchUpdate data: new header cells on row 1 and status cells, one range per run of
-    adjacent columns in a row (usually one per row: the three status columns sit together)."""
-    by_row: dict[int, dict[int, str]] = {}
-    for col in range(width, len(headers)):
-        by_row.setdefault(0, {})[col] = str(headers[col])
-    for row, col, value in cells:
-        by_row.setdefault(row + 1, {})[col] = value
-    data = []
-    for row in sorted(by_row):
-        columns = sorted(by_row[row])
-        start = 0
-        for i in range(1, len(columns) + 1):
-            if i == len(columns) or columns[i] != columns[i - 1] + 1:
-                run = columns[start:i]
-                first = rowcol_to_a1(row + 1, run[0] + 1)
-                last = rowcol_to_a1(row + 1, run[-1] + 1)
-                values = [[by_row[row][c] for c in run]]
-                data.append({"range": f"{first}:{last}", "values": values})
-                start = i
-    return data
 
 
 def _zone(name: str | None) -> ZoneInfo | None:

@@ -6,7 +6,7 @@ the JSON answer, or raises ApiError / RangeError, which the server turns into Go
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -289,7 +289,7 @@ def spreadsheet_batch_update(book: Spreadsheet, _rng: str, _query: Query, body: 
     """Requests are checked and applied in order, all or nothing: on a failure the spreadsheet
     is put back as it was (the fake keeps a copy rather than validating ahead)."""
     requests = (body or {}).get("requests", [])
-    saved = copy.deepcopy(book.sheets)
+    saved = [_saved(sheet) for sheet in book.sheets]
     replies = []
     try:
         for request in requests:
@@ -298,11 +298,22 @@ def spreadsheet_batch_update(book: Spreadsheet, _rng: str, _query: Query, body: 
                 raise ApiError(400, f"Unsupported request in this fake: {name}")
             replies.append(_STRUCTURE[name](book, spec))
     except (ApiError, RangeError, KeyError, TypeError, ValueError) as exc:
-        book.sheets[:] = saved
+        for sheet, before in zip(book.sheets, saved, strict=True):
+            sheet.__dict__.update(before.__dict__)  # the same objects, as they were
         if isinstance(exc, ApiError | RangeError):
             raise
         raise ApiError(400, f"Invalid request: {exc}") from None
     return {"spreadsheetId": book.key, "replies": replies}
+
+
+def _saved(sheet: Sheet) -> Sheet:
+    """A copy to put back if a later request of the batch fails (cells are replaced, never
+    changed in place, so copying the row lists is enough)."""
+    return dataclasses.replace(
+        sheet,
+        cells=[list(row) for row in sheet.cells],
+        metadata=[dataclasses.replace(m) for m in sheet.metadata],
+    )
 
 
 def _by_id(book: Spreadsheet, sheet_id: int) -> Sheet:
