@@ -350,13 +350,17 @@ def _sync_calls(rows: int) -> dict[str, int]:
 
 def test_api_calls_do_not_grow_with_rows() -> None:
     small, large = _sync_calls(10), _sync_calls(5000)
-    assert small == large == {
-        "spreadsheets.get": 1,  # read(): tab list and time zone
-        "values.get": 1,  # read(): the whole tab
-        "developerMetadata.search": 1,  # where the status columns are tagged
-        "values.batchGetByDataFilter": 2,  # the tab with the tagged columns: before, and after
-        "values.batchUpdateByDataFilter": 1,  # every status, located by the tags
-    }
+    assert (
+        small
+        == large
+        == {
+            "spreadsheets.get": 1,  # read(): tab list and time zone
+            "values.get": 1,  # read(): the whole tab
+            "developerMetadata.search": 1,  # where the status columns are tagged
+            "values.batchGetByDataFilter": 2,  # the tab with the tagged columns: before, and after
+            "values.batchUpdateByDataFilter": 1,  # every status, located by the tags
+        }
+    )
 
 
 def test_two_writes_in_one_run(fake: FakeSheets) -> None:

@@ -156,6 +156,7 @@ class StatusWriter:
         self.problems: list[str] = []
         self.ids: dict[str, int] = {}  # owned header -> the tag found good in the last read
         self.layout: list[str] | None = None  # header row a write by position relied on
+        self.wrote_to: list[int] = []  # the columns it wrote into
 
     # -- the rounds -------------------------------------------------------------------------
 
@@ -183,7 +184,8 @@ class StatusWriter:
                 continue
             for name, cells in changes.items():
                 self.written.setdefault(name, set()).update(v for v in cells.values() if v)
-            self.layout = None if self.by_tags else view.headers
+            self.layout = None if self.by_tags else _after_write(view.headers, owned, headers)
+            self.wrote_to = sorted(owned[n] for n in set(changes) | headers)
         placed = "" if last is None else f" ({len(last.rows)} of {len(statuses)} rows placed)"
         raise SourceError(
             f"{self.where} kept changing while the statuses were written, or Google kept "
@@ -240,11 +242,12 @@ class StatusWriter:
         in the wrong column. Say so rather than carry on as if all were well."""
         if self.layout is None or _trimmed(view.headers) == _trimmed(self.layout):
             return
+        letters = ", ".join(rowcol_to_a1(1, c + 1)[:-1] for c in self.wrote_to)
         raise SourceError(
             f"The columns of {self.where} changed at the moment the statuses were written. "
-            "This Sheets API offers no column tags, so they were written by position: check "
-            f"the columns right of the “{form.APPROVED}” and question columns for statuses "
-            "that landed there.",
+            "This Sheets API offers no column tags, so they were written by position, into "
+            f"the columns that were then {letters}: check those cells for statuses that "
+            "landed in another column.",
             hint="undo such values (File › Version history shows them), then run the sync "
             "again; it writes the statuses into the right columns.",
         )
@@ -523,6 +526,15 @@ def _runs(cells: dict[int, str]) -> Iterator[tuple[int, list[str]]]:
         run.append(index)
     if run:
         yield run[0], [cells[i] for i in run]
+
+
+def _after_write(headers: list[str], owned: dict[str, int], written: set[str]) -> list[str]:
+    """The header row as it is once the headers in `written` are in their columns."""
+    out = list(headers)
+    for name in written:
+        out.extend([""] * (owned[name] + 1 - len(out)))
+        out[owned[name]] = text.fold(name)
+    return out
 
 
 def _trimmed(headers: list[str]) -> list[str]:
