@@ -265,8 +265,7 @@ def test_a_deleted_row_is_reported_and_exits_3(project: Project) -> None:
     edit = Edit(project, delete_rows)
     project.fake.before(WRITE, edit)
 
-    project.config  # writes the configuration file
-    config_file = project.folder / "cluster-sync.toml"
+    config_file = project.config.path(Path("cluster-sync.toml"))  # written by .config
     result = CliRunner().invoke(cli, ["--config", str(config_file), "sync"])
 
     assert result.exit_code == 3, result.output

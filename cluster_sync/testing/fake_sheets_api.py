@@ -6,8 +6,8 @@ the JSON answer, or raises ApiError / RangeError, which the server turns into Go
 
 from __future__ import annotations
 
-import dataclasses
 import csv
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
