@@ -30,7 +30,7 @@ from cluster_sync.sources.google import GoogleSource
 from cluster_sync.state import State
 from cluster_sync.testing import sheet_edits
 from cluster_sync.testing.fake_sheets import FakeSheets
-from cluster_sync.testing.sheet_model import Sheet, format_value
+from cluster_sync.testing.sheet_model import Sheet, format_value, parse_user_entered
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 OWNED = [text.casefold() for text in form.STATUS_HEADERS]
@@ -40,11 +40,11 @@ Grid = list[list[str]]
 
 
 def responses() -> list[list[str]]:
-    """Six valid registrations, one that needs fixing (no title), and the secretariat's
+    """Four valid registrations, one that needs fixing (no title), and the secretariat's
     Approved column right where the status columns are added: a status written one column
     too far left lands on it."""
-    rows = [[*answer_row(n), "TRUE" if n % 2 else ""] for n in range(1, 7)]
-    rows.append([*answer_row(7, title=""), ""])
+    rows = [[*answer_row(n), "TRUE" if n % 2 else ""] for n in range(1, 5)]
+    rows.append([*answer_row(5, title=""), ""])
     return [[*HEADERS, "Approved"], *rows]
 
 
@@ -96,14 +96,38 @@ def project(tmp_path: Path) -> Iterator[Project]:
         yield _project(tmp_path, fake, "raced")
 
 
+RUNS = ["first run", "nightly run"]
+
+
+def prepare(project: Project, run: str) -> None:
+    """The sheet as the raced sync finds it. A nightly run follows an earlier sync: rows hold
+    IDs and statuses, two responses came in since, and a partner changed an answer."""
+    if run == "first run":
+        return
+    assert not project.sync().write_back_error
+    sheet = project.sheet
+    for n in (6, 7):
+        sheet.cells.append([parse_user_entered(v, "en_GB") for v in [*answer_row(n), ""]])
+    sheet.put(3, _col(sheet, "Acronym"), parse_user_entered("NEWACR", "en_GB"))
+
+
 @pytest.fixture(scope="module")
-def expected(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
-    """What the owned columns show for each registration after a run nobody raced."""
-    with FakeSheets() as fake:
-        calm = _project(tmp_path_factory.mktemp("calm"), fake, "calm")
-        summary = calm.sync()
-        assert not summary.write_back_error
-        return statuses_by_row(calm.grid())
+def calm_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[str]]]:
+    """What the owned columns show for each registration after each run, when nobody raced."""
+    out = {}
+    for run in RUNS:
+        with FakeSheets() as fake:
+            calm = _project(tmp_path_factory.mktemp("calm"), fake, "calm")
+            prepare(calm, run)
+            summary = calm.sync()
+            assert not summary.write_back_error
+            out[run] = statuses_by_row(calm.grid())
+    return out
+
+
+@pytest.fixture
+def expected(calm_runs: dict[str, dict[str, list[str]]]) -> dict[str, list[str]]:
+    return calm_runs["first run"]
 
 
 # -- what the sheet shows ---------------------------------------------------------------------
@@ -194,6 +218,21 @@ def rename_header(sheet: Sheet) -> None:  # Approved becomes "Approved by"
     sheet_edits.rename(sheet, _col(sheet, "Approved"), "Approved by")
 
 
+def _status_col(sheet: Sheet, header: str) -> int:
+    """Where the sync's own column is, even before its header is written (first run)."""
+    return next(m.index for m in sheet.metadata if m.value == header)
+
+
+def delete_status_column(sheet: Sheet) -> None:  # someone deletes "Sync status"
+    at = _status_col(sheet, form.SYNC_STATUS)
+    sheet_edits.delete(sheet, "COLUMNS", at, at + 1)
+
+
+def move_status_column(sheet: Sheet) -> None:  # "Cluster ID" dragged to be the first column
+    at = _status_col(sheet, form.CLUSTER_ID)
+    sheet_edits.move(sheet, "COLUMNS", at, at + 1, 0)
+
+
 EDITS: dict[str, Callable[[Sheet], None]] = {
     "insert a column": insert_column,
     "delete a column": delete_column,
@@ -202,6 +241,8 @@ EDITS: dict[str, Callable[[Sheet], None]] = {
     "insert rows": insert_rows,
     "delete a row": delete_rows,
     "rename a header": rename_header,
+    "delete a status column": delete_status_column,
+    "move a status column": move_status_column,
 }
 
 
@@ -228,11 +269,24 @@ def arm(project: Project, edit: Edit, moment: str) -> None:
 # -- the races ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("moment", ["at the write", "during a retry wait"])
+@pytest.mark.parametrize(
+    ("moment", "run"),
+    [
+        ("at the write", "first run"),
+        ("during a retry wait", "first run"),
+        ("at the write", "nightly run"),  # IDs in place, new and changed rows among them
+    ],
+)
 @pytest.mark.parametrize("name", list(EDITS))
 def test_an_edit_racing_the_write_never_damages_a_partner_cell(
-    project: Project, expected: dict[str, list[str]], name: str, moment: str
+    project: Project,
+    calm_runs: dict[str, dict[str, list[str]]],
+    name: str,
+    moment: str,
+    run: str,
 ) -> None:
+    prepare(project, run)
+    expected = calm_runs[run]
     edit = Edit(project, EDITS[name])
     arm(project, edit, moment)
 
@@ -243,11 +297,14 @@ def test_an_edit_racing_the_write_never_damages_a_partner_cell(
     assert partner_cells(after) == edit.partners  # not one cell outside the owned columns
     shown = statuses_by_row(after)
     for key, values in shown.items():
-        # A row shows its own statuses, or (when the sync could not be sure) nothing new.
-        assert values in (expected[key], ["", "", ""]), key
+        # A row shows its own statuses, or (where the sync could not be sure, or a person
+        # deleted a status column) nothing.
+        assert all(v in (want, "") for v, want in zip(values, expected[key], strict=True)), key
     unplaced = [key for key, values in shown.items() if values != expected[key]]
-    if unplaced or len(shown) < len(expected):
+    if unplaced and name != "delete a status column":
         assert summary.write_back_error, "statuses missing, yet no write-back error"
+    if name == "delete a row" and run == "first run":  # its status could not be written
+        assert "no longer found in the sheet" in (summary.write_back_error or "")
     if moment == "during a retry wait":
         assert project.sleeps, "the write was never retried"
 
@@ -258,6 +315,21 @@ def test_an_edit_racing_the_write_never_damages_a_partner_cell(
     settled = statuses_by_row(project.grid())
     assert settled == {key: expected[key] for key in settled}
     assert len(settled) == len(expected) - (name == "delete a row")
+
+
+def test_a_column_inserted_while_the_status_columns_are_tagged(
+    project: Project, expected: dict[str, list[str]]
+) -> None:
+    """The tags are placed from a read, so a column inserted at that moment puts one on the
+    wrong column: it is found (its header is not ours) and moved before anything is written."""
+    edit = Edit(project, insert_column)
+    project.fake.before("spreadsheets.batchUpdate", edit)
+
+    summary = project.sync()
+
+    assert not summary.write_back_error
+    assert partner_cells(project.grid()) == edit.partners
+    assert statuses_by_row(project.grid()) == expected
 
 
 def test_a_deleted_row_is_reported_and_exits_3(project: Project) -> None:

@@ -40,7 +40,7 @@ from cluster_sync import text
 from cluster_sync.config import Config, FormConfig, GoogleSourceConfig
 from cluster_sync.errors import SourceError
 from cluster_sync.sources.base import HeaderMap, RowStatus, Snapshot
-from cluster_sync.sources.google_write import StatusWriter
+from cluster_sync.sources.google_write import MAX_WAIT_SECONDS, StatusWriter, transient
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,6 @@ SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 GOOGLE_API = "https://sheets.googleapis.com"
 _KEY_IN_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
 _KEY = re.compile(r"[A-Za-z0-9_-]{10,}")
-#: the longest single wait between two tries, as Google's backoff guidance suggests
-MAX_WAIT_SECONDS = 32.0
-
-
-def _transient(status: int) -> bool:
-    return status in (408, 429) or status >= 500
 
 
 class SheetsHTTPClient(HTTPClient):
@@ -93,7 +87,7 @@ class SheetsHTTPClient(HTTPClient):
             try:
                 return super().request(method, url, *args, **kwargs)
             except APIError as err:
-                if not _transient(err.response.status_code) or attempt == self.retries:
+                if not transient(err.response.status_code) or attempt == self.retries:
                     raise
                 reason = f"{err.response.status_code} {err.error.get('status', '')}".strip()
             except (
@@ -161,7 +155,6 @@ class GoogleSource:
         self._client: SheetsHTTPClient | None = None
         self._account = "the configured account"
         self._worksheet: Worksheet | None = None
-        self._headers: list[Any] = []
         self._columns = 0  # the tab's grid width, from the metadata
 
     @classmethod
@@ -181,7 +174,6 @@ class GoogleSource:
                 f"{self.description} is empty: not even a header row.",
                 hint="check source.worksheet: it must name the tab the form writes its responses to.",
             )
-        self._headers = list(grid[0])
         headers = [str(h).strip() for h in grid[0]]
         columns = HeaderMap.build(headers, self.form, self.description)
         rows = [columns.row(cells, number) for number, cells in enumerate(grid[1:], start=2)]
@@ -322,7 +314,7 @@ class GoogleSource:
                 f"Google did not accept the credentials of {self._account} ({message}).",
                 hint="check source.credentials_file and source.credentials.",
             )
-        if _transient(status):
+        if transient(status):
             return SourceError(
                 f"Google Sheets kept answering {status} ({err.error.get('status', '')}) while "
                 f"{doing}; gave up after {tries} tries. Nothing was written.",

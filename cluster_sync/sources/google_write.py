@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 
 OWNED_KEY = "cluster-sync.owned-column"
 GOOGLE_API = "https://sheets.googleapis.com"
+#: the longest single wait between two tries, as Google's backoff guidance suggests
 MAX_WAIT_SECONDS = 32.0
 #: rounds beyond the retries: tagging, the write, the verifying read, one repair
 EXTRA_ROUNDS = 4
@@ -81,7 +82,7 @@ Json = dict[str, Any]
 Guard = Callable[[str], AbstractContextManager[None]]
 
 
-def _transient(status: int) -> bool:
+def transient(status: int) -> bool:
     return status in (408, 429) or status >= 500
 
 
@@ -165,7 +166,7 @@ class StatusWriter:
         failures = 0
         last: Assignment | None = None
         for _ in range(self.tries + EXTRA_ROUNDS):
-            view = self._read()
+            view = self._checked_read()
             self._check_layout(view)
             owned, fixes = self._owned(view)
             if fixes:
@@ -194,6 +195,18 @@ class StatusWriter:
             hint="run the sync again (best when nobody is editing the sheet); it puts the "
             "statuses right.",
         )
+
+    def _checked_read(self) -> View:
+        try:
+            return self._read()
+        except SourceError as exc:
+            if not self.written:
+                raise
+            raise SourceError(
+                f"Statuses were written to {self.where}, but reading them back to check them "
+                f"failed: {exc.message.replace(' Nothing was written.', '')}",
+                hint="the next run checks them and puts any misplaced status right.",
+            ) from None
 
     def _plan(
         self, view: View, owned: dict[str, int], statuses: Sequence[RowStatus]
@@ -442,7 +455,7 @@ class StatusWriter:
                     view.tagged.setdefault(int(lookup["metadataId"]), []).append(span[0])
         if not view.grid:
             raise SourceError(
-                f"{self.where} is empty now: not even a header row. Nothing was written."
+                f"{self.where} is empty now: not even a header row; no more statuses were written."
             )
         self.width = view.width or self.width
         return view
@@ -458,25 +471,23 @@ class StatusWriter:
         flat = [d for group in data for d in group]
         suffix = "/values:batchUpdateByDataFilter" if self.by_tags else "/values:batchUpdate"
         body = {"valueInputOption": "RAW", "data": flat}
-        try:
-            with self.guard("writing the statuses back"):
-                try:
-                    response = self.client.request(
-                        "post", self._url(suffix), json=body, retry=False
-                    )
-                except APIError as err:
-                    status = err.response.status_code
-                    if status in _UNSUPPORTED[1:] and self.by_tags:
-                        self._fall_back("values:batchUpdateByDataFilter")
-                        return None
-                    # 400: the tab changed under the write (rows deleted, say): read again.
-                    if _transient(status) or status == 400:
-                        log.warning("Google Sheets: the status write failed (%s)", err)
-                        return None
+        with self.guard("writing the statuses back"):  # what is left: a plain-words error
+            try:
+                response = self.client.request("post", self._url(suffix), json=body, retry=False)
+            except APIError as err:
+                status = err.response.status_code
+                if status in _UNSUPPORTED[1:] and self.by_tags:
+                    self._fall_back("values:batchUpdateByDataFilter")
+                    return None
+                # 400: the tab changed under the write (rows deleted, say): read again.
+                if not (transient(status) or status == 400):
                     raise
-        except _NETWORK as err:
-            log.warning("Google Sheets: the status write failed (%s)", type(err).__name__)
-            return None
+                log.warning("Google Sheets: the status write failed (%s)", err)
+                return None
+            except _NETWORK as err:
+                # It may or may not have landed: the next read tells.
+                log.warning("Google Sheets: the status write failed (%s)", type(err).__name__)
+                return None
         return dict(response.json())
 
     def _column_data(self, name: str, col: int, cells: dict[int, str], header: bool) -> list[Json]:
