@@ -5,14 +5,21 @@ API budget per sync, whatever the number of rows (each one request against the S
 
 - read():       1 metadata GET (spreadsheet properties and tab list, time zone included)
                 1 values GET of the whole tab, unformatted, dates as serial numbers
-- write_back(): 1 values GET that re-checks the header row and finds the rows again
-                1 values:batchUpdate (RAW) carrying every status cell and any new header
-                +1 appendDimension, only the first time, when the tab has no room on the right
-                   for the three status columns (Google refuses writes beyond the grid)
+- write_back(): 1 developerMetadata:search (where the status columns are tagged)
+                1 values:batchGetByDataFilter: the tab and the tagged columns, just before writing
+                1 values:batchUpdateByDataFilter (RAW) carrying every status, located by the tags
+                1 values:batchGetByDataFilter after it, to check every status is on its row
+                +1 spreadsheets:batchUpdate and +1 read, only when tags must be placed (the first
+                   time, or after a status column was deleted or renamed), with room added on the
+                   right if the tab has none for new status columns
+                +1 read and +1 write for each edit that raced a write, or failed write
 
-Transient failures (408, 429, 5xx, network errors, timeouts) are retried a bounded number of
-times with jittered exponential backoff; the write is a single request, so it lands whole or
-not at all. Writing the same values twice is harmless, which is what makes retrying it safe.
+So a nightly sync costs 6 requests. How write-back stays safe while people edit the sheet is
+described in cluster_sync.sources.google_write.
+
+Transient failures (408, 429, 5xx, network errors, timeouts) of reads are retried a bounded
+number of times with jittered exponential backoff. A failed write is never resent as it was:
+after the same wait the sheet is read again and the write planned again from what it holds.
 """
 
 from __future__ import annotations
