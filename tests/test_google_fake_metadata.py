@@ -35,27 +35,21 @@ def post(fake: FakeSheets, path: str, body: Any, status: int = 200) -> Any:
     return answer.json()
 
 
-def tag(fake: FakeSheets, col: int, value: str = "x") -> dict[str, Any]:
-    request = {
-        "createDeveloperMetadata": {
-            "developerMetadata": {
-                "location": {
-                    "dimensionRange": {
-                        "sheetId": 0,
-                        "dimension": "COLUMNS",
-                        "startIndex": col,
-                        "endIndex": col + 1,
-                    }
-                },
-                "visibility": "DOCUMENT",
-                "metadataKey": "owned",
-                "metadataValue": value,
-            }
-        }
-    }
-    answer = post(fake, ":batchUpdate", {"requests": [request]})
+def create(fake: FakeSheets, dimension: str, index: int, **fields: str) -> dict[str, Any]:
+    """createDeveloperMetadata on one row or column, as the guide's example sends it."""
+    span = {"sheetId": 0, "dimension": dimension, "startIndex": index, "endIndex": index + 1}
+    meta = {"location": {"dimensionRange": span}, "visibility": "DOCUMENT", **fields}
+    answer = post(
+        fake,
+        ":batchUpdate",
+        {"requests": [{"createDeveloperMetadata": {"developerMetadata": meta}}]},
+    )
     made: dict[str, Any] = answer["replies"][0]["createDeveloperMetadata"]["developerMetadata"]
     return made
+
+
+def tag(fake: FakeSheets, col: int, value: str = "x") -> dict[str, Any]:
+    return create(fake, "COLUMNS", col, metadataKey="owned", metadataValue=value)
 
 
 def where(fake: FakeSheets, metadata_id: int) -> int | None:
@@ -120,25 +114,7 @@ def test_a_column_tag_follows_inserts_moves_and_deletes(fake: FakeSheets, sheet:
 
 
 def test_sorting_moves_values_not_row_metadata(fake: FakeSheets, sheet: Sheet) -> None:
-    request = {
-        "createDeveloperMetadata": {
-            "developerMetadata": {
-                "location": {
-                    "dimensionRange": {
-                        "sheetId": 0,
-                        "dimension": "ROWS",
-                        "startIndex": 1,
-                        "endIndex": 2,
-                    }
-                },
-                "visibility": "DOCUMENT",
-                "metadataKey": "row",
-            }
-        }
-    }
-    mid = post(fake, ":batchUpdate", {"requests": [request]})["replies"][0][
-        "createDeveloperMetadata"
-    ]["developerMetadata"]["metadataId"]
+    mid = create(fake, "ROWS", 1, metadataKey="row")["metadataId"]
     sort = {
         "range": {"sheetId": 0, "startRowIndex": 1},
         "sortSpecs": [{"dimensionIndex": 0, "sortOrder": "DESCENDING"}],

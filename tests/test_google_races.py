@@ -385,6 +385,36 @@ def test_renaming_a_status_header_moves_the_statuses_to_a_new_column(
     assert statuses_by_row(project.grid()) == expected
 
 
+def test_a_status_column_cut_and_pasted_elsewhere_is_followed(
+    project: Project, expected: dict[str, list[str]]
+) -> None:
+    """Cut and paste moves the values, not the column with its tag: the tag is moved to the
+    column that now carries the header, checked, and only then written into."""
+    project.sync()
+    sheet = project.sheet
+    old = _col(sheet, form.SYNC_STATUS)
+    new = sheet.col_count
+    sheet_edits.insert(sheet, "COLUMNS", new)  # an empty column at the far right
+    for row in sheet.cells:
+        if old < len(row):
+            sheet.put(sheet.cells.index(row), new, row[old])
+            row[old] = None
+    sheet.put(1, _col(sheet, "Acronym"), parse_user_entered("NEW", "en_GB"))  # a status to write
+    before = partner_cells(project.grid())
+
+    summary = project.sync()
+
+    assert not summary.write_back_error
+    assert partner_cells(project.grid()) == before
+    assert [m.index for m in sheet.metadata if m.value == form.SYNC_STATUS] == [new]
+    shown = statuses_by_row(project.grid())
+    first = next(iter(shown))
+    assert shown[first][1].startswith("OK: factsheet v2")
+    assert {k: v for k, v in shown.items() if k != first} == {
+        k: v for k, v in expected.items() if k != first
+    }
+
+
 def test_without_developer_metadata_it_writes_by_position_and_says_so(
     project: Project, expected: dict[str, list[str]], caplog: pytest.LogCaptureFixture
 ) -> None:

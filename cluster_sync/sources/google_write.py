@@ -44,10 +44,8 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -59,17 +57,16 @@ from cluster_sync import form, text
 from cluster_sync.config import FormConfig
 from cluster_sync.errors import SourceError, UserError
 from cluster_sync.sources.base import Assignment, RowFinder, RowStatus
+from cluster_sync.sources.google_tags import OWNED_KEY, ColumnTags, View, columns_of
 
 log = logging.getLogger(__name__)
 
-OWNED_KEY = "cluster-sync.owned-column"
 GOOGLE_API = "https://sheets.googleapis.com"
 #: the longest single wait between two tries, as Google's backoff guidance suggests
 MAX_WAIT_SECONDS = 32.0
 #: rounds beyond the retries: tagging, the write, the verifying read, one repair
 EXTRA_ROUNDS = 4
 _UNSUPPORTED = (400, 404, 405, 501)
-_RANGE = re.compile(r"!\$?([A-Z]+)\$?\d*(?::\$?([A-Z]+)\$?\d*)?$")
 _NETWORK = (
     requests.ConnectionError,
     requests.Timeout,
@@ -84,42 +81,6 @@ Guard = Callable[[str], AbstractContextManager[None]]
 
 def transient(status: int) -> bool:
     return status in (408, 429) or status >= 500
-
-
-def _column(letters: str) -> int:
-    index = 0
-    for ch in letters:
-        index = index * 26 + ord(ch) - 64
-    return index - 1
-
-
-def _columns_of(a1: str) -> tuple[int, int] | None:
-    """First and last column index of an A1 range as Google answers it ('T'!D1:D1000)."""
-    m = _RANGE.search(a1)
-    if not m:
-        return None
-    first = _column(m[1])
-    return first, _column(m[2]) if m[2] else first
-
-
-@dataclass
-class View:
-    """The tab in one consistent read: its cells, the columns each tag is on now, its width."""
-
-    grid: list[list[Any]]
-    tagged: dict[int, list[int]] = field(default_factory=dict)
-    width: int = 0
-
-    @property
-    def headers(self) -> list[str]:
-        return [text.fold(str(h or "")) for h in (self.grid[0] if self.grid else [])]
-
-    @property
-    def content_width(self) -> int:
-        return max([0, *(len(r) for r in self.grid)])
-
-    def column_is_empty(self, col: int) -> bool:
-        return all(col >= len(r) or r[col] in ("", None) for r in self.grid)
 
 
 class StatusWriter:
@@ -149,13 +110,10 @@ class StatusWriter:
         self.tries = tries
         self.sleep = sleep
         self.width = grid_width
-        self.tags: dict[int, str] = {}  # metadataId -> owned header
-        self.fresh: set[int] = set()  # tags created by this run, on a column not yet headed
+        self.tags = ColumnTags(sheet_id, where)
         self.by_tags = True
         self.written: dict[str, set[str]] = {}
         self.before: dict[str, dict[str, str]] | None = None
-        self.problems: list[str] = []
-        self.ids: dict[str, int] = {}  # owned header -> the tag found good in the last read
         self.layout: list[str] | None = None  # header row a write by position relied on
         self.wrote_to: list[int] = []  # the columns it wrote into
 
@@ -168,7 +126,7 @@ class StatusWriter:
         for _ in range(self.tries + EXTRA_ROUNDS):
             view = self._checked_read()
             self._check_layout(view)
-            owned, fixes = self._owned(view)
+            owned, fixes = self.tags.resolve(view, self.by_tags)
             if fixes:
                 self._fix_tags(fixes)
                 continue
@@ -227,7 +185,7 @@ class StatusWriter:
         return found, changes, headers
 
     def _finish(self, found: Assignment) -> int:
-        trouble = list(self.problems)
+        trouble = list(self.tags.problems)
         if found.unsure:
             rows = ", ".join(str(st.row.row_number) for st in found.unsure[:10])
             trouble.append(
@@ -276,92 +234,7 @@ class StatusWriter:
         )
         self.sleep(wait)
 
-    # -- which columns are ours -------------------------------------------------------------
-
-    def _owned(self, view: View) -> tuple[dict[str, int], list[Json]]:
-        """Owned column positions in this view, or the tag changes needed first."""
-        owned: dict[str, int] = {}
-        fixes: list[Json] = []
-        self.problems = []
-        next_new = view.content_width
-        for name in form.STATUS_HEADERS:
-            col, fix = self._column_for(name, view) if self.by_tags else (None, [])
-            fixes += fix
-            if col is not None:
-                owned[name] = col
-                continue
-            if fix and any("deleteDeveloperMetadata" in f for f in fix):
-                continue  # decide where it goes once the stray tag is gone
-            matches = [c for c, h in enumerate(view.headers) if h == text.fold(name)]
-            if len(matches) > 1:
-                letters = ", ".join(rowcol_to_a1(1, c + 1)[:-1] for c in matches)
-                self.problems.append(f"more than one column is headed “{name}” ({letters})")
-                continue
-            target = matches[0] if matches else next_new
-            next_new += 0 if matches else 1
-            if self.by_tags:
-                fixes.append(self._create(name, target))
-            else:
-                owned[name] = target
-        room = max([0, *(owned.values()), *(_tag_column(f) for f in fixes)]) + 1
-        if room > view.width:
-            grow = {"sheetId": self.sheet_id, "dimension": "COLUMNS", "length": room - view.width}
-            if fixes:
-                fixes.insert(0, {"appendDimension": grow})
-            else:
-                self._batch_update([{"appendDimension": grow}], "adding columns for the statuses")
-        return owned, fixes
-
-    def _column_for(self, name: str, view: View) -> tuple[int | None, list[Json]]:
-        good: dict[int, int] = {}  # metadataId -> column
-        fixes: list[Json] = []
-        for mid in [m for m, n in self.tags.items() if n == name]:
-            cols = view.tagged.get(mid, [])
-            if len(cols) != 1:
-                if not cols:
-                    del self.tags[mid]  # its column was deleted, and the tag with it
-                continue
-            col = cols[0]
-            header = view.headers[col] if col < len(view.headers) else ""
-            unheaded = not header and mid in self.fresh and view.column_is_empty(col)
-            if header == text.fold(name) or unheaded:
-                good[mid] = col
-            else:
-                # Renamed, or tagged on the wrong column by a race: the tag goes, the column
-                # is left as it is.
-                log.warning("%s: the tag of “%s” is on a column headed otherwise", self.where, name)
-                fixes.append(_delete(mid))
-                del self.tags[mid]
-        if len(set(good.values())) > 1:
-            self.problems.append(f"“{name}” is tagged on more than one column")
-            return None, fixes
-        if not good:
-            return None, fixes
-        keep, *extra = sorted(good)  # a tag created twice (a retried request) is one tag
-        for mid in extra:
-            fixes.append(_delete(mid))
-            del self.tags[mid]
-        self.ids[name] = keep
-        return good[keep], fixes
-
-    def _create(self, name: str, col: int) -> Json:
-        return {
-            "createDeveloperMetadata": {
-                "developerMetadata": {
-                    "metadataKey": OWNED_KEY,
-                    "metadataValue": name,
-                    "location": {
-                        "dimensionRange": {
-                            "sheetId": self.sheet_id,
-                            "dimension": "COLUMNS",
-                            "startIndex": col,
-                            "endIndex": col + 1,
-                        }
-                    },
-                    "visibility": "DOCUMENT",
-                }
-            }
-        }
+    # -- Google calls -----------------------------------------------------------------------
 
     def _fix_tags(self, fixes: list[Json]) -> None:
         try:
@@ -369,13 +242,7 @@ class StatusWriter:
         except _Unsupported:
             self._fall_back("createDeveloperMetadata")
             return
-        for reply in answer.get("replies", []):
-            made = (reply or {}).get("createDeveloperMetadata", {}).get("developerMetadata")
-            if made:
-                self.tags[int(made["metadataId"])] = str(made.get("metadataValue", ""))
-                self.fresh.add(int(made["metadataId"]))
-
-    # -- Google calls -----------------------------------------------------------------------
+        self.tags.absorb(answer)
 
     def _url(self, suffix: str) -> str:
         return f"{GOOGLE_API}/v4/spreadsheets/{self.key}{suffix}"
@@ -401,11 +268,7 @@ class StatusWriter:
         except _Unsupported:
             self._fall_back("developerMetadata:search")
             return
-        for match in answer.get("matchedDeveloperMetadata", []):
-            meta = match.get("developerMetadata", {})
-            span = meta.get("location", {}).get("dimensionRange", {})
-            if span.get("sheetId", 0) == self.sheet_id and span.get("dimension") == "COLUMNS":
-                self.tags[int(meta["metadataId"])] = str(meta.get("metadataValue", ""))
+        self.tags.load(answer)
 
     def _fall_back(self, what: str) -> None:
         log.warning(
@@ -424,7 +287,7 @@ class StatusWriter:
         }
         if self.by_tags:
             filters: list[Json] = [{"a1Range": self.quoted}]
-            filters += [{"developerMetadataLookup": {"metadataId": m}} for m in self.tags]
+            filters += self.tags.lookups()
             try:
                 answer = self._post(
                     "/values:batchGetByDataFilter",
@@ -445,7 +308,7 @@ class StatusWriter:
         view = View([])
         for match in answer.get("valueRanges", []):
             value_range = match.get("valueRange", {})
-            span = _columns_of(str(value_range.get("range", "")))
+            span = columns_of(str(value_range.get("range", "")))
             for data_filter in match.get("dataFilters", []):
                 if "a1Range" in data_filter:
                     view.grid = [list(r) for r in value_range.get("values", [])]
@@ -499,10 +362,9 @@ class StatusWriter:
                 vector[0] = name
             for index, value in cells.items():
                 vector[index + 1] = value
-            lookup = {"metadataId": self.ids[name]}
             return [
                 {
-                    "dataFilter": {"developerMetadataLookup": lookup},
+                    "dataFilter": self.tags.lookup(name),
                     "majorDimension": "COLUMNS",
                     "values": [vector],
                 }
@@ -553,15 +415,3 @@ def _trimmed(headers: list[str]) -> list[str]:
     while out and not out[-1]:
         out.pop()
     return out
-
-
-def _delete(metadata_id: int) -> Json:
-    lookup = {"developerMetadataLookup": {"metadataId": metadata_id}}
-    return {"deleteDeveloperMetadata": {"dataFilter": lookup}}
-
-
-def _tag_column(fix: Json) -> int:
-    made = fix.get("createDeveloperMetadata")
-    if not made:
-        return -1
-    return int(made["developerMetadata"]["location"]["dimensionRange"]["startIndex"])
