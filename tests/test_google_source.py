@@ -371,3 +371,22 @@ def test_two_writes_in_one_run(fake: FakeSheets) -> None:
     src.write_back(statuses(snapshot, "first"))  # adds Sync status and Last synced
     src.write_back(statuses(snapshot, "second"))  # ...which are not "moved columns"
     assert shown(sheet)[1][-3:] == ["CL-2024-001", "second", "2025-01-31 02:00"]
+
+
+def test_a_further_owned_column_is_written_like_the_others(
+    fake: FakeSheets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owned columns are form.STATUS_HEADERS, whatever it lists: one more (a link to the
+    factsheet, say) is added, tagged and written from RowStatus.more."""
+    monkeypatch.setattr(form, "STATUS_HEADERS", (*form.STATUS_HEADERS, "Factsheet"))
+    sheet = load_sheet(fake, [HEADERS, answer_row(1), answer_row(2)])
+    src = source(fake)
+    rows = [
+        RowStatus(r, f"CL-2025-00{i}", "Sent", "t", more={"Factsheet": f"https://x/{i}"})
+        for i, r in enumerate(src.read().rows, start=1)
+    ]
+    assert src.write_back(rows) == 2
+    after = shown(sheet)
+    assert after[0][-4:] == [*STATUS_COLUMNS, "Factsheet"]
+    assert [row[-1] for row in after[1:]] == ["https://x/1", "https://x/2"]
+    assert sorted(m.value or "" for m in sheet.metadata) == sorted(form.STATUS_HEADERS)

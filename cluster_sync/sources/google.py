@@ -269,13 +269,13 @@ class GoogleSource:
         return _load_credentials(path, kind)
 
     @contextmanager
-    def _google(self, doing: str) -> Iterator[None]:
+    def _google(self, doing: str, done: str = "Nothing was written.") -> Iterator[None]:
         """Turn what gspread, google-auth and requests raise into one plain-words SourceError."""
         tries = self.settings.retries + 1
         try:
             yield
         except APIError as err:
-            raise self._api_error(err, doing, tries) from None
+            raise self._api_error(err, doing, tries, done) from None
         except RefreshError as err:
             raise SourceError(
                 f"Google refused the credentials of {self._account} while {doing}: {err}",
@@ -285,12 +285,12 @@ class GoogleSource:
         except (requests.RequestException, GoogleAuthError) as err:
             raise SourceError(
                 f"Could not reach the Google Sheets API at {self.settings.api_base_url} while "
-                f"{doing} ({type(err).__name__}), after {tries} tries. Nothing was written.",
+                f"{doing} ({type(err).__name__}), after {tries} tries. {done}",
                 hint="check the network connection; the next sync tries again. A slow network "
                 "may need a larger source.timeout_seconds.",
             ) from None
 
-    def _api_error(self, err: APIError, doing: str, tries: int) -> SourceError:
+    def _api_error(self, err: APIError, doing: str, tries: int, done: str) -> SourceError:
         status = err.response.status_code
         message = str(err.error.get("message", ""))
         if status == 403 and ("has not been used" in message or "is disabled" in message):
@@ -324,7 +324,7 @@ class GoogleSource:
         if transient(status):
             return SourceError(
                 f"Google Sheets kept answering {status} ({err.error.get('status', '')}) while "
-                f"{doing}; gave up after {tries} tries. Nothing was written.",
+                f"{doing}; gave up after {tries} tries. {done}",
                 hint="wait a few minutes and run the sync again (429 means the per-minute quota "
                 "was used up, often by another script on the same project).",
             )

@@ -66,13 +66,17 @@ class ColumnTags:
         self.ids: dict[str, int] = {}  # owned header -> the tag found good in the last read
         self.problems: list[str] = []
 
-    def load(self, answer: Json) -> None:
-        """Take in a developerMetadata:search answer: the tags on this tab's columns."""
+    def load(self, answer: Json, fresh: bool = False) -> None:
+        """Take in a developerMetadata:search answer: the tags on this tab's columns. `fresh`:
+        the search follows our own tagging, so tags not known before are the ones just made."""
         for match in answer.get("matchedDeveloperMetadata", []):
             meta = match.get("developerMetadata", {})
             span = meta.get("location", {}).get("dimensionRange", {})
             if span.get("sheetId", 0) == self.sheet_id and span.get("dimension") == "COLUMNS":
-                self.tags[int(meta["metadataId"])] = str(meta.get("metadataValue", ""))
+                mid = int(meta["metadataId"])
+                if fresh and mid not in self.tags:
+                    self.fresh.add(mid)
+                self.tags[mid] = str(meta.get("metadataValue", ""))
 
     def lookups(self) -> list[Json]:
         return [{"developerMetadataLookup": {"metadataId": m}} for m in self.tags]
@@ -163,13 +167,16 @@ class ColumnTags:
             }
         }
 
-    def absorb(self, answer: Json) -> None:
-        """Take in the tags a spreadsheets:batchUpdate created."""
+    def absorb(self, answer: Json) -> int:
+        """Take in the tags a spreadsheets:batchUpdate created; how many its answer shows."""
+        shown = 0
         for reply in answer.get("replies", []):
             made = (reply or {}).get("createDeveloperMetadata", {}).get("developerMetadata")
             if made:
                 self.tags[int(made["metadataId"])] = str(made.get("metadataValue", ""))
                 self.fresh.add(int(made["metadataId"]))
+                shown += 1
+        return shown
 
 
 def _delete(metadata_id: int) -> Json:

@@ -76,7 +76,7 @@ _NETWORK = (
 )
 
 Json = dict[str, Any]
-Guard = Callable[[str], AbstractContextManager[None]]
+Guard = Callable[[str, str], AbstractContextManager[None]]
 
 
 def transient(status: int) -> bool:
@@ -124,7 +124,7 @@ class StatusWriter:
         failures = 0
         last: Assignment | None = None
         for _ in range(self.tries + EXTRA_ROUNDS):
-            view = self._checked_read()
+            view = self._read()
             self._check_layout(view)
             owned, fixes = self.tags.resolve(view, self.by_tags)
             if fixes:
@@ -154,17 +154,14 @@ class StatusWriter:
             "statuses right.",
         )
 
-    def _checked_read(self) -> View:
-        try:
-            return self._read()
-        except SourceError as exc:
-            if not self.written:
-                raise
-            raise SourceError(
-                f"Statuses were written to {self.where}, but reading them back to check them "
-                f"failed: {exc.message.replace(' Nothing was written.', '')}",
-                hint="the next run checks them and puts any misplaced status right.",
-            ) from None
+    def _done(self) -> str:
+        """What an error message says was written before it."""
+        if not self.written:
+            return "No status was written."
+        return (
+            "Statuses were written, but not yet checked; the next run checks them and puts any "
+            "misplaced one right."
+        )
 
     def _plan(
         self, view: View, owned: dict[str, int], statuses: Sequence[RowStatus]
@@ -242,13 +239,15 @@ class StatusWriter:
         except _Unsupported:
             self._fall_back("createDeveloperMetadata")
             return
-        self.tags.absorb(answer)
+        created = sum("createDeveloperMetadata" in f for f in fixes)
+        if self.tags.absorb(answer) < created:
+            self._find_tags(fresh=True)  # an answer that does not show the new tags
 
     def _url(self, suffix: str) -> str:
         return f"{GOOGLE_API}/v4/spreadsheets/{self.key}{suffix}"
 
     def _post(self, suffix: str, body: Json, doing: str) -> Json:
-        with self.guard(doing):
+        with self.guard(doing, self._done()):
             try:
                 return dict(self.client.request("post", self._url(suffix), json=body).json())
             except APIError as err:
@@ -259,7 +258,7 @@ class StatusWriter:
     def _batch_update(self, requests_: list[Json], doing: str) -> Json:
         return self._post(":batchUpdate", {"requests": requests_}, doing)
 
-    def _find_tags(self) -> None:
+    def _find_tags(self, fresh: bool = False) -> None:
         lookup = {"developerMetadataLookup": {"metadataKey": OWNED_KEY}}
         try:
             answer = self._post(
@@ -268,7 +267,7 @@ class StatusWriter:
         except _Unsupported:
             self._fall_back("developerMetadata:search")
             return
-        self.tags.load(answer)
+        self.tags.load(answer, fresh)
 
     def _fall_back(self, what: str) -> None:
         log.warning(
@@ -298,7 +297,7 @@ class StatusWriter:
                 self._fall_back("values:batchGetByDataFilter")
             else:
                 return self._view(answer)
-        with self.guard("reading the sheet before writing"):
+        with self.guard("reading the sheet before writing", self._done()):
             answer = self.client.values_get(self.key, self.quoted, params=options)
         return self._view(
             {"valueRanges": [{"valueRange": answer, "dataFilters": [{"a1Range": 1}]}]}
@@ -334,7 +333,8 @@ class StatusWriter:
         flat = [d for group in data for d in group]
         suffix = "/values:batchUpdateByDataFilter" if self.by_tags else "/values:batchUpdate"
         body = {"valueInputOption": "RAW", "data": flat}
-        with self.guard("writing the statuses back"):  # what is left: a plain-words error
+        # What is not handled here becomes a plain-words error.
+        with self.guard("writing the statuses back", self._done()):
             try:
                 response = self.client.request("post", self._url(suffix), json=body, retry=False)
             except APIError as err:
