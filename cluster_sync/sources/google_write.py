@@ -171,7 +171,7 @@ class StatusWriter:
         except UserError as exc:
             raise SourceError(
                 f"The header row of {self.where} changed while the sync was running "
-                f"({exc.message}); no status was written back.",
+                f"({exc.message}), so its rows cannot be told apart. {self._done()}",
                 hint="run the sync again: it reads the new layout and writes the statuses then.",
             ) from None
         if self.before is None:
