@@ -138,7 +138,7 @@ def _owned_columns(header: list[str]) -> list[int]:
 
 
 def statuses_by_row(grid: Grid) -> dict[str, list[str]]:
-    """Owned values (in form.STATUS_HEADERS order) by registration (Timestamp and email)."""
+    """Owned values (in form.STATUS_HEADERS order) by registration (its submitter)."""
     header = grid[0]
     where = {h.strip().casefold(): c for c, h in enumerate(header)}
     out: dict[str, list[str]] = {}
@@ -154,8 +154,7 @@ def statuses_by_row(grid: Grid) -> dict[str, list[str]]:
 
 
 def _key(row: list[str], where: dict[str, int]) -> str:
-    stamp, who = _cell(row, where["timestamp"]), _cell(row, where["email address"])
-    return f"{stamp}|{who}" if stamp or who else ""
+    return _cell(row, where["contact email"])  # one registration each in these sheets
 
 
 def _cell(row: list[str], col: int | None) -> str:
@@ -216,6 +215,10 @@ def delete_rows(sheet: Sheet) -> None:  # the second response deleted
 
 def rename_header(sheet: Sheet) -> None:  # Approved becomes "Approved by"
     sheet_edits.rename(sheet, _col(sheet, "Approved"), "Approved by")
+
+
+def rename_email(sheet: Sheet) -> None:  # what tells rows apart changes its name
+    sheet_edits.rename(sheet, _col(sheet, "Email address"), "Email")
 
 
 def _status_col(sheet: Sheet, header: str) -> int:
@@ -313,8 +316,8 @@ def test_an_edit_racing_the_write_never_damages_a_partner_cell(
     assert not again.write_back_error
     assert partner_cells(project.grid()) == edit.partners
     settled = statuses_by_row(project.grid())
-    assert settled == {key: expected[key] for key in settled}
     assert len(settled) == len(expected) - (name == "delete a row")
+    assert settled == {key: expected[key] for key in settled}
 
 
 def test_a_column_inserted_while_the_status_columns_are_tagged(
@@ -330,6 +333,23 @@ def test_a_column_inserted_while_the_status_columns_are_tagged(
     assert not summary.write_back_error
     assert partner_cells(project.grid()) == edit.partners
     assert statuses_by_row(project.grid()) == expected
+
+
+@pytest.mark.parametrize("moment", ["at the write", "during a retry wait"])
+def test_renaming_what_tells_rows_apart_is_reported_not_guessed(
+    project: Project, expected: dict[str, list[str]], moment: str
+) -> None:
+    """Rows are told apart by Timestamp and submitter: with "Email address" renamed at that
+    moment, no row can be matched for sure, so nothing more is written and the run says so."""
+    edit = Edit(project, rename_email)
+    arm(project, edit, moment)
+
+    summary = project.sync()
+
+    assert "no longer found in the sheet" in (summary.write_back_error or "")
+    assert partner_cells(project.grid()) == edit.partners
+    for key, values in statuses_by_row(project.grid()).items():
+        assert all(v in (want, "") for v, want in zip(values, expected[key], strict=True)), key
 
 
 def test_a_deleted_row_is_reported_and_exits_3(project: Project) -> None:

@@ -18,6 +18,8 @@ from cluster_sync import form, text
 from cluster_sync.config import FormConfig
 from cluster_sync.errors import SourceError, UserError
 
+#: what tells who sent a response and when (SourceRow.fingerprint)
+_WHO = ("timestamp", "respondent_email", "contact_email")
 _CLUSTER_ID = re.compile(r"^\s*([A-Za-z]{1,6})\s*-\s*(\d{4})\s*-\s*(\d{1,5})\s*$")
 
 
@@ -199,7 +201,10 @@ class RowFinder:
         headers = [str(h or "").strip() for h in (grid[0] if grid else [])]
         layout = HeaderMap.build(headers, config, "the sheet")
         self.rows = [list(r) for r in grid[1:]]
-        self.prints = [layout.row(cells, i + 2).fingerprint for i, cells in enumerate(self.rows)]
+        read = [layout.row(cells, i + 2) for i, cells in enumerate(self.rows)]
+        self.prints = [row.fingerprint for row in read]
+        #: rows that are no response (no Timestamp, no submitter): inserted blank, say
+        self.nobody = [not any(str(row.values.get(k) or "").strip() for k in _WHO) for row in read]
         id_col = self.owned.get(form.CLUSTER_ID)
         self.ids = [
             normalise_cluster_id(self.cell(i, id_col)) if id_col is not None else None
@@ -243,12 +248,11 @@ class RowFinder:
         before: Mapping[str, Mapping[str, str]],
         written: Mapping[str, set[str]],
     ) -> dict[str, dict[int, str]]:
-        """The owned cells to change, by column and row, to make the sheet show `found`:
-        each placed status in its own row, and anything this run wrote into a row that is not
-        the one it was meant for (a race) put back to what that row held `before` (by
-        fingerprint), or cleared in a row that was not there before."""
+        """The owned cells to change, by column and row, to make the sheet show `found`: each
+        placed status in its own row, and what this run wrote into a row it was not meant for
+        (a race) undone where that is certain (see _undo)."""
         out: dict[str, dict[int, str]] = {}
-        unique = {p for p, rows in self.by_print.items() if len(rows) == 1}
+        placed = {st.cluster_id: i for i, st in found.rows.items() if st.cluster_id}
         for index in range(len(self.rows)):
             st = found.rows.get(index)
             wanted = st.cells() if st else {}
@@ -256,11 +260,32 @@ class RowFinder:
             for name in self.owned:
                 value = wanted.get(name)
                 if value is None and now[name] and now[name] in written.get(name, ()):
-                    known = self.prints[index] in unique
-                    value = str(before.get(self.prints[index], {}).get(name, "")) if known else ""
+                    value = self._undo(index, name, now[name], before, placed)
                 if value is not None and value != now[name]:
                     out.setdefault(name, {})[index] = value
         return out
+
+    def _undo(
+        self,
+        index: int,
+        name: str,
+        value: str,
+        before: Mapping[str, Mapping[str, str]],
+        placed: Mapping[str, int],
+    ) -> str | None:
+        """What a cell this run wrote should hold, in a row no status is placed on: what the
+        row held before (known by its fingerprint), nothing in a row that is no response (a
+        row inserted meanwhile), and nothing for a Cluster ID whose registration is placed on
+        another row. Otherwise (a response that cannot be identified now) it is left alone:
+        None."""
+        fingerprint = self.prints[index]
+        if fingerprint in before and len(self.by_print[fingerprint]) == 1:
+            return str(before[fingerprint].get(name, ""))
+        if self.nobody[index]:
+            return ""
+        if name == form.CLUSTER_ID and placed.get(value, index) != index:
+            return ""
+        return None
 
     def owned_by_print(self) -> dict[str, dict[str, str]]:
         """Owned cells of every row that its fingerprint alone identifies."""
