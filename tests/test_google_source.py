@@ -390,3 +390,13 @@ def test_a_further_owned_column_is_written_like_the_others(
     assert after[0][-4:] == [*STATUS_COLUMNS, "Factsheet"]
     assert [row[-1] for row in after[1:]] == ["https://x/1", "https://x/2"]
     assert sorted(m.value or "" for m in sheet.metadata) == sorted(form.STATUS_HEADERS)
+
+
+def test_ranges_are_read_in_every_form_google_answers_them() -> None:
+    from cluster_sync.sources.google_tags import columns_of
+
+    assert columns_of("'Form responses 1'!D1:D1000") == (3, 3)
+    assert columns_of("Sheet1!D:D") == (3, 3)  # an unbounded column
+    assert columns_of("Sheet1!A1:Z1000") == (0, 25)
+    assert columns_of("'It''s'!AB7") == (27, 27)
+    assert columns_of("Sheet1") is None  # a bare tab: its width is taken from elsewhere
