@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from cluster_sync import form, text
 from cluster_sync.config import FormConfig
-from cluster_sync.errors import SourceError, UserError
+from cluster_sync.errors import UserError
 
 #: what tells who sent a response and when (SourceRow.fingerprint)
 _WHO = ("timestamp", "respondent_email", "contact_email")
@@ -138,17 +138,6 @@ class HeaderMap:
             cluster_id=normalise_cluster_id(cid),
             approved=form.is_ticked(cell(self.approved)),
             sync_status=str(status or ""),
-        )
-
-
-def check_columns_unmoved(before: Sequence[Any], now: Sequence[Any], where: str) -> None:
-    """Refuse to write when the header row changed since the read: a column inserted or moved
-    could put a status into a partner's answer."""
-    if [text.fold(str(h or "")) for h in before] != [text.fold(str(h or "")) for h in now]:
-        raise SourceError(
-            f"The header row of {where} changed while the sync was running (a column was "
-            "inserted, moved or renamed); nothing was written back.",
-            hint="run the sync again: it reads the new layout and writes the statuses then.",
         )
 
 

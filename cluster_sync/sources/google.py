@@ -47,12 +47,16 @@ from cluster_sync import text
 from cluster_sync.config import Config, FormConfig, GoogleSourceConfig
 from cluster_sync.errors import SourceError
 from cluster_sync.sources.base import HeaderMap, RowStatus, Snapshot
-from cluster_sync.sources.google_write import MAX_WAIT_SECONDS, StatusWriter, transient
+from cluster_sync.sources.google_write import (
+    GOOGLE_API,
+    MAX_WAIT_SECONDS,
+    StatusWriter,
+    transient,
+)
 
 log = logging.getLogger(__name__)
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
-GOOGLE_API = "https://sheets.googleapis.com"
 _KEY_IN_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
 _KEY = re.compile(r"[A-Za-z0-9_-]{10,}")
 

@@ -146,12 +146,24 @@ class StatusWriter:
             self.layout = None if self.by_tags else _after_write(view.headers, owned, headers)
             self.wrote_to = sorted(owned[n] for n in set(changes) | headers)
         placed = "" if last is None else f" ({len(last.rows)} of {len(statuses)} rows placed)"
+        ids = form.CLUSTER_ID in self.written
         raise SourceError(
             f"{self.where} kept changing while the statuses were written, or Google kept "
             f"failing ({failures} failed writes); some statuses may be missing or out of "
-            f"date{placed}.",
+            f"date{placed}"
+            + (
+                f", and a {form.CLUSTER_ID} written in the last try may sit on another row."
+                if ids
+                else "."
+            ),
             hint="run the sync again (best when nobody is editing the sheet); it puts the "
-            "statuses right.",
+            "statuses right"
+            + (
+                f". Before that, check the {form.CLUSTER_ID} of recently added rows against "
+                "their titles (`cluster-sync status` lists every ID with its title)."
+                if ids
+                else "."
+            ),
         )
 
     def _done(self) -> str:
