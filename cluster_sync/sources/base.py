@@ -199,6 +199,8 @@ class RowFinder:
             normalise_cluster_id(self.cell(i, id_col)) if id_col is not None else None
             for i in range(len(self.rows))
         ]
+        self._others: set[str] = set()  # set by assign()
+        self._ids_before: dict[str, str | None] = {}
         self.by_print: dict[str, list[int]] = {}
         for i, fingerprint in enumerate(self.prints):
             self.by_print.setdefault(fingerprint, []).append(i)
@@ -211,11 +213,21 @@ class RowFinder:
     def owned_values(self, index: int) -> dict[str, str]:
         return {name: self.cell(index, col) for name, col in self.owned.items()}
 
-    def assign(self, statuses: Sequence[RowStatus], written_ids: set[str]) -> Assignment:
+    def assign(
+        self,
+        statuses: Sequence[RowStatus],
+        written_ids: set[str],
+        before: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> Assignment:
         """`written_ids`: Cluster IDs this run has already written; such an ID may sit on the
-        wrong row after a race, so it never identifies a row on its own."""
+        wrong row after a race, so it never identifies a row on its own. `before`: owned cells
+        by fingerprint, as this run first saw them."""
         found = Assignment()
         claims: dict[int, list[RowStatus]] = {}
+        self._others = {st.row.fingerprint for st in statuses}
+        self._ids_before = {
+            p: normalise_cluster_id(v.get(form.CLUSTER_ID)) for p, v in (before or {}).items()
+        }
         for st in statuses:
             where = self._locate(st, written_ids)
             if where is None:
@@ -230,6 +242,17 @@ class RowFinder:
             else:
                 found.unsure.extend(claimants)
         return found
+
+    def _elses(self, index: int, st: RowStatus) -> bool:
+        """Whether row `index` is known as another registration's than `st`'s: its fingerprint
+        is another status's, or was seen earlier in this run with another Cluster ID."""
+        fingerprint = self.prints[index]
+        if fingerprint == st.row.fingerprint:
+            return False
+        if fingerprint in self._others:
+            return True
+        seen = self._ids_before
+        return fingerprint in seen and seen[fingerprint] != st.row.cluster_id
 
     def changes(
         self,
@@ -297,8 +320,10 @@ class RowFinder:
             at = st.row.row_number - 2
             fits = [at] if at in fits else fits
         if not fits and before and before not in written_ids:
-            # The Timestamp changes when the partner edits the response: its ID still holds.
-            fits = [i for i, cid in enumerate(self.ids) if cid == before]
+            # The Timestamp changes when the partner edits the response: its ID still holds,
+            # unless the row holding it is known as another registration's (IDs moved off
+            # their rows: a sort of the form's columns only, say).
+            fits = [i for i, cid in enumerate(self.ids) if cid == before and not self._elses(i, st)]
         if len(fits) > 1:
             return -1
         return fits[0] if fits else None

@@ -188,7 +188,7 @@ class StatusWriter:
             ) from None
         if self.before is None:
             self.before = finder.owned_by_print()
-        found = finder.assign(statuses, self.written.get(form.CLUSTER_ID, set()))
+        found = finder.assign(statuses, self.written.get(form.CLUSTER_ID, set()), self.before)
         changes = finder.changes(found, self.before, self.written)
         headers = {n for n, c in owned.items() if c >= len(view.headers) or not view.headers[c]}
         return found, changes, headers
