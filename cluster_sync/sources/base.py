@@ -55,6 +55,8 @@ class Snapshot:
     #: the spreadsheet's own time zone, when the source knows it
     timezone: ZoneInfo | None = None
     description: str = ""
+    #: rows the source could not read faithfully (row number -> why): reported, not processed
+    unreadable: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -139,33 +141,6 @@ class HeaderMap:
             approved=form.is_ticked(cell(self.approved)),
             sync_status=str(status or ""),
         )
-
-
-def status_cells(
-    headers: list[Any],
-    rows: Sequence[Sequence[Any]],
-    statuses: Sequence[RowStatus],
-    config: FormConfig,
-) -> tuple[list[Any], list[tuple[int, int, str]]]:
-    """Plan a write-back: the header row after missing status columns are appended on the
-    right, and (row index, column index, value) triples that touch only status columns.
-    `rows` are the data rows as they stand now (row 2 of the sheet is rows[0])."""
-    headers = list(headers)
-    folded = [text.fold(str(h or "")) for h in headers]
-    columns: dict[str, int] = {}
-    for name in form.STATUS_HEADERS:
-        if text.fold(name) not in folded:
-            headers.append(name)
-            folded.append(text.fold(name))
-        columns[name] = folded.index(text.fold(name))
-    found = RowFinder([headers, *rows], columns, config).assign(statuses, set())
-    cells = [
-        (index, columns[name], value)
-        for index, st in sorted(found.rows.items())
-        for name, value in st.cells().items()
-        if value is not None
-    ]
-    return headers, cells
 
 
 @dataclass
