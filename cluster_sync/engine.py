@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,15 +20,24 @@ from typing import Any
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
 from cluster_sync.identity import Identified, identify
-from cluster_sync.mailers.base import Mailer, PermanentFailure
-from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue
+from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
+from cluster_sync.mailqueue import (
+    DeliveryReport,
+    Outgoing,
+    deliver,
+    enqueue,
+    queue_counts,
+    replace_content,
+    saved_only,
+)
 from cluster_sync.model import Address, Registration
 from cluster_sync.render.email import Attachment, Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
 from cluster_sync.sources.base import RowStatus, Snapshot, Source
 from cluster_sync.state import State, StoredRegistration
-from cluster_sync.summary import RowResult, RunSummary, digest_context
+from cluster_sync.summary import RowResult, RunSummary, digest_context, sent_words
 from cluster_sync.validate import Outcome, is_blank_row, parse_addresses, validate_row
+from cluster_sync.words import count
 
 log = logging.getLogger(__name__)
 Progress = Callable[[Iterable[Identified]], Iterable[Identified]]
@@ -46,9 +56,11 @@ class Sync:
         mailer: Mailer,
         *,
         output_dir: Path | None = None,
+        existing_dir: Path | None = None,
         now: datetime | None = None,
         progress: Progress | None = None,
         write_back: bool = True,
+        dry_run: bool = False,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.config = config
@@ -56,11 +68,17 @@ class Sync:
         self.source = source
         self.mailer = mailer
         self.output_dir = output_dir or config.path(config.output.directory)
+        #: where the factsheets of earlier runs are (a dry run renders into a scratch folder
+        #: but reuses, as the real run would, what the real output folder already holds)
+        self.existing_dir = existing_dir or self.output_dir
         self.now = now or datetime.now(UTC)
         self.today = self.now.astimezone(config.zone).date()
         self.progress = progress
-        self.write_back = write_back
+        self.dry_run = dry_run  # on a scratch copy of the state: never writes the sheet
+        self.write_back = write_back and not dry_run
         self.sleep = sleep
+        self.run_id: int | None = None
+        self._digest_ids: set[int] = set()  # this run's digest, in the queue
         mail = config.mail
         self.composer = Composer(
             config.path(config.output.email_templates),
@@ -73,15 +91,31 @@ class Sync:
     # -- the run ----------------------------------------------------------------------------
 
     def run(self) -> RunSummary:
-        run_id = self.state.start_run()
-        summary = RunSummary(run_id, self.source.description)
+        run_id = self.run_id = self.state.start_run()
+        summary = RunSummary(run_id, self.source.description, sheet_link=self._sheet_link())
+        summary.dry_run = self.dry_run
+        started = time.monotonic()
+        log.info(
+            "%srun %s started: reading %s",
+            "dry " if self.dry_run else "",
+            run_id,
+            self.source.description,
+        )
         try:
             self._sync(summary)
         except BaseException as exc:
             self.state.finish_run(run_id, "failed", summary.counts, str(exc)[:500])
+            log.info(
+                "run %s stopped after %.1f s: %s",
+                run_id,
+                time.monotonic() - started,
+                type(exc).__name__ if not str(exc) else str(exc).splitlines()[0],
+            )
             raise
-        outcome = "ok" if not summary.write_back_error else "partial"
-        self.state.finish_run(run_id, outcome, summary.counts, summary.write_back_error)
+        problems = summary.exit_codes()
+        error = "; ".join(line for _, line in problems)[:500] or None
+        self.state.finish_run(run_id, summary.outcome, summary.counts, error)
+        _log_outcome(summary, time.monotonic() - started)
         return summary
 
     def _sync(self, summary: RunSummary) -> None:
@@ -99,20 +133,40 @@ class Sync:
         for item in items:
             summary.results.append(self._handle(item, summary))
         self._scheduled_report(summary)
-        try:
-            # One connection for the whole run: the digest goes through the same session.
-            summary.delivery = self._deliver(close=False)
-            if self.config.mail.digest and summary.did_something:
-                self._queue_digest(summary)
-                more = self._deliver(close=False)
-                summary.delivery.sent += more.sent
-                summary.delivery.failed += more.failed
-                summary.delivery.deferred = more.deferred
-                summary.delivery.unreachable |= more.unreachable
-        finally:
-            self.mailer.close()
+        self._deliver_all(summary)
         if self.write_back:
             self._write_back(identified, summary)
+
+    def _deliver_all(self, summary: RunSummary) -> None:
+        """The digest is queued with the run's work, before delivery begins, so that a run
+        killed while delivering still leaves it queued for the next run (worded as it stood:
+        queued, not yet delivered). Delivered last, it is written again just before it goes,
+        with what the delivery actually did. Bad news found only by the delivery (a failure,
+        a refused recipient) gets a digest of its own right after."""
+        digest = self.config.mail.digest
+        if digest and summary.did_something:
+            self._queue_digest(summary, final=False)
+        try:
+            # One connection for the whole run: the digest goes through the same session.
+            first = summary.delivery = self._deliver(summary)
+            bad_news = first.failed or first.refused
+            if digest and not summary.digest and bad_news and not first.unreachable:
+                self._queue_digest(summary, final=False)
+                summary.delivery = _merged(first, self._deliver(summary, first))
+        finally:
+            self.mailer.close()
+        summary.queue = queue_counts(self.state, self.now)
+
+    def _sheet_link(self) -> str:
+        source = self.config.source
+        if source.type == "google":
+            from cluster_sync.sources.google import spreadsheet_key
+
+            try:
+                return f"https://docs.google.com/spreadsheets/d/{spreadsheet_key(source.spreadsheet)}/edit"
+            except ClusterSyncError:
+                return ""
+        return str(self.config.path(source.path))
 
     def _check_mailer(self) -> None:
         """A mail setting a person must fix (an unset password variable) stops the run before
@@ -148,9 +202,24 @@ class Sync:
             rows.append((row, validate_row(row.values, self.config.form.date_order, tz)))
         return rows
 
-    def _deliver(self, close: bool = True) -> DeliveryReport:
+    def _deliver(self, summary: RunSummary, before: DeliveryReport | None = None) -> DeliveryReport:
+        """One delivery pass; `before` is an earlier pass of this run, counted in the digest."""
         kwargs: dict[str, Any] = {"sleep": self.sleep} if self.sleep else {}
-        return deliver(self.state, self.mailer, self.config.mail.limits, close=close, **kwargs)
+
+        def rewrite(envelope: Envelope, report: DeliveryReport) -> Envelope:
+            if envelope.kind != "digest" or envelope.id not in self._digest_ids:
+                return envelope
+            summary.delivery = report if before is None else _merged(before, report)
+            return self._final_digest(summary, envelope)
+
+        return deliver(
+            self.state,
+            self.mailer,
+            self.config.mail.limits,
+            close=False,
+            before_send=rewrite,
+            **kwargs,
+        )
 
     # -- one row ----------------------------------------------------------------------------
 
@@ -167,16 +236,17 @@ class Sync:
         except TemplateError:
             raise  # a broken template breaks every row alike: stop and say so once
         except ClusterSyncError as exc:
-            log.error("row %s (%s): %s", row_number, item.cluster_id, exc)
-            return RowResult(row_number, item.cluster_id, "", "error", str(exc))
+            log.error("row %s (%s) could not be processed: %s", row_number, item.cluster_id, exc)
+            return RowResult(row_number, item.cluster_id, _title(item), "error", str(exc))
         except sqlite3.Error:
             raise  # the state itself is in trouble: no row can be recorded safely
         except Exception as exc:
             # Whatever went wrong with this row (a template expression that fails on its
-            # data, say) must not keep the other rows from their factsheets.
+            # data, say) must not keep the other rows from their factsheets. The details are
+            # for the secretariat (console, digest, log), never for the sheet.
             log.exception("row %s (%s) could not be processed", row_number, item.cluster_id)
-            note = f"could not be processed ({type(exc).__name__}: {exc}); details in the log"
-            return RowResult(row_number, item.cluster_id, "", "error", note)
+            note = f"{type(exc).__name__}: {exc}"
+            return RowResult(row_number, item.cluster_id, _title(item), "error", note)
 
     def _stored(self, item: Identified) -> StoredRegistration | None:
         assert item.cluster_id is not None
@@ -242,13 +312,21 @@ class Sync:
     ) -> tuple[Path, bool]:
         """Render a new version, or again when its file went missing; else reuse the file."""
         cluster_id = str(item.cluster_id)
-        path = self.output_dir / "factsheets" / factsheet_filename(cluster_id, reg.title, version)
-        if changed or not path.exists():
+        name = factsheet_filename(cluster_id, reg.title, version)
+        existing = self.existing_dir / "factsheets" / name
+        if changed or not existing.exists():
+            path = self.output_dir / "factsheets" / name
             context = factsheet_context(reg, cluster_id, version, self.today)
-            render_docx(self.config.path(self.config.output.factsheet_template), context, path)
+            try:
+                render_docx(self.config.path(self.config.output.factsheet_template), context, path)
+            except OSError as exc:  # a full or read-only disk: this row waits for the next run
+                raise ClusterSyncError(
+                    f"its factsheet could not be written to {path.parent}: "
+                    f"{exc.strerror or type(exc).__name__}"
+                ) from None
             summary.factsheets.append(path)
             return path, True
-        return path, False
+        return existing, False
 
     def _queue_factsheet(
         self, item: Identified, reg: Registration, version: int, path: Path, first: bool
@@ -271,7 +349,7 @@ class Sync:
             attachment=Attachment(path.name, path.read_bytes()),
             now=self.now,
         )
-        return sum(enqueue(self.state, m, None, self.now) for m in messages)
+        return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
 
     def _invalid(self, item: Identified, summary: RunSummary) -> RowResult:
         stored = self._stored(item)
@@ -279,12 +357,19 @@ class Sync:
         problems = [str(p) for p in item.outcome.problems]
         problems_hash = _hash(problems)
         submitter = self._submitter(item)
-        if stored is None or stored.status != "invalid" or stored.problems_hash != problems_hash:
+        news = stored is None or stored.status != "invalid" or stored.problems_hash != problems_hash
+        if news:
             values["last_changed"] = self.now.isoformat(timespec="seconds")
         values.update(status="invalid", problems=problems, problems_hash=problems_hash)
         values["submitter"] = submitter.email if submitter else values["submitter"]
         result = RowResult(
-            item.row.row_number, item.cluster_id, values["title"], "invalid", problems=problems
+            item.row.row_number,
+            item.cluster_id,
+            values["title"],
+            "invalid",
+            problems=problems,
+            news=news,
+            since=self._local(values["last_changed"]),
         )
         notify = submitter is not None and values["notified_problems_hash"] != problems_hash
         with self.state.transaction():
@@ -296,7 +381,8 @@ class Sync:
                 result.note = "problems sent" if queued else ""
             self.state.save_registration(StoredRegistration(**values))
         if submitter is None:
-            result.note = "no valid address to tell the submitter"
+            result.untold = True
+            result.note = "no usable email address: nobody could tell the submitter"
         return result
 
     def _submitter(self, item: Identified) -> Address | None:
@@ -335,16 +421,20 @@ class Sync:
             to=[to],
             now=self.now,
         )
-        return sum(enqueue(self.state, m, None, self.now) for m in messages)
+        return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
 
     # -- after the rows ---------------------------------------------------------------------
 
-    def _queue_digest(self, summary: RunSummary) -> None:
-        context = digest_context(summary, self.today)
+    def _digest(
+        self, summary: RunSummary, final: bool, exclude: int | None = None
+    ) -> list[Outgoing]:
+        self._tell_when(summary)
+        queue = queue_counts(self.state, self.now, exclude)
+        context = digest_context(summary, self.today, final, queue)
         secretariat = [
             a for cell in self.config.mail.secretariat for a, _ in parse_addresses(cell) if a
         ]
-        messages = self.composer.compose(
+        return self.composer.compose(
             dedupe_key=f"digest:run:{summary.run_id}",
             kind="digest",
             cluster_id=None,
@@ -353,9 +443,55 @@ class Sync:
             to=secretariat,
             now=self.now,
         )
+
+    def _queue_digest(self, summary: RunSummary, final: bool) -> None:
+        messages = self._digest(summary, final)
         with self.state.transaction():
             for m in messages:
-                summary.queued += enqueue(self.state, m, summary.run_id, self.now)
+                if enqueue(self.state, m, summary.run_id, self.now):
+                    summary.queued += 1
+                    (number,) = self.state.db.execute(
+                        "SELECT id FROM messages WHERE dedupe_key = ?", (m.dedupe_key,)
+                    ).fetchone()
+                    self._digest_ids.add(int(number))
+        summary.digest = True
+
+    def _final_digest(self, summary: RunSummary, envelope: Envelope) -> Envelope:
+        """The digest written again just before it is sent: every other message of the
+        delivery is settled by then (it is queued last), so it counts what happened."""
+        messages = {m.dedupe_key: m for m in self._digest(summary, True, exclude=envelope.id)}
+        (key,) = self.state.db.execute(
+            "SELECT dedupe_key FROM messages WHERE id = ?", (envelope.id,)
+        ).fetchone()
+        return replace_content(self.state, envelope, messages[key]) if key in messages else envelope
+
+    def _tell_when(self, summary: RunSummary) -> None:
+        """For each open problem: when its submitter was told (or why not), from the queue."""
+        for result in summary.of("invalid"):
+            if result.untold:
+                result.told = "not told: no usable email address"
+                continue
+            found = self.state.db.execute(
+                "SELECT state, sent_at, queued_at, last_reply FROM messages "
+                "WHERE kind = 'problems' AND cluster_id = ? ORDER BY id DESC LIMIT 1",
+                (result.cluster_id,),
+            ).fetchone()
+            if found is None:
+                result.told = "not told yet"
+            elif found["state"] == "sent":
+                how = sent_words(saved_only(found["last_reply"]))
+                result.told = f"told on {self._local(found['sent_at'])} ({how})"
+            elif found["state"] == "failed":
+                result.told = "could not be told: the email failed (see `cluster-sync outbox`)"
+            else:
+                result.told = (
+                    f"email queued on {self._local(found['queued_at'])}, not delivered yet"
+                )
+
+    def _local(self, stamp: str | None) -> str:
+        if not stamp:
+            return ""
+        return datetime.fromisoformat(stamp).astimezone(self.config.zone).strftime("%Y-%m-%d %H:%M")
 
     def _write_back(self, identified: list[Identified], summary: RunSummary) -> None:
         errors = {r.row: r.note for r in summary.of("error")}
@@ -375,7 +511,62 @@ class Sync:
 
         stored = self.state.registration(item.cluster_id) if item.cluster_id else None
         line, when = status_line(self.state, item, stored, self.config)
-        if error:
-            # What the sheet showed before may no longer be true: say what happened instead.
-            line = f"Not processed in the last run: {error}. The secretariat has been told."
+        if error is not None:
+            # What the sheet showed before may no longer be true: say what happened instead,
+            # in plain words; the details are for the secretariat, not for the sheet.
+            from cluster_sync.sheetstatus import ERROR_LINE
+
+            line = ERROR_LINE
         return RowStatus(item.row, item.cluster_id, line[:480], when)
+
+
+def _title(item: Identified) -> str:
+    return str(item.row.values.get("title") or "")[:300]
+
+
+def _merged(first: DeliveryReport, then: DeliveryReport) -> DeliveryReport:
+    """Two passes of one run as one."""
+    return DeliveryReport(
+        sent=first.sent + then.sent,
+        failed=first.failed + then.failed,
+        deferred=first.deferred + then.deferred,
+        capped=first.capped or then.capped,
+        unreachable=first.unreachable or then.unreachable,
+        refused=first.refused + then.refused,
+        recovered=first.recovered + then.recovered,
+        saved_only=first.saved_only,
+        reconnected=first.reconnected or then.reconnected,
+    )
+
+
+def _log_outcome(summary: RunSummary, seconds: float) -> None:
+    """The story of the run in the log, at INFO: a night that went well leaves its lines too."""
+    c = summary.counts
+    log.info(
+        "%s read %s from %s (%s skipped): %s new, %s updated, %s unchanged, %s to fix, "
+        "%s, %s could not be processed",
+        summary.label,
+        count(c["rows"], "response"),
+        summary.source,
+        count(c["blank"], "blank row"),
+        c["new"],
+        c["updated"],
+        c["unchanged"],
+        c["invalid"],
+        count(c["duplicate"], "duplicate"),
+        count(c["error"], "row"),
+    )
+    log.info(
+        "%s mail: %s queued, %s %s, %s failed, %s still queued (%s held for a retry)%s",
+        summary.label,
+        c["queued"],
+        summary.delivery.sent,
+        sent_words(summary.delivery.saved_only),
+        c["failed"],
+        c["still_queued"],
+        c["held"],
+        f", {count(c['refused'], 'recipient')} refused" if c["refused"] else "",
+    )
+    problems = summary.exit_codes()
+    outcome = "; ".join(line for _, line in problems) if problems else "everything done"
+    log.info("%s finished in %.1f s: %s (%s)", summary.label, seconds, summary.outcome, outcome)
