@@ -13,7 +13,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -95,13 +95,11 @@ def _output_closed() -> NoReturn:
     complaint when it flushes stdout at exit."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-    try:
+    with suppress(OSError):  # stderr may be the same closed pipe
         click.echo(
             "Output stopped: the command reading it (such as `| head`) closed the pipe.",
             err=True,
         )
-    except OSError:
-        pass
     sys.exit(2)
 
 

@@ -251,10 +251,10 @@ class Delivery:
         return self.report
 
     def _open(self) -> None:
-        """Connect; a temporary failure (a busy server's 421, a timeout) is tried again after
-        the same waits as a message. A refused login is not: one attempt per run, so that a
-        wrong password does not lock the account."""
-        waits = list(self.in_run_waits)
+        """Connect; a temporary failure (a busy server's 421, a timeout) is tried once more
+        after the first of the waits a message gets. A refused login is not: one attempt per
+        run, so that a wrong password does not lock the account."""
+        waits = list(self.in_run_waits[:1])
         while True:
             try:
                 self.mailer.open()

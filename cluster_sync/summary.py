@@ -43,7 +43,7 @@ class RunSummary:
     blank: int = 0
     results: list[RowResult] = field(default_factory=list)
     factsheets: list[Path] = field(default_factory=list)
-    queued: int = 0  # messages this run queued (the digest included)
+    queued: int = 0  # messages this run queued (the digest included, once queued)
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
     #: the queue after delivery: everything not delivered, whichever run queued it
     queue: QueueCounts = field(default_factory=QueueCounts)
@@ -194,11 +194,11 @@ def delivery_line(summary: RunSummary, final: bool, queue: QueueCounts) -> str:
     """One sentence on the mail of this run, true at the moment it is written."""
     if not final:
         return (
-            f"This run queued {count(summary.queued, 'email')}, this digest included; "
+            f"This run queued {count(summary.queued, 'email')} besides this digest; "
             f"{count(queue.queued, 'email')} in all waited for delivery when it was written."
         )
     d = summary.delivery
-    parts = [f"{count(d.sent, 'email')} {sent_words(d.saved_only)} in this run"]
+    parts = [f"{count(d.sent, 'email')} {sent_words(d.saved_only)} in this run before this digest"]
     if d.failed:
         parts.append(f"{len(d.failed)} failed")
     if d.refused:
