@@ -387,9 +387,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
 
 def queue_line(counts: Any) -> str:
-    """The queue in the same words everywhere: status, send, outbox."""
-    held = f" ({counts.held} held for a retry)" if counts.held else ""
-    return f"{counts.queued} queued{held}, {counts.failed} failed"
+    from cluster_sync.summary import queue_words
+
+    return queue_words(counts)
 
 
 # -- mail queue ------------------------------------------------------------------------------
@@ -425,14 +425,9 @@ def send(ctx: click.Context, dry_run: bool) -> None:
 def say_delivery(ctx: click.Context, report: Any, counts: Any) -> None:
     """What one delivery pass did, and the queue after it; exit 4 (with a warning even under
     -q) when the mail server could not be used."""
-    from cluster_sync.summary import EXIT_MAIL_UNUSABLE, sent_words
+    from cluster_sync.summary import EXIT_MAIL_UNUSABLE, delivery_sentence
 
-    held = f" ({counts.held} held for a retry)" if counts.held else ""
-    say(
-        ctx,
-        f"{count(report.sent, 'message')} {sent_words(report.saved_only)}, "
-        f"{len(report.failed)} failed; still queued: {counts.queued}{held}.",
-    )
+    say(ctx, delivery_sentence(report, counts))
     for number, address, reply in report.refused:
         say(ctx, f"  refused by the mail server: {address} (message #{number}): {reply}")
     for number, subject, reply in report.failed:

@@ -206,3 +206,18 @@ def delivery_line(summary: RunSummary, final: bool, queue: QueueCounts) -> str:
     held = f" ({queue.held} held for a retry)" if queue.held else ""
     parts.append(f"still queued: {queue.queued}{held}")
     return "; ".join(parts) + "."
+
+
+def queue_words(queue: QueueCounts) -> str:
+    """The queue in the same words everywhere: status, send, outbox, the run summary."""
+    held = f" ({queue.held} held for a retry)" if queue.held else ""
+    return f"{queue.queued} queued{held}, {queue.failed} failed"
+
+
+def delivery_sentence(report: DeliveryReport, queue: QueueCounts) -> str:
+    """What one delivery pass did, and the queue after it (`send`, `report --send`)."""
+    held = f" ({queue.held} held for a retry)" if queue.held else ""
+    return (
+        f"{count(report.sent, 'message')} {sent_words(report.saved_only)}, "
+        f"{len(report.failed)} failed; still queued: {queue.queued}{held}."
+    )

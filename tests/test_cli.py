@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -67,8 +68,13 @@ def test_dry_run_changes_nothing(make_config: Callable[..., Config], project: Pa
     assert not config.path(config.state.database).exists()
     assert not config.path(config.output.directory).exists()
     assert (project / "responses.csv").read_bytes() == before
+    code, output = run(config, "sync", "--dry-run", "--keep")
     scratch = Path(re.search(r"Factsheets: (\S+)", output).group(1))  # type: ignore[union-attr]
-    assert len(list(scratch.glob("*.docx"))) == 16
+    try:
+        assert len(list(scratch.glob("*.docx"))) == 16
+        assert f"The scratch folder is kept: {scratch.parent}" in output
+    finally:
+        shutil.rmtree(scratch.parent)
 
 
 def test_sync_then_status_and_outbox(make_config: Callable[..., Config]) -> None:
