@@ -101,6 +101,7 @@ def _sample_digest() -> dict[str, object]:
         RowResult(7, "CL-2000-005", "Broken", "error", "OSError: disk full"),
     ]
     summary.awaiting_approval = [summary.results[0]]
+    summary.interrupted = ["run 1 was stopped before it finished"]
     summary.delivery = DeliveryReport(
         sent=1, failed=[(1, "subject", "550 no")], refused=[(2, "a@example.org", "550 no")]
     )

@@ -40,6 +40,13 @@ from cluster_sync.validate import Outcome, is_blank_row, parse_addresses, valida
 from cluster_sync.words import count
 
 log = logging.getLogger(__name__)
+#: how the digest names the messages of a run by kind
+KIND_WORDS = {
+    "factsheet": "factsheet email",
+    "factsheet_update": "updated factsheet email",
+    "problems": "problem report",
+    "report": "CoP report email",
+}
 Progress = Callable[[Iterable[Identified]], Iterable[Identified]]
 
 
@@ -94,6 +101,7 @@ class Sync:
         run_id = self.run_id = self.state.start_run()
         summary = RunSummary(run_id, self.source.description, sheet_link=self._sheet_link())
         summary.dry_run = self.dry_run
+        summary.interrupted = self._interrupted_runs(run_id)
         started = time.monotonic()
         log.info(
             "%srun %s started: reading %s",
@@ -156,6 +164,35 @@ class Sync:
         finally:
             self.mailer.close()
         summary.queue = queue_counts(self.state, self.now)
+
+    def _interrupted_runs(self, run_id: int) -> list[str]:
+        """Earlier runs still marked running were killed (the lock says no other is alive).
+        One killed before it queued its digest owes the secretariat one: this run's digest
+        says what it had done, and its messages go out with this run's mail."""
+        owed = []
+        for run in self.state.db.execute(
+            "SELECT id, started_at FROM runs WHERE outcome = 'running' AND id < ?", (run_id,)
+        ).fetchall():
+            number = int(run["id"])
+            kinds = self.state.db.execute(
+                "SELECT kind, count(*) FROM messages WHERE run_id = ? GROUP BY kind ORDER BY kind",
+                (number,),
+            ).fetchall()
+            queued = {str(kind): int(n) for kind, n in kinds}
+            with self.state.transaction() as db:
+                db.execute(
+                    "UPDATE runs SET outcome = 'interrupted', finished_at = ? WHERE id = ?",
+                    (self.now.isoformat(timespec="seconds"), number),
+                )
+            if "digest" in queued:
+                continue  # its digest is queued: it goes out as it stands
+            done = ", ".join(count(n, KIND_WORDS.get(k, f"{k} email")) for k, n in queued.items())
+            owed.append(
+                f"run {number}, started {self._local(run['started_at'])}, was stopped before "
+                f"it finished and before its digest was written; it had queued "
+                f"{done or 'no email'}" + (", delivered with this run's mail" if queued else "")
+            )
+        return owed
 
     def _sheet_link(self) -> str:
         source = self.config.source

@@ -55,6 +55,8 @@ class RunSummary:
     digest: bool = False  # a digest was queued for the secretariat
     sheet_link: str = ""
     dry_run: bool = False
+    #: earlier runs killed before they queued their digest: what each had done, in words
+    interrupted: list[str] = field(default_factory=list)
 
     def of(self, change: str) -> list[RowResult]:
         return [r for r in self.results if r.change == change]
@@ -92,8 +94,10 @@ class RunSummary:
     def did_something(self) -> bool:
         """Worth a digest: work done, or bad news, in this run's rows."""
         c = self.counts
-        return any(c[k] for k in ("new", "updated", "factsheets", "queued", "error")) or any(
-            r.note == "problems sent" or (r.untold and r.news) for r in self.of("invalid")
+        return (
+            any(c[k] for k in ("new", "updated", "factsheets", "queued", "error"))
+            or bool(self.interrupted)
+            or any(r.note == "problems sent" or (r.untold and r.news) for r in self.of("invalid"))
         )
 
     def exit_codes(self) -> list[tuple[int, str]]:
@@ -150,6 +154,9 @@ def headline(summary: RunSummary) -> str:
         (c["failed"], f"{count(c['failed'], 'delivery', 'deliveries')} failed"),
         (c["refused"], f"{count(c['refused'], 'address', 'addresses')} refused"),
     ]
+    if summary.interrupted:
+        earlier = len(summary.interrupted)
+        bad.append((earlier, f"{count(earlier, 'earlier run')} interrupted"))
     if summary.delivery.unreachable:
         bad.append((1, "mail server unusable"))
     work = [
@@ -185,6 +192,7 @@ def digest_context(
         "awaiting": summary.awaiting_approval,
         "failed": [{"id": i, "subject": s, "reply": r} for i, s, r in delivery.failed],
         "refused": [{"id": i, "address": a, "reply": r} for i, a, r in delivery.refused],
+        "interrupted": summary.interrupted,
         "delivery_known": final,
         "delivery_line": delivery_line(summary, final, queue),
     }

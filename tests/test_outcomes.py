@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -395,6 +396,32 @@ def test_a_killed_run_leaves_its_digest_for_the_next_run_to_send_once(
     assert "This run queued 3 emails besides this digest" in plain(digest)
     again = run(project, "send")
     assert again.exit_code == 0 and len(digests(server.recorder)) == 1
+
+
+def test_a_run_killed_before_its_digest_is_told_by_the_next_one(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()  # the whole example: 16 factsheets, time to be killed among them
+    factsheets = config.path(config.output.directory) / "factsheets"
+    command = [sys.executable, "-m", "cluster_sync", "--config", "cluster-sync.toml", "sync"]
+    process = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    while process.poll() is None and len(list(factsheets.glob("*.docx"))) < 2:
+        time.sleep(0.01)
+    process.kill()
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert outbox_digests(config) == []  # killed among the rows: no digest, no delivery yet
+    result = run(project, "sync")
+    assert result.exit_code == 0, result.output
+    (digest,) = outbox_digests(config)
+    assert ": 1 earlier run interrupted, " in str(digest["Subject"])
+    body = plain(digest)
+    assert re.search(
+        r"run 1, started [\d-]+ [\d:]+, was stopped before it finished and before its digest "
+        r"was written; it had queued \d+ factsheet emails?",
+        body,
+    )
+    assert "interrupted" in run(project, "status").stdout
 
 
 def test_the_digest_names_bad_news_first_and_flags_untold_submitters(
