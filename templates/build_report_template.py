@@ -281,8 +281,7 @@ def _key_figures(doc: DocumentObject) -> None:
 
 def _unnamed_note(doc: DocumentObject) -> None:
     marker(doc, "{%p if unnamed_clusters %}")
-    para(doc, "Table Note", "{{ unnamed_clusters }} cluster(s) without consent to publication are "
-         "counted in the figures but not named.")  # fmt: skip
+    para(doc, "Table Note", "{{ notes.unnamed_clusters }}")
     marker(doc, "{%p endif %}")
 
 
@@ -303,10 +302,7 @@ def _portfolio(doc: DocumentObject) -> None:
 
 def _involved(doc: DocumentObject) -> None:
     _heading(doc, "Who is involved")
-    para(doc, "Normal", "{{ figures.organisations }} organisation(s) from {{ figures.countries }} "
-         "country(ies) and {{ figures.thematic_projects }} Thematic Project(s) take part; "
-         "{{ figures.participants }} participant(s) are named in the registrations. Annex A lists "
-         "the organisations.")  # fmt: skip
+    para(doc, "Normal", "{{ notes.involved }} Annex A lists the organisations.")
     _heading(doc, "Countries", 2)
     marker(doc, "{%p if countries %}")
     _data_table(doc, ["Country", "Organisations", "Clusters"], [7.0, 2.6, 2.4],
@@ -375,8 +371,7 @@ def _follow_up(doc: DocumentObject) -> None:
     para(doc, "Empty Note", "None.")
     marker(doc, "{%p endif %}")
     marker(doc, "{%p if unnamed_problems %}")
-    para(doc, "Table Note", "{{ unnamed_problems }} more registration(s) need fixing but gave no "
-         "consent to publication; they are not named.")  # fmt: skip
+    para(doc, "Table Note", "{{ notes.unnamed_problems }}")
     marker(doc, "{%p endif %}")
 
 
@@ -450,11 +445,7 @@ def _annexes(doc: DocumentObject) -> None:
     para(doc, "Empty Note", "None.")
     marker(doc, "{%p endif %}")
     marker(doc, "{%p if unnamed_organisations %}")
-    para(
-        doc,
-        "Table Note",
-        "{{ unnamed_organisations }} more organisation(s) are counted but not named.",
-    )
+    para(doc, "Table Note", "{{ notes.unnamed_organisations }}")
     marker(doc, "{%p endif %}")
     _heading(doc, "Annex B · Factsheets")
     marker(doc, "{%p if clusters %}")

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 
+import docx
 import pytest
 from click.testing import CliRunner, Result
 from conftest import ROOT
@@ -625,6 +626,24 @@ def test_counted_nouns_agree_with_their_numbers() -> None:
     assert count(1, "person") == "1 person" and count(3, "person") == "3 people"
     assert count(2, "country") == "2 countries" and count(2, "address") == "2 addresses"
     assert count(2, "delivery") == "2 deliveries" and count(2, "day") == "2 days"
+
+
+def test_the_cop_report_counts_agree_with_their_nouns(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    make_config()
+    assert run(project, "-q", "sync").exit_code == 0
+    out = project / "report.docx"
+    result = run(project, "report", "--from", "2024-01-01", "--to", "2027-12-31", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    document = docx.Document(str(out))
+    text = "\n".join(p.text for p in document.paragraphs)
+    markdown = out.with_suffix(".md").read_text(encoding="utf-8")
+    for words in (text, markdown):
+        assert "(s)" not in words and "(ies)" not in words
+    assert re.search(
+        r"\d+ organisations from \d+ countries and \d+ Thematic Projects take part", text
+    )
 
 
 def test_no_counted_noun_in_the_run_reporting_says_s_in_brackets() -> None:

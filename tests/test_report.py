@@ -296,8 +296,8 @@ def test_without_consent_a_registration_is_counted_but_never_named(
             assert hidden not in text, (path.name, hidden)
         assert "Ocean literacy in the Adriatic" in text
         assert "WG5 Oceans" in text
-        assert "1 cluster(s) without consent to publication are counted" in text
-        assert "1 more registration(s) need fixing but gave no consent" in text
+        assert "1 cluster without consent to publication is counted" in text
+        assert "1 more registration needs fixing but gave no consent" in text
     assert made.summary.startswith("5 clusters, 4 new")
 
 

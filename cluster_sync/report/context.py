@@ -12,6 +12,7 @@ from cluster_sync.dates import format_date
 from cluster_sync.render.factsheet import CO_FUNDING
 from cluster_sync.report.figures import Figures, split_wg, summary_sentence
 from cluster_sync.report.gather import STATUSES, Cluster, Gathered
+from cluster_sync.words import count
 
 REPORT_TITLE = "Natural Heritage Community of Practice — Clusters report"
 TO_COMPLETE = "[To be completed by the secretariat]"
@@ -145,6 +146,37 @@ def _tallies(pairs: list[tuple[str, int]]) -> list[dict[str, Any]]:
     return [{"name": name, "count": count} for name, count in pairs]
 
 
+def notes(figures: Figures, unnamed_problems: int) -> dict[str, str]:
+    """The report's sentences with counted nouns (and their verbs) agreeing with the numbers:
+    "1 organisation is counted", "2 organisations are counted"."""
+    orgs = figures.organisations
+    hidden = sum(not o.named for o in orgs)
+
+    def are(n: int) -> str:
+        return "is" if n == 1 else "are"
+
+    return {
+        "involved": (
+            f"{count(len(orgs), 'organisation')} from {count(len(figures.countries), 'country')}"
+            f" and {count(len(figures.thematic_projects), 'Thematic Project')} take part; "
+            f"{count(figures.participants, 'participant')} {are(figures.participants)} named "
+            "in the registrations."
+        ),
+        "unnamed_clusters": (
+            f"{count(figures.unnamed, 'cluster')} without consent to publication "
+            f"{are(figures.unnamed)} counted in the figures but not named."
+        ),
+        "unnamed_organisations": (
+            f"{count(hidden, 'more organisation')} {are(hidden)} counted but not named."
+        ),
+        "unnamed_problems": (
+            f"{count(unnamed_problems, 'more registration')} "
+            f"{'needs' if unnamed_problems == 1 else 'need'} fixing but gave no consent to "
+            f"publication; {'it is' if unnamed_problems == 1 else 'they are'} not named."
+        ),
+    }
+
+
 def figures_context(figures: Figures) -> dict[str, Any]:
     by = figures.by_status
     return {
@@ -218,6 +250,7 @@ def build_context(
             for p in gathered.open_problems
         ],
         "unnamed_problems": gathered.unnamed_problems,
+        "notes": notes(figures, gathered.unnamed_problems),
         "to_complete": TO_COMPLETE,
         "co_funding": CO_FUNDING,
     }

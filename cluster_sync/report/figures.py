@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from cluster_sync import form, text
 from cluster_sync.report.gather import ACTIVE, COMPLETED, PLANNED, STATUSES, Cluster, Gathered
+from cluster_sync.words import count
 
 
 @dataclass(frozen=True)
@@ -157,19 +158,14 @@ def compute(gathered: Gathered) -> Figures:
     )
 
 
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
-
-
 def summary_sentence(figures: Figures) -> str:
     """`12 clusters, 4 new, 5 active, 3 completed; 41 organisations from 11 countries.`"""
     if figures.clusters == 0:
         return "No clusters in this period."
     s = figures.by_status
-    parts = [plural(figures.clusters, "cluster"), f"{figures.new} new"]
+    parts = [count(figures.clusters, "cluster"), f"{figures.new} new"]
     parts += [f"{s[k]} {k}" for k in (PLANNED, ACTIVE, COMPLETED) if s[k]]
-    countries = plural(len(figures.countries), "country", "countries")
+    countries = count(len(figures.countries), "country")
     return (
-        f"{', '.join(parts)}; {plural(len(figures.organisations), 'organisation')} "
-        f"from {countries}."
+        f"{', '.join(parts)}; {count(len(figures.organisations), 'organisation')} from {countries}."
     )

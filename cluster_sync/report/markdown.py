@@ -124,15 +124,8 @@ def _portfolio(c: dict[str, Any]) -> list[str]:
             ],
         )
     if c["unnamed_clusters"]:
-        lines += [_unnamed_note(c["unnamed_clusters"]), ""]
+        lines += [c["notes"]["unnamed_clusters"], ""]
     return lines
-
-
-def _unnamed_note(count: int) -> str:
-    return (
-        f"{count} cluster(s) without consent to publication are counted in the figures but "
-        "not named."
-    )
 
 
 def _involved(c: dict[str, Any]) -> list[str]:
@@ -199,11 +192,7 @@ def _follow_up(c: dict[str, Any]) -> list[str]:
     else:
         lines += ["None.", ""]
     if c["unnamed_problems"]:
-        lines += [
-            f"{c['unnamed_problems']} more registration(s) need fixing but gave no consent to "
-            "publication; they are not named.",
-            "",
-        ]
+        lines += [c["notes"]["unnamed_problems"], ""]
     return lines
 
 
@@ -255,10 +244,7 @@ def render_markdown(c: dict[str, Any], charts: dict[str, str]) -> str:
         [(o["name"], o["country"], o["clusters"]) for o in c["organisations"]],
     )
     if c["unnamed_organisations"]:
-        lines += [
-            f"{c['unnamed_organisations']} more organisation(s) are counted but not named.",
-            "",
-        ]
+        lines += [c["notes"]["unnamed_organisations"], ""]
     lines += ["## Annex: factsheets", ""]
     lines += table(
         ["ID", "Title", "Factsheet"],
