@@ -282,6 +282,8 @@ def _print_summary(ctx: click.Context, summary: Any, where: dict[str, Path]) -> 
             f"{summary.delivery.sent}   failed: {c['failed']}   still queued: "
             f"{c['still_queued']}{held}",
         )
+    if summary.delivery.reconnected and not summary.delivery.unreachable:
+        say(ctx, "  the first connection to the mail server failed; a second one was used")
     for number, address, reply in summary.delivery.refused:
         say(ctx, f"  refused by the mail server: {address} (message #{number}): {reply}")
     for number, subject, reply in summary.delivery.failed:

@@ -515,9 +515,11 @@ class Sync:
             ).fetchone()
             if found is None:
                 result.told = "not told yet"
+            elif found["state"] == "sent" and saved_only(found["last_reply"]):
+                when = self._local(found["sent_at"])
+                result.told = f"problem report saved to the outbox on {when}, not sent yet"
             elif found["state"] == "sent":
-                how = sent_words(saved_only(found["last_reply"]))
-                result.told = f"told on {self._local(found['sent_at'])} ({how})"
+                result.told = f"told by email on {self._local(found['sent_at'])}"
             elif found["state"] == "failed":
                 result.told = "could not be told: the email failed (see `cluster-sync outbox`)"
             else:

@@ -251,6 +251,7 @@ def test_a_421_on_the_first_connection_then_everything_delivered_is_exit_0(
     assert result.exit_code == 0, result.output
     assert warnings(result) == []
     assert "sent: 4   failed: 0   still queued: 0" in result.stdout
+    assert "the first connection to the mail server failed; a second one was used" in result.stdout
     assert server.recorder.connections == 2 and len(server.recorder.messages) == 4
     (digest,) = digests(server.recorder)
     assert "3 emails sent in this run before this digest; still queued: 0." in plain(digest)
@@ -307,7 +308,7 @@ def test_a_message_held_for_retry_is_counted_alike_everywhere(
 def test_a_recipient_refused_among_others_is_reported_and_not_counted(
     make_config: Callable[..., Config], project: Path, server: Server
 ) -> None:
-    keep_rows(project, 2, 3)
+    keep_rows(project, 2, 3, 12)
     make_config()
     use_smtp(project, server)
     server.recorder.refuse_recipients.add(REFUSED)
@@ -315,8 +316,11 @@ def test_a_recipient_refused_among_others_is_reported_and_not_counted(
     assert result.exit_code == 0, result.output
     assert f"refused by the mail server: {REFUSED}" in result.stdout
     (digest,) = digests(server.recorder)
-    assert str(digest["Subject"]).endswith(": 1 address refused, 2 new")
+    assert str(digest["Subject"]).endswith(": 1 address refused, 2 new, 1 to fix")
     assert f"#1  {REFUSED}: 550 5.1.1" in plain(digest)
+    assert re.search(
+        r"open since [\d-]+ [\d:]+; told by email on [\d-]+ [\d:]+\r?\n", plain(digest)
+    )
     first = sheet(project)[0]["Sync status"]
     (factsheet,) = [
         m for m in server.recorder.messages if m.rcpt_tos[0] == "niccolo.manca@example.org"
@@ -477,7 +481,8 @@ def test_the_digest_of_a_google_sheet_links_to_it_and_tells_when_each_submitter_
     body = plain(digest)
     assert f"The sheet: https://docs.google.com/spreadsheets/d/{KEY}/edit" in body
     assert re.search(
-        r"open since [\d-]+ [\d:]+; told on [\d-]+ [\d:]+ \(saved to the outbox\)", body
+        r"open since [\d-]+ [\d:]+; problem report saved to the outbox on [\d-]+ [\d:]+, not sent",
+        body,
     )
     assert "sheet row 2 " in body and "sheet row 3 " in body
 
