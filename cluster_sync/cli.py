@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 import traceback
@@ -50,6 +51,18 @@ def handle_errors(func: F) -> F:
             sys.exit(130)
         except BrokenPipeError:
             _output_closed()
+        except sqlite3.OperationalError as exc:
+            if not any(words in str(exc) for words in SQLITE_OPERATOR_ERRORS):
+                raise_unexpected(exc, verbose)
+            click.secho(
+                f"Error: the state database could not be written: {exc}.\n"
+                "  What to do: make room on its disk, or check that its folder (state.database) "
+                "is writable by the user that runs cluster-sync; nothing is lost.",
+                fg="red",
+                err=True,
+            )
+            log.error("the state database could not be written: %s", exc)
+            sys.exit(2)
         except OSError as exc:
             if exc.errno not in OPERATOR_ERRNOS:
                 raise_unexpected(exc, verbose)
@@ -59,8 +72,9 @@ def handle_errors(func: F) -> F:
             click.secho(
                 f"Error: cannot write{where}: {exc.strerror or exc}.\n"
                 "  What to do: check that the folders named in the configuration (state.database,"
-                " output.directory, mail.outbox, log.file) exist or can be created, and are "
-                "writable by the user that runs cluster-sync; `cluster-sync check` tests them.",
+                " output.directory, mail.outbox, log.file) exist or can be created, are "
+                "writable by the user that runs cluster-sync, and that their disk has room; "
+                "`cluster-sync check` tests them.",
                 fg="red",
                 err=True,
             )
@@ -72,9 +86,20 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: what SQLite says when the disk or folder of the state database is the problem
+SQLITE_OPERATOR_ERRORS = ("disk is full", "readonly database", "unable to open database file")
+
 #: errors of the machine's set-up (a folder that is missing, read-only or not ours), not of
 #: cluster-sync: said in plain words, with the configuration's exit code
-OPERATOR_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR}
+OPERATOR_ERRNOS = {
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.ENOENT,
+    errno.ENOTDIR,
+    errno.ENOSPC,
+    errno.EDQUOT,
+}
 
 
 def raise_unexpected(exc: Exception, verbose: bool) -> NoReturn:
@@ -361,7 +386,16 @@ def status(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(
             json.dumps(
-                {"registrations": [r.__dict__ for r in regs], "queue": queue, "runs": runs},
+                {
+                    "registrations": [r.__dict__ | {"email": emails[r.cluster_id]} for r in regs],
+                    "queue": queue,
+                    "queue_counts": {
+                        "queued": counts.queued,
+                        "held_for_retry": counts.held,
+                        "failed": counts.failed,
+                    },
+                    "runs": runs,
+                },
                 default=str,
                 ensure_ascii=False,
                 indent=2,
@@ -406,6 +440,7 @@ def send(ctx: click.Context, dry_run: bool) -> None:
     from cluster_sync.lock import state_lock
     from cluster_sync.mailers import open_mailer
     from cluster_sync.mailqueue import deliver, queue_counts, queue_listing
+    from cluster_sync.summary import delivery_sentence
 
     cfg = load_config(ctx)
     with state_lock(cfg.path(cfg.state.database)), opened_state(cfg) as state:
@@ -421,6 +456,7 @@ def send(ctx: click.Context, dry_run: bool) -> None:
             return
         report = deliver(state, open_mailer(cfg), cfg.mail.limits)
         counts = queue_counts(state)
+    log.info("send: %s", delivery_sentence(report, counts))
     say_delivery(ctx, report, counts)
 
 

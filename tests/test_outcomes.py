@@ -584,18 +584,20 @@ def test_the_log_tells_the_story_of_a_good_night(
     assert re.search(r"run 1 finished in \d+\.\d s: ok \(everything done\)", log)
 
 
+@pytest.mark.parametrize("disk", ["read-only", "full"])
 def test_an_unwritable_state_folder_is_a_plain_configuration_error(
-    make_config: Callable[..., Config], project: Path
+    make_config: Callable[..., Config], project: Path, disk: str
 ) -> None:
     keep_rows(project, 2)
     make_config()
     config = edit_config(project, ('file = "var/cluster-sync.log"', 'file = "sync.log"'))
     folder = config.path(config.state.database).parent
-    with tmpfs(folder):
-        read_only(folder)
+    with tmpfs(folder, "64k"):
+        read_only(folder) if disk == "read-only" else fill(folder)
         result = run(project, "sync")
-    assert result.exit_code == 2
-    assert "Error: cannot write" in result.stderr and "Read-only file system" in result.stderr
+    assert result.exit_code == 2, result.output
+    reason = "Read-only file system" if disk == "read-only" else "No space left on device"
+    assert "Error: cannot write" in result.stderr and reason in result.stderr
     assert "state.database" in result.stderr
     assert "Unexpected" not in result.output and "Traceback" not in result.output
 
