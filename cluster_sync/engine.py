@@ -18,35 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from cluster_sync.config import Config
+from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
 from cluster_sync.identity import Identified, identify
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
-from cluster_sync.mailqueue import (
-    DeliveryReport,
-    Outgoing,
-    deliver,
-    enqueue,
-    queue_counts,
-    replace_content,
-    saved_only,
-)
+from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue, queue_counts
 from cluster_sync.model import Address, Registration
 from cluster_sync.render.email import Attachment, Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
+from cluster_sync.sheetstatus import ERROR_LINE, local_time, status_line
 from cluster_sync.sources.base import RowStatus, Snapshot, Source
 from cluster_sync.state import State, StoredRegistration
-from cluster_sync.summary import RowResult, RunSummary, digest_context, sent_words
+from cluster_sync.summary import RowResult, RunSummary
 from cluster_sync.validate import Outcome, is_blank_row, parse_addresses, validate_row
-from cluster_sync.words import count
 
 log = logging.getLogger(__name__)
-#: how the digest names the messages of a run by kind
-KIND_WORDS = {
-    "factsheet": "factsheet email",
-    "factsheet_update": "updated factsheet email",
-    "problems": "problem report",
-    "report": "CoP report email",
-}
 Progress = Callable[[Iterable[Identified]], Iterable[Identified]]
 
 
@@ -85,7 +71,6 @@ class Sync:
         self.write_back = write_back and not dry_run
         self.sleep = sleep
         self.run_id: int | None = None
-        self._digest_ids: set[int] = set()  # this run's digest, in the queue
         mail = config.mail
         self.composer = Composer(
             config.path(config.output.email_templates),
@@ -94,14 +79,15 @@ class Sync:
             mail.message_id_domain,
             mail.limits.max_recipients,
         )
+        self.digest = Digest(config, state, self.composer, self.now)
 
     # -- the run ----------------------------------------------------------------------------
 
     def run(self) -> RunSummary:
         run_id = self.run_id = self.state.start_run()
-        summary = RunSummary(run_id, self.source.description, sheet_link=self._sheet_link())
+        summary = RunSummary(run_id, self.source.description, sheet_link=sheet_link(self.config))
         summary.dry_run = self.dry_run
-        summary.interrupted = self._interrupted_runs(run_id)
+        summary.interrupted = interrupted_runs(self.state, run_id, self.now, self.config)
         started = time.monotonic()
         log.info(
             "%srun %s started: reading %s",
@@ -123,7 +109,7 @@ class Sync:
         problems = summary.exit_codes()
         error = "; ".join(line for _, line in problems)[:500] or None
         self.state.finish_run(run_id, summary.outcome, summary.counts, error)
-        _log_outcome(summary, time.monotonic() - started)
+        log_outcome(summary, time.monotonic() - started)
         return summary
 
     def _sync(self, summary: RunSummary) -> None:
@@ -153,57 +139,17 @@ class Sync:
         a refused recipient) gets a digest of its own right after."""
         digest = self.config.mail.digest
         if digest and summary.did_something:
-            self._queue_digest(summary, final=False)
+            self.digest.queue(summary)
         try:
             # One connection for the whole run: the digest goes through the same session.
             first = summary.delivery = self._deliver(summary)
             bad_news = first.failed or first.refused
             if digest and not summary.digest and bad_news and not first.unreachable:
-                self._queue_digest(summary, final=False)
-                summary.delivery = _merged(first, self._deliver(summary, first))
+                self.digest.queue(summary)
+                summary.delivery = merged(first, self._deliver(summary, first))
         finally:
             self.mailer.close()
         summary.queue = queue_counts(self.state, self.now)
-
-    def _interrupted_runs(self, run_id: int) -> list[str]:
-        """Earlier runs still marked running were killed (the lock says no other is alive).
-        One killed before it queued its digest owes the secretariat one: this run's digest
-        says what it had done, and its messages go out with this run's mail."""
-        owed = []
-        for run in self.state.db.execute(
-            "SELECT id, started_at FROM runs WHERE outcome = 'running' AND id < ?", (run_id,)
-        ).fetchall():
-            number = int(run["id"])
-            kinds = self.state.db.execute(
-                "SELECT kind, count(*) FROM messages WHERE run_id = ? GROUP BY kind ORDER BY kind",
-                (number,),
-            ).fetchall()
-            queued = {str(kind): int(n) for kind, n in kinds}
-            with self.state.transaction() as db:
-                db.execute(
-                    "UPDATE runs SET outcome = 'interrupted', finished_at = ? WHERE id = ?",
-                    (self.now.isoformat(timespec="seconds"), number),
-                )
-            if "digest" in queued:
-                continue  # its digest is queued: it goes out as it stands
-            done = ", ".join(count(n, KIND_WORDS.get(k, f"{k} email")) for k, n in queued.items())
-            owed.append(
-                f"run {number}, started {self._local(run['started_at'])}, was stopped before "
-                f"it finished and before its digest was written; it had queued "
-                f"{done or 'no email'}" + (", delivered with this run's mail" if queued else "")
-            )
-        return owed
-
-    def _sheet_link(self) -> str:
-        source = self.config.source
-        if source.type == "google":
-            from cluster_sync.sources.google import spreadsheet_key
-
-            try:
-                return f"https://docs.google.com/spreadsheets/d/{spreadsheet_key(source.spreadsheet)}/edit"
-            except ClusterSyncError:
-                return ""
-        return str(self.config.path(source.path))
 
     def _check_mailer(self) -> None:
         """A mail setting a person must fix (an unset password variable) stops the run before
@@ -244,10 +190,10 @@ class Sync:
         kwargs: dict[str, Any] = {"sleep": self.sleep} if self.sleep else {}
 
         def rewrite(envelope: Envelope, report: DeliveryReport) -> Envelope:
-            if envelope.kind != "digest" or envelope.id not in self._digest_ids:
+            if envelope.kind != "digest" or envelope.id not in self.digest.ids:
                 return envelope
-            summary.delivery = report if before is None else _merged(before, report)
-            return self._final_digest(summary, envelope)
+            summary.delivery = report if before is None else merged(before, report)
+            return self.digest.rewrite(summary, envelope)
 
         return deliver(
             self.state,
@@ -406,7 +352,7 @@ class Sync:
             "invalid",
             problems=problems,
             news=news,
-            since=self._local(values["last_changed"]),
+            since=local_time(values["last_changed"], self.config),
         )
         notify = submitter is not None and values["notified_problems_hash"] != problems_hash
         with self.state.transaction():
@@ -462,76 +408,6 @@ class Sync:
 
     # -- after the rows ---------------------------------------------------------------------
 
-    def _digest(
-        self, summary: RunSummary, final: bool, exclude: int | None = None
-    ) -> list[Outgoing]:
-        self._tell_when(summary)
-        queue = queue_counts(self.state, self.now, exclude)
-        context = digest_context(summary, self.today, final, queue)
-        secretariat = [
-            a for cell in self.config.mail.secretariat for a, _ in parse_addresses(cell) if a
-        ]
-        return self.composer.compose(
-            dedupe_key=f"digest:run:{summary.run_id}",
-            kind="digest",
-            cluster_id=None,
-            template="digest",
-            context=context,
-            to=secretariat,
-            now=self.now,
-        )
-
-    def _queue_digest(self, summary: RunSummary, final: bool) -> None:
-        messages = self._digest(summary, final)
-        with self.state.transaction():
-            for m in messages:
-                if enqueue(self.state, m, summary.run_id, self.now):
-                    summary.queued += 1
-                    (number,) = self.state.db.execute(
-                        "SELECT id FROM messages WHERE dedupe_key = ?", (m.dedupe_key,)
-                    ).fetchone()
-                    self._digest_ids.add(int(number))
-        summary.digest = True
-
-    def _final_digest(self, summary: RunSummary, envelope: Envelope) -> Envelope:
-        """The digest written again just before it is sent: every other message of the
-        delivery is settled by then (it is queued last), so it counts what happened."""
-        messages = {m.dedupe_key: m for m in self._digest(summary, True, exclude=envelope.id)}
-        (key,) = self.state.db.execute(
-            "SELECT dedupe_key FROM messages WHERE id = ?", (envelope.id,)
-        ).fetchone()
-        return replace_content(self.state, envelope, messages[key]) if key in messages else envelope
-
-    def _tell_when(self, summary: RunSummary) -> None:
-        """For each open problem: when its submitter was told (or why not), from the queue."""
-        for result in summary.of("invalid"):
-            if result.untold:
-                result.told = "not told: no usable email address"
-                continue
-            found = self.state.db.execute(
-                "SELECT state, sent_at, queued_at, last_reply FROM messages "
-                "WHERE kind = 'problems' AND cluster_id = ? ORDER BY id DESC LIMIT 1",
-                (result.cluster_id,),
-            ).fetchone()
-            if found is None:
-                result.told = "not told yet"
-            elif found["state"] == "sent" and saved_only(found["last_reply"]):
-                when = self._local(found["sent_at"])
-                result.told = f"problem report saved to the outbox on {when}, not sent yet"
-            elif found["state"] == "sent":
-                result.told = f"told by email on {self._local(found['sent_at'])}"
-            elif found["state"] == "failed":
-                result.told = "could not be told: the email failed (see `cluster-sync outbox`)"
-            else:
-                result.told = (
-                    f"email queued on {self._local(found['queued_at'])}, not delivered yet"
-                )
-
-    def _local(self, stamp: str | None) -> str:
-        if not stamp:
-            return ""
-        return datetime.fromisoformat(stamp).astimezone(self.config.zone).strftime("%Y-%m-%d %H:%M")
-
     def _write_back(self, identified: list[Identified], summary: RunSummary) -> None:
         errors = {r.row: r.note for r in summary.of("error")}
         statuses = [self._status(item, errors.get(item.row.row_number)) for item in identified]
@@ -546,66 +422,14 @@ class Sync:
             log.error("write-back failed: %s", exc)
 
     def _status(self, item: Identified, error: str | None) -> RowStatus:
-        from cluster_sync.sheetstatus import status_line
-
         stored = self.state.registration(item.cluster_id) if item.cluster_id else None
         line, when = status_line(self.state, item, stored, self.config)
         if error is not None:
             # What the sheet showed before may no longer be true: say what happened instead,
             # in plain words; the details are for the secretariat, not for the sheet.
-            from cluster_sync.sheetstatus import ERROR_LINE
-
             line = ERROR_LINE
         return RowStatus(item.row, item.cluster_id, line[:480], when)
 
 
 def _title(item: Identified) -> str:
     return str(item.row.values.get("title") or "")[:300]
-
-
-def _merged(first: DeliveryReport, then: DeliveryReport) -> DeliveryReport:
-    """Two passes of one run as one."""
-    return DeliveryReport(
-        sent=first.sent + then.sent,
-        failed=first.failed + then.failed,
-        deferred=first.deferred + then.deferred,
-        capped=first.capped or then.capped,
-        unreachable=first.unreachable or then.unreachable,
-        refused=first.refused + then.refused,
-        recovered=first.recovered + then.recovered,
-        saved_only=first.saved_only,
-        reconnected=first.reconnected or then.reconnected,
-    )
-
-
-def _log_outcome(summary: RunSummary, seconds: float) -> None:
-    """The story of the run in the log, at INFO: a night that went well leaves its lines too."""
-    c = summary.counts
-    log.info(
-        "%s read %s from %s (%s skipped): %s new, %s updated, %s unchanged, %s to fix, "
-        "%s, %s could not be processed",
-        summary.label,
-        count(c["rows"], "response"),
-        summary.source,
-        count(c["blank"], "blank row"),
-        c["new"],
-        c["updated"],
-        c["unchanged"],
-        c["invalid"],
-        count(c["duplicate"], "duplicate"),
-        count(c["error"], "row"),
-    )
-    log.info(
-        "%s mail: %s queued, %s %s, %s failed, %s still queued (%s held for a retry)%s",
-        summary.label,
-        c["queued"],
-        summary.delivery.sent,
-        sent_words(summary.delivery.saved_only),
-        c["failed"],
-        c["still_queued"],
-        c["held"],
-        f", {count(c['refused'], 'recipient')} refused" if c["refused"] else "",
-    )
-    problems = summary.exit_codes()
-    outcome = "; ".join(line for _, line in problems) if problems else "everything done"
-    log.info("%s finished in %.1f s: %s (%s)", summary.label, seconds, summary.outcome, outcome)

@@ -32,7 +32,7 @@ def status_line(
             "response; the secretariat can delete this row.",
             "",
         )
-    when = _local(stored.last_changed, config)
+    when = local_time(stored.last_changed, config)
     if stored.status == "pending":
         return (
             "Not processed yet: the last run could not finish this response; it is tried "
@@ -64,7 +64,7 @@ def _valid_line(state: State, stored: StoredRegistration, config: Config) -> str
         )
     if not all(p["state"] == "sent" for p in parts):
         return f"Factsheet v{version} made; email to {count(people, 'person')} queued."
-    when = _local(max(str(p["sent_at"]) for p in parts), config)
+    when = local_time(max(str(p["sent_at"]) for p in parts), config)
     if all(saved_only(p["last_reply"]) for p in parts):
         return (
             f"OK: factsheet v{version} made; its email to {count(people, 'person')} was saved "
@@ -109,7 +109,8 @@ def email_state(state: State, cluster_id: str, version: int) -> str:
     return "emailed"
 
 
-def _local(stamp: str | None, config: Config) -> str:
+def local_time(stamp: str | None, config: Config) -> str:
+    """A stored UTC timestamp as the secretariat reads it: `2026-11-25 03:00`, local time."""
     if not stamp:
         return ""
     moment = datetime.fromisoformat(stamp)
