@@ -25,7 +25,7 @@ from cluster_sync import config as config_mod
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.report.command import report
-from cluster_sync.words import count
+from cluster_sync.text import counted
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("cluster_sync")
@@ -283,8 +283,8 @@ def _print_summary(ctx: click.Context, summary: Any, where: dict[str, Path]) -> 
     say(ctx, "Dry run: nothing was changed or sent.\n" if dry else "", fg="yellow")
     say(
         ctx,
-        f"Read {count(c['rows'], 'response')} from {summary.source} "
-        f"({count(c['blank'], 'blank row')} skipped).",
+        f"Read {counted(c['rows'], 'response')} from {summary.source} "
+        f"({counted(c['blank'], 'blank row')} skipped).",
     )
     say(
         ctx,
@@ -359,7 +359,9 @@ def check(ctx: click.Context, connect: bool) -> None:
     say(ctx, f"configuration: OK ({ctx.obj['config_path']})", fg="green")
     results = run_checks(cfg, connect)
     for r in results:
-        if r.ok:
+        if r.warning:
+            click.secho(f"{r.area}: WARNING\n  {r.message}", fg="yellow", err=True)
+        elif r.ok:
             say(ctx, f"{r.area}: OK ({r.message})", fg="green")
         else:
             click.secho(f"{r.area}: PROBLEM\n  {r.message}", fg="red", err=True)
@@ -402,7 +404,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
             )
         )
         return
-    click.echo(f"{count(len(regs), 'registration')}:")
+    click.echo(f"{counted(len(regs), 'registration')}:")
     for r in regs:
         state_text = f"v{r.version} {emails[r.cluster_id]}".strip() if r.version else r.status
         if r.status == "invalid":
@@ -447,12 +449,12 @@ def send(ctx: click.Context, dry_run: bool) -> None:
         if dry_run:
             counts = queue_counts(state)
             due = [m for m in queue_listing(state) if m["state"] in ("queued", "sending")]
-            say(ctx, f"{count(counts.due + counts.sending, 'message')} would be delivered now:")
+            say(ctx, f"{counted(counts.due + counts.sending, 'message')} would be delivered now:")
             for m in due:
                 if not m["next_attempt_at"] or m["state"] == "sending" or _due_now(m):
                     say(ctx, f"  #{m['id']} {m['kind']:<16} {m['subject']}")
             if counts.held:
-                say(ctx, f"{count(counts.held, 'message')} held for a retry at a later time.")
+                say(ctx, f"{counted(counts.held, 'message')} held for a retry at a later time.")
             return
         report = deliver(state, open_mailer(cfg), cfg.mail.limits)
         counts = queue_counts(state)
@@ -475,7 +477,7 @@ def say_delivery(ctx: click.Context, report: Any, counts: Any) -> None:
     if report.unreachable:
         click.secho(
             f"Warning: mail delivery stopped: {report.capped}. Nothing is lost: "
-            f"{count(counts.queued, 'message')} {'stays' if counts.queued == 1 else 'stay'} "
+            f"{counted(counts.queued, 'message')} {'stays' if counts.queued == 1 else 'stay'} "
             "queued for the next sync or `cluster-sync send`.",
             fg="yellow",
             err=True,
@@ -514,7 +516,7 @@ def outbox(ctx: click.Context, include_sent: bool) -> None:
         elif label == "sent" and saved_only(reply):
             label = "saved"
         click.echo(
-            f"#{m['id']:<5} {label:<8} {m['kind']:<16} {count(people, 'recipient'):>14}  "
+            f"#{m['id']:<5} {label:<8} {m['kind']:<16} {counted(people, 'recipient'):>14}  "
             f"{m['subject']}"
         )
         if label == "held":
@@ -550,6 +552,26 @@ def retry(ctx: click.Context, message_id: int) -> None:
 
 # The report command lives with the report library; it imports only click here.
 cli.add_command(report)
+
+
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv",
+              show_default=True, help="File format.")  # fmt: skip
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write. Default: <output.directory>/registry/clusters.<format>.")  # fmt: skip
+@click.pass_context
+@handle_errors
+def export(ctx: click.Context, fmt: str, out: Path | None) -> None:
+    """Write the cluster registry (consented, valid clusters) as CSV, JSON or XLSX."""
+    from datetime import datetime
+
+    from cluster_sync.registry_export import export_registry
+
+    cfg = load_config(ctx)
+    out = out or cfg.path(cfg.output.directory) / "registry" / f"clusters.{fmt}"
+    with opened_state(cfg, must_exist=True) as state:
+        count = export_registry(state, fmt, out, datetime.now(cfg.zone).date())
+    say(ctx, f"Registry: {count} cluster{'' if count == 1 else 's'} written to {out}")
 
 
 def main() -> None:

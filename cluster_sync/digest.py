@@ -26,8 +26,8 @@ from cluster_sync.render.email import Composer
 from cluster_sync.sheetstatus import local_time
 from cluster_sync.state import State
 from cluster_sync.summary import RunSummary, digest_context, sent_words
+from cluster_sync.text import counted
 from cluster_sync.validate import parse_addresses
-from cluster_sync.words import count
 
 log = logging.getLogger("cluster_sync.engine")
 
@@ -135,7 +135,7 @@ def interrupted_runs(state: State, run_id: int, now: datetime, config: Config) -
             )
         if "digest" in queued:
             continue  # its digest is queued: it goes out as it stands
-        done = ", ".join(count(n, KIND_WORDS.get(k, f"{k} email")) for k, n in queued.items())
+        done = ", ".join(counted(n, KIND_WORDS.get(k, f"{k} email")) for k, n in queued.items())
         owed.append(
             f"run {number}, started {local_time(run['started_at'], config)}, was stopped "
             f"before it finished and before its digest was written; it had queued "
@@ -181,15 +181,15 @@ def log_outcome(summary: RunSummary, seconds: float) -> None:
         "%s read %s from %s (%s skipped): %s new, %s updated, %s unchanged, %s to fix, "
         "%s, %s could not be processed",
         summary.label,
-        count(c["rows"], "response"),
+        counted(c["rows"], "response"),
         summary.source,
-        count(c["blank"], "blank row"),
+        counted(c["blank"], "blank row"),
         c["new"],
         c["updated"],
         c["unchanged"],
         c["invalid"],
-        count(c["duplicate"], "duplicate"),
-        count(c["error"], "row"),
+        counted(c["duplicate"], "duplicate"),
+        counted(c["error"], "row"),
     )
     log.info(
         "%s mail: %s queued, %s %s, %s failed, %s still queued (%s held for a retry)%s",
@@ -200,7 +200,7 @@ def log_outcome(summary: RunSummary, seconds: float) -> None:
         c["failed"],
         c["still_queued"],
         c["held"],
-        f", {count(c['refused'], 'recipient')} refused" if c["refused"] else "",
+        f", {counted(c['refused'], 'recipient')} refused" if c["refused"] else "",
     )
     problems = summary.exit_codes()
     outcome = "; ".join(line for _, line in problems) if problems else "everything done"

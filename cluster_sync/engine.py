@@ -24,6 +24,7 @@ from cluster_sync.identity import Identified, identify
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue, queue_counts
 from cluster_sync.model import Address, Registration
+from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Attachment, Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
 from cluster_sync.sheetstatus import ERROR_LINE, local_time, status_line
@@ -300,8 +301,9 @@ class Sync:
         if changed or not existing.exists():
             path = self.output_dir / "factsheets" / name
             context = factsheet_context(reg, cluster_id, version, self.today)
+            template = self.config.path(self.config.output.factsheet_template)
             try:
-                render_docx(self.config.path(self.config.output.factsheet_template), context, path)
+                render_docx(template, context, path, extras=logo_images(self.config.branding))
             except OSError as exc:  # a full or read-only disk: this row waits for the next run
                 raise ClusterSyncError(
                     f"its factsheet could not be written to {path.parent}: "

@@ -11,7 +11,7 @@ from cluster_sync.config import Config
 from cluster_sync.identity import Identified
 from cluster_sync.mailqueue import refused_of, saved_only
 from cluster_sync.state import State, StoredRegistration
-from cluster_sync.words import count
+from cluster_sync.text import counted
 
 STATUS_LIMIT = 480
 #: a row the last run could not process: what went wrong is for the secretariat (the digest,
@@ -63,18 +63,18 @@ def _valid_line(state: State, stored: StoredRegistration, config: Config) -> str
             f"Factsheet v{version} could not be emailed ({reply}); the secretariat has been told."
         )
     if not all(p["state"] == "sent" for p in parts):
-        return f"Factsheet v{version} made; email to {count(people, 'person')} queued."
+        return f"Factsheet v{version} made; email to {counted(people, 'person', 'people')} queued."
     when = local_time(max(str(p["sent_at"]) for p in parts), config)
     if all(saved_only(p["last_reply"]) for p in parts):
         return (
-            f"OK: factsheet v{version} made; its email to {count(people, 'person')} was saved "
+            f"OK: factsheet v{version} made; its email to {counted(people, 'person', 'people')} was saved "
             f"to the outbox on {when}, for the secretariat to send."
         )
     refused = sum(len(refused_of(p["last_reply"])) for p in parts)
-    line = f"OK: factsheet v{version} sent to {count(people - refused, 'person')} on {when}."
+    line = f"OK: factsheet v{version} sent to {counted(people - refused, 'person', 'people')} on {when}."
     if refused:
         line += (
-            f" The mail server refused {count(refused, 'address', 'addresses')}; "
+            f" The mail server refused {counted(refused, 'address', 'addresses')}; "
             "the secretariat has been told."
         )
     return line

@@ -10,7 +10,7 @@ from typing import Any
 
 from cluster_sync.dates import format_date
 from cluster_sync.mailqueue import DeliveryReport, QueueCounts
-from cluster_sync.words import count
+from cluster_sync.text import counted
 
 #: exit codes of a run that finished but must be heard about (README, docs/operations.md);
 #: when several apply, the highest wins
@@ -109,7 +109,7 @@ class RunSummary:
             found.append(
                 (
                     EXIT_ROWS_FAILED,
-                    f"{count(len(errors), 'row')} could not be processed (sheet "
+                    f"{counted(len(errors), 'row')} could not be processed (sheet "
                     f"{'row' if len(errors) == 1 else 'rows'} {rows}); "
                     f"{'it is' if len(errors) == 1 else 'they are'} tried again on the next run. "
                     "The reasons are in the log and the digest.",
@@ -120,7 +120,7 @@ class RunSummary:
                 (
                     EXIT_MAIL_UNUSABLE,
                     f"mail delivery stopped: {self.delivery.capped}. "
-                    f"{count(self.queue.queued, 'message')} "
+                    f"{counted(self.queue.queued, 'message')} "
                     f"{'stays' if self.queue.queued == 1 else 'stay'} queued; "
                     "`cluster-sync send` or the next sync delivers "
                     f"{'it' if self.queue.queued == 1 else 'them'}.",
@@ -149,21 +149,21 @@ def headline(summary: RunSummary) -> str:
     """The digest's subject line: bad news first, then the work; counted nouns agree."""
     c = summary.counts
     bad = [
-        (c["error"], f"{count(c['error'], 'row')} could not be processed"),
-        (c["untold"], f"{count(c['untold'], 'submitter')} could not be told"),
-        (c["failed"], f"{count(c['failed'], 'delivery', 'deliveries')} failed"),
-        (c["refused"], f"{count(c['refused'], 'address', 'addresses')} refused"),
+        (c["error"], f"{counted(c['error'], 'row')} could not be processed"),
+        (c["untold"], f"{counted(c['untold'], 'submitter')} could not be told"),
+        (c["failed"], f"{counted(c['failed'], 'delivery', 'deliveries')} failed"),
+        (c["refused"], f"{counted(c['refused'], 'address', 'addresses')} refused"),
     ]
     if summary.interrupted:
         earlier = len(summary.interrupted)
-        bad.append((earlier, f"{count(earlier, 'earlier run')} interrupted"))
+        bad.append((earlier, f"{counted(earlier, 'earlier run')} interrupted"))
     if summary.delivery.unreachable:
         bad.append((1, "mail server unusable"))
     work = [
         (c["new"], f"{c['new']} new"),
         (c["updated"], f"{c['updated']} updated"),
         (c["invalid"], f"{c['invalid']} to fix"),
-        (c["duplicate"], count(c["duplicate"], "duplicate")),
+        (c["duplicate"], counted(c["duplicate"], "duplicate")),
         (c["awaiting_approval"], f"{c['awaiting_approval']} awaiting approval"),
     ]
     parts = [words for number, words in bad + work if number]
@@ -202,15 +202,17 @@ def delivery_line(summary: RunSummary, final: bool, queue: QueueCounts) -> str:
     """One sentence on the mail of this run, true at the moment it is written."""
     if not final:
         return (
-            f"This run queued {count(summary.queued, 'email')} besides this digest; "
-            f"{count(queue.queued, 'email')} in all waited for delivery when it was written."
+            f"This run queued {counted(summary.queued, 'email')} besides this digest; "
+            f"{counted(queue.queued, 'email')} in all waited for delivery when it was written."
         )
     d = summary.delivery
-    parts = [f"{count(d.sent, 'email')} {sent_words(d.saved_only)} in this run before this digest"]
+    parts = [
+        f"{counted(d.sent, 'email')} {sent_words(d.saved_only)} in this run before this digest"
+    ]
     if d.failed:
         parts.append(f"{len(d.failed)} failed")
     if d.refused:
-        parts.append(f"{count(len(d.refused), 'recipient')} refused by the server")
+        parts.append(f"{counted(len(d.refused), 'recipient')} refused by the server")
     held = f" ({queue.held} held for a retry)" if queue.held else ""
     parts.append(f"still queued: {queue.queued}{held}")
     return "; ".join(parts) + "."
@@ -226,6 +228,6 @@ def delivery_sentence(report: DeliveryReport, queue: QueueCounts) -> str:
     """What one delivery pass did, and the queue after it (`send`, `report --send`)."""
     held = f" ({queue.held} held for a retry)" if queue.held else ""
     return (
-        f"{count(report.sent, 'message')} {sent_words(report.saved_only)}, "
+        f"{counted(report.sent, 'message')} {sent_words(report.saved_only)}, "
         f"{len(report.failed)} failed; still queued: {queue.queued}{held}."
     )

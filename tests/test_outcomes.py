@@ -38,7 +38,6 @@ from cluster_sync.sheetstatus import ERROR_LINE
 from cluster_sync.sources import open_source
 from cluster_sync.state import State
 from cluster_sync.testing.fake_sheets import FakeSheets
-from cluster_sync.words import count
 
 PASSWORD_ENV = "CLUSTER_SYNC_TEST_SMTP_PASSWORD"
 REFUSED = "lucia.deiana@example.org"  # a participant of the first example registration
@@ -624,15 +623,6 @@ def test_a_pipe_closed_by_head_is_a_plain_message(
     assert done.returncode == 2
     assert "closed the pipe" in done.stderr
     assert "Unexpected" not in done.stderr and "Exception ignored" not in done.stderr
-
-
-def test_counted_nouns_agree_with_their_numbers() -> None:
-    assert count(1, "organisation") == "1 organisation"
-    assert count(2, "organisation") == "2 organisations"
-    assert count(0, "row") == "0 rows"
-    assert count(1, "person") == "1 person" and count(3, "person") == "3 people"
-    assert count(2, "country") == "2 countries" and count(2, "address") == "2 addresses"
-    assert count(2, "delivery") == "2 deliveries" and count(2, "day") == "2 days"
 
 
 def test_the_cop_report_counts_agree_with_their_nouns(

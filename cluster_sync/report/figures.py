@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from cluster_sync import form, text
 from cluster_sync.report.gather import ACTIVE, COMPLETED, PLANNED, STATUSES, Cluster, Gathered
-from cluster_sync.words import count
 
 
 @dataclass(frozen=True)
@@ -163,9 +162,28 @@ def summary_sentence(figures: Figures) -> str:
     if figures.clusters == 0:
         return "No clusters in this period."
     s = figures.by_status
-    parts = [count(figures.clusters, "cluster"), f"{figures.new} new"]
+    parts = [text.counted(figures.clusters, "cluster"), f"{figures.new} new"]
     parts += [f"{s[k]} {k}" for k in (PLANNED, ACTIVE, COMPLETED) if s[k]]
-    countries = count(len(figures.countries), "country")
+    countries = text.counted(len(figures.countries), "country", "countries")
     return (
-        f"{', '.join(parts)}; {count(len(figures.organisations), 'organisation')} from {countries}."
+        f"{', '.join(parts)}; {text.counted(len(figures.organisations), 'organisation')} "
+        f"from {countries}."
+    )
+
+
+#: above this many clusters the timeline counts clusters per month instead of drawing one bar
+#: per cluster, whose labels would no longer be readable on a page
+TIMELINE_MAX_BARS = 40
+
+
+def timeline_note(named: int) -> str:
+    """The caption under the timeline, for the chart that `named` clusters get."""
+    if named > TIMELINE_MAX_BARS:
+        return (
+            "Clusters running in each month, coloured by their first working group; the shaded "
+            "band is the report period. The portfolio lists every cluster."
+        )
+    return (
+        "Each bar runs from the start to the end date, coloured by the cluster’s first working "
+        "group; the shaded band is the report period."
     )
