@@ -1,131 +1,38 @@
 """The command line: a thin layer over the library. Each command opens what it needs, makes one
-library call and prints the result; every error is shown in one place, in plain words."""
+library call and prints the result (cluster_sync.console says it, and shows every error in one
+place, in plain words)."""
 
 from __future__ import annotations
 
-import errno
-import functools
 import json
 import logging
-import os
 import shutil
-import sqlite3
 import sys
 import tempfile
-import traceback
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import click
 
 from cluster_sync import __version__, logs
 from cluster_sync import config as config_mod
 from cluster_sync.config import Config
+from cluster_sync.console import (
+    due_now,
+    finish_run,
+    handle_errors,
+    print_summary,
+    queue_line,
+    say,
+    say_delivery,
+)
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.report.command import report
 from cluster_sync.text import counted
 
-F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("cluster_sync")
-
-
-def handle_errors(func: F) -> F:
-    """Turn every error into a short message with what to do; traceback only with -v."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = click.get_current_context()
-        verbose = bool(ctx.find_root().params.get("verbose"))
-        try:
-            return func(*args, **kwargs)
-        except ClusterSyncError as exc:
-            if verbose:
-                traceback.print_exc()
-            click.secho(f"Error: {logs.redact(str(exc))}", fg="red", err=True)
-            log.error("%s", exc)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("Interrupted; nothing is lost: the next run continues.", err=True)
-            sys.exit(130)
-        except BrokenPipeError:
-            _output_closed()
-        except sqlite3.OperationalError as exc:
-            if not any(words in str(exc) for words in SQLITE_OPERATOR_ERRORS):
-                raise_unexpected(exc, verbose)
-            click.secho(
-                f"Error: the state database could not be written: {exc}.\n"
-                "  What to do: make room on its disk, or check that its folder (state.database) "
-                "is writable by the user that runs cluster-sync; nothing is lost.",
-                fg="red",
-                err=True,
-            )
-            log.error("the state database could not be written: %s", exc)
-            sys.exit(2)
-        except OSError as exc:
-            if exc.errno not in OPERATOR_ERRNOS:
-                raise_unexpected(exc, verbose)
-            if verbose:
-                traceback.print_exc()
-            where = f" {exc.filename}" if exc.filename else ""
-            click.secho(
-                f"Error: cannot write{where}: {exc.strerror or exc}.\n"
-                "  What to do: check that the folders named in the configuration (state.database,"
-                " output.directory, mail.outbox, log.file) exist or can be created, are "
-                "writable by the user that runs cluster-sync, and that their disk has room; "
-                "`cluster-sync check` tests them.",
-                fg="red",
-                err=True,
-            )
-            log.error("cannot write%s: %s", where, exc.strerror or exc)
-            sys.exit(2)
-        except Exception as exc:
-            raise_unexpected(exc, verbose)
-
-    return wrapper  # type: ignore[return-value]
-
-
-#: what SQLite says when the disk or folder of the state database is the problem
-SQLITE_OPERATOR_ERRORS = ("disk is full", "readonly database", "unable to open database file")
-
-#: errors of the machine's set-up (a folder that is missing, read-only or not ours), not of
-#: cluster-sync: said in plain words, with the configuration's exit code
-OPERATOR_ERRNOS = {
-    errno.EACCES,
-    errno.EPERM,
-    errno.EROFS,
-    errno.ENOENT,
-    errno.ENOTDIR,
-    errno.ENOSPC,
-    errno.EDQUOT,
-}
-
-
-def raise_unexpected(exc: Exception, verbose: bool) -> NoReturn:
-    log.exception("unexpected error")
-    if verbose:
-        traceback.print_exc()
-    click.secho(
-        f"Unexpected error: {type(exc).__name__}: {logs.redact(str(exc))}\n"
-        "  What to do: run again with -v for details, and report it with the log file.",
-        fg="red",
-        err=True,
-    )
-    sys.exit(1)
-
-
-def _output_closed() -> NoReturn:
-    """The reader of our output went away (`| head`): stop quietly, without Python's own
-    complaint when it flushes stdout at exit."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    with suppress(OSError):  # stderr may be the same closed pipe
-        click.echo(
-            "Output stopped: the command reading it (such as `| head`) closed the pipe.",
-            err=True,
-        )
-    sys.exit(2)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -151,11 +58,6 @@ def load_config(ctx: click.Context) -> Config:
     cfg = config_mod.load(ctx.obj["config_path"])
     logs.setup(cfg.path(cfg.log.file) if cfg.log.file else None, cfg.log.level, ctx.obj["verbose"])
     return cfg
-
-
-def say(ctx: click.Context, message: str = "", **style: Any) -> None:
-    if not ctx.obj["quiet"]:
-        click.secho(message, **style)
 
 
 @contextmanager
@@ -201,16 +103,6 @@ def sync(ctx: click.Context, dry_run: bool, keep: bool) -> None:
     finish_run(summary)
 
 
-def finish_run(summary: Any) -> None:
-    """One line per thing a monitor must hear about, shown even with -q, and the exit code
-    of the most severe (the highest code; README's table)."""
-    codes = summary.exit_codes()
-    for _, line in codes:
-        click.secho(f"Warning: {line}", fg="yellow", err=True)
-    if codes:
-        sys.exit(codes[0][0])
-
-
 def _progress(ctx: click.Context) -> Callable[[Iterable[Any]], Iterable[Any]] | None:
     if ctx.obj["quiet"] or not sys.stderr.isatty():
         return None
@@ -235,7 +127,7 @@ def _real_run(ctx: click.Context, cfg: Config) -> Any:
     where = {"factsheets": cfg.path(cfg.output.directory) / "factsheets"}
     if cfg.mail.backend == "outbox" and cfg.mail.outbox:
         where["emails"] = cfg.path(cfg.mail.outbox)
-    _print_summary(ctx, summary, where)
+    print_summary(ctx, summary, where)
     return summary
 
 
@@ -264,7 +156,7 @@ def _dry_run(ctx: click.Context, cfg: Config, keep: bool) -> Any:
         finally:
             state.close()
         where = {"factsheets": scratch / "factsheets", "emails": scratch / "outbox"}
-        _print_summary(ctx, summary, where if keep else {})
+        print_summary(ctx, summary, where if keep else {})
     finally:
         if not keep:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -273,74 +165,6 @@ def _dry_run(ctx: click.Context, cfg: Config, keep: bool) -> Any:
     else:
         say(ctx, "The scratch folder was removed (--keep keeps it, to read what was made).")
     return summary
-
-
-def _print_summary(ctx: click.Context, summary: Any, where: dict[str, Path]) -> None:
-    from cluster_sync.summary import sent_words
-
-    c = summary.counts
-    dry = summary.dry_run
-    say(ctx, "Dry run: nothing was changed or sent.\n" if dry else "", fg="yellow")
-    say(
-        ctx,
-        f"Read {counted(c['rows'], 'response')} from {summary.source} "
-        f"({counted(c['blank'], 'blank row')} skipped).",
-    )
-    say(
-        ctx,
-        f"  new: {c['new']}   updated: {c['updated']}   unchanged: {c['unchanged']}   "
-        f"need fixing: {c['invalid']}   duplicates: {c['duplicate']}   "
-        f"could not be processed: {c['error']}",
-    )
-    say(ctx, f"  factsheets {'that would be ' if dry else ''}rendered: {c['factsheets']}")
-    if dry:
-        say(
-            ctx,
-            f"  emails this run would queue: {c['queued']}"
-            + (" (a digest for the secretariat included)" if summary.digest else ""),
-        )
-    else:
-        held = f" ({c['held']} held for a retry)" if c["held"] else ""
-        say(
-            ctx,
-            f"  emails queued: {c['queued']}   {sent_words(summary.delivery.saved_only)}: "
-            f"{summary.delivery.sent}   failed: {c['failed']}   still queued: "
-            f"{c['still_queued']}{held}",
-        )
-    if summary.delivery.reconnected and not summary.delivery.unreachable:
-        say(ctx, "  the first connection to the mail server failed; a second one was used")
-    for number, address, reply in summary.delivery.refused:
-        say(ctx, f"  refused by the mail server: {address} (message #{number}): {reply}")
-    for number, subject, reply in summary.delivery.failed:
-        say(ctx, f"  failed: #{number} {subject}: {reply}")
-    if c["awaiting_approval"]:
-        say(ctx, f"  waiting for approval: {c['awaiting_approval']} (tick Approved in the sheet)")
-    for r in summary.of("invalid")[:10]:
-        say(
-            ctx,
-            f"  row {r.row} {r.cluster_id}: needs fixing: {r.problems[0]}"
-            + (f" (+{len(r.problems) - 1} more)" if len(r.problems) > 1 else ""),
-        )
-    for r in summary.untold:
-        say(ctx, f"  row {r.row} {r.cluster_id}: {r.note}", fg="yellow")
-    for r in summary.of("duplicate"):
-        say(ctx, f"  row {r.row}: {r.note}")
-    for r in summary.of("error"):
-        say(ctx, f"  row {r.row} {r.cluster_id or ''}: could not be processed: {r.note}", fg="red")
-    if summary.delivery.capped:
-        say(ctx, f"  delivery paused: {summary.delivery.capped}", fg="yellow")
-    if summary.report:
-        say(ctx, f"  CoP report draft queued for the secretariat: {summary.report}")
-    if summary.report_error:
-        click.secho(
-            f"Warning: the scheduled CoP report failed: {summary.report_error}",
-            fg="yellow",
-            err=True,
-        )
-    if not dry:
-        say(ctx, f"  sheet rows updated: {c['written_back']}")
-    for label, path in where.items():
-        say(ctx, f"{label.capitalize()}: {path}")
 
 
 # -- check, status ---------------------------------------------------------------------------
@@ -424,12 +248,6 @@ def status(ctx: click.Context, as_json: bool) -> None:
         )
 
 
-def queue_line(counts: Any) -> str:
-    from cluster_sync.summary import queue_words
-
-    return queue_words(counts)
-
-
 # -- mail queue ------------------------------------------------------------------------------
 
 
@@ -451,7 +269,7 @@ def send(ctx: click.Context, dry_run: bool) -> None:
             due = [m for m in queue_listing(state) if m["state"] in ("queued", "sending")]
             say(ctx, f"{counted(counts.due + counts.sending, 'message')} would be delivered now:")
             for m in due:
-                if not m["next_attempt_at"] or m["state"] == "sending" or _due_now(m):
+                if not m["next_attempt_at"] or m["state"] == "sending" or due_now(m):
                     say(ctx, f"  #{m['id']} {m['kind']:<16} {m['subject']}")
             if counts.held:
                 say(ctx, f"{counted(counts.held, 'message')} held for a retry at a later time.")
@@ -460,35 +278,6 @@ def send(ctx: click.Context, dry_run: bool) -> None:
         counts = queue_counts(state)
     log.info("send: %s", delivery_sentence(report, counts))
     say_delivery(ctx, report, counts)
-
-
-def say_delivery(ctx: click.Context, report: Any, counts: Any) -> None:
-    """What one delivery pass did, and the queue after it; exit 4 (with a warning even under
-    -q) when the mail server could not be used."""
-    from cluster_sync.summary import EXIT_MAIL_UNUSABLE, delivery_sentence
-
-    say(ctx, delivery_sentence(report, counts))
-    for number, address, reply in report.refused:
-        say(ctx, f"  refused by the mail server: {address} (message #{number}): {reply}")
-    for number, subject, reply in report.failed:
-        say(ctx, f"  failed: #{number} {subject}: {reply}")
-    if report.capped and not report.unreachable:
-        say(ctx, f"Delivery paused: {report.capped}", fg="yellow")
-    if report.unreachable:
-        click.secho(
-            f"Warning: mail delivery stopped: {report.capped}. Nothing is lost: "
-            f"{counted(counts.queued, 'message')} {'stays' if counts.queued == 1 else 'stay'} "
-            "queued for the next sync or `cluster-sync send`.",
-            fg="yellow",
-            err=True,
-        )
-        sys.exit(EXIT_MAIL_UNUSABLE)
-
-
-def _due_now(message: dict[str, Any]) -> bool:
-    from datetime import UTC, datetime
-
-    return str(message["next_attempt_at"]) <= datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @cli.command()
@@ -511,7 +300,7 @@ def outbox(ctx: click.Context, include_sent: bool) -> None:
         reply = str(m["last_reply"] or "")
         refused = refused_of(reply)
         label = str(m["state"])
-        if label == "queued" and m["next_attempt_at"] and not _due_now(m):
+        if label == "queued" and m["next_attempt_at"] and not due_now(m):
             label = "held"
         elif label == "sent" and saved_only(reply):
             label = "saved"
