@@ -196,7 +196,8 @@ def print_summary(ctx: click.Context, summary: RunSummary, where: dict[str, Path
     for r in summary.of("duplicate"):
         say(ctx, f"  row {r.row}: {r.note}")
     for r in summary.of("error"):
-        say(ctx, f"  row {r.row} {r.cluster_id or ''}: could not be processed: {r.note}", fg="red")
+        cluster = f" {r.cluster_id}" if r.cluster_id else ""
+        say(ctx, f"  row {r.row}{cluster}: {r.note} (could not be processed)", fg="red")
     if summary.delivery.capped:
         say(ctx, f"  delivery paused: {summary.delivery.capped}", fg="yellow")
     if summary.report:
