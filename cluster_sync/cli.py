@@ -207,6 +207,10 @@ def _print_summary(ctx: click.Context, summary: Any, where: dict[str, Path], dry
         f"  factsheets rendered: {c['factsheets']}   emails queued: {c['queued']}   "
         f"{'written' if dry_run else 'sent'}: {c['sent']}   failed: {c['failed']}   waiting: {c['deferred']}",
     )
+    for name, count in summary.outputs.items():
+        say(ctx, f"  {name.upper()} files made: {count}")
+    for problem in summary.output_problems:
+        say(ctx, f"  {problem}", fg="yellow")
     if c["awaiting_approval"]:
         say(ctx, f"  waiting for approval: {c['awaiting_approval']} (tick Approved in the sheet)")
     for r in summary.of("invalid")[:10]:

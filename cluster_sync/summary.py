@@ -37,6 +37,9 @@ class RunSummary:
     awaiting_approval: list[RowResult] = field(default_factory=list)
     report: Path | None = None
     report_error: str | None = None
+    #: files made per format beyond the .docx ("pdf": 16), and why some could not be made
+    outputs: dict[str, int] = field(default_factory=dict)
+    output_problems: list[str] = field(default_factory=list)
 
     def of(self, change: str) -> list[RowResult]:
         return [r for r in self.results if r.change == change]
