@@ -148,12 +148,46 @@ def _mail(config: Config) -> str:
     return f"mail goes to {mailer.description}"
 
 
+def _formats(config: Config) -> str:
+    """Every output format the configuration asks for can be made here (PDF: LibreOffice
+    found, its version, one real conversion)."""
+    from cluster_sync.outputs import formats
+
+    return "; ".join(f"{fmt.label}: {fmt.check()}" for fmt in formats(config))
+
+
+def _fonts(config: Config) -> str:
+    """The fonts the Word templates ask for, and Greek/Cyrillic/Maltese text, for the PDF."""
+    from cluster_sync.outputs.fonts import FONT_PACKAGES, check_fonts, fontconfig_available
+
+    if "pdf" not in config.output.formats:
+        return "not checked: no PDF is asked for (output.formats)"
+    if not fontconfig_available():
+        raise ClusterSyncError(
+            "the fonts cannot be checked: fontconfig's fc-match and fc-list are not installed",
+            hint="install fontconfig (Debian/Ubuntu: sudo apt-get install fontconfig).",
+        )
+    templates = [config.output.factsheet_template, config.output.report_template]
+    report = check_fonts([config.path(t) for t in templates if config.path(t).is_file()])
+    gaps = [f"{name} (drawn with {instead} instead)" for name, instead in report.missing.items()]
+    gaps += [f"no font for {script} text" for script in report.scripts_missing]
+    if gaps:
+        raise ClusterSyncError(
+            "the PDF will not look like the Word file: missing " + "; ".join(gaps),
+            hint=f"install the fonts (Debian/Ubuntu: sudo apt-get install {FONT_PACKAGES}), "
+            "or use installed fonts in the templates.",
+        )
+    return f"templates use {', '.join(report.asked)}: all installed or replaced by fonts of the same size"
+
+
 CHECKS: list[tuple[str, Callable[[Config], str]]] = [
     ("templates", check_templates),
     ("report", _report),
     ("source", _source),
     ("state", _state),
     ("mail", _mail),
+    ("formats", _formats),
+    ("fonts", _fonts),
 ]
 
 
