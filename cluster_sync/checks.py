@@ -110,7 +110,8 @@ def _report(config: Config) -> str:
     today = date.today()
     with tempfile.TemporaryDirectory() as scratch:
         period = Period(date(today.year, 1, 1), today)
-        report = make_report(config, state, period, today, Path(scratch) / "check.docx")
+        out = Path(scratch) / "check.docx"
+        report = make_report(config, state, period, today, out, convert=False)
         report_composer(config).render("report", report_email_context(report))
     state.close()
     return "CoP report template and its email render"

@@ -111,7 +111,9 @@ class Sync:
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified
         # Rows are rendered first and their emails queued after the run's documents were
         # converted in one batch: one LibreOffice start, not one per factsheet.
-        pending = [(item, self._handle(item, partial(self._first, item, summary))) for item in items]
+        pending = [
+            (item, self._handle(item, partial(self._first, item, summary))) for item in items
+        ]
         self._make_outputs(summary)
         for item, step in pending:
             result = step if isinstance(step, RowResult) else self._handle(item, step)

@@ -61,7 +61,8 @@ class OutputFormat(Protocol):
 def open_format(name: str, config: Config) -> OutputFormat:
     module, _, cls = REGISTRY[name].partition(":")
     factory = getattr(importlib.import_module(module), cls)
-    return factory.from_config(config)  # type: ignore[no-any-return]
+    made: OutputFormat = factory.from_config(config)
+    return made
 
 
 def formats(config: Config) -> list[OutputFormat]:
@@ -104,7 +105,7 @@ def _up_to_date(target: Path, document: Path) -> bool:
 
 
 def problems(config: Config, files: dict[str, Made]) -> list[str]:
-    """"PDF could not be made: LibreOffice is not installed", one per failed format."""
+    """ "PDF could not be made: LibreOffice is not installed", one per failed format."""
     labels = {name: open_format(name, config).label for name in files}
     return [
         f"{labels[name]} could not be made: {made.problem}"
@@ -123,9 +124,7 @@ def attachments(config: Config, document: Path, files: dict[str, Made]) -> list[
         if made is None or made.path is None or not made.path.is_file():
             continue
         fmt = open_format(name, config)
-        chosen.append(
-            Attachment(made.path.name, made.path.read_bytes(), fmt.maintype, fmt.subtype)
-        )
+        chosen.append(Attachment(made.path.name, made.path.read_bytes(), fmt.maintype, fmt.subtype))
     if not chosen:  # the fallback: the Word file always exists
         chosen.append(Attachment(document.name, document.read_bytes()))
     return chosen

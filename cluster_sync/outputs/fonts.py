@@ -68,7 +68,7 @@ def template_fonts(template: Path) -> list[str]:
 
 
 def _theme_fonts(package: zipfile.ZipFile) -> dict[str, str]:
-    """"minorHAnsi" -> "Calibri", from word/theme/theme1.xml."""
+    """ "minorHAnsi" -> "Calibri", from word/theme/theme1.xml."""
     found: dict[str, str] = {}
     themes = [n for n in package.namelist() if n.startswith("word/theme/")]
     if not themes:

@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +63,7 @@ class LibreOffice:
         return f"{NOT_INSTALLED} (no '{self.executable}' program found)"
 
     def version(self) -> str:
-        """"LibreOffice 7.4.7.2 …", from `soffice --version` (which starts no office)."""
+        """ "LibreOffice 7.4.7.2 …", from `soffice --version` (which starts no office)."""
         program = self.find()
         if program is None:
             raise FileNotFoundError(self.missing_reason())
@@ -241,10 +241,8 @@ def _run_killable(command: list[str], limit: float, cwd: Path) -> tuple[int | No
 
 
 def _kill_group(pgid: int) -> None:
-    try:
+    with suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _last_line(output: bytes | None) -> str:

@@ -53,7 +53,9 @@ class PdfFormat:
         try:
             converted = self.office.convert(documents)
         except (OSError, TimeoutError) as exc:  # the lock, the profile folder, a full disk
-            return {doc: Made(None, f"LibreOffice could not be started ({exc})") for doc in documents}
+            return {
+                doc: Made(None, f"LibreOffice could not be started ({exc})") for doc in documents
+            }
         return {
             doc: Made(result) if isinstance(result, Path) else Made(None, result)
             for doc, result in converted.items()

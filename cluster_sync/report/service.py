@@ -91,8 +91,10 @@ def make_report(
     today: date,
     out: Path | None = None,
     horizons: Horizons | None = None,
+    convert: bool = True,
 ) -> Report:
-    """Gather, compute, draw, render the .docx and the .md, and record the report."""
+    """Gather, compute, draw, render the .docx and the .md, make the other formats (PDF) unless
+    `convert` is False, and record the report."""
     out = out or default_out(config, period)
     gathered = gather(state, period, today, config.approval.required)
     figures = compute(gathered)
@@ -109,7 +111,7 @@ def make_report(
     render_report_docx(template, context, drawn, out, draft)
     markdown = out.with_suffix(".md")
     write_markdown(markdown, render_markdown(context, {k: p.name for k, p in drawn.items()}))
-    files = make_outputs(config, [out], fresh=[out])[out]
+    files = make_outputs(config, [out], fresh=[out])[out] if convert else {}
     state.db.execute(
         "INSERT INTO reports (period, path, created_at) VALUES (?, ?, ?) "
         "ON CONFLICT (period) DO UPDATE SET path = excluded.path, created_at = excluded.created_at",
