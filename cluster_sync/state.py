@@ -91,7 +91,7 @@ MIGRATIONS: list[str] = [
     # 3: which files exist for each factsheet version (docx, pdf...), or why one could not be
     # made, so the sheet's status can say it on every later run
     """
-    CREATE TABLE factsheet_files (
+    CREATE TABLE IF NOT EXISTS factsheet_files (
         cluster_id TEXT NOT NULL,
         version INTEGER NOT NULL,
         format TEXT NOT NULL,
