@@ -4,17 +4,14 @@ with the reason shown, where LibreOffice is not installed."""
 
 from __future__ import annotations
 
-import zipfile
 from datetime import date
 from pathlib import Path
 
-import pytest
 from pdf_support import compare_with_docx, needs_libreoffice, starts
 from test_pdf_failures import factsheet_emails, pdf_config, run
 from test_sync import NOW, VALID
 
 from cluster_sync.checks import run_checks
-from cluster_sync.outputs.fonts import check_fonts, fontconfig_available, template_fonts
 from cluster_sync.report.gather import Period
 from cluster_sync.report.service import make_report, send_report
 
@@ -75,23 +72,3 @@ def test_check_converts_a_sample_and_names_the_version(project: Path) -> None:
     assert "LibreOffice" in results["formats"].message
     assert "a sample factsheet converted to PDF" in results["formats"].message
     assert not config.path(config.state.database).parent.exists()  # no profile left behind
-
-
-@pytest.mark.skipif(not fontconfig_available(), reason="fontconfig (fc-match) is not installed")
-def test_a_font_the_machine_lacks_is_named(tmp_path: Path) -> None:
-    from conftest import ROOT
-
-    template = tmp_path / "factsheet.docx"
-    with (
-        zipfile.ZipFile(ROOT / "templates" / "factsheet.docx") as source,
-        zipfile.ZipFile(template, "w") as target,
-    ):
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "word/styles.xml":
-                data = data.replace(b'w:ascii="Calibri"', b'w:ascii="Nowhere Grotesk Pro"')
-            target.writestr(item, data)
-    assert "Nowhere Grotesk Pro" in template_fonts(template)
-    report = check_fonts([template])
-    assert "Nowhere Grotesk Pro" in report.missing
-    assert "Calibri" not in report.missing  # Carlito has Calibri's metrics
