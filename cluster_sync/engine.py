@@ -3,6 +3,8 @@
 Each row is handled on its own: a broken row, a failed render or a failed email never stops the
 others. A factsheet file is written (atomically) before the transaction that records it and
 queues its email, so a crash leaves at worst a file that the next run overwrites identically.
+Rows go in two passes: render every factsheet, make the run's other formats (PDF) in one batch,
+then queue and record each row; a format that cannot be made never holds a row back.
 """
 
 from __future__ import annotations

@@ -87,6 +87,7 @@ def make_outputs(
                 todo.append(doc)
         if not todo:
             continue
+        log.info("making %d %s file(s)", len(todo), fmt.label)
         try:
             made = fmt.make(todo)
         except Exception as exc:  # a format's own bug must not hold back the .docx and the email
