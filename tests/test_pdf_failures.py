@@ -5,6 +5,7 @@ digest and the state say why. These run everywhere; tests/test_pdf.py needs Libr
 from __future__ import annotations
 
 import os
+import re
 import time
 from email.message import EmailMessage
 from pathlib import Path
@@ -181,3 +182,28 @@ def test_format_settings_are_checked_in_plain_words(
     with pytest.raises(ConfigError) as caught:
         config_mod.load(path)
     assert words in str(caught.value)
+
+
+def test_the_commands_say_what_was_made_and_what_was_not(project: Path) -> None:
+    from click.testing import CliRunner
+
+    from cluster_sync.cli import cli
+
+    program = stand_in(project / "bin", "converts")
+    config = pdf_config(project, str(program))
+    path = str(config.base_dir / "cluster-sync.toml")
+    result = CliRunner().invoke(cli, ["--config", path, "sync"])
+    assert result.exit_code == 0, result.output
+    assert f"PDF files made: {VALID}" in result.output
+    result = CliRunner().invoke(
+        cli, ["--config", path, "report", "--from", "2025-01-01", "--to", "2027-12-31"]
+    )
+    assert result.exit_code == 0, result.output
+    assert re.search(r"Report \(PDF\): .*cop-report-2025-01-01-2027-12-31\.pdf", result.output)
+    # the same project without LibreOffice: still exit 0, and one line saying why
+    config = pdf_config(project, str(project / "bin" / "missing"))
+    result = CliRunner().invoke(
+        cli, ["--config", path, "report", "--from", "2025-01-01", "--to", "2027-12-31"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Report: PDF could not be made: LibreOffice is not installed" in result.output
