@@ -107,12 +107,16 @@ def _up_to_date(target: Path, document: Path) -> bool:
 
 def problems(config: Config, files: dict[str, Made]) -> list[str]:
     """ "PDF could not be made: LibreOffice is not installed", one per failed format."""
-    labels = {name: open_format(name, config).label for name in files}
     return [
-        f"{labels[name]} could not be made: {made.problem}"
+        f"{_label(name, config)} could not be made: {made.problem}"
         for name, made in files.items()
         if made.problem
     ]
+
+
+def _label(name: str, config: Config) -> str:
+    # a format recorded in the state by an older version may no longer be registered
+    return open_format(name, config).label if name in REGISTRY else name.upper()
 
 
 def attachments(config: Config, document: Path, files: dict[str, Made]) -> list[Attachment]:
