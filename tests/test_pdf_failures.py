@@ -134,8 +134,9 @@ def test_a_hanging_converter_is_killed_with_its_whole_process_group(tmp_path: Pa
     program = stand_in(tmp_path / "bin", "hangs")
     doc = tmp_path / "doc.docx"
     doc.write_bytes(b"PK stand-in")
-    office = LibreOffice(str(program), tmp_path / "profile", timeout_seconds=1, retries=0)
-    assert office.convert([doc]) == {doc: "LibreOffice did not finish within 1 seconds"}
+    # long enough for the stand-in to start its worker even on a busy machine
+    office = LibreOffice(str(program), tmp_path / "profile", timeout_seconds=8, retries=0)
+    assert office.convert([doc]) == {doc: "LibreOffice did not finish within 8 seconds"}
     child = int(program.with_suffix(".child").read_text())
     for _ in range(50):  # the kernel reaps the killed worker shortly after
         if not _alive(child):
