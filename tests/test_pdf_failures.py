@@ -123,11 +123,15 @@ def test_a_converter_that_makes_no_valid_pdf_is_a_failure_and_is_retried(
     documents = [tmp_path / f"doc{n}.docx" for n in range(3)]
     for doc in documents:
         doc.write_bytes(b"PK stand-in")
-    office = LibreOffice(str(program), tmp_path / "profile", timeout_seconds=30, retries=1)
+    profile = tmp_path / "profile"
+    (profile / "user").mkdir(parents=True)
+    office = LibreOffice(str(program), profile, timeout_seconds=30, retries=1)
     results = office.convert(documents)
     assert results == {doc: reason for doc in documents}
     assert len(starts(program)) == 1 + len(documents)  # the batch, then each on its own
     assert not list(tmp_path.glob("*.pdf"))
+    # after a crash the retry starts from a fresh profile; otherwise the profile is kept
+    assert (profile / "user").exists() == (behaviour != "crashes")
 
 
 def test_a_hanging_converter_is_killed_with_its_whole_process_group(tmp_path: Path) -> None:
