@@ -11,6 +11,7 @@ from pathlib import Path
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.model import Address, Participant, Registration, RoadmapItem
+from cluster_sync.render.branding import logo_images, missing
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, render_docx
 from cluster_sync.sources import open_source
@@ -21,6 +22,12 @@ class Check:
     area: str
     ok: bool
     message: str
+    #: works, but something is missing that the secretariat should know about
+    warning: bool = False
+
+
+class CheckWarning(Exception):
+    """Raised by a check whose area works but is incomplete; `check` still exits 0."""
 
 
 def sample_registration() -> Registration:
@@ -59,6 +66,7 @@ def check_templates(config: Config) -> str:
             config.path(config.output.factsheet_template),
             factsheet_context(reg, "CL-2000-001", 1, date.today()),
             out,
+            extras=logo_images(config.branding),
         )
     mail = config.mail
     composer = Composer(
@@ -151,10 +159,14 @@ def _mail(config: Config) -> str:
 
 def _formats(config: Config) -> str:
     """Every output format the configuration asks for can be made here (PDF: LibreOffice
-    found, its version, one real conversion)."""
+    found, its version, one real conversion). A warning, not a problem: without a PDF the
+    sync sends the .docx and says why."""
     from cluster_sync.outputs import formats
 
-    return "; ".join(f"{fmt.label}: {fmt.check()}" for fmt in formats(config))
+    try:
+        return "; ".join(f"{fmt.label}: {fmt.check()}" for fmt in formats(config))
+    except ClusterSyncError as exc:
+        raise CheckWarning(f"{exc}\n  Until then the emails carry the .docx instead.") from None
 
 
 def _fonts(config: Config) -> str:
@@ -164,25 +176,40 @@ def _fonts(config: Config) -> str:
     if "pdf" not in config.output.formats:
         return "not checked: no PDF is asked for (output.formats)"
     if not fontconfig_available():
-        raise ClusterSyncError(
-            "the fonts cannot be checked: fontconfig's fc-match and fc-list are not installed",
-            hint="install fontconfig (Debian/Ubuntu: sudo apt-get install fontconfig).",
+        raise CheckWarning(
+            "the fonts cannot be checked: fontconfig's fc-match and fc-list are not installed; "
+            "install fontconfig (Debian/Ubuntu: sudo apt-get install fontconfig)."
         )
     templates = [config.output.factsheet_template, config.output.report_template]
     report = check_fonts([config.path(t) for t in templates if config.path(t).is_file()])
     gaps = [f"{name} (drawn with {instead} instead)" for name, instead in report.missing.items()]
     gaps += [f"no font for {script} text" for script in report.scripts_missing]
     if gaps:
-        raise ClusterSyncError(
-            "the PDF will not look like the Word file: missing " + "; ".join(gaps),
-            hint=f"install the fonts (Debian/Ubuntu: sudo apt-get install {FONT_PACKAGES}), "
-            "or use installed fonts in the templates.",
+        raise CheckWarning(
+            "the PDF will not look like the Word file: missing " + "; ".join(gaps) + ". "
+            f"Install the fonts (Debian/Ubuntu: sudo apt-get install {FONT_PACKAGES}), "
+            "or use installed fonts in the templates."
         )
     return f"templates use {', '.join(report.asked)}: all installed or replaced by fonts of the same size"
 
 
+_ARTWORK = {"programme_logo": "programme logo", "eu_emblem": "EU emblem"}
+
+
+def _branding(config: Config) -> str:
+    absent = missing(config.branding)
+    if absent:
+        raise CheckWarning(
+            f"no {' and no '.join(_ARTWORK[k] for k in absent)} configured: factsheets "
+            "and reports show a placeholder instead. Set [branding] programme_logo and "
+            "eu_emblem to PNG files (docs/templates.md says where to get the artwork)."
+        )
+    return "programme logo and EU emblem configured"
+
+
 CHECKS: list[tuple[str, Callable[[Config], str]]] = [
     ("templates", check_templates),
+    ("branding", _branding),
     ("report", _report),
     ("source", _source),
     ("state", _state),
@@ -197,6 +224,8 @@ def run_checks(config: Config) -> list[Check]:
     for area, check in CHECKS:
         try:
             results.append(Check(area, True, check(config)))
+        except CheckWarning as exc:
+            results.append(Check(area, True, str(exc), warning=True))
         except ClusterSyncError as exc:
             results.append(Check(area, False, str(exc)))
         except Exception as exc:  # check must list every problem, even an unforeseen one

@@ -33,6 +33,7 @@ from cluster_sync.outputs import (
     make_outputs,
     problems,
 )
+from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
 from cluster_sync.sources.base import RowStatus, Snapshot, Source
@@ -312,7 +313,8 @@ class Sync:
         path = self.output_dir / "factsheets" / factsheet_filename(cluster_id, reg.title, version)
         if changed or not path.exists():
             context = factsheet_context(reg, cluster_id, version, self.today)
-            render_docx(self.config.path(self.config.output.factsheet_template), context, path)
+            template = self.config.path(self.config.output.factsheet_template)
+            render_docx(template, context, path, extras=logo_images(self.config.branding))
             summary.factsheets.append(path)
             return path, True
         return path, False
