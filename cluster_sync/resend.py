@@ -18,7 +18,7 @@ from cluster_sync.errors import ClusterSyncError
 from cluster_sync.links import registration_link
 from cluster_sync.mailqueue import enqueue
 from cluster_sync.model import Address, Registration
-from cluster_sync.render.email import Attachment
+from cluster_sync.outputs import Made, attachments
 from cluster_sync.render.factsheet import factsheet_context
 from cluster_sync.report.service import report_composer
 from cluster_sync.sources.base import normalise_cluster_id
@@ -56,7 +56,7 @@ def resend(config: Config, state: State, cluster_id: str, to: str | None, now: d
         context=context,
         to=people[:1],
         cc=people[1:],
-        attachment=Attachment(path.name, path.read_bytes()),
+        attachments=attachments(config, path, _files(state, stored)),
         now=now,
     )
     with state.transaction():
@@ -89,6 +89,12 @@ def _factsheet_file(state: State, stored: StoredRegistration) -> Path:
             hint="run `cluster-sync sync`: it renders a missing factsheet again; then resend.",
         )
     return Path(where)
+
+
+def _files(state: State, stored: StoredRegistration) -> dict[str, Made]:
+    """The other formats made for this version (PDF…), attached as `[mail] attach` says."""
+    recorded = state.factsheet_files(stored.cluster_id, stored.version)
+    return {name: Made(Path(p) if p else None, why) for name, (p, why) in recorded.items()}
 
 
 def _one_address(value: str) -> Address:
