@@ -105,7 +105,9 @@ class _Checker:
         match = _match_option(answer, f.options)
         if match is None:
             self.problem(
-                f, f"{f.header}: “{answer}” is not one of the options ({_list(f.options)})."
+                f,
+                f"{f.header}: “{text.excerpt(answer)}” is not one of the options "
+                f"({_list(f.options)}).",
             )
             return ""
         return match
@@ -118,7 +120,9 @@ class _Checker:
         if unknown and not f.allows_other:
             for item in unknown:
                 self.problem(
-                    f, f"{f.header}: “{item}” is not one of the options ({_list(f.options)})."
+                    f,
+                    f"{f.header}: “{text.excerpt(item)}” is not one of the options "
+                    f"({_list(f.options)}).",
                 )
         return tuple(chosen + (unknown if f.allows_other else []))
 
@@ -131,7 +135,7 @@ class _Checker:
         except DateParseError:
             self.problem(
                 f,
-                f"{f.header} “{self.raw(key)}” is not a date; write it as 2025-03-15 "
+                f"{f.header} “{text.excerpt(self.raw(key))}” is not a date; write it as 2025-03-15 "
                 f"or {_order_example(self.order)}.",
             )
             return None
@@ -172,10 +176,23 @@ def parse_addresses(cell: str) -> list[tuple[Address | None, str | None]]:
         try:
             checked = validate_email(addr, check_deliverability=False)
         except EmailNotValidError as exc:
-            results.append((None, f"“{part}” is not a valid email address ({exc})."))
+            results.append((None, f"“{text.excerpt(part)}” is not a valid email address ({exc})."))
+            continue
+        if checked.ascii_email is None:
+            # Such an address needs SMTPUTF8 at every server on the way; many lack it, and the
+            # message would bounce or be mangled. Refused, with what to do instead.
+            results.append((None, _not_ascii(part)))
             continue
         results.append((Address(checked.normalized, text.clean_line(name).strip('"')), None))
     return results or [(None, "no email address was given.")]
+
+
+def _not_ascii(part: str) -> str:
+    return (
+        f"“{text.excerpt(part)}” has characters other than Latin letters, digits and "
+        "!#$%&'*+-/=?^_`{|}~. before the @, which many mail servers cannot deliver to; "
+        "please give an address written with those characters only."
+    )
 
 
 def _address_parts(cell: str) -> list[str]:
@@ -262,7 +279,7 @@ def _participants(c: _Checker) -> tuple[Participant, ...]:
         address, error = found[0]
         if error or address is None or len(found) > 1:
             reason = error or "give one address per participant."
-            c.problem(f, f"Participants, line {number} ({name}): {reason}")
+            c.problem(f, f"Participants, line {number} ({text.excerpt(name)}): {reason}")
             continue
         country = _match_option(country, form.COUNTRIES) or country
         people.append(Participant(name, address.email, organisation, country))
