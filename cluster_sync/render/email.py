@@ -230,8 +230,13 @@ def mailbox(address: Address) -> str:
 def address_header(name: str, addresses: Sequence[Address]) -> _BuiltHeader:
     boxes = [mailbox(a) for a in addresses]
     lines = [box + ("," if i < len(boxes) - 1 else "") for i, box in enumerate(boxes)]
-    value = ", ".join(formataddr((text.one_line(a.name, 120), a.email)) for a in addresses)
+    value = ", ".join(_readable(a) for a in addresses)
     return _BuiltHeader(name, value, lines)
+
+
+def _readable(address: Address) -> str:
+    name = text.one_line(address.name, 120).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{name}" <{address.email}>' if name else address.email
 
 
 def subject_header(subject: str) -> list[str]:
