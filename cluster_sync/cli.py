@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -117,16 +117,25 @@ def opened_state(cfg: Config, must_exist: bool = False) -> Iterator[Any]:
     is_flag=True,
     help="Validate and render into a scratch folder; change no state, deliver nothing.",
 )
+@click.option(
+    "--accept-mass-change",
+    is_flag=True,
+    help="Go ahead although many valid registrations would become invalid at once "
+    "(the run otherwise holds them back and exits 6).",
+)
 @click.pass_context
 @handle_errors
-def sync(ctx: click.Context, dry_run: bool) -> None:
+def sync(ctx: click.Context, dry_run: bool, accept_mass_change: bool) -> None:
     """Run the nightly sync: read, validate, render, email, write statuses back."""
     from cluster_sync.lock import state_lock
 
     cfg = load_config(ctx)
+    ctx.obj["accept_mass_change"] = accept_mass_change
     with state_lock(cfg.path(cfg.state.database)):
         summary, where = (_dry_run if dry_run else _real_run)(ctx, cfg)
     _print_summary(ctx, summary, where, dry_run)
+    if summary.mass_change:
+        _mass_change_exit(summary.mass_change)
     if summary.write_back_error:
         click.secho(f"Warning: {summary.write_back_error}", fg="yellow", err=True)
         sys.exit(3)
@@ -139,6 +148,17 @@ def sync(ctx: click.Context, dry_run: bool) -> None:
             err=True,
         )
         sys.exit(4)
+
+
+def _mass_change_exit(mass: Any) -> NoReturn:
+    """Shown even with -q: a person must look before anyone is mailed."""
+    from cluster_sync.brake import EXIT_CODE
+
+    click.secho(f"Held back: {mass.headline()}.", fg="red", err=True)
+    for line in mass.lines(10):
+        click.echo(f"  - {line}", err=True)
+    click.echo(f"  What to do: {mass.what_to_do()}", err=True)
+    sys.exit(EXIT_CODE)
 
 
 def _progress(ctx: click.Context) -> Callable[[Iterable[Any]], Iterable[Any]] | None:
@@ -160,7 +180,12 @@ def _real_run(ctx: click.Context, cfg: Config) -> tuple[Any, dict[str, Path]]:
 
     with opened_state(cfg) as state:
         summary = Sync(
-            cfg, state, open_source(cfg), open_mailer(cfg), progress=_progress(ctx)
+            cfg,
+            state,
+            open_source(cfg),
+            open_mailer(cfg),
+            progress=_progress(ctx),
+            accept_mass_change=ctx.obj["accept_mass_change"],
         ).run()
     where = {"factsheets": cfg.path(cfg.output.directory) / "factsheets"}
     if cfg.mail.backend == "outbox" and cfg.mail.outbox:
@@ -184,6 +209,7 @@ def _dry_run(ctx: click.Context, cfg: Config) -> tuple[Any, dict[str, Path]]:
         mailer,
         output_dir=scratch,
         write_back=False,
+        accept_mass_change=ctx.obj["accept_mass_change"],
         progress=_progress(ctx),
     ).run()
     state.close()

@@ -50,6 +50,7 @@ class Sync:
         progress: Progress | None = None,
         write_back: bool = True,
         sleep: Callable[[float], None] | None = None,
+        accept_mass_change: bool = False,
     ) -> None:
         self.config = config
         self.state = state
@@ -61,6 +62,7 @@ class Sync:
         self.progress = progress
         self.write_back = write_back
         self.sleep = sleep
+        self.accept_mass_change = accept_mass_change
         mail = config.mail
         self.composer = Composer(
             config.path(config.output.email_templates),
@@ -95,6 +97,7 @@ class Sync:
         rows = self._validated(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")
         identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp)
+        identified = self._brake(identified, summary)
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified
         for item in items:
             summary.results.append(self._handle(item, summary))
@@ -113,6 +116,34 @@ class Sync:
             self.mailer.close()
         if self.write_back:
             self._write_back(identified, summary)
+
+    def _brake(self, identified: list[Identified], summary: RunSummary) -> list[Identified]:
+        """Before any row is handled: hold back a mass change (cluster_sync/brake.py) and
+        tell the secretariat, unless a person accepted it for this run."""
+        from cluster_sync import brake
+
+        mass = brake.check(self.state, identified, self.config.safety)
+        if mass is None:
+            return identified
+        if self.accept_mass_change:
+            log.warning("accepted by the operator: %s", mass.headline())
+            return identified
+        summary.mass_change = mass
+        log.error("%s. What to do: %s", mass.headline(), mass.what_to_do())
+        secretariat = [
+            a for cell in self.config.mail.secretariat for a, _ in parse_addresses(cell) if a
+        ]
+        messages = self.composer.compose(
+            dedupe_key=f"mass-change:{mass.key}",  # told once per distinct situation
+            kind="notice",
+            cluster_id=None,
+            rendered=mass.notice(),
+            to=secretariat,
+            now=self.now,
+        )
+        with self.state.transaction():
+            summary.queued += sum(enqueue(self.state, m, summary.run_id, self.now) for m in messages)
+        return [item for item in identified if item.row.row_number not in mass.rows]
 
     def _check_mailer(self) -> None:
         """A mail setting a person must fix (an unset password variable) stops the run before

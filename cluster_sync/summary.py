@@ -37,6 +37,8 @@ class RunSummary:
     awaiting_approval: list[RowResult] = field(default_factory=list)
     report: Path | None = None
     report_error: str | None = None
+    #: the rows held back by the brake on mass changes (cluster_sync/brake.py), if any
+    mass_change: Any = None
 
     def of(self, change: str) -> list[RowResult]:
         return [r for r in self.results if r.change == change]

@@ -39,6 +39,7 @@ from cluster_sync.model import Address
 # can hold one, text.safe removes them where answers enter).
 _VALUE_BREAK = "\ufdd0"
 _UTF8 = Charset("utf-8")
+KEY_HEADER = "X-Cluster-Sync-Key"
 DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
@@ -116,16 +117,18 @@ class Composer:
         dedupe_key: str,
         kind: str,
         cluster_id: str | None,
-        template: str,
-        context: dict[str, Any],
+        template: str = "",
+        context: dict[str, Any] | None = None,
+        rendered: tuple[str, str, str] | None = None,
         to: Sequence[Address],
         cc: Sequence[Address] = (),
         attachment: Attachment | None = None,
         now: datetime,
     ) -> list[Outgoing]:
         """One message, or several when the recipients exceed the per-message limit; each
-        part has its own dedupe key and Message-ID."""
-        subject, plain, html = self.render(template, context)
+        part has its own dedupe key and Message-ID. The text comes from `template` rendered
+        with `context`, or is given `rendered` as (subject, plain text, html)."""
+        subject, plain, html = rendered or self.render(template, context or {})
         everyone = [*to, *cc]
         chunks = [
             everyone[i : i + self.max_recipients]
@@ -138,6 +141,9 @@ class Composer:
             copies = [a for a in chunk if a not in main]
             msg = self._message(subject, plain, html, main, copies, attachment, now)
             msg["Message-ID"] = self.message_id(key, f"{now.isoformat()}\n{subject}\n{plain}")
+            # What the state calls this message: a lost or restored state database finds
+            # what was already delivered again in the outbox (see cluster_sync/recovery.py).
+            msg[KEY_HEADER] = key
             result.append(
                 Outgoing(
                     dedupe_key=key,
