@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cluster_sync import recovery
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
 from cluster_sync.identity import Identified, identify
@@ -96,7 +97,11 @@ class Sync:
         snapshot = self.source.read()
         rows = self._validated(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")
-        identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp)
+        evidence = recovery.gather(self.state, self.config, snapshot.rows)
+        recovery.apply(self.state, evidence, stamp)
+        identified = identify(
+            self.state, rows, self.config.ids.prefix, self.today, stamp, evidence
+        )
         identified = self._brake(identified, summary)
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified
         for item in items:
@@ -249,6 +254,8 @@ class Sync:
             values.update(content_hash=content, data=json.loads(reg.to_json()))
             values["last_changed"] = self.now.isoformat(timespec="seconds")
             change = "new" if values["version"] == 1 else "updated"
+        if values["data"] is None:  # a registration recovered without its answers
+            values["data"] = json.loads(reg.to_json())
         path, rendered = self._factsheet(item, reg, values["version"], changed, summary)
         send = values["emailed_version"] < values["version"]
         held = send and self.config.approval.required and not item.row.approved
@@ -300,6 +307,10 @@ class Sync:
             to=everyone[:1],
             cc=everyone[1:],
             attachment=Attachment(path.name, path.read_bytes()),
+            headers={
+                recovery.REF_HEADER: recovery.ref(item.natural_key),
+                recovery.CONTENT_HEADER: reg.content_hash(),
+            },
             now=self.now,
         )
         return sum(enqueue(self.state, m, None, self.now) for m in messages)
@@ -364,6 +375,7 @@ class Sync:
             template="problems",
             context=context,
             to=[to],
+            headers={recovery.REF_HEADER: recovery.ref(item.natural_key)},
             now=self.now,
         )
         return sum(enqueue(self.state, m, None, self.now) for m in messages)

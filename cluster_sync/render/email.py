@@ -123,6 +123,7 @@ class Composer:
         to: Sequence[Address],
         cc: Sequence[Address] = (),
         attachment: Attachment | None = None,
+        headers: dict[str, str] | None = None,
         now: datetime,
     ) -> list[Outgoing]:
         """One message, or several when the recipients exceed the per-message limit; each
@@ -144,6 +145,8 @@ class Composer:
             # What the state calls this message: a lost or restored state database finds
             # what was already delivered again in the outbox (see cluster_sync/recovery.py).
             msg[KEY_HEADER] = key
+            for name, value in (headers or {}).items():
+                msg[name] = value  # our own tokens (hashes), never partner text
             result.append(
                 Outgoing(
                     dedupe_key=key,
