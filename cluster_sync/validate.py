@@ -9,14 +9,21 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 
 from cluster_sync import form, text
-from cluster_sync.dates import DateOrder, DateParseError, format_date, parse_date, parse_datetime
+from cluster_sync.dates import (
+    SERIAL_EPOCH,
+    DateOrder,
+    DateParseError,
+    format_date,
+    parse_date,
+    parse_datetime,
+)
 from cluster_sync.form import Field
 from cluster_sync.model import Address, Participant, Problem, Registration, RoadmapItem
 
@@ -26,6 +33,9 @@ OPTION_ALIASES = {
         2
     ],
 }
+# Typed dates outside these years are refused by the parser; date cells and serial numbers
+# get the same range here.
+_PLAUSIBLE_YEARS = (1900, 2100)
 _ROADMAP = re.compile(
     r"^(?P<date>\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-] ?\d{1,2}[./-] ?\d{2,4}\.?"
     r"|\d{1,2}\.?\s+[^\W\d]+\.?,?\s+\d{4}|[^\W\d]+\.?\s+\d{1,2},?\s+\d{4})"
@@ -130,15 +140,27 @@ class _Checker:
         f = form.FIELDS_BY_KEY[key]
         if not self.required(key):
             return None
+        raw = self.raw(key)
         try:
-            return parse_date(self.raw(key), self.order)
+            found: date | None = parse_date(raw, self.order)
         except DateParseError:
+            found = _implausible(raw)
+        if found is None:
             self.problem(
                 f,
-                f"{f.header} “{text.excerpt(self.raw(key))}” is not a date; write it as 2025-03-15 "
+                f"{f.header} “{text.excerpt(raw)}” is not a date; write it as 2025-03-15 "
                 f"or {_order_example(self.order)}.",
             )
             return None
+        if not _PLAUSIBLE_YEARS[0] <= found.year <= _PLAUSIBLE_YEARS[1]:
+            # the same for a typed date, a date cell and a serial number, whatever the source
+            self.problem(
+                f,
+                f"{f.header} ({found.isoformat()}) is not a plausible date for a cluster; "
+                "please check the year.",
+            )
+            return None
+        return found
 
     def email(self, key: str) -> Address | None:
         f = form.FIELDS_BY_KEY[key]
@@ -156,6 +178,19 @@ class _Checker:
         if error:
             self.problem(f, f"{f.header}: {error}")
         return address
+
+
+def _implausible(raw: Any) -> date | None:
+    """A real calendar date too far off to be read as one (year 1, 9999-12-31, the serial
+    number a sheet makes of it), so the problem can name it; None for anything else."""
+    try:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            return (SERIAL_EPOCH + timedelta(days=int(raw))).date()
+        if isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
+            return date.fromisoformat(raw.strip())
+    except (ValueError, OverflowError):
+        return None
+    return None
 
 
 def parse_addresses(cell: str) -> list[tuple[Address | None, str | None]]:
@@ -183,8 +218,15 @@ def parse_addresses(cell: str) -> list[tuple[Address | None, str | None]]:
             # message would bounce or be mangled. Refused, with what to do instead.
             results.append((None, _not_ascii(part)))
             continue
-        results.append((Address(checked.normalized, text.clean_line(name).strip('"')), None))
+        results.append((Address(checked.normalized, _unquote(text.clean_line(name))), None))
     return results or [(None, "no email address was given.")]
+
+
+def _unquote(name: str) -> str:
+    """A display name without its enclosing quotes, escapes undone ("Núñez, \\"M\\"")."""
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", name[1:-1])
+    return name
 
 
 def _not_ascii(part: str) -> str:
