@@ -102,7 +102,11 @@ def check(state: State, identified: Sequence[Identified], limit: SafetyConfig) -
             continue
         newly_invalid += was_valid
         problems = [str(p) for p in item.outcome.problems]
-        if stored is None or stored.status != "invalid" or sorted(stored.problems) != sorted(problems):
+        if (
+            stored is None
+            or stored.status != "invalid"
+            or sorted(stored.problems) != sorted(problems)
+        ):
             held.append(item)  # would be told of problems it was not told of before
     too_many = newly_invalid > limit.max_newly_invalid_share * valid_before
     if newly_invalid >= limit.min_newly_invalid and too_many:

@@ -99,9 +99,7 @@ class Sync:
         stamp = self.now.isoformat(timespec="seconds")
         evidence = recovery.gather(self.state, self.config, snapshot.rows)
         recovery.apply(self.state, evidence, stamp)
-        identified = identify(
-            self.state, rows, self.config.ids.prefix, self.today, stamp, evidence
-        )
+        identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp, evidence)
         identified = self._brake(identified, summary)
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified
         for item in items:
@@ -147,7 +145,9 @@ class Sync:
             now=self.now,
         )
         with self.state.transaction():
-            summary.queued += sum(enqueue(self.state, m, summary.run_id, self.now) for m in messages)
+            summary.queued += sum(
+                enqueue(self.state, m, summary.run_id, self.now) for m in messages
+            )
         return [item for item in identified if item.row.row_number not in mass.rows]
 
     def _check_mailer(self) -> None:

@@ -79,9 +79,10 @@ class Evidence:
 
     def cluster_for(self, natural_key: str, title: str) -> str | None:
         """The one ID messages or factsheet files give this registration, else None."""
-        by_ref = {d.cluster_id for d in self.delivered.values() if d.ref == ref(natural_key)}
-        found = by_ref or self.slugs.get(slug(title), set()) if title else by_ref
-        found.discard(None)  # type: ignore[arg-type]
+        mine = ref(natural_key)
+        found = {d.cluster_id for d in self.delivered.values() if d.ref == mine and d.cluster_id}
+        if not found and title:
+            found = set(self.slugs.get(slug(title), set()))
         return next(iter(found)) if len(found) == 1 else None  # ambiguous: none
 
 

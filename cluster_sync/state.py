@@ -265,7 +265,9 @@ class State:
             )
 
     def message_cluster_ids(self) -> set[str]:
-        rows = self.db.execute("SELECT DISTINCT cluster_id FROM messages WHERE cluster_id IS NOT NULL")
+        rows = self.db.execute(
+            "SELECT DISTINCT cluster_id FROM messages WHERE cluster_id IS NOT NULL"
+        )
         return {str(r[0]) for r in rows}
 
     def sent_message_ids(self) -> set[str]:

@@ -310,7 +310,9 @@ CASES: list[Case] = [
     Case(
         "huge-date",
         {"start_date": "First week of March " * 2500},
-        problems=(f"Start date “First week of March First week of March First week of March…” {NOT_A_DATE}",),
+        problems=(
+            f"Start date “First week of March First week of March First week of March…” {NOT_A_DATE}",
+        ),
     ),
     # -- impossible dates ---------------------------------------------------------------------
     Case(
@@ -354,8 +356,10 @@ CASES: list[Case] = [
     ),
     Case(
         "consent-with-bidi",
-        {"consent": "\u202eI agree that this information is published in the factsheet and in "
-         "CoP reports\u202c"},
+        {
+            "consent": "\u202eI agree that this information is published in the factsheet and in "
+            "CoP reports\u202c"
+        },
         stored={"consent": True},
     ),
 ]

@@ -52,7 +52,7 @@ TITLES = [
     "Line one\nBcc: victim@example.org",
     "=?utf-8?b?SGVsbG8=?= looks encoded",
     "حماية الأراضي الرطبة",
-    "Emoji 🌊🐢 cluster, with (parentheses) and \"quotes\"",
+    'Emoji 🌊🐢 cluster, with (parentheses) and "quotes"',
     "A" * 120,
 ]
 

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-
 import docx
 import openpyxl
 import pytest
@@ -205,7 +204,9 @@ def _grid(kind: Kind) -> tuple[list[list[str]], dict[str, int], dict[str, str]]:
 
 
 @pytest.fixture(scope="module", params=sorted(KINDS))
-def corpus(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
+def corpus(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Corpus]:
     kind = KINDS[request.param]()
     folder = tmp_path_factory.mktemp(f"corpus-{kind.name}")
     grid, rows, skipped = _grid(kind)
@@ -355,5 +356,3 @@ def test_a_duplicated_header_is_refused_naming_both_columns(kind_name: str, tmp_
         assert kind.partner_cells() == before
     finally:
         kind.close()
-
-

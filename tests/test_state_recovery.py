@@ -20,7 +20,9 @@ from cluster_sync.sources import open_source
 from cluster_sync.state import State
 
 
-def run(config: Config, day: int = 25, progress: Callable[..., Iterable[Identified]] | None = None) -> RunSummary:
+def run(
+    config: Config, day: int = 25, progress: Callable[..., Iterable[Identified]] | None = None
+) -> RunSummary:
     state = State(config.path(config.state.database))
     try:
         sync = Sync(
@@ -43,9 +45,7 @@ def ids(summary: RunSummary) -> dict[str, str]:
 
 def partner_mail(config: Config) -> list[str]:
     """Subjects of everything in the outbox except the secretariat's digests."""
-    return [
-        str(read_eml(p)["Subject"]) for p in outbox(config) if "-digest-" not in p.name
-    ]
+    return [str(read_eml(p)["Subject"]) for p in outbox(config) if "-digest-" not in p.name]
 
 
 def delete_state(config: Config) -> None:
@@ -142,7 +142,9 @@ def test_an_edit_while_the_state_was_lost_is_sent_as_an_update(
     ]
     assert ids(summary) == first
     new = partner_mail(config)[before:]
-    assert new == [f"Updated factsheet for your cluster {first[summary.of('updated')[0].title]}: SOIL-C"]
+    assert new == [
+        f"Updated factsheet for your cluster {first[summary.of('updated')[0].title]}: SOIL-C"
+    ]
 
 
 # -- with the ID column -----------------------------------------------------------------------
@@ -154,15 +156,18 @@ def test_a_deleted_state_re_mails_nothing_and_reuses_no_id(
     config = make_config()
     first = ids(run(config))
     sent = partner_mail(config)
-    factsheets = sorted(p.name for p in (config.path(config.output.directory) / "factsheets").iterdir())
+    factsheets = sorted(
+        p.name for p in (config.path(config.output.directory) / "factsheets").iterdir()
+    )
     delete_state(config)
     summary = run(config, 26)
     assert ids(summary) == first
     assert partner_mail(config) == sent
     assert summary.of("new") == [] and summary.of("updated") == []
-    assert sorted(
-        p.name for p in (config.path(config.output.directory) / "factsheets").iterdir()
-    ) == factsheets
+    assert (
+        sorted(p.name for p in (config.path(config.output.directory) / "factsheets").iterdir())
+        == factsheets
+    )
     add_response(project / "responses.csv", "A brand new cluster on river otters")
     delete_state(config)
     new_id = ids(run(config, 27))["A brand new cluster on river otters"]

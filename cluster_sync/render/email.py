@@ -15,7 +15,6 @@ a name (gh-136052); every header here parses back to exactly the intended addres
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -220,7 +219,9 @@ def ascii_address(address: str) -> str:
     try:
         checked = validate_email(address, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise TemplateError(f"The address {address!r} cannot be written in a header: {exc}") from None
+        raise TemplateError(
+            f"The address {address!r} cannot be written in a header: {exc}"
+        ) from None
     return f"{local}@{checked.ascii_domain}"
 
 
