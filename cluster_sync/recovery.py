@@ -92,8 +92,10 @@ def gather(state: State, config: Config, rows: list[SourceRow]) -> Evidence:
     evidence.ids.update(state.message_cluster_ids())
     _factsheets(config.path(config.output.directory) / "factsheets", evidence)
     if config.mail.backend == "outbox" and config.mail.outbox:
-        evidence.outbox = True
-        _outbox(config.path(config.mail.outbox), state, evidence)
+        folder = config.path(config.mail.outbox)
+        # An empty folder (its files moved away) tells nothing: taken as with SMTP.
+        evidence.outbox = folder.is_dir() and any(folder.glob("*.eml"))
+        _outbox(folder, state, evidence)
     return evidence
 
 
