@@ -98,7 +98,7 @@ class Sync:
         rows = self._validated(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")
         evidence = recovery.gather(self.state, self.config, snapshot.rows)
-        recovery.apply(self.state, evidence, stamp)
+        recovery.apply(self.state, evidence)
         identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp, evidence)
         identified = self._brake(identified, summary)
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified

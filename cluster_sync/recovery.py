@@ -22,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import default
 from pathlib import Path
@@ -66,6 +68,11 @@ class Delivered:
     ref: str | None
     content: str | None
     order: float  # when it was written
+    recipients: list[str] = field(default_factory=list)
+
+    @property
+    def sent_at(self) -> str:
+        return datetime.fromtimestamp(self.order, UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -139,10 +146,19 @@ def _outbox(folder: Path, state: State, evidence: Evidence) -> None:
             ref=str(headers.get(REF_HEADER) or "").strip() or None,
             content=str(headers.get(CONTENT_HEADER) or "").strip() or None,
             order=path.stat().st_mtime,
+            recipients=_recipients(headers),
         )
 
 
-def apply(state: State, evidence: Evidence, now: str) -> int:
+def _recipients(headers: Message) -> list[str]:
+    found = []
+    for name in ("To", "Cc"):
+        header = headers.get(name)
+        found += [a.addr_spec for a in getattr(header, "addresses", ())]
+    return found
+
+
+def apply(state: State, evidence: Evidence) -> int:
     """The counters and the delivered messages; returns how many messages were recovered."""
     recovered = 0
     with state.transaction():
@@ -150,7 +166,9 @@ def apply(state: State, evidence: Evidence, now: str) -> int:
             state.adopt_cluster_id(cluster_id)
         for d in evidence.delivered.values():
             if not d.key.startswith(_RUN_SCOPED):
-                recovered += state.record_delivered(d.key, d.message_id, d.cluster_id, now)
+                recovered += state.record_delivered(
+                    d.key, d.message_id, d.cluster_id, d.recipients, d.sent_at
+                )
     return recovered
 
 

@@ -275,7 +275,12 @@ class State:
         return {str(r[0]) for r in rows}
 
     def record_delivered(
-        self, dedupe_key: str, message_id: str, cluster_id: str | None, now: str
+        self,
+        dedupe_key: str,
+        message_id: str,
+        cluster_id: str | None,
+        recipients: list[str],
+        sent_at: str,
     ) -> int:
         """A message found delivered outside this database (the outbox folder, after the
         database was lost or restored): never queued or sent again. Returns 1 when this
@@ -284,14 +289,22 @@ class State:
             "UPDATE messages SET state = 'sent', sent_at = coalesce(sent_at, ?), "
             "last_reply = 'found delivered in the outbox' "
             "WHERE dedupe_key = ? AND state != 'sent'",
-            (now, dedupe_key),
+            (sent_at, dedupe_key),
         ).rowcount
         inserted = self.db.execute(
             "INSERT OR IGNORE INTO messages (dedupe_key, message_id, kind, cluster_id, subject, "
             "sender, recipients, raw, state, queued_at, sent_at, last_reply) "
-            "VALUES (?, ?, ?, ?, '', '', '[]', x'', 'sent', ?, ?, "
+            "VALUES (?, ?, ?, ?, '', '', ?, x'', 'sent', ?, ?, "
             "'found delivered in the outbox')",
-            (dedupe_key, message_id, dedupe_key.split(":")[0], cluster_id, now, now),
+            (
+                dedupe_key,
+                message_id,
+                dedupe_key.split(":")[0],
+                cluster_id,
+                json.dumps(recipients),
+                sent_at,
+                sent_at,
+            ),
         ).rowcount
         return int(updated + inserted > 0)
 

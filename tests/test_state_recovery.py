@@ -83,6 +83,14 @@ def add_response(path: Path, title: str) -> None:
     save(path, [*rows, new])
 
 
+def sheet_statuses(path: Path) -> list[str]:
+    """The Sync status column, without the moment of sending (the state's own clock before,
+    the outbox file's after: the same second or the next)."""
+    rows = grid(path)
+    col = rows[0].index("Sync status")
+    return [row[col].split(" on ")[0] if len(row) > col else "" for row in rows[1:]]
+
+
 def numbers(cluster_ids: Iterable[str]) -> set[tuple[str, int]]:
     return {(c.split("-")[1], int(c.split("-")[2])) for c in cluster_ids}
 
@@ -159,11 +167,14 @@ def test_a_deleted_state_re_mails_nothing_and_reuses_no_id(
     factsheets = sorted(
         p.name for p in (config.path(config.output.directory) / "factsheets").iterdir()
     )
+    statuses = sheet_statuses(project / "responses.csv")
     delete_state(config)
     summary = run(config, 26)
     assert ids(summary) == first
     assert partner_mail(config) == sent
     assert summary.of("new") == [] and summary.of("updated") == []
+    # the sheet still says who got what ("sent to 3 people"), not "sent to 0 people"
+    assert sheet_statuses(project / "responses.csv") == statuses
     assert (
         sorted(p.name for p in (config.path(config.output.directory) / "factsheets").iterdir())
         == factsheets
