@@ -46,11 +46,13 @@ def _recovered(
     return cluster_id
 
 
-def _sort_key(item: tuple[SourceRow, Outcome]) -> tuple[int, str, int]:
+def _sort_key(item: tuple[SourceRow, Outcome]) -> tuple[int, str, str, int]:
     row, outcome = item
     stamp = outcome.submitted_at
-    # Rows that already carry an ID keep it; among the others the earliest response wins.
-    return (0 if row.cluster_id else 1, stamp.isoformat() if stamp else "~", row.row_number)
+    # Rows that already carry an ID keep it; among the others the earliest response wins, then
+    # the submitter: what a row says, not where it stands (its position only as a last resort).
+    first = stamp.isoformat() if stamp else "~"
+    return (0 if row.cluster_id else 1, first, row.fingerprint, row.row_number)
 
 
 def identify(

@@ -213,3 +213,19 @@ def test_restoring_a_backup_taken_mid_run_re_mails_nothing(
         assert queued[0] == 0
     finally:
         state.close()
+
+
+def test_ids_without_the_id_column_do_not_depend_on_row_order(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config(write_back=False)
+    first = run(config)
+    rows = grid(project / "responses.csv")
+    save(project / "responses.csv", [rows[0], *reversed(rows[1:])])
+    again = run(config, 26)
+    assert ids(again) == ids(first)
+    assert again.of("new") == [] and again.of("updated") == []
+    # the same duplicate is reported, whichever row stands first
+    assert [(r.title, r.note) for r in again.of("duplicate")] == [
+        (r.title, r.note) for r in first.of("duplicate")
+    ]

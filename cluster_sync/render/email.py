@@ -151,7 +151,7 @@ class Composer:
                     dedupe_key=key,
                     kind=kind,
                     cluster_id=cluster_id,
-                    sender=self.sender.email,
+                    sender=ascii_address(self.sender.email),
                     recipients=tuple(ascii_address(a.email) for a in chunk),
                     message=msg,
                 )
