@@ -144,7 +144,7 @@ class _Checker:
         try:
             found: date | None = parse_date(raw, self.order)
         except DateParseError:
-            found = _implausible(raw)
+            found = _implausible(raw)  # only ever a date outside the plausible years
         if found is None:
             self.problem(
                 f,
@@ -181,16 +181,19 @@ class _Checker:
 
 
 def _implausible(raw: Any) -> date | None:
-    """A real calendar date too far off to be read as one (year 1, 9999-12-31, the serial
-    number a sheet makes of it), so the problem can name it; None for anything else."""
+    """A real calendar date outside the plausible years (year 1, 9999-12-31, or the serial
+    number a sheet makes of such a date cell), so the problem can name it as a date; None for
+    anything else. Never a date to accept: only for the message."""
     try:
         if isinstance(raw, int | float) and not isinstance(raw, bool):
-            return (SERIAL_EPOCH + timedelta(days=int(raw))).date()
-        if isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
-            return date.fromisoformat(raw.strip())
+            found = (SERIAL_EPOCH + timedelta(days=int(raw))).date()
+        elif isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
+            found = date.fromisoformat(raw.strip())
+        else:
+            return None
     except (ValueError, OverflowError):
         return None
-    return None
+    return None if _PLAUSIBLE_YEARS[0] <= found.year <= _PLAUSIBLE_YEARS[1] else found
 
 
 def parse_addresses(cell: str) -> list[tuple[Address | None, str | None]]:
