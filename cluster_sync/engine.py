@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cluster_sync import recovery
+from cluster_sync import recovery, text
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
 from cluster_sync.identity import Identified, identify
@@ -193,7 +193,7 @@ class Sync:
     def _handle(self, item: Identified, summary: RunSummary) -> RowResult:
         row_number = item.row.row_number
         if item.cluster_id is None:
-            title = str(item.row.values.get("title") or "")
+            title = text.one_line(str(item.row.values.get("title") or ""), 300)
             note = f"duplicate of {item.duplicate_of} (same cluster title): not processed"
             return RowResult(row_number, None, title, "duplicate", note)
         try:
@@ -223,7 +223,7 @@ class Sync:
         return {
             "cluster_id": item.cluster_id,
             "natural_key": item.natural_key,
-            "title": str(item.row.values.get("title") or "")[:300],
+            "title": text.one_line(str(item.row.values.get("title") or ""), 300),
             "first_seen": stored.first_seen if stored else now,
             "last_seen": now,
             "last_changed": stored.last_changed if stored else now,

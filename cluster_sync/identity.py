@@ -85,9 +85,11 @@ def identify(
             continue
         if cluster_id is None:
             cluster_id = state.reserve_cluster_id(prefix, _year(outcome, today), key, now)
-        elif state.registration(cluster_id) is None:
+        elif (stored := state.registration(cluster_id)) is None:
             content = outcome.registration.content_hash() if outcome.registration else None
             recovery.seed(state, evidence, cluster_id, key, _title(row, outcome), content, now)
+        elif evidence.delivered:
+            recovery.catch_up(state, evidence, stored)
         claimed_ids.add(cluster_id)
         claimed_keys.setdefault(key, cluster_id)
         result.append(Identified(row, outcome, key, cluster_id))

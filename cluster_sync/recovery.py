@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import Message
 from email.parser import BytesHeaderParser
@@ -172,6 +172,38 @@ def apply(state: State, evidence: Evidence) -> int:
     return recovered
 
 
+def _found(evidence: Evidence, cluster_id: str) -> tuple[list[tuple[int, Delivered]], list[str]]:
+    """The factsheet emails (version, message) and the problem reports (their hashes, oldest
+    first) the outbox holds for one registration."""
+    sent, told = [], []
+    for d in evidence.delivered.values():
+        if (m := _FACTSHEET_KEY.match(d.key)) and m["id"] == cluster_id:
+            sent.append((int(m["version"]), d))
+        elif (m := _PROBLEMS_KEY.match(d.key)) and m["id"] == cluster_id:
+            told.append((d.order, m["hash"]))
+    return sent, [h for _, h in sorted(told)]
+
+
+def catch_up(state: State, evidence: Evidence, stored: StoredRegistration) -> None:
+    """A registration an older backup knows at an earlier version than the outbox shows was
+    emailed since: it continues from the newest delivered version, so that version number is
+    never made again with other answers (and its update never taken for already sent)."""
+    sent, _ = _found(evidence, stored.cluster_id)
+    emailed = max((v for v, _ in sent), default=0)
+    if emailed <= stored.emailed_version:
+        return
+    made_from = next((d.content for v, d in sent if v == emailed and d.content), None)
+    state.save_registration(
+        replace(
+            stored,
+            status="valid",
+            version=max(stored.version, emailed),
+            emailed_version=emailed,
+            content_hash=made_from or stored.content_hash,
+        )
+    )
+
+
 def seed(
     state: State,
     evidence: Evidence,
@@ -184,16 +216,7 @@ def seed(
     """A registration the state has lost, as far as the outputs and the outbox tell it.
     `content` is the hash of the row's answers now (None for an invalid row)."""
     state.adopt_cluster_id(cluster_id)
-    sent = [
-        (int(m["version"]), d)
-        for d in evidence.delivered.values()
-        if (m := _FACTSHEET_KEY.match(d.key)) and m["id"] == cluster_id
-    ]
-    told = sorted(
-        (d.order, m["hash"])
-        for d in evidence.delivered.values()
-        if (m := _PROBLEMS_KEY.match(d.key)) and m["id"] == cluster_id
-    )
+    sent, told = _found(evidence, cluster_id)
     emailed = max((v for v, _ in sent), default=0)
     version = max(evidence.versions.get(cluster_id, 0), emailed)
     if not version and not told:
@@ -215,7 +238,7 @@ def seed(
             data=None,
             problems=[],
             problems_hash=None,
-            notified_problems_hash=told[-1][1] if told else None,
+            notified_problems_hash=told[-1] if told else None,
             version=version,
             emailed_version=emailed,
             approved=False,

@@ -318,6 +318,13 @@ def test_nothing_unsafe_reached_any_output(corpus: Corpus) -> None:
         assert not UNSAFE.search(str(message["Subject"]))
 
 
+def test_what_the_terminal_shows_is_one_safe_line_each(corpus: Corpus) -> None:
+    """Titles, notes and problems as the run's summary prints them."""
+    for result in corpus.summary.results:
+        for line in [result.title, result.note, *result.problems]:
+            assert "\n" not in line and "\r" not in line and not UNSAFE.search(line)
+
+
 def test_problems_quote_a_short_excerpt_only(corpus: Corpus) -> None:
     """A 50,000-character answer never fills an email, the state or the console."""
     for result in corpus.summary.of("invalid"):

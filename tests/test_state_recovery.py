@@ -229,3 +229,35 @@ def test_ids_without_the_id_column_do_not_depend_on_row_order(
     assert [(r.title, r.note) for r in again.of("duplicate")] == [
         (r.title, r.note) for r in first.of("duplicate")
     ]
+
+
+def _edit_results(path: Path, title_start: str, value: str) -> None:
+    rows = grid(path)
+    col, title = rows[0].index("TP results to transfer"), rows[0].index("Cluster title")
+    for row in rows[1:]:
+        if len(row) > title and row[title].startswith(title_start):
+            row[col] = value
+    save(path, rows)
+
+
+def test_restoring_an_older_backup_re_mails_nothing_and_versions_continue(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    database = config.path(config.state.database)
+    run(config)
+    with sqlite3.connect(database) as live, sqlite3.connect(project / "old.sqlite3") as copy:
+        live.backup(copy)
+    _edit_results(project / "responses.csv", "Soil carbon", "A first new guide")
+    assert [r.note for r in run(config, 26).of("updated")] == ["factsheet v2"]
+    sent = partner_mail(config)
+    delete_state(config)
+    shutil.copy(project / "old.sqlite3", database)
+    summary = run(config, 27)
+    assert summary.of("updated") == [] and summary.of("new") == []
+    assert partner_mail(config) == sent
+    _edit_results(project / "responses.csv", "Soil carbon", "A second new guide")
+    again = run(config, 28)
+    assert [r.note for r in again.of("updated")] == ["factsheet v3"]
+    assert len(partner_mail(config)) == len(sent) + 1
+    assert partner_mail(config)[-1].startswith("Updated factsheet for your cluster")
