@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from email_validator import EmailNotValidError, validate_email
 
 from cluster_sync import form, text
+from cluster_sync.dates import _YEARS as PLAUSIBLE_YEARS
 from cluster_sync.dates import (
     SERIAL_EPOCH,
     DateOrder,
@@ -33,9 +34,6 @@ OPTION_ALIASES = {
         2
     ],
 }
-# Typed dates outside these years are refused by the parser; date cells and serial numbers
-# get the same range here.
-_PLAUSIBLE_YEARS = (1900, 2100)
 _ROADMAP = re.compile(
     r"^(?P<date>\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-] ?\d{1,2}[./-] ?\d{2,4}\.?"
     r"|\d{1,2}\.?\s+[^\W\d]+\.?,?\s+\d{4}|[^\W\d]+\.?\s+\d{1,2},?\s+\d{4})"
@@ -152,7 +150,7 @@ class _Checker:
                 f"or {_order_example(self.order)}.",
             )
             return None
-        if not _PLAUSIBLE_YEARS[0] <= found.year <= _PLAUSIBLE_YEARS[1]:
+        if not PLAUSIBLE_YEARS[0] <= found.year <= PLAUSIBLE_YEARS[1]:
             # the same for a typed date, a date cell and a serial number, whatever the source
             self.problem(
                 f,
@@ -185,7 +183,9 @@ def _implausible(raw: Any) -> date | None:
     number a sheet makes of such a date cell), so the problem can name it as a date; None for
     anything else. Never a date to accept: only for the message."""
     try:
-        if isinstance(raw, int | float) and not isinstance(raw, bool):
+        if isinstance(raw, date):  # a date cell (dates.py refuses it out of the years)
+            found = raw.date() if isinstance(raw, datetime) else raw
+        elif isinstance(raw, int | float) and not isinstance(raw, bool):
             found = (SERIAL_EPOCH + timedelta(days=int(raw))).date()
         elif isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
             found = date.fromisoformat(raw.strip())
@@ -193,7 +193,7 @@ def _implausible(raw: Any) -> date | None:
             return None
     except (ValueError, OverflowError):
         return None
-    return None if _PLAUSIBLE_YEARS[0] <= found.year <= _PLAUSIBLE_YEARS[1] else found
+    return None if PLAUSIBLE_YEARS[0] <= found.year <= PLAUSIBLE_YEARS[1] else found
 
 
 def parse_addresses(cell: str) -> list[tuple[Address | None, str | None]]:
