@@ -20,7 +20,6 @@ from cluster_sync.config import SafetyConfig
 from cluster_sync.identity import Identified
 from cluster_sync.state import State
 
-EXIT_CODE = 6
 ACCEPT_OPTION = "--accept-mass-change"
 
 
