@@ -30,6 +30,7 @@ from pathlib import Path
 
 from cluster_sync import text
 from cluster_sync.config import Config
+from cluster_sync.mailqueue import SAVED_REPLY
 from cluster_sync.render.email import KEY_HEADER
 from cluster_sync.sources.base import SourceRow
 from cluster_sync.state import State, StoredRegistration
@@ -44,6 +45,9 @@ _ANY_ID = re.compile(rf"(?<![A-Z]){_ID}(?!\d)")
 # Keys that name one run of this database: a restored database counts runs again, and its
 # new run N must still send its own digest.
 _RUN_SCOPED = ("digest:",)
+# What the queue says of a message found in the outbox folder: saved there (mailqueue.py's
+# words, so `status` and the sheet say "saved to the outbox", as for any outbox message).
+_FOUND = f"{SAVED_REPLY} (found there when the state database was rebuilt)"
 
 
 def ref(natural_key: str) -> str:
@@ -167,7 +171,7 @@ def apply(state: State, evidence: Evidence) -> int:
         for d in evidence.delivered.values():
             if not d.key.startswith(_RUN_SCOPED):
                 recovered += state.record_delivered(
-                    d.key, d.message_id, d.cluster_id, d.recipients, d.sent_at
+                    d.key, d.message_id, d.cluster_id, d.recipients, d.sent_at, _FOUND
                 )
     return recovered
 

@@ -281,21 +281,20 @@ class State:
         cluster_id: str | None,
         recipients: list[str],
         sent_at: str,
+        reply: str,
     ) -> int:
         """A message found delivered outside this database (the outbox folder, after the
         database was lost or restored): never queued or sent again. Returns 1 when this
         changed what the state knew."""
         updated = self.db.execute(
-            "UPDATE messages SET state = 'sent', sent_at = coalesce(sent_at, ?), "
-            "last_reply = 'found delivered in the outbox' "
+            "UPDATE messages SET state = 'sent', sent_at = coalesce(sent_at, ?), last_reply = ? "
             "WHERE dedupe_key = ? AND state != 'sent'",
-            (sent_at, dedupe_key),
+            (sent_at, reply, dedupe_key),
         ).rowcount
         inserted = self.db.execute(
             "INSERT OR IGNORE INTO messages (dedupe_key, message_id, kind, cluster_id, subject, "
             "sender, recipients, raw, state, queued_at, sent_at, last_reply) "
-            "VALUES (?, ?, ?, ?, '', '', ?, x'', 'sent', ?, ?, "
-            "'found delivered in the outbox')",
+            "VALUES (?, ?, ?, ?, '', '', ?, x'', 'sent', ?, ?, ?)",
             (
                 dedupe_key,
                 message_id,
@@ -304,6 +303,7 @@ class State:
                 json.dumps(recipients),
                 sent_at,
                 sent_at,
+                reply,
             ),
         ).rowcount
         return int(updated + inserted > 0)
