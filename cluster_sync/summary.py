@@ -58,6 +58,9 @@ class RunSummary:
     dry_run: bool = False
     #: earlier runs killed before they queued their digest: what each had done, in words
     interrupted: list[str] = field(default_factory=list)
+    #: files made per format beyond the .docx ("pdf": 16), and why some could not be made
+    outputs: dict[str, int] = field(default_factory=dict)
+    output_problems: list[str] = field(default_factory=list)
     #: the rows held back by the brake on mass changes (cluster_sync/brake.py), if any
     mass_change: Any = None
 

@@ -122,6 +122,7 @@ class Composer:
         to: Sequence[Address],
         cc: Sequence[Address] = (),
         attachment: Attachment | None = None,
+        attachments: Sequence[Attachment] = (),
         headers: dict[str, str] | None = None,
         now: datetime,
     ) -> list[Outgoing]:
@@ -129,6 +130,7 @@ class Composer:
         part has its own dedupe key and Message-ID. The text comes from `template` rendered
         with `context`, or is given `rendered` as (subject, plain text, html)."""
         subject, plain, html = rendered or self.render(template, context or {})
+        files = [*([attachment] if attachment else []), *attachments]
         everyone = [*to, *cc]
         chunks = [
             everyone[i : i + self.max_recipients]
@@ -139,7 +141,7 @@ class Composer:
             key = dedupe_key if len(chunks) == 1 else f"{dedupe_key}#{number}"
             main = [a for a in chunk if a in to] or chunk[:1]
             copies = [a for a in chunk if a not in main]
-            msg = self._message(subject, plain, html, main, copies, attachment, now)
+            msg = self._message(subject, plain, html, main, copies, files, now)
             msg["Message-ID"] = self.message_id(key, f"{now.isoformat()}\n{subject}\n{plain}")
             # What the state calls this message: a lost or restored state database finds
             # what was already delivered again in the outbox (see cluster_sync/recovery.py).
@@ -165,7 +167,7 @@ class Composer:
         html: str,
         to: Sequence[Address],
         cc: Sequence[Address],
-        attachment: Attachment | None,
+        files: Sequence[Attachment],
         now: datetime,
     ) -> EmailMessage:
         msg = EmailMessage()
@@ -179,7 +181,7 @@ class Composer:
         msg["Auto-Submitted"] = "auto-generated"  # tells vacation responders not to answer
         msg.set_content(plain)
         msg.add_alternative(html, subtype="html")
-        if attachment:
+        for attachment in files:
             msg.add_attachment(
                 attachment.data,
                 maintype=attachment.maintype,
