@@ -91,15 +91,24 @@ def opened_state(cfg: Config, must_exist: bool = False) -> Iterator[Any]:
 @click.option(
     "--keep", is_flag=True, help="With --dry-run: keep the scratch folder and say where it is."
 )
+@click.option(
+    "--accept-mass-change",
+    is_flag=True,
+    help="Go ahead although many valid registrations would become invalid at once "
+    "(the run otherwise holds them back and exits 6).",
+)
 @click.option("--only", metavar="CL-ID", help="Handle this one registration only.")
 @click.pass_context
 @handle_errors
-def sync(ctx: click.Context, dry_run: bool, keep: bool, only: str | None) -> None:
+def sync(
+    ctx: click.Context, dry_run: bool, keep: bool, accept_mass_change: bool, only: str | None
+) -> None:
     """Run the nightly sync: read, validate, render, email, write statuses back."""
     from cluster_sync.lock import state_lock
 
     cfg = load_config(ctx)
     ctx.obj["only"] = only
+    ctx.obj["accept_mass_change"] = accept_mass_change
     with state_lock(cfg.path(cfg.state.database)):
         summary = _dry_run(ctx, cfg, keep) if dry_run else _real_run(ctx, cfg)
     finish_run(summary)
@@ -130,6 +139,7 @@ def _real_run(ctx: click.Context, cfg: Config) -> Any:
             open_mailer(cfg),
             progress=_progress(ctx),
             only=ctx.obj.get("only"),
+            accept_mass_change=ctx.obj["accept_mass_change"],
         ).run()
     where = {"factsheets": cfg.path(cfg.output.directory) / "factsheets"}
     if cfg.mail.backend == "outbox" and cfg.mail.outbox:
@@ -160,6 +170,7 @@ def _dry_run(ctx: click.Context, cfg: Config, keep: bool) -> Any:
                 dry_run=True,
                 progress=_progress(ctx),
                 only=ctx.obj.get("only"),
+                accept_mass_change=ctx.obj["accept_mass_change"],
             ).run()
         finally:
             state.close()
@@ -368,7 +379,7 @@ def resend(ctx: click.Context, cluster_id: str, to: str | None) -> None:
     say(
         ctx,
         f"Factsheet v{done.version} of {done.cluster_id} queued for "
-        f"{len(done.recipients)} recipient(s): {', '.join(done.recipients)}.",
+        f"{counted(len(done.recipients), 'recipient')}: {', '.join(done.recipients)}.",
     )
     say(ctx, f"Sent {report.sent}, failed {len(report.failed)}, still queued {report.deferred}.")
     if report.failed or report.deferred:

@@ -39,7 +39,7 @@ def test_resend_to_everyone_then_to_one_address(
     assert attached == next(original.iter_attachments()).get_content()
     assert message["Message-ID"] != original["Message-ID"]
     people = len(str(original["Cc"]).split(", ")) + 1
-    assert f"Factsheet v1 of {cid} queued for {people} recipient(s)" in output
+    assert f"Factsheet v1 of {cid} queued for {people} recipients" in output
     assert "Sent 1, failed 0, still queued 0." in output
 
     code, output = run(config, "resend", cid.lower(), "--to", "Ana <ana.check@example.net>")
