@@ -88,6 +88,23 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX messages_sent ON messages (state, sent_at);
     """,
+    # 3: published factsheet files: one row per (target, cluster, version, format). A row is
+    # written 'pending' before the upload (with the remote file it will replace, if any) and
+    # 'done' after, so a run killed in between knows to look for the file before uploading again.
+    """
+    CREATE TABLE published (
+        target TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        format TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+        remote_id TEXT,
+        url TEXT,
+        error TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (target, cluster_id, version, format)
+    );
+    """,
 ]
 
 
