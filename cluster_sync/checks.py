@@ -70,6 +70,7 @@ def check_templates(config: Config) -> str:
     context = factsheet_context(reg, "CL-2000-001", 1, date.today())
     context.update(updated=False, short_name=reg.short_name)
     composer.render("factsheet", context)
+    composer.render("factsheet", {**context, "factsheet_link": "https://example.org/f.pdf"})
     composer.render(
         "problems",
         {
@@ -95,6 +96,8 @@ def check_templates(config: Config) -> str:
             "failed": [],
             "sent": 0,
             "deferred": 0,
+            "published": 0,
+            "publish_errors": ["e"],
         },
     )
     return "factsheet and email templates render"

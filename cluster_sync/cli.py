@@ -184,6 +184,7 @@ def _dry_run(ctx: click.Context, cfg: Config) -> tuple[Any, dict[str, Path]]:
         mailer,
         output_dir=scratch,
         write_back=False,
+        publish=False,
         progress=_progress(ctx),
     ).run()
     state.close()

@@ -348,7 +348,8 @@ def _describe(exc: ValidationError) -> list[str]:
             problems.append(f"{key}: missing; this setting is required.")
         elif err["type"] == "extra_forbidden":
             problems.append(f"{key}: unknown setting (misspelt?); remove it or fix its name.")
-        elif isinstance(err.get("input"), dict):  # a whole table: its problem says which keys
+        elif len(loc) == 1 and isinstance(err.get("input"), dict):
+            # a whole section's problem names its keys itself; its table is no help to read
             problems.append(f"{key}: {message}.")
         else:
             problems.append(f"{key} = {err.get('input')!r}: {message}.")

@@ -50,6 +50,7 @@ class Sync:
         progress: Progress | None = None,
         write_back: bool = True,
         sleep: Callable[[float], None] | None = None,
+        publish: bool = True,
     ) -> None:
         self.config = config
         self.state = state
@@ -61,6 +62,8 @@ class Sync:
         self.progress = progress
         self.write_back = write_back
         self.sleep = sleep
+        #: False (a dry run): nothing goes to Drive or the web folder
+        self.publish = publish
         mail = config.mail
         self.composer = Composer(
             config.path(config.output.email_templates),
@@ -99,6 +102,7 @@ class Sync:
         for item in items:
             summary.results.append(self._handle(item, summary))
         self._scheduled_report(summary)
+        self._publish(summary)
         try:
             # One connection for the whole run: the digest goes through the same session.
             summary.delivery = self._deliver(close=False)
@@ -136,6 +140,14 @@ class Sync:
         except ClusterSyncError as exc:
             summary.report_error = str(exc)
             log.error("scheduled report failed: %s", exc)
+
+    def _publish(self, summary: RunSummary) -> None:
+        """New factsheet versions to Drive or the web folder, once their emails are queued: a
+        target that is down delays the links, never the emails or the statuses."""
+        if self.publish and self.config.publish is not None:
+            from cluster_sync.publish.service import publish_configured
+
+            summary.publishing = publish_configured(self.config, self.state, self.sleep)
 
     def _validated(self, snapshot: Snapshot, summary: RunSummary) -> list[tuple[Any, Outcome]]:
         tz = snapshot.timezone or self.config.zone
@@ -260,6 +272,8 @@ class Sync:
         everyone = reg.recipients()
         if self.config.mail.factsheet_to == "contact":
             everyone = everyone[:1]
+        link = self._email_link(path, cluster_id, version)
+        context["factsheet_link"] = link
         messages = self.composer.compose(
             dedupe_key=f"factsheet:{cluster_id}:v{version}",
             kind="factsheet" if first else "factsheet_update",
@@ -268,10 +282,18 @@ class Sync:
             context=context,
             to=everyone[:1],
             cc=everyone[1:],
-            attachment=Attachment(path.name, path.read_bytes()),
+            attachment=None if link else Attachment(path.name, path.read_bytes()),
             now=self.now,
         )
         return sum(enqueue(self.state, m, None, self.now) for m in messages)
+
+    def _email_link(self, path: Path, cluster_id: str, version: int) -> str | None:
+        """`[publish] attach = false`: the link instead of the file, when it is known now."""
+        if self.config.publish is None or self.config.publish.attach:
+            return None
+        from cluster_sync.publish.service import email_link
+
+        return email_link(self.config, self.state, path, cluster_id, version)
 
     def _invalid(self, item: Identified, summary: RunSummary) -> RowResult:
         stored = self._stored(item)
@@ -358,11 +380,14 @@ class Sync:
                 summary.queued += enqueue(self.state, m, summary.run_id, self.now)
 
     def _write_back(self, identified: list[Identified], summary: RunSummary) -> None:
+        from cluster_sync.publish.service import sheet_links, target_key
+
         errors = {r.row: r.note for r in summary.of("error")}
-        statuses = [self._status(item, errors.get(item.row.row_number)) for item in identified]
-        changed = [
-            s for s in statuses if s.status != s.row.sync_status or s.cluster_id != s.row.cluster_id
+        links = sheet_links(self.state, target_key(self.config))
+        statuses = [
+            self._status(item, errors.get(item.row.row_number), links) for item in identified
         ]
+        changed = [s for s in statuses if s.changed]
         try:
             summary.written_back = self.source.write_back(changed) if changed else 0
         except ClusterSyncError as exc:
@@ -370,7 +395,9 @@ class Sync:
             summary.write_back_error = str(exc)
             log.error("write-back failed: %s", exc)
 
-    def _status(self, item: Identified, error: str | None) -> RowStatus:
+    def _status(
+        self, item: Identified, error: str | None, links: dict[str, str] | None = None
+    ) -> RowStatus:
         from cluster_sync.sheetstatus import status_line
 
         stored = self.state.registration(item.cluster_id) if item.cluster_id else None
@@ -378,4 +405,5 @@ class Sync:
         if error:
             # What the sheet showed before may no longer be true: say what happened instead.
             line = f"Not processed in the last run: {error}. The secretariat has been told."
-        return RowStatus(item.row, item.cluster_id, line[:480], when)
+        link = (links or {}).get(item.cluster_id or "") if item.cluster_id else None
+        return RowStatus(item.row, item.cluster_id, line[:480], when, link)

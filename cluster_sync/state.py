@@ -92,7 +92,7 @@ MIGRATIONS: list[str] = [
     # written 'pending' before the upload (with the remote file it will replace, if any) and
     # 'done' after, so a run killed in between knows to look for the file before uploading again.
     """
-    CREATE TABLE published (
+    CREATE TABLE IF NOT EXISTS published (
         target TEXT NOT NULL,
         cluster_id TEXT NOT NULL,
         version INTEGER NOT NULL,

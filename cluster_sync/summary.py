@@ -10,6 +10,7 @@ from typing import Any
 
 from cluster_sync.dates import format_date
 from cluster_sync.mailqueue import DeliveryReport
+from cluster_sync.publish.service import PublishReport
 
 
 @dataclass
@@ -37,6 +38,8 @@ class RunSummary:
     awaiting_approval: list[RowResult] = field(default_factory=list)
     report: Path | None = None
     report_error: str | None = None
+    #: None: publishing is not configured (or this is a dry run)
+    publishing: PublishReport | None = None
 
     def of(self, change: str) -> list[RowResult]:
         return [r for r in self.results if r.change == change]
@@ -57,6 +60,8 @@ class RunSummary:
             deferred=self.delivery.deferred,
             awaiting_approval=len(self.awaiting_approval),
             written_back=self.written_back,
+            published=self.publishing.published if self.publishing else 0,
+            publish_errors=len(self.publishing.errors) if self.publishing else 0,
         )
         return counts
 
@@ -64,7 +69,8 @@ class RunSummary:
     def did_something(self) -> bool:
         c = self.counts
         return any(
-            c[k] for k in ("new", "updated", "factsheets", "queued", "failed", "error")
+            c[k]
+            for k in ("new", "updated", "factsheets", "queued", "failed", "error", "publish_errors")
         ) or any(r.note == "problems sent" for r in self.of("invalid"))
 
 
@@ -88,4 +94,6 @@ def digest_context(summary: RunSummary, today: date) -> dict[str, Any]:
         "failed": [{"id": i, "subject": s, "reply": r} for i, s, r in summary.delivery.failed],
         "sent": summary.delivery.sent,
         "deferred": summary.delivery.deferred,
+        "published": c["published"],
+        "publish_errors": summary.publishing.errors if summary.publishing else [],
     }

@@ -12,7 +12,7 @@ are tried again by the next run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,3 +207,17 @@ def email_link(
         if link:
             return link
     return None
+
+
+def publish_configured(
+    config: Config, state: State, sleep: Callable[[float], None] | None = None
+) -> PublishReport:
+    """The run's publishing pass with the configured target; never raises a PublishError."""
+    from cluster_sync.publish import open_target
+
+    try:
+        target = open_target(config, **({"sleep": sleep} if sleep else {}))
+        return publish_due(state, target)
+    except PublishError as exc:
+        log.error("publishing failed: %s", exc)
+        return PublishReport(errors=[str(exc)])

@@ -36,6 +36,7 @@ class SourceRow:
     cluster_id: str | None = None
     approved: bool = False
     sync_status: str = ""
+    factsheet_link: str = ""
 
     @property
     def fingerprint(self) -> str:
@@ -62,6 +63,18 @@ class RowStatus:
     cluster_id: str | None  # None: leave the Cluster ID cell as it is (duplicates)
     status: str
     last_synced: str
+    #: the published factsheet's address for the Factsheet column; None: leave the cell alone
+    link: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Whether the sheet shows something else than this."""
+        row = self.row
+        return (
+            self.status != row.sync_status
+            or self.cluster_id != row.cluster_id
+            or (self.link is not None and self.link != row.factsheet_link)
+        )
 
 
 class Source(Protocol):
@@ -106,7 +119,7 @@ class HeaderMap:
                 hint="check the tab and the header row; a form worded differently is mapped in "
                 "[form.columns] of the configuration (see docs/configuration.md).",
             )
-        status = {h: index[text.fold(h)] for h in form.STATUS_HEADERS if text.fold(h) in index}
+        status = {h: index[text.fold(h)] for h in form.OWNED_HEADERS if text.fold(h) in index}
         return cls(fields, status, index.get(text.fold(form.APPROVED)))
 
     def row(self, cells: Sequence[Any], row_number: int) -> SourceRow:
@@ -116,12 +129,14 @@ class HeaderMap:
         values = {key: cell(i) for key, i in self.fields.items()}
         cid = cell(self.status.get(form.CLUSTER_ID))
         status = cell(self.status.get(form.SYNC_STATUS))
+        link = cell(self.status.get(form.FACTSHEET))
         return SourceRow(
             row_number=row_number,
             values=values,
             cluster_id=normalise_cluster_id(cid),
             approved=form.is_ticked(cell(self.approved)),
             sync_status=str(status or ""),
+            factsheet_link=str(link or ""),
         )
 
 
@@ -150,7 +165,8 @@ def status_cells(
     headers = list(headers)
     folded = [text.fold(str(h or "")) for h in headers]
     columns: dict[str, int] = {}
-    for name in form.STATUS_HEADERS:
+    owned = form.OWNED_HEADERS if any(st.link for st in statuses) else form.STATUS_HEADERS
+    for name in owned:
         if text.fold(name) not in folded:
             headers.append(name)
             folded.append(text.fold(name))
@@ -165,6 +181,8 @@ def status_cells(
             cells.append((index, columns[form.CLUSTER_ID], st.cluster_id))
         cells.append((index, columns[form.SYNC_STATUS], st.status))
         cells.append((index, columns[form.LAST_SYNCED], st.last_synced))
+        if st.link:
+            cells.append((index, columns[form.FACTSHEET], st.link))
     return headers, cells
 
 
