@@ -127,6 +127,10 @@ def sync(ctx: click.Context, dry_run: bool) -> None:
     with state_lock(cfg.path(cfg.state.database)):
         summary, where = (_dry_run if dry_run else _real_run)(ctx, cfg)
     _print_summary(ctx, summary, where, dry_run)
+    unpublished = summary.publishing.errors if summary.publishing else []
+    for error in unpublished[:5]:
+        # Shown even with -q: the emails went, but links are missing until a run can publish.
+        click.secho(f"Warning: not published: {error}", fg="yellow", err=True)
     if summary.write_back_error:
         click.secho(f"Warning: {summary.write_back_error}", fg="yellow", err=True)
         sys.exit(3)
@@ -139,6 +143,8 @@ def sync(ctx: click.Context, dry_run: bool) -> None:
             err=True,
         )
         sys.exit(4)
+    if unpublished:
+        sys.exit(5)
 
 
 def _progress(ctx: click.Context) -> Callable[[Iterable[Any]], Iterable[Any]] | None:
@@ -228,6 +234,9 @@ def _print_summary(ctx: click.Context, summary: Any, where: dict[str, Path], dry
             fg="yellow",
             err=True,
         )
+    if summary.publishing:
+        p = summary.publishing
+        say(ctx, f"  factsheets published: {p.published}   not published yet: {p.unpublished}")
     if not dry_run:
         say(ctx, f"  sheet rows updated: {c['written_back']}")
     for label, path in where.items():

@@ -22,7 +22,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cluster_sync.backoff import NETWORK_ERRORS, transient_status, with_retries
 from cluster_sync.config import Config, DrivePublishConfig, GoogleSourceConfig
@@ -30,6 +30,7 @@ from cluster_sync.errors import PublishError
 from cluster_sync.publish import FactsheetFile, Job, Remote, checked_link
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 GOOGLE_API = "https://www.googleapis.com"
 SCOPES = ["https://www.googleapis.com/auth/drive"]
@@ -46,6 +47,10 @@ WAYS_OUT = (
     "person's account; (3) domain-wide delegation, so the service account acts as a user (not "
     "supported by cluster-sync). docs/publishing.md shows (1) and (2) step by step."
 )
+
+
+def _has(key: str, value: str) -> str:
+    return f"appProperties has {{ key={drive_literal(key)} and value={drive_literal(value)} }}"
 
 
 def drive_literal(value: str) -> str:
@@ -135,27 +140,23 @@ class DriveTarget:
 
     # -- Drive calls ---------------------------------------------------------------------
 
-    def _our_files(self) -> dict[str, Remote]:
-        query = (
-            f"{drive_literal(self.folder)} in parents and trashed = false and "
-            f"appProperties has {{ key={drive_literal(MARK[0])} and value={drive_literal(MARK[1])} }}"
-        )
+    def _our_files(self, key: str | None = None) -> dict[str, Remote]:
+        """Our files in the folder (only the one for `key`, when given), by their private
+        properties: a name, which holds a partner's title, is never part of a query."""
+        query = f"{drive_literal(self.folder)} in parents and trashed = false and " + _has(*MARK)
+        if key is not None:
+            query += " and " + _has("clusterSyncFile", key)
         found: dict[str, Remote] = {}
-        token = ""
+        params = {
+            "q": query,
+            "fields": f"nextPageToken,files({FIELDS})",
+            "pageSize": "1000",
+            "corpora": "allDrives",
+            "includeItemsFromAllDrives": "true",
+            "supportsAllDrives": "true",
+        }
         while True:
-            params = {
-                "q": query,
-                "fields": f"nextPageToken,files({FIELDS})",
-                "pageSize": "1000",
-                "corpora": "allDrives",
-                "includeItemsFromAllDrives": "true",
-                "supportsAllDrives": "true",
-            }
-            if token:
-                params["pageToken"] = token
-            page = self._call(
-                "GET", "/drive/v3/files", "looking for files made earlier", params=params
-            )
+            page = self._call("GET", "/drive/v3/files", "looking for earlier files", params=params)
             for item in page.get("files") or []:
                 props = item.get("appProperties") or {}
                 if props.get(MARK[0]) == MARK[1] and props.get("clusterSyncFile"):
@@ -163,6 +164,7 @@ class DriveTarget:
             token = str(page.get("nextPageToken") or "")
             if not token:
                 return found
+            params["pageToken"] = token
 
     def _create(self, file: FactsheetFile) -> Remote:
         metadata = {
@@ -171,45 +173,48 @@ class DriveTarget:
             "parents": [self.folder],
             "appProperties": self._properties(file),
         }
-        item = self._upload(
-            "POST", "/upload/drive/v3/files", metadata, file, f"uploading {file.key}"
-        )
-        return self._remote(item)
+        tries = 0
+
+        def once() -> Remote:
+            # A try that timed out may have landed all the same: look before a second upload.
+            nonlocal tries
+            tries += 1
+            if tries > 1 and (landed := self._our_files(file.key).get(file.key)):
+                return landed
+            return self._remote(self._upload("POST", "/upload/drive/v3/files", metadata, file))
+
+        return self._retrying(once, "POST", f"uploading {file.key}")
 
     def _update(self, file_id: str, file: FactsheetFile) -> Remote | None:
-        """New content for the same file id (None when that file no longer exists)."""
+        """New content for the same file id (None when that file no longer exists). Sending
+        the same version twice only adds a revision, so this is safe to retry."""
         metadata = {"name": file.path.name, "appProperties": self._properties(file)}
         path = f"/upload/drive/v3/files/{file_id}"
-        item = self._upload("PATCH", path, metadata, file, f"replacing {file.key}", gone_ok=True)
+        item = self._retrying(
+            lambda: self._upload("PATCH", path, metadata, file),
+            "PATCH",
+            f"replacing {file.key}",
+            gone_ok=True,
+        )
         return self._remote(item) if item else None
 
     def _share(self, file_id: str) -> None:
         rules: list[tuple[dict[str, Any], dict[str, str]]] = []
         if self.settings.share_with_domain:
-            # anyone signed in to the domain who has the link; the file is not listed in search
+            # anyone signed in to the domain who has the link; not listed in their searches
             body = {"type": "domain", "role": "reader", "domain": self.settings.share_with_domain}
             rules.append(({**body, "allowFileDiscovery": False}, {}))
         for address in self.settings.share_with:
             body = {"type": "user", "role": "reader", "emailAddress": _bare(address)}
+            # Google allows this parameter for users and groups only
             rules.append((body, {"sendNotificationEmail": "false"}))
         for body, extra in rules:
             params = {"supportsAllDrives": "true", "fields": "id", **extra}
-            self._call(
-                "POST",
-                f"/drive/v3/files/{file_id}/permissions",
-                "sharing a file",
-                params=params,
-                json=body,
-            )
+            path = f"/drive/v3/files/{file_id}/permissions"
+            self._call("POST", path, "sharing a file", params=params, json=body)
 
     def _upload(
-        self,
-        method: str,
-        path: str,
-        metadata: dict[str, Any],
-        file: FactsheetFile,
-        doing: str,
-        gone_ok: bool = False,
+        self, method: str, path: str, metadata: dict[str, Any], file: FactsheetFile
     ) -> dict[str, Any]:
         try:
             media = file.path.read_bytes()
@@ -218,7 +223,7 @@ class DriveTarget:
         body, content_type = multipart_related(metadata, media, file.mime_type)
         params = {"uploadType": "multipart", "supportsAllDrives": "true", "fields": FIELDS}
         headers = {"Content-Type": content_type}
-        return self._call(method, path, doing, gone_ok, params=params, data=body, headers=headers)
+        return self._once(method, path, params=params, data=body, headers=headers)
 
     def _properties(self, file: FactsheetFile) -> dict[str, str]:
         return {
@@ -232,42 +237,29 @@ class DriveTarget:
         version = str(props.get("clusterSyncVersion") or "0")
         file_id = str(item.get("id") or "")
         link = str(item.get("webViewLink") or f"https://drive.google.com/file/d/{file_id}/view")
-        return Remote(
-            file_id, checked_link(link, "Google Drive"), int(version) if version.isdigit() else 0
-        )
+        number = int(version) if version.isdigit() else 0
+        return Remote(file_id, checked_link(link, "Google Drive"), number)
 
     # -- HTTP ----------------------------------------------------------------------------
 
-    def _call(
-        self, method: str, path: str, doing: str, gone_ok: bool = False, **kwargs: Any
-    ) -> dict[str, Any]:
-        """One Drive request, retried when worth it; {} for a 404 when `gone_ok`."""
-        session = self._http()
+    def _call(self, method: str, path: str, doing: str, **kwargs: Any) -> dict[str, Any]:
+        """One Drive request, tried again while the failure is worth it."""
+        return self._retrying(lambda: self._once(method, path, **kwargs), method, doing)
 
-        def once() -> dict[str, Any]:
-            self.calls += 1
-            answer = session.request(
-                method, self.base + path, timeout=self.settings.timeout_seconds, **kwargs
-            )
-            try:
-                body = answer.json() if answer.content else {}
-            except ValueError:
-                body = {}
-            if answer.status_code >= 300:
-                raise _HTTPError(answer.status_code, body if isinstance(body, dict) else {})
-            return body if isinstance(body, dict) else {}
-
+    def _retrying(self, call: Callable[[], T], method: str, doing: str, gone_ok: bool = False) -> T:
+        """`call()` with Google's backoff; failures become a PublishError that says what to
+        do. With `gone_ok`, a 404 returns an empty answer instead."""
         from google.auth.exceptions import GoogleAuthError, RefreshError
         from requests import RequestException
 
         what = f"Google Drive ({method})"
         try:
             return with_retries(
-                once, _retry_reason, retries=self.settings.retries, what=what, sleep=self.sleep
+                call, _retry_reason, retries=self.settings.retries, what=what, sleep=self.sleep
             )
         except _HTTPError as err:
             if gone_ok and err.status == 404:
-                return {}
+                return {}  # type: ignore[return-value]
             raise self._api_error(err, doing) from None
         except RefreshError as err:
             raise PublishError(
@@ -277,12 +269,27 @@ class DriveTarget:
             ) from None
         except (RequestException, GoogleAuthError) as err:
             raise PublishError(
-                f"Could not reach Google Drive at {self.base} while {doing} ({type(err).__name__}), "
-                f"after {self.settings.retries + 1} tries.",
+                f"Could not reach Google Drive at {self.base} while {doing} "
+                f"({type(err).__name__}), after {self.settings.retries + 1} tries.",
                 hint="nothing is lost: the emails went as usual, and the next sync publishes the "
                 "files and writes their links.",
                 stop=True,
             ) from None
+
+    def _once(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """A single request: the JSON answer, or _HTTPError."""
+        session = self._http()
+        self.calls += 1
+        timeout = self.settings.timeout_seconds
+        answer = session.request(method, self.base + path, timeout=timeout, **kwargs)
+        try:
+            body = answer.json() if answer.content else {}
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        if answer.status_code >= 300:
+            raise _HTTPError(answer.status_code, body)
+        return body
 
     def _api_error(self, err: _HTTPError, doing: str) -> PublishError:
         tries = self.settings.retries + 1

@@ -28,8 +28,13 @@ log = logging.getLogger(__name__)
 class PublishReport:
     published: int = 0  # files uploaded or copied this run
     recovered: int = 0  # files an earlier, interrupted run had already put there
-    errors: list[str] = field(default_factory=list)
-    waiting: int = 0  # files left for the next run after the target became unusable
+    errors: list[str] = field(default_factory=list)  # what went wrong, in plain words
+    failed: int = 0  # files tried and not published
+    waiting: int = 0  # files not tried, the target being unusable; the next run tries them
+
+    @property
+    def unpublished(self) -> int:
+        return self.failed + self.waiting
 
 
 def publish_due(state: State, target: Target) -> PublishReport:
@@ -52,6 +57,7 @@ def publish_due(state: State, target: Target) -> PublishReport:
         except PublishError as exc:
             log.error("publishing %s v%s failed: %s", job.file.key, job.file.version, exc)
             report.errors.append(f"{job.file.key} v{job.file.version}: {exc}")
+            report.failed += 1
             _record_error(state, target.key, [job], str(exc))
             if exc.stop:
                 report.waiting = len(jobs) - n - 1
