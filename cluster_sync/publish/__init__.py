@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -61,6 +61,8 @@ class Remote:
     remote_id: str
     url: str
     version: int = 0  # the version it holds, when the target can tell
+    #: True: the target already held this version (an interrupted run had put it there)
+    reused: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ Calls, each one request against the Drive quota, retried like the Sheets calls (
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -127,8 +128,8 @@ class DriveTarget:
         if remote is not None and remote.version == file.version:
             # An interrupted run had already put this version there: do not upload it again.
             if job.recovering:
-                self._share(remote.remote_id)
-            return remote
+                self._share(remote.remote_id)  # it may have been cut short before sharing
+            return dataclasses.replace(remote, reused=True)
         if remote is not None:
             updated = self._update(remote.remote_id, file)
             if updated is not None:

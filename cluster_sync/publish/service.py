@@ -65,7 +65,7 @@ def publish_due(state: State, target: Target) -> PublishReport:
                 break
             continue
         _record_done(state, target.key, job.file, remote)
-        if job.recovering and remote.version == job.file.version and job.known == remote:
+        if remote.reused:
             report.recovered += 1
         else:
             report.published += 1
@@ -222,7 +222,7 @@ def publish_configured(
     from cluster_sync.publish import open_target
 
     try:
-        target = open_target(config, **({"sleep": sleep} if sleep else {}))
+        target = open_target(config, **({"sleep": sleep} if sleep is not None else {}))
         return publish_due(state, target)
     except PublishError as exc:
         log.error("publishing failed: %s", exc)

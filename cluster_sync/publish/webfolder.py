@@ -52,7 +52,8 @@ class FolderTarget:
         try:
             data = file.path.read_bytes()
             # A re-run after a crash finds the same bytes there: nothing to write again.
-            if not (target.is_file() and _digest(target.read_bytes()) == _digest(data)):
+            reused = target.is_file() and _digest(target.read_bytes()) == _digest(data)
+            if not reused:
                 atomic_write(target, data)
         except OSError as exc:
             raise PublishError(
@@ -60,7 +61,7 @@ class FolderTarget:
                 hint="check that the account running the sync may write into publish.folder.path.",
                 stop=True,
             ) from None
-        return Remote(file.key, self._link(file), file.version)
+        return Remote(file.key, self._link(file), file.version, reused=reused)
 
     def _link(self, file: FactsheetFile) -> str:
         return checked_link(self.base_url + quote(file.key), "the web folder")

@@ -22,6 +22,7 @@ import re
 import secrets
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -91,6 +92,7 @@ class _Fault:
     times: int
     status: int = 0
     seconds: float = 0.0
+    after: bool = False  # stall after doing the request (it lands; the answer does not)
 
 
 class FakeDrive:
@@ -102,6 +104,7 @@ class FakeDrive:
         self.calls: Counter[str] = Counter()
         self.log: list[tuple[str, str, str]] = []  # (kind, method, path with query)
         self._faults: list[_Fault] = []
+        self._hooks: list[tuple[str, Callable[[], None]]] = []
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._server: LoopbackServer | None = None
@@ -114,8 +117,17 @@ class FakeDrive:
     def fail(self, status: int, times: int = 1, kind: str | None = None) -> None:
         self._faults.append(_Fault(kind, times, status=status))
 
-    def stall(self, seconds: float, times: int = 1, kind: str | None = None) -> None:
-        self._faults.append(_Fault(kind, times, seconds=seconds))
+    def stall(
+        self, seconds: float, times: int = 1, kind: str | None = None, after: bool = False
+    ) -> None:
+        """Hold the next `times` answers for `seconds` (past a client's timeout); with `after`
+        the request is carried out first, so it lands although its caller never hears."""
+        self._faults.append(_Fault(kind, times, seconds=seconds, after=after))
+
+    def after(self, kind: str, action: Callable[[], None]) -> None:
+        """Run `action` (kill the client, say) once the next `kind` request is carried out,
+        before it is answered."""
+        self._hooks.append((kind, action))
 
     def in_folder(self, folder_id: str) -> list[DriveFile]:
         return [f for f in self.files.values() if folder_id in f.parents and not f.trashed]
@@ -158,7 +170,7 @@ class FakeDrive:
             self.calls[kind] += 1
             self.log.append((kind, method, raw))
             fault = self._take_fault(kind)
-        if fault and fault.seconds:
+        if fault and fault.seconds and not fault.after:
             self._stopping.wait(fault.seconds)
         try:
             if fault and fault.status:
@@ -182,6 +194,12 @@ class FakeDrive:
                 )
             with self._lock:
                 status, answer = self._dispatch(kind, file_id, query, headers, body)
+                hooks = [h for h in self._hooks if h[0] == kind]
+                self._hooks = [h for h in self._hooks if h[0] != kind]
+            for _, action in hooks:
+                action()
+            if fault and fault.after:
+                self._stopping.wait(fault.seconds)
             if isinstance(answer, bytes):
                 return status, {"Content-Type": "application/octet-stream"}, answer
             return status, {}, _json(_select(answer, query.get("fields"), kind))
@@ -440,7 +458,8 @@ def parse_query(q: str) -> list[Any]:
 
 
 def _unescape(literal: str) -> str:
-    if re.search(r"\\[^\\']", literal):
+    """Drive's escapes in a string literal: \\' and \\\\ only."""
+    if any(m[1] not in "\\'" for m in re.finditer(r"\\(.)", literal)):
         raise DriveError(400, "Invalid Value", "invalid")
     return re.sub(r"\\(.)", r"\1", literal)
 
