@@ -257,12 +257,14 @@ class FolderPublishConfig(_Section):
     @field_validator("base_url")
     @classmethod
     def _web_address(cls, value: str) -> str:
-        from urllib.parse import urlsplit
+        from urllib.parse import quote, urlsplit, urlunsplit
 
-        url = urlsplit(value)
+        url = urlsplit(value.strip())
         if url.scheme not in ("https", "http") or not url.hostname or url.query or url.fragment:
             raise ValueError("is not a web address such as https://www.example.org/factsheets/")
-        return value if value.endswith("/") else value + "/"
+        # "fact sheets/" is served as fact%20sheets/: a link never holds a space or a quote
+        path = quote(url.path, safe="/-._~!$&()*+,;=:@%")
+        return urlunsplit((url.scheme, url.netloc, path.rstrip("/") + "/", "", ""))
 
 
 class PublishConfig(_Section):

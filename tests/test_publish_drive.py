@@ -388,3 +388,92 @@ def test_a_missing_folder_is_said_plainly(
     assert summary.publishing is not None
     assert "has no folder 1NoSuchFolder000000000" in summary.publishing.errors[0]
     assert len(factsheet_emails(config)) == 1
+
+
+def test_attach_false_links_the_drive_file_once_it_exists(
+    make_config: MakeConfig, project: Path, drive: FakeDrive
+) -> None:
+    path = responses(project, 1)
+    config = make_config(extra=drive_section(drive.base_url, attach="false"))
+    run_sync(config)
+    (first,) = factsheet_emails(config)
+    # the first version's link does not exist before its upload: the file is attached
+    assert len(list(first.iter_attachments())) == 1
+
+    edit_answer(path, "Cluster number 1", "Acronym", "NEWNAME")
+    run_sync(config)
+
+    (update,) = [m for m in factsheet_emails(config) if "Updated" in str(m["Subject"])]
+    assert list(update.iter_attachments()) == []
+    link = sheet(path)[0]["Factsheet"]
+    assert link in update.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_a_killed_sync_never_uploads_twice(
+    make_config: MakeConfig, project: Path, drive: FakeDrive
+) -> None:
+    """A real crash: the sync process is killed (SIGKILL) right after Drive has made the file
+    and before the answer reaches it. The next run finds the file instead of uploading again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    path = responses(project, 2)
+    make_config(extra=drive_section(drive.base_url))
+    command = [sys.executable, "-m", "cluster_sync", "--config", "cluster-sync.toml", "sync"]
+    process = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    drive.after("files.create", lambda: os.kill(process.pid, signal.SIGKILL))
+    process.communicate(timeout=120)
+    assert process.returncode == -signal.SIGKILL
+    assert len(drive.in_folder(FOLDER)) == 1
+
+    again = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=120)
+
+    assert again.returncode == 0, again.stderr
+    assert drive.calls["files.create"] == 2  # the one before the kill, and the other cluster's
+    files = drive.in_folder(FOLDER)
+    assert len(files) == 2
+    assert sorted(r["Factsheet"].split("/")[5] for r in sheet(path)) == sorted(f.id for f in files)
+
+
+def test_the_google_sheet_gets_a_plain_link_that_stays_across_versions(
+    project: Path, drive: FakeDrive
+) -> None:
+    """The real gspread write-back into the fake Google Sheet: the Factsheet column is added by
+    header, holds the Drive link as plain text written RAW (never a formula), and keeps it."""
+    from conftest import CONFIG_TEMPLATE, ROOT
+    from google_fixtures import HEADERS, KEY, TAB, answer_row, load_sheet
+
+    from cluster_sync import config as config_mod
+    from cluster_sync.testing.fake_sheets import FakeSheets
+    from cluster_sync.testing.sheet_model import Cell
+
+    with FakeSheets() as sheets:
+        tab = load_sheet(sheets, [HEADERS, answer_row(1), answer_row(2)])
+        text = CONFIG_TEMPLATE.format(root=ROOT.as_posix(), write_back="true", approval="false")
+        source = (
+            f'[source]\ntype = "google"\nspreadsheet = "{KEY}"\nworksheet = "{TAB}"\n'
+            f'credentials = "none"\napi_base_url = "{sheets.base_url}"\nretries = 1\n'
+        )
+        text = source + text.split("[form]", 1)[1].join(["[form]", ""])
+        (project / "cluster-sync.toml").write_text(text + drive_section(drive.base_url))
+        config = config_mod.load(project / "cluster-sync.toml")
+
+        run_sync(config)
+
+        header = [c.value if c else "" for c in tab.cells[0]]
+        column = header.index("Factsheet")
+        links = [tab.get(r, column) for r in (1, 2)]
+        files = {f.id for f in drive.in_folder(FOLDER)}
+        assert all(isinstance(c, Cell) and c.formula is None for c in links)
+        assert {str(c.value).split("/")[5] for c in links if c} == files
+        writes = [body for kind, _, _, body in sheets.log if kind == "values.batchUpdate"]
+        assert writes and all(body["valueInputOption"] == "RAW" for body in writes)
+
+        title = header.index("Acronym")
+        tab.put(1, title, Cell("CHANGED"))
+        run_sync(config)
+
+        assert [tab.get(r, column) for r in (1, 2)] == links
+        assert drive.calls["files.update"] == 1 and len(drive.in_folder(FOLDER)) == 2

@@ -207,11 +207,14 @@ def email_link(
     assert key is not None
     from cluster_sync.publish import open_target
 
-    target = open_target(config)
-    for file in version_files(docx, cluster_id, version):  # the preferred format first
-        link = target.link_before_upload(file, _known(state, key, cluster_id, file.format))
-        if link:
-            return link
+    try:
+        target = open_target(config)
+        for file in version_files(docx, cluster_id, version):  # the preferred format first
+            link = target.link_before_upload(file, _known(state, key, cluster_id, file.format))
+            if link:
+                return link
+    except PublishError as exc:
+        log.warning("%s: attaching the factsheet instead of linking it: %s", cluster_id, exc)
     return None
 
 
