@@ -151,12 +151,21 @@ def _mail(config: Config) -> str:
     return f"mail goes to {mailer.description}"
 
 
+def _publish(config: Config) -> str:
+    if config.publish is None:
+        return "not set up: factsheets are not published (see docs/publishing.md)"
+    from cluster_sync.publish import open_target
+
+    return open_target(config).check()
+
+
 CHECKS: list[tuple[str, Callable[[Config], str]]] = [
     ("templates", check_templates),
     ("report", _report),
     ("source", _source),
     ("state", _state),
     ("mail", _mail),
+    ("publish", _publish),
 ]
 
 

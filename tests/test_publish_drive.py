@@ -477,3 +477,25 @@ def test_the_google_sheet_gets_a_plain_link_that_stays_across_versions(
 
         assert [tab.get(r, column) for r in (1, 2)] == links
         assert drive.calls["files.update"] == 1 and len(drive.in_folder(FOLDER)) == 2
+
+
+def test_check_says_whether_the_folder_can_be_used(
+    make_config: MakeConfig, project: Path, drive: FakeDrive
+) -> None:
+    from click.testing import CliRunner
+
+    from cluster_sync.cli import cli
+
+    responses(project, 1)
+    make_config(extra=drive_section(drive.base_url))
+    args = ["--config", str(project / "cluster-sync.toml"), "check"]
+
+    ok = CliRunner().invoke(cli, args)
+    assert ok.exit_code == 0, ok.output
+    assert "factsheets are published to the Drive folder “Factsheets”" in ok.output
+    assert drive.uploads == 0
+
+    make_config(extra=drive_section(drive.base_url, folder="1NoSuchFolder000000000"))
+    missing = CliRunner().invoke(cli, args)
+    assert missing.exit_code != 0
+    assert "has no folder 1NoSuchFolder000000000" in missing.output

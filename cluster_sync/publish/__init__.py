@@ -91,6 +91,10 @@ class Target(Protocol):
         """Put the file at the target, replacing `job.known`; raise PublishError."""
         ...
 
+    def check(self) -> str:
+        """Whether publishing can work, in one line (for `cluster-sync check`); uploads nothing."""
+        ...
+
 
 def open_target(config: Config, **kwargs: Any) -> Target:
     """The target `[publish] target` names, built from its settings."""

@@ -139,6 +139,23 @@ class DriveTarget:
         self._share(created.remote_id)
         return created
 
+    def check(self) -> str:
+        """One request: the folder, as the account sees it."""
+        params = {"supportsAllDrives": "true", "fields": "id,name,mimeType,driveId"}
+        found = self._call(
+            "GET", f"/drive/v3/files/{self.folder}", "opening the folder", params=params
+        )
+        name = str(found.get("name") or self.folder)
+        if found.get("driveId"):
+            return f"factsheets are published to the Drive folder “{name}”, in a shared drive"
+        note = ""
+        if self.settings.credentials == "service_account":
+            note = (
+                "; it is not in a shared drive, where a service account created since April 2025 "
+                "cannot upload (see docs/publishing.md)"
+            )
+        return f"factsheets are published to the Drive folder “{name}”{note}"
+
     # -- Drive calls ---------------------------------------------------------------------
 
     def _our_files(self, key: str | None = None) -> dict[str, Remote]:

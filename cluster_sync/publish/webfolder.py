@@ -9,6 +9,7 @@ over it, so a reader (or a crash) sees the old file or the new one, never half o
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,12 @@ class FolderTarget:
                 stop=True,
             ) from None
         return Remote(file.key, self._link(file), file.version, reused=reused)
+
+    def check(self) -> str:
+        self.prepare([])
+        if not os.access(self.folder, os.W_OK):
+            raise PublishError(f"The web folder {self.folder} is not writable by this account.")
+        return f"factsheets are published to {self.description}"
 
     def _link(self, file: FactsheetFile) -> str:
         return checked_link(self.base_url + quote(file.key), "the web folder")

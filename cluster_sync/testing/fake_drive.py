@@ -221,6 +221,8 @@ class FakeDrive:
             return 200, self._create(query, headers, body, all_drives)
         if kind == "files.update":
             return 200, self._update(self._file(file_id, all_drives), query, headers, body)
+        if kind == "files.get" and file_id in self.folders:
+            return 200, self._folder(file_id, all_drives)
         if kind == "files.get":
             found = self._file(file_id, all_drives)
             return 200, (found.content if query.get("alt") == "media" else found.resource())
@@ -229,6 +231,14 @@ class FakeDrive:
         if kind == "permissions.create":
             return 200, self._permission(self._file(file_id, all_drives), query, body)
         raise DriveError(404, "Not Found", "notFound")
+
+    def _folder(self, folder_id: str, all_drives: bool) -> Json:
+        shared = self.folders[folder_id]
+        if shared and not all_drives:
+            raise DriveError(404, f"File not found: {folder_id}.", "notFound")
+        folder = {"kind": "drive#file", "id": folder_id, "name": "Factsheets"}
+        folder["mimeType"] = "application/vnd.google-apps.folder"
+        return {**folder, "driveId": "0ASharedDrive"} if shared else folder
 
     def _file(self, file_id: str, all_drives: bool) -> DriveFile:
         found = self.files.get(file_id)
