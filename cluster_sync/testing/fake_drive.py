@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from cluster_sync.testing.loopback import LoopbackServer
+from cluster_sync.testing.loopback import LoopbackFake
 
 Json = dict[str, Any]
 _DEFAULT_FIELDS = "kind,id,name,mimeType"
@@ -95,7 +95,7 @@ class _Fault:
     after: bool = False  # stall after doing the request (it lands; the answer does not)
 
 
-class FakeDrive:
+class FakeDrive(LoopbackFake):
     def __init__(self) -> None:
         self.files: dict[str, DriveFile] = {}
         self.folders: dict[str, bool] = {}  # folder id -> in a shared drive
@@ -106,8 +106,7 @@ class FakeDrive:
         self._faults: list[_Fault] = []
         self._hooks: list[tuple[str, Callable[[], None]]] = []
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: LoopbackServer | None = None
+        super().__init__()
 
     # -- set-up and inspection -------------------------------------------------------------
 
@@ -136,31 +135,9 @@ class FakeDrive:
     def uploads(self) -> int:
         return self.calls["files.create"] + self.calls["files.update"]
 
-    # -- server ----------------------------------------------------------------------------
-
-    def start(self) -> FakeDrive:
-        self._server = LoopbackServer(self.handle).start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server:
-            self._server.stop()
-
-    def __enter__(self) -> FakeDrive:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server, "start() the fake first"
-        return self._server.base_url
-
     # -- requests --------------------------------------------------------------------------
 
-    def handle(
+    def _answer(
         self, method: str, raw: str, headers: Any, body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
         split = urlsplit(raw)

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from cluster_sync.testing import fake_sheets_api as api
 from cluster_sync.testing.fake_sheets_api import ApiError, Spreadsheet
-from cluster_sync.testing.loopback import LoopbackServer
+from cluster_sync.testing.loopback import LoopbackFake
 from cluster_sync.testing.sheet_model import RangeError
 
 Json = dict[str, Any]
@@ -47,7 +47,7 @@ class _Hook:
     action: Callable[[], None]
 
 
-class FakeSheets:
+class FakeSheets(LoopbackFake):
     """The fake API server. Start it (or use it as a context manager) before pointing a client."""
 
     def __init__(self) -> None:
@@ -60,8 +60,7 @@ class FakeSheets:
         self._hooks: list[_Hook] = []
         self._tokens: dict[str, str] = {}
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: LoopbackServer | None = None
+        super().__init__()
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -93,31 +92,11 @@ class FakeSheets:
 
     # -- server ----------------------------------------------------------------------------
 
-    def start(self) -> FakeSheets:
-        self._server = LoopbackServer(self._answer).start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes stalled handlers
-        if self._server:
-            self._server.stop()
-
     def _answer(
         self, method: str, path: str, headers: Any, body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
         status, answer = self.handle(method, path, headers, body)
         return status, {}, json.dumps(answer, indent=2).encode() + b"\n"
-
-    def __enter__(self) -> FakeSheets:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server, "start() the fake first"
-        return self._server.base_url
 
     @property
     def token_url(self) -> str:

@@ -11,7 +11,7 @@ import functools
 import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 Handle = Callable[[str, str, Any, bytes], tuple[int, Mapping[str, str], bytes]]
 
@@ -33,6 +33,41 @@ class LoopbackServer:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+
+class LoopbackFake:
+    """What every fake shares: serving itself on loopback, as a context manager. A subclass
+    answers in `_answer` (the `Handle` signature) and waits on `_stopping` when it stalls, so
+    that stopping the fake wakes it."""
+
+    def __init__(self) -> None:
+        self._stopping = threading.Event()
+        self._server: LoopbackServer | None = None
+
+    def _answer(
+        self, method: str, path: str, headers: Any, body: bytes
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        self._server = LoopbackServer(self._answer).start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # wakes stalled handlers
+        if self._server:
+            self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server, "start() the fake first"
+        return self._server.base_url
 
 
 def _handler_for(handle: Handle) -> type[BaseHTTPRequestHandler]:
