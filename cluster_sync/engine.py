@@ -102,10 +102,10 @@ class Sync:
         for item in items:
             summary.results.append(self._handle(item, summary))
         self._scheduled_report(summary)
-        self._publish(summary)
         try:
             # One connection for the whole run: the digest goes through the same session.
             summary.delivery = self._deliver(close=False)
+            self._publish(summary)
             if self.config.mail.digest and summary.did_something:
                 self._queue_digest(summary)
                 more = self._deliver(close=False)
@@ -142,8 +142,9 @@ class Sync:
             log.error("scheduled report failed: %s", exc)
 
     def _publish(self, summary: RunSummary) -> None:
-        """New factsheet versions to Drive or the web folder, once their emails are queued: a
-        target that is down delays the links, never the emails or the statuses."""
+        """New factsheet versions to Drive or the web folder, once their emails are delivered
+        and before the digest, which reports what could not be published: a target that is
+        down delays the links, never the emails or the statuses."""
         if self.publish and self.config.publish is not None:
             from cluster_sync.publish.service import publish_configured
 
