@@ -333,7 +333,7 @@ def test_drive_query_literals_escape_quotes_and_backslashes(drive: FakeDrive) ->
     tricky = "it's a \\ test ' or '1'='1"
     drive.files["x"] = DriveFile("x", tricky, DOCX, [FOLDER])
     drive.files["y"] = DriveFile("y", "it", DOCX, [FOLDER])
-    from cluster_sync.testing.fake_drive import parse_query
+    from cluster_sync.testing.drive_requests import parse_query
 
     (match,) = parse_query(f"name = {drive_literal(tricky)}")
     assert [f.id for f in drive.files.values() if match(f)] == ["x"]
@@ -499,3 +499,36 @@ def test_check_says_whether_the_folder_can_be_used(
     missing = CliRunner().invoke(cli, args)
     assert missing.exit_code != 0
     assert "has no folder 1NoSuchFolder000000000" in missing.output
+
+
+def test_a_file_over_5_mb_goes_up_in_a_resumable_session(drive: FakeDrive, tmp_path: Path) -> None:
+    """Google advises multipart uploads up to 5 MB only: a bigger file (a PDF full of photos)
+    is sent through a resumable session, for the first version and the next."""
+    import os
+
+    from cluster_sync.config import DrivePublishConfig
+    from cluster_sync.publish import FactsheetFile, Job
+    from cluster_sync.publish.drive import DriveTarget
+
+    settings = DrivePublishConfig(folder=FOLDER, credentials="none", api_base_url=drive.base_url)
+    target = DriveTarget(settings, None, sleep=Sleeps())
+    big = tmp_path / "CL-2025-001-big-v1.pdf"
+    big.write_bytes(os.urandom(6 * 1024 * 1024))
+    first = FactsheetFile("CL-2025-001", 1, "pdf", big)
+    target.prepare([Job(first, None, False)])
+
+    made = target.publish(Job(first, None, False))
+
+    (stored,) = drive.in_folder(FOLDER)
+    assert stored.id == made.remote_id and stored.content == big.read_bytes()
+    assert stored.mime_type == "application/pdf"
+    assert [q["uploadType"] for q in queries(drive, "files.create")] == ["resumable"]
+    assert drive.calls["resumable.put"] == 1
+
+    big.write_bytes(os.urandom(6 * 1024 * 1024))
+    second = FactsheetFile("CL-2025-001", 2, "pdf", big)
+    again = target.publish(Job(second, made, False))
+
+    assert again.remote_id == made.remote_id and again.url == made.url
+    assert stored.content == big.read_bytes() and len(stored.revisions) == 1
+    assert [q["uploadType"] for q in queries(drive, "files.update")] == ["resumable"]

@@ -1,7 +1,9 @@
 """A local fake of the Google Drive API v3 endpoints cluster-sync uses, over HTTP on 127.0.0.1.
 
-It follows Google's reference: multipart/related uploads (files.create, files.update with the
-same id, which keeps the earlier content as a revision), files.get and files.list with the query
+It follows Google's reference: multipart/related and resumable uploads (files.create,
+files.update with the same id, which keeps the earlier content as a revision; a resumable
+session starts with the metadata, answers its address in Location, and takes the content in one
+PUT, counted as "resumable.put"), files.get and files.list with the query
 terms `'ID' in parents`, `trashed = false`, `name = '…'` and `appProperties has { key='…' and
 value='…' }` (string literals with Drive's escapes), the `fields` partial response,
 permissions.create (domain and user readers, `allowFileDiscovery`, `sendNotificationEmail` only
@@ -18,7 +20,6 @@ kind ("files.create", "files.update", "files.list", "files.get", "permissions.cr
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import threading
 from collections import Counter
@@ -27,20 +28,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from cluster_sync.testing.drive_requests import (
+    DriveError,
+    as_json,
+    parse_query,
+    route,
+    select,
+    upload_parts,
+)
 from cluster_sync.testing.loopback import LoopbackFake
 
 Json = dict[str, Any]
-_DEFAULT_FIELDS = "kind,id,name,mimeType"
-
-
-class DriveError(Exception):
-    def __init__(self, code: int, message: str, reason: str, domain: str = "global") -> None:
-        super().__init__(message)
-        self.code, self.message, self.reason, self.domain = code, message, reason, domain
-
-    def body(self) -> Json:
-        error = {"domain": self.domain, "reason": self.reason, "message": self.message}
-        return {"error": {"code": self.code, "message": self.message, "errors": [error]}}
 
 
 NO_STORAGE = DriveError(
@@ -105,6 +103,8 @@ class FakeDrive(LoopbackFake):
         self.log: list[tuple[str, str, str]] = []  # (kind, method, path with query)
         self._faults: list[_Fault] = []
         self._hooks: list[tuple[str, Callable[[], None]]] = []
+        #: resumable upload sessions: id -> (kind, file id, metadata, media type, all drives)
+        self._sessions: dict[str, tuple[str, str, Json, str, bool]] = {}
         self._lock = threading.RLock()
         super().__init__()
 
@@ -142,7 +142,7 @@ class FakeDrive(LoopbackFake):
     ) -> tuple[int, dict[str, str], bytes]:
         split = urlsplit(raw)
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        kind, file_id = _route(method, split.path)
+        kind, file_id = route(method, split.path)
         with self._lock:
             self.calls[kind] += 1
             self.log.append((kind, method, raw))
@@ -157,7 +157,7 @@ class FakeDrive(LoopbackFake):
                 return (
                     200,
                     {},
-                    _json(
+                    as_json(
                         {
                             "access_token": "fake-drive-token",
                             "expires_in": 3600,
@@ -170,7 +170,7 @@ class FakeDrive(LoopbackFake):
                     401, "Request is missing required authentication credential.", "required"
                 )
             with self._lock:
-                status, answer = self._dispatch(kind, file_id, query, headers, body)
+                status, answer, extra = self._dispatch(kind, file_id, query, headers, body)
                 hooks = [h for h in self._hooks if h[0] == kind]
                 self._hooks = [h for h in self._hooks if h[0] != kind]
             for _, action in hooks:
@@ -178,10 +178,10 @@ class FakeDrive(LoopbackFake):
             if fault and fault.after:
                 self._stopping.wait(fault.seconds)
             if isinstance(answer, bytes):
-                return status, {"Content-Type": "application/octet-stream"}, answer
-            return status, {}, _json(_select(answer, query.get("fields"), kind))
+                return status, {"Content-Type": "application/octet-stream", **extra}, answer
+            return status, extra, as_json(select(answer, query.get("fields"), kind))
         except DriveError as err:
-            return err.code, {}, _json(err.body())
+            return err.code, {}, as_json(err.body())
 
     def _take_fault(self, kind: str) -> _Fault | None:
         for fault in self._faults:
@@ -192,22 +192,50 @@ class FakeDrive(LoopbackFake):
 
     def _dispatch(
         self, kind: str, file_id: str, query: dict[str, str], headers: Any, body: bytes
-    ) -> tuple[int, Json | bytes]:
+    ) -> tuple[int, Json | bytes, dict[str, str]]:
         all_drives = query.get("supportsAllDrives") == "true"
+        if kind in ("files.create", "files.update") and query.get("uploadType") == "resumable":
+            return 200, b"", {"Location": self._start_session(kind, file_id, query, headers, body)}
+        if kind == "resumable.put":
+            return 200, self._finish_session(query, body), {}
         if kind == "files.create":
-            return 200, self._create(query, headers, body, all_drives)
+            return 200, self._create(*upload_parts(query, headers, body), all_drives), {}
         if kind == "files.update":
-            return 200, self._update(self._file(file_id, all_drives), query, headers, body)
+            target = self._file(file_id, all_drives)
+            return 200, self._update(target, *upload_parts(query, headers, body)), {}
         if kind == "files.get" and file_id in self.folders:
-            return 200, self._folder(file_id, all_drives)
+            return 200, self._folder(file_id, all_drives), {}
         if kind == "files.get":
             found = self._file(file_id, all_drives)
-            return 200, (found.content if query.get("alt") == "media" else found.resource())
+            return 200, (found.content if query.get("alt") == "media" else found.resource()), {}
         if kind == "files.list":
-            return 200, self._list(query)
+            return 200, self._list(query), {}
         if kind == "permissions.create":
-            return 200, self._permission(self._file(file_id, all_drives), query, body)
+            return 200, self._permission(self._file(file_id, all_drives), query, body), {}
         raise DriveError(404, "Not Found", "notFound")
+
+    def _start_session(
+        self, kind: str, file_id: str, query: dict[str, str], headers: Any, body: bytes
+    ) -> str:
+        """A resumable upload's first request: the metadata; the content follows in a PUT to
+        the session address answered in Location."""
+        all_drives = query.get("supportsAllDrives") == "true"
+        if kind == "files.update":
+            self._file(file_id, all_drives)
+        meta, _, media_type = upload_parts(query, headers, body)
+        upload_id = secrets.token_urlsafe(16)
+        self._sessions[upload_id] = (kind, file_id, meta, media_type, all_drives)
+        path = "/upload/drive/v3/files" + (f"/{file_id}" if file_id else "")
+        return f"{self.base_url}{path}?uploadType=resumable&upload_id={upload_id}"
+
+    def _finish_session(self, query: dict[str, str], media: bytes) -> Json:
+        session = self._sessions.pop(query.get("upload_id", ""), None)
+        if session is None:
+            raise DriveError(404, "No such upload session.", "notFound")
+        kind, file_id, meta, media_type, all_drives = session
+        if kind == "files.create":
+            return self._create(meta, media, media_type, all_drives)
+        return self._update(self._file(file_id, all_drives), meta, media, media_type)
 
     def _folder(self, folder_id: str, all_drives: bool) -> Json:
         shared = self.folders[folder_id]
@@ -223,8 +251,7 @@ class FakeDrive(LoopbackFake):
             raise DriveError(404, f"File not found: {file_id}.", "notFound")
         return found
 
-    def _create(self, query: dict[str, str], headers: Any, body: bytes, all_drives: bool) -> Json:
-        meta, media, media_type = _upload(query, headers, body)
+    def _create(self, meta: Json, media: bytes, media_type: str, all_drives: bool) -> Json:
         parents = meta.get("parents") or []
         if (
             len(parents) != 1
@@ -248,8 +275,7 @@ class FakeDrive(LoopbackFake):
         self.files[file_id] = new
         return new.resource()
 
-    def _update(self, target: DriveFile, query: dict[str, str], headers: Any, body: bytes) -> Json:
-        meta, media, _ = _upload(query, headers, body)
+    def _update(self, target: DriveFile, meta: Json, media: bytes, media_type: str) -> Json:
         if "parents" in meta:
             raise DriveError(
                 403,
@@ -329,128 +355,6 @@ class FakeDrive(LoopbackFake):
         return made
 
 
-# -- request parsing ---------------------------------------------------------------------------
-
-
-def _route(method: str, path: str) -> tuple[str, str]:
-    if path == "/token":
-        return "token", ""
-    for prefix, create, update in (
-        ("/upload/drive/v3/files", "files.create", "files.update"),
-        ("/drive/v3/files", "files.create", "files.update"),
-    ):
-        if path == prefix:
-            return ({"POST": create, "GET": "files.list"}.get(method, "unknown"), "")
-        if path.startswith(prefix + "/"):
-            rest = path[len(prefix) + 1 :]
-            file_id, _, sub = rest.partition("/")
-            if sub == "permissions" and method == "POST":
-                return "permissions.create", file_id
-            if not sub:
-                return ({"PATCH": update, "GET": "files.get"}.get(method, "unknown"), file_id)
-    return "unknown", ""
-
-
-def _upload(query: dict[str, str], headers: Any, body: bytes) -> tuple[Json, bytes, str]:
-    """(metadata, media, media type) of an upload request."""
-    upload_type = query.get("uploadType")
-    content_type = headers.get("Content-Type", "")
-    if upload_type == "multipart":
-        return parse_multipart_related(body, content_type)
-    if upload_type == "media":
-        return {}, body, content_type
-    if upload_type is None:
-        return json.loads(body or b"{}"), b"", ""  # metadata only
-    raise DriveError(400, f"Invalid value '{upload_type}' for uploadType.", "invalidParameter")
-
-
-def parse_multipart_related(body: bytes, content_type: str) -> tuple[Json, bytes, str]:
-    """The two parts of an uploadType=multipart body, split on the boundary (RFC 2046)."""
-    m = re.search(r'boundary="?([^";]+)"?', content_type)
-    if not content_type.startswith("multipart/related") or not m:
-        raise DriveError(
-            400,
-            "Multipart upload needs a multipart/related content type with a boundary.",
-            "badContent",
-        )
-    delimiter = b"--" + m[1].encode()
-    chunks = body.split(b"\r\n" + delimiter)
-    first = chunks[0]
-    if not first.startswith(delimiter):
-        raise DriveError(400, "Malformed multipart body.", "badContent")
-    parts = [first[len(delimiter) :], *chunks[1:]]
-    if len(parts) != 3 or not parts[-1].startswith(b"--"):
-        raise DriveError(
-            400, "A multipart upload has exactly two parts: metadata, then media.", "badContent"
-        )
-    (meta_head, meta), (media_head, media) = (_part(p) for p in parts[:2])
-    if "application/json" not in meta_head.get("content-type", ""):
-        raise DriveError(
-            400, "The first part of a multipart upload must be the JSON metadata.", "badContent"
-        )
-    return json.loads(meta), media, media_head.get("content-type", "application/octet-stream")
-
-
-def _part(raw: bytes) -> tuple[dict[str, str], bytes]:
-    raw = raw.removeprefix(b"\r\n")
-    head, sep, content = raw.partition(b"\r\n\r\n")
-    if not sep:
-        raise DriveError(400, "Malformed multipart part.", "badContent")
-    headers = {}
-    for line in head.decode("latin-1").split("\r\n"):
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return headers, content
-
-
-# -- the query language (the subset of Drive's search terms cluster-sync needs) ----------------
-
-_LITERAL = r"'((?:[^'\\]|\\.)*)'"
-_TERMS = [
-    (re.compile(_LITERAL + r"\s+in\s+parents"), lambda v: lambda f: v[0] in f.parents),
-    (re.compile(r"trashed\s*=\s*(true|false)"), lambda v: lambda f: f.trashed == (v[0] == "true")),
-    (re.compile(r"name\s*=\s*" + _LITERAL), lambda v: lambda f: f.name == v[0]),
-    (
-        re.compile(
-            r"appProperties\s+has\s+\{\s*key\s*=\s*"
-            + _LITERAL
-            + r"\s+and\s+value\s*=\s*"
-            + _LITERAL
-            + r"\s*\}"
-        ),
-        lambda v: lambda f: f.app_properties.get(v[0]) == v[1],
-    ),
-]
-
-
-def parse_query(q: str) -> list[Any]:
-    """Predicates for `q`: terms joined by `and`; an unknown term is a 400 as at Google."""
-    predicates = []
-    rest = q.strip()
-    while rest:
-        for pattern, build in _TERMS:
-            m = pattern.match(rest)
-            if m:
-                values = [_unescape(g) for g in m.groups()]
-                predicates.append(build(values))
-                rest = rest[m.end() :].strip()
-                break
-        else:
-            raise DriveError(400, "Invalid Value", "invalid")
-        if rest:
-            if not rest.startswith("and "):
-                raise DriveError(400, "Invalid Value", "invalid")
-            rest = rest[4:].strip()
-    return predicates
-
-
-def _unescape(literal: str) -> str:
-    """Drive's escapes in a string literal: \\' and \\\\ only."""
-    if any(m[1] not in "\\'" for m in re.finditer(r"\\(.)", literal)):
-        raise DriveError(400, "Invalid Value", "invalid")
-    return re.sub(r"\\(.)", r"\1", literal)
-
-
 def _properties(current: dict[str, str], update: Any) -> dict[str, str]:
     merged = dict(current)
     for key, value in (update or {}).items():
@@ -459,46 +363,3 @@ def _properties(current: dict[str, str], update: Any) -> dict[str, str]:
         else:
             merged[str(key)] = str(value)
     return merged
-
-
-def _select(answer: Json, fields: str | None, kind: str) -> Json:
-    """Google's partial response: `fields=a,b,files(c,d)`; files get a default set without it."""
-    if fields is None:
-        if kind == "files.list":
-            return {**answer, "files": [_pick(f, _DEFAULT_FIELDS) for f in answer["files"]]}
-        if kind.startswith("files."):
-            return _pick(answer, _DEFAULT_FIELDS)
-        return answer
-    if fields == "*":
-        return answer
-    return _pick(answer, fields)
-
-
-def _pick(obj: Json, fields: str) -> Json:
-    picked: Json = {}
-    for name, inner in _split_fields(fields):
-        if name not in obj:
-            continue
-        value = obj[name]
-        if inner and isinstance(value, list):
-            picked[name] = [_pick(v, inner) for v in value]
-        else:
-            picked[name] = value
-    return picked
-
-
-def _split_fields(fields: str) -> list[tuple[str, str]]:
-    out, depth, start = [], 0, 0
-    for i, ch in enumerate(fields + ","):
-        depth += ch == "("
-        depth -= ch == ")"
-        if ch == "," and depth == 0:
-            item = fields[start:i].strip()
-            name, _, inner = item.partition("(")
-            out.append((name.strip(), inner.removesuffix(")")))
-            start = i + 1
-    return [(n, i) for n, i in out if n]
-
-
-def _json(answer: Json) -> bytes:
-    return json.dumps(answer, indent=2).encode() + b"\n"
