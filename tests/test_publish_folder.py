@@ -206,3 +206,27 @@ def test_a_drive_folder_address_gives_its_id(make_config: MakeConfig) -> None:
     )
     assert config.publish is not None and config.publish.drive is not None
     assert config.publish.drive.folder == "1AbC_d-EfGhIjK"
+
+
+def test_a_factsheet_waiting_for_approval_is_not_published(
+    make_config: MakeConfig, project: Path, web: Path
+) -> None:
+    import csv
+
+    path = responses(project, 1)
+    config = make_config(approval=True, extra=folder_section(web))
+
+    run_sync(config)
+    assert list(web.iterdir()) == []
+    assert sheet(path)[0].get("Factsheet", "") == ""
+
+    with path.open(encoding="utf-8", newline="") as handle:
+        grid = list(csv.reader(handle))
+    grid[0].append("Approved")
+    grid[1].extend([""] * (len(grid[0]) - 1 - len(grid[1])) + ["yes"])
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(grid)
+    run_sync(config)
+
+    assert [p.name for p in web.iterdir()] == [sheet(path)[0]["Cluster ID"] + ".docx"]
+    assert sheet(path)[0]["Factsheet"].endswith(".docx")
