@@ -67,3 +67,5 @@ class PublishError(ClusterSyncError):
         super().__init__(message, hint)
         #: the target itself is unusable (down, out of storage, refused): try no more files now
         self.stop = stop
+        #: the HTTP status the target answered, when it answered one
+        self.status: int | None = None

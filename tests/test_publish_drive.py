@@ -532,3 +532,22 @@ def test_a_file_over_5_mb_goes_up_in_a_resumable_session(drive: FakeDrive, tmp_p
     assert again.remote_id == made.remote_id and again.url == made.url
     assert stored.content == big.read_bytes() and len(stored.revisions) == 1
     assert [q["uploadType"] for q in queries(drive, "files.update")] == ["resumable"]
+
+
+def test_without_app_properties_queries_our_files_are_found_in_the_folder_listing(
+    make_config: MakeConfig, project: Path, drive: FakeDrive
+) -> None:
+    path = responses(project, 2)
+    config = make_config(extra=drive_section(drive.base_url))
+    drive.plain_queries_only = True
+    run_sync(config)
+    links = [r["Factsheet"] for r in sheet(path)]
+    state = config.path(config.state.database)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(state) + suffix).unlink(missing_ok=True)
+
+    drive.calls.clear()
+    run_sync(config)
+
+    assert drive.calls["files.create"] == 0 and len(drive.in_folder(FOLDER)) == 2
+    assert [r["Factsheet"] for r in sheet(path)] == links

@@ -120,9 +120,20 @@ class DriveTarget:
     def _our_files(self, key: str | None = None) -> dict[str, Remote]:
         """Our files in the folder (only the one for `key`, when given), by their private
         properties: a name, which holds a partner's title, is never part of a query."""
-        query = f"{drive_literal(self.folder)} in parents and trashed = false and " + _has(*MARK)
+        folder = f"{drive_literal(self.folder)} in parents and trashed = false"
+        query = folder + " and " + _has(*MARK)
         if key is not None:
             query += " and " + _has("clusterSyncFile", key)
+        try:
+            return self._list(query)
+        except PublishError as exc:
+            if exc.status != 400:
+                raise
+            # A server that does not take appProperties terms: the folder's files, filtered here.
+            found = self._list(folder)
+            return {k: v for k, v in found.items() if key is None or k == key}
+
+    def _list(self, query: str) -> dict[str, Remote]:
         found: dict[str, Remote] = {}
         params = {
             "q": query,

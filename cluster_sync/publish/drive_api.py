@@ -95,7 +95,9 @@ class DriveAPI:
         except HTTPError as err:
             if gone_ok and err.status == 404:
                 return {}  # type: ignore[return-value]
-            raise self._api_error(err, doing) from None
+            refused = self._api_error(err, doing)
+            refused.status = err.status
+            raise refused from None
         except RefreshError as err:
             raise PublishError(
                 f"Google refused the Drive credentials while {doing}: {err}",

@@ -99,6 +99,8 @@ class FakeDrive(LoopbackFake):
         self.folders: dict[str, bool] = {}  # folder id -> in a shared drive
         #: True: creating a file outside a shared drive fails as for a service account of 2025
         self.no_storage = False
+        #: True: refuse appProperties search terms (400), as a server without them would
+        self.plain_queries_only = False
         self.calls: Counter[str] = Counter()
         self.log: list[tuple[str, str, str]] = []  # (kind, method, path with query)
         self._faults: list[_Fault] = []
@@ -302,6 +304,8 @@ class FakeDrive(LoopbackFake):
                 "The includeItemsFromAllDrives parameter can only be set to true when supportsAllDrives is also set to true.",
                 "teamDrivesParameterNotSupported",
             )
+        if self.plain_queries_only and "appProperties" in query.get("q", ""):
+            raise DriveError(400, "Invalid Value", "invalid")
         terms = parse_query(query.get("q", ""))
         size = int(query.get("pageSize") or 100)
         if not 1 <= size <= 1000:
