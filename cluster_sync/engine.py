@@ -406,5 +406,5 @@ class Sync:
         if error:
             # What the sheet showed before may no longer be true: say what happened instead.
             line = f"Not processed in the last run: {error}. The secretariat has been told."
-        link = (links or {}).get(item.cluster_id or "") if item.cluster_id else None
+        link = links.get(item.cluster_id) if links and item.cluster_id else None
         return RowStatus(item.row, item.cluster_id, line[:480], when, link)
