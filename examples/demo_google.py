@@ -8,7 +8,9 @@ folder), writes a configuration for them into var/demo-google/ (source type "goo
 and `cluster-sync sync`, and prints the sheet as it stands afterwards, Factsheet links included,
 with the API calls each command cost. Then a partner edits a response and a second sync makes
 version 2 of that factsheet: it replaces the content of the same Drive file, so the link in the
-sheet stays the same. Each run starts from a fresh sheet, Drive and state.
+sheet stays the same; every link is then opened (its file downloaded from the Drive fake) and
+compared with its cluster's latest factsheet. Each run starts from a fresh sheet, Drive and
+state.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def main() -> int:
         if (code := run_counted(config, "sync", fake, drive)) != 0:
             return code
         after = print_sheet(sheet)
-        return 0 if same_links(before, after, title, drive) else 1
+        opened = links_open_their_factsheets(after, drive)
+        return 0 if same_links(before, after, title, drive) and opened else 1
 
 
 def run_counted(config: Path, command: str, sheets: FakeSheets, drive: FakeDrive) -> int:
@@ -148,6 +151,32 @@ def same_links(
         f"{'the same' if kept else 'NOT the same'}; its Drive file holds {versions} versions."
     )
     return kept and versions == 2
+
+
+def links_open_their_factsheets(rows: dict[str, list[str]], drive: FakeDrive) -> bool:
+    """Download what each link points to, through the Drive API as anyone with the link would
+    see it, and compare it with the cluster's latest factsheet on disk."""
+    import requests
+
+    factsheets = WORK / "output" / "factsheets"
+    good = 0
+    links = [(line[1], line[-1]) for line in rows.values() if line[-1]]
+    for cluster_id, link in links:
+        file_id = link.split("/")[5]
+        answer = requests.get(
+            f"{drive.base_url}/drive/v3/files/{file_id}",
+            params={"alt": "media", "supportsAllDrives": "true"},
+            headers={"Authorization": "Bearer demo"},
+            timeout=10,
+        )
+        latest = sorted(factsheets.glob(f"{cluster_id}-*.docx"), key=_version)[-1]
+        good += answer.ok and answer.content == latest.read_bytes()
+    print(f"{good} of {len(links)} links open their cluster's latest factsheet.")
+    return good == len(links)
+
+
+def _version(path: Path) -> int:
+    return int(path.stem.rsplit("-v", 1)[1])
 
 
 if __name__ == "__main__":
