@@ -272,16 +272,19 @@ def check(ctx: click.Context) -> None:
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show the registrations, their state, what is queued, and the last runs."""
     from cluster_sync.mailqueue import queue_listing
+    from cluster_sync.publish.service import overview, target_key
 
     cfg = load_config(ctx)
     with opened_state(cfg, must_exist=True) as state:
         regs = state.registrations()
         queue = queue_listing(state)
         runs = [dict(r) for r in state.last_runs(5)]
+        published = overview(state, target_key(cfg))
     if as_json:
+        listing = {"registrations": [r.__dict__ for r in regs], "queue": queue, "runs": runs}
         click.echo(
             json.dumps(
-                {"registrations": [r.__dict__ for r in regs], "queue": queue, "runs": runs},
+                {**listing, "publishing": published} if published else listing,
                 default=str,
                 ensure_ascii=False,
                 indent=2,
@@ -301,6 +304,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(
         f"Mail queue: {len(waiting)} waiting, {len(failed)} failed (details: cluster-sync outbox)"
     )
+    if published:
+        click.echo(
+            f"Published factsheet files: {published['published']}, waiting: {published['waiting']}"
+            + (f" (last problem: {published['last_error']})" if published["last_error"] else "")
+        )
     for run in runs:
         counts = json.loads(run["counts"])
         click.echo(

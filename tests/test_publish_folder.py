@@ -230,3 +230,29 @@ def test_a_factsheet_waiting_for_approval_is_not_published(
 
     assert [p.name for p in web.iterdir()] == [sheet(path)[0]["Cluster ID"] + ".docx"]
     assert sheet(path)[0]["Factsheet"].endswith(".docx")
+
+
+def test_status_says_what_is_published_and_what_waits(
+    make_config: MakeConfig, project: Path, web: Path
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from cluster_sync.cli import cli
+
+    responses(project, 2)
+    config = make_config(extra=folder_section(web))
+    run_sync(config)
+    args = ["--config", str(project / "cluster-sync.toml"), "status"]
+
+    shown = CliRunner().invoke(cli, args)
+    assert "Published factsheet files: 2, waiting: 0" in shown.output
+
+    web.rename(project / "gone")
+    edit_answer(project / "responses.csv", "Cluster number 1", "Acronym", "NEW")
+    run_sync(config)
+    shown = CliRunner().invoke(cli, [*args, "--json"])
+    publishing = json.loads(shown.output)["publishing"]
+    assert publishing["published"] == 2 and publishing["waiting"] == 1
+    assert "does not exist" in publishing["last_error"]

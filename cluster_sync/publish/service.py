@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cluster_sync.config import Config
 from cluster_sync.errors import PublishError
@@ -230,3 +231,25 @@ def publish_configured(
     except PublishError as exc:
         log.error("publishing failed: %s", exc)
         return PublishReport(errors=[str(exc)])
+
+
+def overview(state: State, key: str | None) -> dict[str, Any]:
+    """For `cluster-sync status`: files published at the configured target, files waiting, and
+    the last reason one is waiting."""
+    if key is None:
+        return {}
+    counts = dict(
+        state.db.execute(
+            "SELECT state, count(*) FROM published WHERE target = ? GROUP BY state", (key,)
+        ).fetchall()
+    )
+    error = state.db.execute(
+        "SELECT error FROM published WHERE target = ? AND state = 'pending' AND error IS NOT NULL "
+        "ORDER BY updated_at DESC LIMIT 1",
+        (key,),
+    ).fetchone()
+    return {
+        "published": int(counts.get("done", 0)),
+        "waiting": int(counts.get("pending", 0)),
+        "last_error": error[0] if error else None,
+    }
