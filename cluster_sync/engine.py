@@ -22,6 +22,7 @@ from cluster_sync.identity import Identified, identify
 from cluster_sync.mailers.base import Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue
 from cluster_sync.model import Address, Registration
+from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Attachment, Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
 from cluster_sync.sources.base import RowStatus, Snapshot, Source
@@ -258,7 +259,8 @@ class Sync:
         path = self.output_dir / "factsheets" / factsheet_filename(cluster_id, reg.title, version)
         if changed or not path.exists():
             context = factsheet_context(reg, cluster_id, version, self.today)
-            render_docx(self.config.path(self.config.output.factsheet_template), context, path)
+            template = self.config.path(self.config.output.factsheet_template)
+            render_docx(template, context, path, extras=logo_images(self.config.branding))
             summary.factsheets.append(path)
             return path, True
         return path, False
