@@ -90,6 +90,11 @@ def write_config(base_url: str, drive_url: str) -> Path:
     )
     text = text.replace('"var/demo/', f'"{WORK.as_posix()}/')
     text = re.sub(r'"(templates/[^"]*)"', lambda m: f'"{(ROOT / m[1]).as_posix()}"', text)
+    # paths relative to the config file's folder (the artwork): from config/, made absolute
+    config_dir = ROOT / "config"
+    text = re.sub(
+        r'"(\.\./[^"]*)"', lambda m: f'"{(config_dir / m[1]).resolve().as_posix()}"', text
+    )
     path = WORK / "cluster-sync.toml"
     path.write_text(text, encoding="utf-8")
     return path
