@@ -256,3 +256,30 @@ def test_status_says_what_is_published_and_what_waits(
     publishing = json.loads(shown.output)["publishing"]
     assert publishing["published"] == 2 and publishing["waiting"] == 1
     assert "does not exist" in publishing["last_error"]
+
+
+def test_an_xlsx_export_gets_the_plain_link_as_text(
+    make_config: MakeConfig, project: Path, web: Path
+) -> None:
+    import openpyxl
+    from google_fixtures import HEADERS, answer_row
+
+    from cluster_sync import config as config_mod
+
+    book = openpyxl.Workbook()
+    sheet_ = book.active
+    for row in (HEADERS, answer_row(1)):
+        sheet_.append(row)
+    book.save(project / "responses.xlsx")
+    make_config(extra=folder_section(web))
+    path = project / "cluster-sync.toml"
+    path.write_text(path.read_text().replace('"responses.csv"', '"responses.xlsx"'))
+
+    run_sync(config_mod.load(path))
+
+    saved = openpyxl.load_workbook(project / "responses.xlsx").active
+    header = [c.value for c in saved[1]]
+    cell = saved.cell(2, header.index("Factsheet") + 1)
+    cluster_id = saved.cell(2, header.index("Cluster ID") + 1).value
+    assert cell.data_type == "s"
+    assert cell.value == f"https://www.example.org/cop/fact%20sheets/{cluster_id}.docx"

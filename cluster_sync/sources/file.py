@@ -137,7 +137,7 @@ class FileSource:
                 hint="download the responses sheet again.",
             )
         known = [*(f.header for f in form.FIELDS), *self.form.columns.values()]
-        return csv_export.parse(data, [*known, *form.STATUS_HEADERS, form.APPROVED], str(self.path))
+        return csv_export.parse(data, [*known, *form.OWNED_HEADERS, form.APPROVED], str(self.path))
 
     def _bytes(self) -> bytes:
         try:
@@ -233,7 +233,9 @@ def plan_statuses(export: Export, statuses: Sequence[RowStatus], config: FormCon
     cells: Cells = {}
     columns: dict[str, int] = {}
     free_column = max(export.used_width, len(export.headers))
-    for name in form.STATUS_HEADERS:
+    # the Factsheet column is added only once there is a link to write
+    owned = form.OWNED_HEADERS if any(st.link for st in statuses) else form.STATUS_HEADERS
+    for name in owned:
         if name in current.status:
             columns[name] = current.status[name]
         else:
@@ -252,6 +254,8 @@ def plan_statuses(export: Export, statuses: Sequence[RowStatus], config: FormCon
         row = wanted[number] = {form.SYNC_STATUS: st.status, form.LAST_SYNCED: st.last_synced}
         if st.cluster_id:
             row[form.CLUSTER_ID] = st.cluster_id
+        if st.link:
+            row[form.FACTSHEET] = st.link
         for name, value in row.items():
             if finder.value(number, columns[name]) != value:
                 cells[(number, columns[name])] = value
