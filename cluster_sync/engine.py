@@ -3,6 +3,8 @@
 Each row is handled on its own: a broken row, a failed render or a failed email never stops the
 others. A factsheet file is written (atomically) before the transaction that records it and
 queues its email, so a crash leaves at worst a file that the next run overwrites identically.
+Rows go in two passes: render every factsheet, make the run's other formats (PDF) in one batch,
+then queue and record each row; a format that cannot be made never holds a row back.
 """
 
 from __future__ import annotations
@@ -11,27 +13,42 @@ import hashlib
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from cluster_sync import form
 from cluster_sync.config import Config
+from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
 from cluster_sync.identity import Identified, identify
-from cluster_sync.mailers.base import Mailer, PermanentFailure
-from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue
+from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
+from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue, queue_counts
 from cluster_sync.model import Address, Registration
+from cluster_sync.outputs import (
+    SOURCE,
+    Made,
+    attachments,
+    files_note,
+    make_outputs,
+    problems,
+)
 from cluster_sync.render.branding import logo_images
-from cluster_sync.render.email import Attachment, Composer
+from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
+from cluster_sync.sheetstatus import ERROR_LINE, local_time, status_line
 from cluster_sync.sources.base import RowStatus, Snapshot, Source
 from cluster_sync.state import State, StoredRegistration
-from cluster_sync.summary import RowResult, RunSummary, digest_context
+from cluster_sync.summary import RowResult, RunSummary
 from cluster_sync.validate import Outcome, is_blank_row, parse_addresses, validate_row
 
 log = logging.getLogger(__name__)
 Progress = Callable[[Iterable[Identified]], Iterable[Identified]]
+#: a row's result, or what is left to do once the run's other formats (PDF) are made
+Pending = RowResult | Callable[[], RowResult]
 
 
 def _hash(values: Iterable[str]) -> str:
@@ -47,24 +64,30 @@ class Sync:
         mailer: Mailer,
         *,
         output_dir: Path | None = None,
+        existing_dir: Path | None = None,
         now: datetime | None = None,
         progress: Progress | None = None,
         write_back: bool = True,
+        dry_run: bool = False,
         sleep: Callable[[float], None] | None = None,
-        publish: bool = True,
     ) -> None:
         self.config = config
         self.state = state
         self.source = source
         self.mailer = mailer
         self.output_dir = output_dir or config.path(config.output.directory)
+        #: where the factsheets of earlier runs are (a dry run renders into a scratch folder
+        #: but reuses, as the real run would, what the real output folder already holds)
+        self.existing_dir = existing_dir or self.output_dir
         self.now = now or datetime.now(UTC)
         self.today = self.now.astimezone(config.zone).date()
         self.progress = progress
-        self.write_back = write_back
+        self.dry_run = dry_run  # on a scratch copy of the state: never writes the sheet
+        self.write_back = write_back and not dry_run
         self.sleep = sleep
-        #: False (a dry run): nothing goes to Drive or the web folder
-        self.publish = publish
+        self.run_id: int | None = None
+        self.documents: list[Path] = []  # factsheets whose other formats this run needs
+        self.files: dict[Path, dict[str, Made]] = {}
         mail = config.mail
         self.composer = Composer(
             config.path(config.output.email_templates),
@@ -73,19 +96,37 @@ class Sync:
             mail.message_id_domain,
             mail.limits.max_recipients,
         )
+        self.digest = Digest(config, state, self.composer, self.now)
 
     # -- the run ----------------------------------------------------------------------------
 
     def run(self) -> RunSummary:
-        run_id = self.state.start_run()
-        summary = RunSummary(run_id, self.source.description)
+        run_id = self.run_id = self.state.start_run()
+        summary = RunSummary(run_id, self.source.description, sheet_link=sheet_link(self.config))
+        summary.dry_run = self.dry_run
+        summary.interrupted = interrupted_runs(self.state, run_id, self.now, self.config)
+        started = time.monotonic()
+        log.info(
+            "%srun %s started: reading %s",
+            "dry " if self.dry_run else "",
+            run_id,
+            self.source.description,
+        )
         try:
             self._sync(summary)
         except BaseException as exc:
             self.state.finish_run(run_id, "failed", summary.counts, str(exc)[:500])
+            log.info(
+                "run %s stopped after %.1f s: %s",
+                run_id,
+                time.monotonic() - started,
+                type(exc).__name__ if not str(exc) else str(exc).splitlines()[0],
+            )
             raise
-        outcome = "ok" if not summary.write_back_error else "partial"
-        self.state.finish_run(run_id, outcome, summary.counts, summary.write_back_error)
+        problems = summary.exit_codes()
+        error = "; ".join(line for _, line in problems)[:500] or None
+        self.state.finish_run(run_id, summary.outcome, summary.counts, error)
+        log_outcome(summary, time.monotonic() - started)
         return summary
 
     def _sync(self, summary: RunSummary) -> None:
@@ -100,24 +141,41 @@ class Sync:
         stamp = self.now.isoformat(timespec="seconds")
         identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp)
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified
-        for item in items:
-            summary.results.append(self._handle(item, summary))
+        # Rows are rendered first and their emails queued after the run's documents were
+        # converted in one batch: one LibreOffice start, not one per factsheet.
+        pending = [
+            (item, self._handle(item, partial(self._first, item, summary))) for item in items
+        ]
+        self._make_outputs(summary)
+        for item, step in pending:
+            result = step if isinstance(step, RowResult) else self._handle(item, step)
+            assert isinstance(result, RowResult)
+            summary.results.append(result)
         self._scheduled_report(summary)
-        try:
-            # One connection for the whole run: the digest goes through the same session.
-            summary.delivery = self._deliver(close=False)
-            self._publish(summary)
-            if self.config.mail.digest and summary.did_something:
-                self._queue_digest(summary)
-                more = self._deliver(close=False)
-                summary.delivery.sent += more.sent
-                summary.delivery.failed += more.failed
-                summary.delivery.deferred = more.deferred
-                summary.delivery.unreachable |= more.unreachable
-        finally:
-            self.mailer.close()
+        self._publish(summary)
+        self._deliver_all(summary)
         if self.write_back:
             self._write_back(identified, summary)
+
+    def _deliver_all(self, summary: RunSummary) -> None:
+        """The digest is queued with the run's work, before delivery begins, so that a run
+        killed while delivering still leaves it queued for the next run (worded as it stood:
+        queued, not yet delivered). Delivered last, it is written again just before it goes,
+        with what the delivery actually did. Bad news found only by the delivery (a failure,
+        a refused recipient) gets a digest of its own right after."""
+        digest = self.config.mail.digest
+        if digest and summary.did_something:
+            self.digest.queue(summary)
+        try:
+            # One connection for the whole run: the digest goes through the same session.
+            first = summary.delivery = self._deliver(summary)
+            bad_news = first.failed or first.refused
+            if digest and not summary.digest and bad_news and not first.unreachable:
+                self.digest.queue(summary)
+                summary.delivery = merged(first, self._deliver(summary, first))
+        finally:
+            self.mailer.close()
+        summary.queue = queue_counts(self.state, self.now)
 
     def _check_mailer(self) -> None:
         """A mail setting a person must fix (an unset password variable) stops the run before
@@ -143,10 +201,10 @@ class Sync:
             log.error("scheduled report failed: %s", exc)
 
     def _publish(self, summary: RunSummary) -> None:
-        """New factsheet versions to Drive or the web folder, once their emails are delivered
-        and before the digest, which reports what could not be published: a target that is
-        down delays the links, never the emails or the statuses."""
-        if self.publish and self.config.publish is not None:
+        """New factsheet versions to Drive or the web folder, once their emails are queued and
+        before the digest is, which reports what could not be published: a target that is down
+        delays the links, never the emails or the statuses. A dry run publishes nothing."""
+        if not self.dry_run and self.config.publish is not None:
             from cluster_sync.publish.service import publish_configured
 
             summary.publishing = publish_configured(self.config, self.state, self.sleep)
@@ -165,35 +223,54 @@ class Sync:
             rows.append((row, validate_row(row.values, self.config.form.date_order, tz)))
         return rows
 
-    def _deliver(self, close: bool = True) -> DeliveryReport:
+    def _deliver(self, summary: RunSummary, before: DeliveryReport | None = None) -> DeliveryReport:
+        """One delivery pass; `before` is an earlier pass of this run, counted in the digest."""
         kwargs: dict[str, Any] = {"sleep": self.sleep} if self.sleep else {}
-        return deliver(self.state, self.mailer, self.config.mail.limits, close=close, **kwargs)
+
+        def rewrite(envelope: Envelope, report: DeliveryReport) -> Envelope:
+            if envelope.kind != "digest" or envelope.id not in self.digest.ids:
+                return envelope
+            summary.delivery = report if before is None else merged(before, report)
+            return self.digest.rewrite(summary, envelope)
+
+        return deliver(
+            self.state,
+            self.mailer,
+            self.config.mail.limits,
+            close=False,
+            before_send=rewrite,
+            **kwargs,
+        )
 
     # -- one row ----------------------------------------------------------------------------
 
-    def _handle(self, item: Identified, summary: RunSummary) -> RowResult:
-        row_number = item.row.row_number
+    def _first(self, item: Identified, summary: RunSummary) -> Pending:
         if item.cluster_id is None:
             title = str(item.row.values.get("title") or "")
             note = f"duplicate of {item.duplicate_of} (same cluster title): not processed"
-            return RowResult(row_number, None, title, "duplicate", note)
+            return RowResult(item.row.row_number, None, title, "duplicate", note)
+        if item.outcome.registration is not None:
+            return self._valid(item, item.outcome.registration, summary)
+        return self._invalid(item, summary)
+
+    def _handle(self, item: Identified, step: Callable[[], Pending]) -> Pending:
+        row_number = item.row.row_number
         try:
-            if item.outcome.registration is not None:
-                return self._valid(item, item.outcome.registration, summary)
-            return self._invalid(item, summary)
+            return step()
         except TemplateError:
             raise  # a broken template breaks every row alike: stop and say so once
         except ClusterSyncError as exc:
-            log.error("row %s (%s): %s", row_number, item.cluster_id, exc)
-            return RowResult(row_number, item.cluster_id, "", "error", str(exc))
+            log.error("row %s (%s) could not be processed: %s", row_number, item.cluster_id, exc)
+            return RowResult(row_number, item.cluster_id, _title(item), "error", str(exc))
         except sqlite3.Error:
             raise  # the state itself is in trouble: no row can be recorded safely
         except Exception as exc:
             # Whatever went wrong with this row (a template expression that fails on its
-            # data, say) must not keep the other rows from their factsheets.
+            # data, say) must not keep the other rows from their factsheets. The details are
+            # for the secretariat (console, digest, log), never for the sheet.
             log.exception("row %s (%s) could not be processed", row_number, item.cluster_id)
-            note = f"could not be processed ({type(exc).__name__}: {exc}); details in the log"
-            return RowResult(row_number, item.cluster_id, "", "error", note)
+            note = f"{type(exc).__name__}: {exc}"
+            return RowResult(row_number, item.cluster_id, _title(item), "error", note)
 
     def _stored(self, item: Identified) -> StoredRegistration | None:
         assert item.cluster_id is not None
@@ -219,7 +296,7 @@ class Sync:
             "submitter": stored.submitter if stored else None,
         }
 
-    def _valid(self, item: Identified, reg: Registration, summary: RunSummary) -> RowResult:
+    def _valid(self, item: Identified, reg: Registration, summary: RunSummary) -> Pending:
         stored = self._stored(item)
         values = self._base(item, stored)
         values.update(
@@ -238,18 +315,59 @@ class Sync:
         path, rendered = self._factsheet(item, reg, values["version"], changed, summary)
         send = values["emailed_version"] < values["version"]
         held = send and self.config.approval.required and not item.row.approved
+        if rendered or (send and not held):
+            self.documents.append(path)
+        return partial(self._record, item, reg, values, change, path, rendered, held, summary)
+
+    def _make_outputs(self, summary: RunSummary) -> None:
+        """The other formats of this run's factsheets, all at once."""
+        if not self.documents:
+            return
+        self.files = make_outputs(self.config, self.documents, fresh=summary.factsheets)
+        for files in self.files.values():
+            for name, made in files.items():
+                if made.path is not None and name != SOURCE:
+                    summary.outputs[name] = summary.outputs.get(name, 0) + 1
+            for problem in problems(self.config, files):
+                if problem not in summary.output_problems:
+                    summary.output_problems.append(problem)
+
+    def _record(
+        self,
+        item: Identified,
+        reg: Registration,
+        values: dict[str, Any],
+        change: str,
+        path: Path,
+        rendered: bool,
+        held: bool,
+        summary: RunSummary,
+    ) -> RowResult:
+        """Queue the factsheet email and record the version, its files and the registration
+        in one transaction."""
+        send = values["emailed_version"] < values["version"]
+        files = self.files.get(path, {})
         with self.state.transaction():
             if send and not held:
                 first = values["emailed_version"] == 0
-                summary.queued += self._queue_factsheet(item, reg, values["version"], path, first)
+                summary.queued += self._queue_factsheet(
+                    item, reg, values["version"], path, first, files
+                )
                 values["emailed_version"] = values["version"]
             self.state.save_registration(StoredRegistration(**values))
             if rendered:
                 self.state.add_factsheet(
-                    str(item.cluster_id), values["version"], content, str(path)
+                    str(item.cluster_id), values["version"], values["content_hash"], str(path)
+                )
+            if files:
+                self.state.record_factsheet_files(
+                    str(item.cluster_id),
+                    values["version"],
+                    {n: (str(m.path) if m.path else None, m.problem) for n, m in files.items()},
                 )
         result = RowResult(item.row.row_number, item.cluster_id, reg.title, change)
-        result.note = f"factsheet v{values['version']}"
+        note = files_note(self.config, files)
+        result.note = f"factsheet v{values['version']}" + (f"; {note}" if note else "")
         if held:
             summary.awaiting_approval.append(result)
         return result
@@ -259,17 +377,31 @@ class Sync:
     ) -> tuple[Path, bool]:
         """Render a new version, or again when its file went missing; else reuse the file."""
         cluster_id = str(item.cluster_id)
-        path = self.output_dir / "factsheets" / factsheet_filename(cluster_id, reg.title, version)
-        if changed or not path.exists():
+        name = factsheet_filename(cluster_id, reg.title, version)
+        existing = self.existing_dir / "factsheets" / name
+        if changed or not existing.exists():
+            path = self.output_dir / "factsheets" / name
             context = factsheet_context(reg, cluster_id, version, self.today)
             template = self.config.path(self.config.output.factsheet_template)
-            render_docx(template, context, path, extras=logo_images(self.config.branding))
+            try:
+                render_docx(template, context, path, extras=logo_images(self.config.branding))
+            except OSError as exc:  # a full or read-only disk: this row waits for the next run
+                raise ClusterSyncError(
+                    f"its factsheet could not be written to {path.parent}: "
+                    f"{exc.strerror or type(exc).__name__}"
+                ) from None
             summary.factsheets.append(path)
             return path, True
-        return path, False
+        return existing, False
 
     def _queue_factsheet(
-        self, item: Identified, reg: Registration, version: int, path: Path, first: bool
+        self,
+        item: Identified,
+        reg: Registration,
+        version: int,
+        path: Path,
+        first: bool,
+        files: dict[str, Made],
     ) -> int:
         """The factsheet to its people; "updated" only when an earlier version reached them."""
         cluster_id = str(item.cluster_id)
@@ -278,7 +410,7 @@ class Sync:
         everyone = reg.recipients()
         if self.config.mail.factsheet_to == "contact":
             everyone = everyone[:1]
-        link = self._email_link(path, cluster_id, version)
+        link = self._email_link(path, cluster_id, version, files)
         context["factsheet_link"] = link
         messages = self.composer.compose(
             dedupe_key=f"factsheet:{cluster_id}:v{version}",
@@ -288,18 +420,21 @@ class Sync:
             context=context,
             to=everyone[:1],
             cc=everyone[1:],
-            attachment=None if link else Attachment(path.name, path.read_bytes()),
+            attachments=[] if link else attachments(self.config, path, files),
             now=self.now,
         )
-        return sum(enqueue(self.state, m, None, self.now) for m in messages)
+        return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
 
-    def _email_link(self, path: Path, cluster_id: str, version: int) -> str | None:
+    def _email_link(
+        self, path: Path, cluster_id: str, version: int, files: dict[str, Made]
+    ) -> str | None:
         """`[publish] attach = false`: the link instead of the file, when it is known now."""
         if self.config.publish is None or self.config.publish.attach:
             return None
         from cluster_sync.publish.service import email_link
 
-        return email_link(self.config, self.state, path, cluster_id, version)
+        others = {n: (str(m.path) if m.path else None, m.problem) for n, m in files.items()}
+        return email_link(self.config, self.state, path, cluster_id, version, others)
 
     def _invalid(self, item: Identified, summary: RunSummary) -> RowResult:
         stored = self._stored(item)
@@ -307,12 +442,19 @@ class Sync:
         problems = [str(p) for p in item.outcome.problems]
         problems_hash = _hash(problems)
         submitter = self._submitter(item)
-        if stored is None or stored.status != "invalid" or stored.problems_hash != problems_hash:
+        news = stored is None or stored.status != "invalid" or stored.problems_hash != problems_hash
+        if news:
             values["last_changed"] = self.now.isoformat(timespec="seconds")
         values.update(status="invalid", problems=problems, problems_hash=problems_hash)
         values["submitter"] = submitter.email if submitter else values["submitter"]
         result = RowResult(
-            item.row.row_number, item.cluster_id, values["title"], "invalid", problems=problems
+            item.row.row_number,
+            item.cluster_id,
+            values["title"],
+            "invalid",
+            problems=problems,
+            news=news,
+            since=local_time(values["last_changed"], self.config),
         )
         notify = submitter is not None and values["notified_problems_hash"] != problems_hash
         with self.state.transaction():
@@ -324,7 +466,8 @@ class Sync:
                 result.note = "problems sent" if queued else ""
             self.state.save_registration(StoredRegistration(**values))
         if submitter is None:
-            result.note = "no valid address to tell the submitter"
+            result.untold = True
+            result.note = "no usable email address: nobody could tell the submitter"
         return result
 
     def _submitter(self, item: Identified) -> Address | None:
@@ -363,27 +506,9 @@ class Sync:
             to=[to],
             now=self.now,
         )
-        return sum(enqueue(self.state, m, None, self.now) for m in messages)
+        return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
 
     # -- after the rows ---------------------------------------------------------------------
-
-    def _queue_digest(self, summary: RunSummary) -> None:
-        context = digest_context(summary, self.today)
-        secretariat = [
-            a for cell in self.config.mail.secretariat for a, _ in parse_addresses(cell) if a
-        ]
-        messages = self.composer.compose(
-            dedupe_key=f"digest:run:{summary.run_id}",
-            kind="digest",
-            cluster_id=None,
-            template="digest",
-            context=context,
-            to=secretariat,
-            now=self.now,
-        )
-        with self.state.transaction():
-            for m in messages:
-                summary.queued += enqueue(self.state, m, summary.run_id, self.now)
 
     def _write_back(self, identified: list[Identified], summary: RunSummary) -> None:
         from cluster_sync.publish.service import sheet_links, target_key
@@ -404,12 +529,17 @@ class Sync:
     def _status(
         self, item: Identified, error: str | None, links: dict[str, str] | None = None
     ) -> RowStatus:
-        from cluster_sync.sheetstatus import status_line
-
         stored = self.state.registration(item.cluster_id) if item.cluster_id else None
         line, when = status_line(self.state, item, stored, self.config)
-        if error:
-            # What the sheet showed before may no longer be true: say what happened instead.
-            line = f"Not processed in the last run: {error}. The secretariat has been told."
+        if error is not None:
+            # What the sheet showed before may no longer be true: say what happened instead,
+            # in plain words; the details are for the secretariat, not for the sheet.
+            line = ERROR_LINE
+        # The Factsheet column only with publishing on: None leaves the cell alone.
         link = links.get(item.cluster_id) if links and item.cluster_id else None
-        return RowStatus(item.row, item.cluster_id, line[:480], when, link)
+        more = {form.FACTSHEET: link} if self.config.publish is not None else {}
+        return RowStatus(item.row, item.cluster_id, line[:480], when, more)
+
+
+def _title(item: Identified) -> str:
+    return str(item.row.values.get("title") or "")[:300]

@@ -136,9 +136,10 @@ CLUSTER_ID = "Cluster ID"
 SYNC_STATUS = "Sync status"
 LAST_SYNCED = "Last synced"
 STATUS_HEADERS = (CLUSTER_ID, SYNC_STATUS, LAST_SYNCED)
-#: the link of the published factsheet; added only once there is a link to write
+#: the link of the published factsheet ([publish] is configured)
 FACTSHEET = "Factsheet"
-OWNED_HEADERS = (*STATUS_HEADERS, FACTSHEET)
+#: owned columns added only once a run has a value to write in one (sources.base.owned_headers)
+OPTIONAL_HEADERS = (FACTSHEET,)
 
 FIELDS_BY_KEY = {f.key: f for f in FIELDS}
 TRUTHY = frozenset({"true", "yes", "y", "x", "✓", "✔", "1", "ok", "approved", "oui", "sí", "si"})

@@ -117,7 +117,7 @@ def run(config: Path, command: str) -> int:
 def print_sheet(sheet: Sheet) -> dict[str, list[str]]:
     """Who registered, and what the sync wrote into its columns; returns the rows by title."""
     header = [format_value(c, "en_GB") if c else "" for c in sheet.cells[0]]
-    wanted = ["Cluster title", *form.OWNED_HEADERS]
+    wanted = ["Cluster title", *form.STATUS_HEADERS, *form.OPTIONAL_HEADERS]
     columns = [header.index(h) if h in header else None for h in wanted]
     print(f"\nThe sheet “{TAB}” now:")
     print(" | ".join(wanted))

@@ -22,6 +22,8 @@ from cluster_sync.summary import RunSummary
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 FOLDER = "1FactsheetsFolder0123456789abcdef"
+#: how the sheet shows a first factsheet whose email the outbox backend saved
+SAVED_V1 = "OK: factsheet v1 made; its email to 1 person was saved to the outbox"
 
 
 def write_responses(path: Path, rows: list[list[str]]) -> None:

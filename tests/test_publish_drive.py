@@ -12,6 +12,7 @@ import pytest
 from google_fixtures import Sleeps
 from publish_fixtures import (
     FOLDER,
+    SAVED_V1,
     MakeConfig,
     drive_section,
     edit_answer,
@@ -171,7 +172,7 @@ def test_no_storage_says_the_ways_out_and_the_email_still_goes(
     for way in ("shared drive", 'credentials = "authorized_user"', "domain-wide delegation"):
         assert way in message
     assert len(factsheet_emails(config)) == 2  # the emails went all the same
-    assert all(r["Sync status"].startswith("OK: factsheet v1 sent") for r in sheet(path))
+    assert all(r["Sync status"].startswith(SAVED_V1) for r in sheet(path))
     assert all(r.get("Factsheet", "") == "" for r in sheet(path))
     assert summary.counts["publish_errors"] == 1
 
@@ -218,7 +219,7 @@ def test_drive_down_delays_the_link_not_the_email_and_the_next_run_publishes(
     # the look-up for earlier files, four tries; no upload is tried behind a failing look-up
     assert dict(drive.calls) == {"files.list": 4}
     assert len(factsheet_emails(config)) == 2
-    assert all(r["Sync status"].startswith("OK: factsheet v1 sent") for r in sheet(path))
+    assert all(r["Sync status"].startswith(SAVED_V1) for r in sheet(path))
 
     drive._faults.clear()
     again = run_sync(config)
@@ -468,8 +469,12 @@ def test_the_google_sheet_gets_a_plain_link_that_stays_across_versions(
         files = {f.id for f in drive.in_folder(FOLDER)}
         assert all(isinstance(c, Cell) and c.formula is None for c in links)
         assert {str(c.value).split("/")[5] for c in links if c} == files
-        writes = [body for kind, _, _, body in sheets.log if kind == "values.batchUpdate"]
+        # values written by tagged column (main's write-back) or, without tags, by position
+        kinds = ("values.batchUpdateByDataFilter", "values.batchUpdate")
+        writes = [body for kind, _, _, body in sheets.log if kind in kinds]
         assert writes and all(body["valueInputOption"] == "RAW" for body in writes)
+        # an owned column like the status ones: tagged, so a moved column is found again
+        assert "Factsheet" in {m.value for m in tab.metadata}
 
         title = header.index("Acronym")
         tab.put(1, title, Cell("CHANGED"))

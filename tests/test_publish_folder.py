@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from publish_fixtures import (
+    SAVED_V1,
     MakeConfig,
     edit_answer,
     factsheet_emails,
@@ -90,7 +91,7 @@ def test_a_missing_web_folder_delays_the_link_not_the_email(
     assert summary.publishing is not None and summary.publishing.unpublished == 1
     assert "does not exist" in summary.publishing.errors[0]
     assert len(factsheet_emails(config)) == 1
-    assert sheet(path)[0]["Sync status"].startswith("OK: factsheet v1 sent")
+    assert sheet(path)[0]["Sync status"].startswith(SAVED_V1)
 
     (project / "not-there").mkdir()
     again = run_sync(config)
@@ -141,7 +142,7 @@ def test_a_dry_run_publishes_nothing(make_config: MakeConfig, project: Path, web
     assert list(web.iterdir()) == []
 
 
-def test_the_cli_says_what_was_not_published_and_exits_5(
+def test_the_cli_says_what_was_not_published_and_exits_7(
     make_config: MakeConfig, project: Path
 ) -> None:
     from click.testing import CliRunner
@@ -152,7 +153,7 @@ def test_the_cli_says_what_was_not_published_and_exits_5(
     make_config(extra=folder_section(project / "missing"))
     result = CliRunner().invoke(cli, ["--config", str(project / "cluster-sync.toml"), "sync"])
 
-    assert result.exit_code == 5
+    assert result.exit_code == 7  # EXIT_NOT_PUBLISHED: 5 is rows that could not be processed
     assert "factsheets published: 0   not published yet: 1" in result.output
     assert "Warning: not published" in result.output and "does not exist" in result.output
 

@@ -105,15 +105,18 @@ def open_target(config: Config, **kwargs: Any) -> Target:
     return target
 
 
-def version_files(docx: Path, cluster_id: str, version: int) -> list[FactsheetFile]:
-    """The files of one factsheet version: the .docx and, beside it with the same name, any
-    other format the run produced (a PDF)."""
-    found = []
-    for fmt in FORMATS:
-        path = docx.with_suffix(f".{fmt}")
-        if path.is_file():
-            found.append(FactsheetFile(cluster_id, version, fmt, path))
-    return found
+def version_files(
+    docx: Path, cluster_id: str, version: int, others: dict[str, tuple[str | None, str | None]]
+) -> list[FactsheetFile]:
+    """The files of one factsheet version, the preferred format first: the .docx and the other
+    formats the run made of it (`others`: the state's factsheet_files record, format -> (path,
+    problem)); a format that could not be made, or whose file is gone, is left out."""
+    paths = {"docx": docx} | {fmt: Path(path) for fmt, (path, _) in others.items() if path}
+    return [
+        FactsheetFile(cluster_id, version, fmt, paths[fmt])
+        for fmt in FORMATS
+        if fmt in paths and paths[fmt].is_file()
+    ]
 
 
 def checked_link(url: str, where: str) -> str:

@@ -90,7 +90,9 @@ def _jobs(state: State, key: str) -> list[Job]:
     jobs = []
     for cluster_id, version, path in rows:
         done = _rows(state, key, cluster_id, version)
-        for file in version_files(Path(path), cluster_id, version):
+        for file in version_files(
+            Path(path), cluster_id, version, state.factsheet_files(cluster_id, version)
+        ):
             row = done.get(file.format)
             if row == "done":
                 continue
@@ -197,11 +199,17 @@ def sheet_links(state: State, key: str | None) -> dict[str, str]:
 
 
 def email_link(
-    config: Config, state: State, docx: Path, cluster_id: str, version: int
+    config: Config,
+    state: State,
+    docx: Path,
+    cluster_id: str,
+    version: int,
+    others: dict[str, tuple[str | None, str | None]],
 ) -> str | None:
     """With `[publish] attach = false`: the link an email can carry instead of the file, when
     it is known before the upload (always for a web folder; on Drive once the cluster has a
-    file there). None: attach the file as usual."""
+    file there). `others`: the version's other formats, as the state records them (the email is
+    queued in the transaction that records them). None: attach the file as usual."""
     if config.publish is None or config.publish.attach:
         return None
     key = target_key(config)
@@ -210,7 +218,7 @@ def email_link(
 
     try:
         target = open_target(config)
-        for file in version_files(docx, cluster_id, version):  # the preferred format first
+        for file in version_files(docx, cluster_id, version, others):  # preferred first
             link = target.link_before_upload(file, _known(state, key, cluster_id, file.format))
             if link:
                 return link
