@@ -92,6 +92,7 @@ def test_a_missing_web_folder_delays_the_link_not_the_email(
     assert "does not exist" in summary.publishing.errors[0]
     assert len(factsheet_emails(config)) == 1
     assert sheet(path)[0]["Sync status"].startswith(SAVED_V1)
+    assert "Factsheet" not in sheet(path)[0]  # the column comes with the first link
 
     (project / "not-there").mkdir()
     again = run_sync(config)
