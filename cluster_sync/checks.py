@@ -81,6 +81,7 @@ def check_templates(config: Config) -> str:
     link = {"edit_link": "https://docs.google.com/forms/d/e/x/viewform", "edit_link_personal": True}
     context.update(updated=True, short_name=reg.short_name, changes=["End date: a → b"], **link)
     composer.render("factsheet", context)
+    composer.render("factsheet", {**context, "factsheet_link": "https://example.org/f.pdf"})
     composer.render(
         "problems",
         {
@@ -99,6 +100,7 @@ def check_templates(config: Config) -> str:
 def _sample_digest() -> dict[str, object]:
     """The digest's tags with one item in every list, so every part of the template is tried."""
     from cluster_sync.mailqueue import DeliveryReport
+    from cluster_sync.publish.service import PublishReport
     from cluster_sync.summary import RowResult, RunSummary, digest_context
 
     summary = RunSummary(0, "the sample source", sheet_link="https://docs.google.com/x")
@@ -115,6 +117,7 @@ def _sample_digest() -> dict[str, object]:
     summary.delivery = DeliveryReport(
         sent=1, failed=[(1, "subject", "550 no")], refused=[(2, "a@example.org", "550 no")]
     )
+    summary.publishing = PublishReport(published=1, errors=["CL-2000-001.pdf v1: e"], failed=1)
     return digest_context(summary, date.today(), final=True)
 
 
@@ -187,6 +190,14 @@ def _mail(config: Config) -> str:
     except PermanentFailure as exc:
         raise ClusterSyncError(f"{mailer.description}: {exc.reply}") from None
     return f"mail goes to {mailer.description}"
+
+
+def _publish(config: Config) -> str:
+    if config.publish is None:
+        return "not set up: factsheets are not published (see docs/publishing.md)"
+    from cluster_sync.publish import open_target
+
+    return open_target(config).check()
 
 
 def _mail_login(config: Config) -> str:
@@ -263,6 +274,7 @@ CHECKS: list[tuple[str, Callable[[Config], str]]] = [
     ("mail", _mail),
     ("formats", _formats),
     ("fonts", _fonts),
+    ("publish", _publish),
 ]
 #: what `check --connect` adds: talking to the mail server
 CONNECT_CHECKS: list[tuple[str, Callable[[Config], str]]] = [("mail server", _mail_login)]

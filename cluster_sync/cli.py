@@ -219,6 +219,7 @@ def check(ctx: click.Context, connect: bool) -> None:
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show the registrations, their state, what is queued, and the last runs."""
     from cluster_sync.mailqueue import queue_counts, queue_listing
+    from cluster_sync.publish.service import overview, target_key
     from cluster_sync.sheetstatus import email_state
 
     cfg = load_config(ctx)
@@ -228,6 +229,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         queue = queue_listing(state)
         counts = queue_counts(state)
         runs = [dict(r) for r in state.last_runs(5)]
+        published = overview(state, target_key(cfg))
     if as_json:
         click.echo(
             json.dumps(
@@ -240,7 +242,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
                         "failed": counts.failed,
                     },
                     "runs": runs,
-                },
+                }
+                | ({"publishing": published} if published else {}),
                 default=str,
                 ensure_ascii=False,
                 indent=2,
@@ -254,6 +257,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
             state_text = f"needs fixing ({len(r.problems)})"
         click.echo(f"  {r.cluster_id}  {state_text:<34} {r.title[:60]}")
     click.echo(f"Mail queue: {queue_line(counts)} (details: cluster-sync outbox)")
+    if published:
+        click.echo(
+            f"Published factsheet files: {published['published']}, waiting: {published['waiting']}"
+            + (f" (last problem: {published['last_error']})" if published["last_error"] else "")
+        )
     for run in runs:
         c = json.loads(run["counts"])
         delivered = f"{c.get('sent', 0)} sent" + (

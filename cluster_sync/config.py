@@ -48,15 +48,7 @@ class GoogleSourceConfig(_Section):
     @field_validator("api_base_url")
     @classmethod
     def _secure_url(cls, value: str) -> str:
-        from urllib.parse import urlsplit
-
-        url = urlsplit(value)
-        if url.scheme not in ("https", "http") or not url.hostname:
-            raise ValueError("is not an http(s) address such as https://sheets.googleapis.com")
-        if url.scheme == "http" and not is_loopback(url.hostname):
-            # the access token would travel in clear
-            raise ValueError("must use https; plain http is only for a server on this machine")
-        return value.rstrip("/")
+        return _api_address(value, "https://sheets.googleapis.com")
 
 
 class FormConfig(_Section):
@@ -291,6 +283,111 @@ class ReportScheduleConfig(_Section):
     monthly_on_day: Annotated[int, Field(ge=1, le=28)] | None = None
 
 
+def _api_address(value: str, example: str) -> str:
+    """An http(s) API address; plain http only on this machine (a token would travel in clear)."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(value)
+    if url.scheme not in ("https", "http") or not url.hostname:
+        raise ValueError(f"is not an http(s) address such as {example}")
+    if url.scheme == "http" and not is_loopback(url.hostname):
+        raise ValueError("must use https; plain http is only for a server on this machine")
+    return value.rstrip("/")
+
+
+class DrivePublishConfig(_Section):
+    #: the folder's address in the browser (…/drive/folders/ID), or its ID; may be in a shared drive
+    folder: str
+    #: service_account: a key file (needs a shared drive, see docs/publishing.md);
+    #: authorized_user: OAuth as a person, whose storage holds the files;
+    #: "none": no real credentials, only for a local test server set in api_base_url
+    credentials: Literal["service_account", "authorized_user", "none"] = "service_account"
+    #: default: source.credentials_file when the source is a Google Sheet, else
+    #: GOOGLE_APPLICATION_CREDENTIALS
+    credentials_file: Path | None = None
+    #: everyone signed in with an account of this domain may open the files by their link
+    share_with_domain: str | None = None
+    #: these people may open the files (they are not emailed by Google about it)
+    share_with: list[str] = Field(default_factory=list)
+    #: advanced: the Drive API address (a proxy or a local fake)
+    api_base_url: str = "https://www.googleapis.com"
+    retries: Annotated[int, Field(ge=0, le=10)] = 5
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 120.0
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _secure_url(cls, value: str) -> str:
+        return _api_address(value, "https://www.googleapis.com")
+
+    @field_validator("folder")
+    @classmethod
+    def _folder_id(cls, value: str) -> str:
+        import re
+
+        # …/drive/folders/ID, …/drive/u/0/folders/ID?usp=sharing, or the ID itself
+        found = re.search(r"/folders/([A-Za-z0-9_-]+)", value) or re.fullmatch(
+            r"\s*([A-Za-z0-9_-]{10,})\s*", value
+        )
+        if not found:
+            raise ValueError(
+                "is neither a Drive folder's address (https://drive.google.com/drive/folders/…) "
+                "nor its ID"
+            )
+        return found[1]
+
+    @field_validator("share_with_domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        import re
+
+        if value is not None and not re.fullmatch(r"(?i)[a-z0-9-]+(\.[a-z0-9-]+)+", value):
+            raise ValueError("is not a domain name such as example.org")
+        return value
+
+    @field_validator("share_with")
+    @classmethod
+    def _people(cls, value: list[str]) -> list[str]:
+        _check_addresses(value, single=True)
+        return value
+
+
+class FolderPublishConfig(_Section):
+    #: the folder a web server serves; files are named CL-2025-007.docx, replaced on a new version
+    path: Path
+    #: the address at which that folder is served, e.g. https://www.example.org/factsheets/
+    base_url: str
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        from urllib.parse import quote, urlsplit, urlunsplit
+
+        url = urlsplit(value.strip())
+        if url.scheme not in ("https", "http") or not url.hostname or url.query or url.fragment:
+            raise ValueError("is not a web address such as https://www.example.org/factsheets/")
+        # "fact sheets/" is served as fact%20sheets/: a link never holds a space or a quote
+        path = quote(url.path, safe="/-._~!$&()*+,;=:@%")
+        return urlunsplit((url.scheme, url.netloc, path.rstrip("/") + "/", "", ""))
+
+
+class PublishConfig(_Section):
+    #: where new factsheet versions go, with their link written into the sheet's Factsheet column
+    target: Literal["drive", "folder"]
+    #: false: the factsheet email carries the link instead of the file (when the link is known)
+    attach: bool = True
+    drive: DrivePublishConfig | None = None
+    folder: FolderPublishConfig | None = None
+
+    @model_validator(mode="after")
+    def _target_settings(self) -> PublishConfig:
+        if getattr(self, self.target) is None:
+            raise ValueError(
+                f"publish.target = '{self.target}' needs a [publish.{self.target}] table "
+                "(see docs/publishing.md)"
+            )
+        return self
+
+
 class Config(_Section):
     source: Annotated[FileSourceConfig | GoogleSourceConfig, Field(discriminator="type")]
     form: FormConfig = FormConfig()
@@ -302,6 +399,7 @@ class Config(_Section):
     log: LogConfig = LogConfig()
     safety: SafetyConfig = SafetyConfig()
     report: ReportScheduleConfig = ReportScheduleConfig()
+    publish: PublishConfig | None = None
     branding: BrandingConfig = BrandingConfig()
     #: the folder relative paths are resolved against (the config file's project root)
     base_dir: Path = Path(".")
@@ -379,6 +477,9 @@ def _describe(exc: ValidationError) -> list[str]:
             problems.append(f"{key}: missing; this setting is required.")
         elif err["type"] == "extra_forbidden":
             problems.append(f"{key}: unknown setting (misspelt?); remove it or fix its name.")
+        elif len(loc) == 1 and isinstance(err.get("input"), dict):
+            # a whole section's problem names its keys itself; its table is no help to read
+            problems.append(f"{key}: {message}.")
         else:
             problems.append(f"{key} = {err.get('input')!r}: {message}.")
     return problems

@@ -212,6 +212,9 @@ def print_summary(ctx: click.Context, summary: RunSummary, where: dict[str, Path
             fg="yellow",
             err=True,
         )
+    if summary.publishing:
+        p = summary.publishing
+        say(ctx, f"  factsheets published: {p.published}   not published yet: {p.unpublished}")
     if not dry:
         say(ctx, f"  sheet rows updated: {c['written_back']}")
     for label, path in where.items():

@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from cluster_sync import recovery, text
+from cluster_sync import form, recovery, text
 from cluster_sync.changes import describe_changes
 from cluster_sync.config import Config
 from cluster_sync.dates import format_moment
@@ -165,6 +165,7 @@ class Sync:
             summary.results.append(result)
         if not self.only:
             self._scheduled_report(summary)
+        self._publish(summary)
         self._deliver_all(summary)
         if self.write_back:
             self._write_back(identified, summary)
@@ -256,6 +257,15 @@ class Sync:
         except ClusterSyncError as exc:
             summary.report_error = str(exc)
             log.error("scheduled report failed: %s", exc)
+
+    def _publish(self, summary: RunSummary) -> None:
+        """New factsheet versions to Drive or the web folder, once their emails are queued and
+        before the digest is, which reports what could not be published: a target that is down
+        delays the links, never the emails or the statuses. A dry run publishes nothing."""
+        if not self.dry_run and self.config.publish is not None:
+            from cluster_sync.publish.service import publish_configured
+
+            summary.publishing = publish_configured(self.config, self.state, self.sleep)
 
     def _validated(self, snapshot: Snapshot, summary: RunSummary) -> list[tuple[Any, Outcome]]:
         tz = snapshot.timezone or self.config.zone
@@ -493,6 +503,8 @@ class Sync:
         everyone = reg.recipients()
         if self.config.mail.factsheet_to == "contact":
             everyone = everyone[:1]
+        link = self._email_link(path, cluster_id, version, files)
+        context["factsheet_link"] = link
         messages = self.composer.compose(
             dedupe_key=f"factsheet:{cluster_id}:v{version}",
             kind="factsheet" if first else "factsheet_update",
@@ -501,7 +513,7 @@ class Sync:
             context=context,
             to=everyone[:1],
             cc=everyone[1:],
-            attachments=attachments(self.config, path, files),
+            attachments=[] if link else attachments(self.config, path, files),
             headers={
                 recovery.REF_HEADER: recovery.ref(item.natural_key),
                 recovery.CONTENT_HEADER: reg.content_hash(),
@@ -509,6 +521,17 @@ class Sync:
             now=self.now,
         )
         return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
+
+    def _email_link(
+        self, path: Path, cluster_id: str, version: int, files: dict[str, Made]
+    ) -> str | None:
+        """`[publish] attach = false`: the link instead of the file, when it is known now."""
+        if self.config.publish is None or self.config.publish.attach:
+            return None
+        from cluster_sync.publish.service import email_link
+
+        others = {n: (str(m.path) if m.path else None, m.problem) for n, m in files.items()}
+        return email_link(self.config, self.state, path, cluster_id, version, others)
 
     def _invalid(self, item: Identified, summary: RunSummary) -> RowResult:
         stored = self._stored(item)
@@ -601,11 +624,14 @@ class Sync:
     # -- after the rows ---------------------------------------------------------------------
 
     def _write_back(self, identified: list[Identified], summary: RunSummary) -> None:
+        from cluster_sync.publish.service import sheet_links, target_key
+
         errors = {r.row: r.note for r in summary.of("error")}
-        statuses = [self._status(item, errors.get(item.row.row_number)) for item in identified]
-        changed = [
-            s for s in statuses if s.status != s.row.sync_status or s.cluster_id != s.row.cluster_id
+        links = sheet_links(self.state, target_key(self.config))
+        statuses = [
+            self._status(item, errors.get(item.row.row_number), links) for item in identified
         ]
+        changed = [s for s in statuses if s.changed]
         try:
             summary.written_back = self.source.write_back(changed) if changed else 0
         except ClusterSyncError as exc:
@@ -613,14 +639,19 @@ class Sync:
             summary.write_back_error = str(exc)
             log.error("write-back failed: %s", exc)
 
-    def _status(self, item: Identified, error: str | None) -> RowStatus:
+    def _status(
+        self, item: Identified, error: str | None, links: dict[str, str] | None = None
+    ) -> RowStatus:
         stored = self.state.registration(item.cluster_id) if item.cluster_id else None
         line, when = status_line(self.state, item, stored, self.config)
         if error is not None:
             # What the sheet showed before may no longer be true: say what happened instead,
             # in plain words; the details are for the secretariat, not for the sheet.
             line = ERROR_LINE
-        return RowStatus(item.row, item.cluster_id, line[:480], when)
+        # The Factsheet column only with publishing on: None leaves the cell alone.
+        link = links.get(item.cluster_id) if links and item.cluster_id else None
+        more = {form.FACTSHEET: link} if self.config.publish is not None else {}
+        return RowStatus(item.row, item.cluster_id, line[:480], when, more)
 
 
 def _title(item: Identified) -> str:

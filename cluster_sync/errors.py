@@ -65,3 +65,14 @@ class LockedError(ClusterSyncError):
     """Another sync holds the lock."""
 
     exit_code = 75  # EX_TEMPFAIL: cron may simply try again later
+
+
+class PublishError(ClusterSyncError):
+    """A factsheet could not be published (Drive or the web folder); the link waits."""
+
+    def __init__(self, message: str, hint: str | None = None, *, stop: bool = False) -> None:
+        super().__init__(message, hint)
+        #: the target itself is unusable (down, out of storage, refused): try no more files now
+        self.stop = stop
+        #: the HTTP status the target answered, when it answered one
+        self.status: int | None = None

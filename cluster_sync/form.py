@@ -137,6 +137,10 @@ CLUSTER_ID = "Cluster ID"
 SYNC_STATUS = "Sync status"
 LAST_SYNCED = "Last synced"
 STATUS_HEADERS = (CLUSTER_ID, SYNC_STATUS, LAST_SYNCED)
+#: the link of the published factsheet ([publish] is configured)
+FACTSHEET = "Factsheet"
+#: owned columns added only once a run has a value to write in one (sources.base.owned_headers)
+OPTIONAL_HEADERS = (FACTSHEET,)
 
 #: Not a question: filled by the Apps Script in extras/apps-script/ with each response's own
 #: edit link. Optional, mapped in `[form.columns]` like a question, never part of the content.

@@ -101,7 +101,24 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (cluster_id, version, format)
     );
     """,
-    # 4: the answers of each factsheet version, kept when a newer version replaces it, so an
+    # 4: published factsheet files: one row per (target, cluster, version, format). A row is
+    # written 'pending' before the upload (with the remote file it will replace, if any) and
+    # 'done' after, so a run killed in between knows to look for the file before uploading again.
+    """
+    CREATE TABLE IF NOT EXISTS published (
+        target TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        format TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+        remote_id TEXT,
+        url TEXT,
+        error TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (target, cluster_id, version, format)
+    );
+    """,
+    # 5: the answers of each factsheet version, kept when a newer version replaces it, so an
     # update email can say what differs from the version the partner last received
     """
     CREATE TABLE version_data (

@@ -10,6 +10,7 @@ from typing import Any
 
 from cluster_sync.dates import format_date
 from cluster_sync.mailqueue import DeliveryReport, QueueCounts
+from cluster_sync.publish.service import PublishReport
 from cluster_sync.text import counted
 
 #: exit codes of a run that finished but must be heard about (README, docs/operations.md);
@@ -18,6 +19,7 @@ EXIT_WRITE_BACK = 3
 EXIT_MAIL_UNUSABLE = 4
 EXIT_ROWS_FAILED = 5
 EXIT_MASS_CHANGE = 6  # the brake on mass changes (cluster_sync/brake.py)
+EXIT_NOT_PUBLISHED = 7
 
 
 @dataclass
@@ -65,6 +67,8 @@ class RunSummary:
     output_problems: list[str] = field(default_factory=list)
     #: the rows held back by the brake on mass changes (cluster_sync/brake.py), if any
     mass_change: Any = None
+    #: None: publishing is not configured (or this is a dry run)
+    publishing: PublishReport | None = None
 
     def of(self, change: str) -> list[RowResult]:
         return [r for r in self.results if r.change == change]
@@ -95,6 +99,8 @@ class RunSummary:
             untold=len(self.untold),
             awaiting_approval=len(self.awaiting_approval),
             written_back=self.written_back,
+            published=self.publishing.published if self.publishing else 0,
+            publish_errors=len(self.publishing.errors) if self.publishing else 0,
         )
         return counts
 
@@ -103,7 +109,7 @@ class RunSummary:
         """Worth a digest: work done, or bad news, in this run's rows."""
         c = self.counts
         return (
-            any(c[k] for k in ("new", "updated", "factsheets", "queued", "error"))
+            any(c[k] for k in ("new", "updated", "factsheets", "queued", "error", "publish_errors"))
             or bool(self.interrupted)
             or any(r.note == "problems sent" or (r.untold and r.news) for r in self.of("invalid"))
         )
@@ -139,7 +145,22 @@ class RunSummary:
         if self.mass_change:
             mass = self.mass_change
             found.append((EXIT_MASS_CHANGE, f"{mass.headline()}. What to do: {mass.what_to_do()}"))
+        if self.publishing and self.publishing.errors:
+            found.append((EXIT_NOT_PUBLISHED, self._not_published()))
         return sorted(found, key=lambda item: -item[0])
+
+    def _not_published(self) -> str:
+        p = self.publishing
+        assert p is not None
+        first, _, hint = p.errors[0].partition("\n")  # a PublishError's "What to do" line
+        more = len(p.errors) - 1
+        also = f" (and {counted(more, 'other problem')}, in the log and the digest)" if more else ""
+        them = "it" if p.unpublished == 1 else "them"
+        line = (
+            f"not published: {counted(p.unpublished, 'factsheet file')}: {first.rstrip('.')}"
+            f"{also}. The emails and statuses are not held back; the next run publishes {them}."
+        )
+        return f"{line}\n{hint}" if hint else line
 
     @property
     def label(self) -> str:
@@ -170,6 +191,8 @@ def headline(summary: RunSummary) -> str:
         bad.append((earlier, f"{counted(earlier, 'earlier run')} interrupted"))
     if summary.delivery.unreachable:
         bad.append((1, "mail server unusable"))
+    if c["publish_errors"]:
+        bad.append((c["publish_errors"], "publishing failed"))
     work = [
         (c["new"], f"{c['new']} new"),
         (c["updated"], f"{c['updated']} updated"),
@@ -206,6 +229,8 @@ def digest_context(
         "interrupted": summary.interrupted,
         "delivery_known": final,
         "delivery_line": delivery_line(summary, final, queue),
+        "published": summary.counts["published"],
+        "publish_errors": summary.publishing.errors if summary.publishing else [],
     }
 
 

@@ -2,7 +2,8 @@
 
 A source hands the engine a `Snapshot` (rows keyed by question, found by header, never by
 position) and takes back one `RowStatus` per row to show in the sheet. Backends write only the
-owned columns (form.STATUS_HEADERS), found again at write time, and find each registration's
+owned columns (`owned_headers`: form.STATUS_HEADERS, and the optional ones a run has values
+for), found again at write time, and find each registration's
 row again at write time too (RowFinder), never by the position it was read at.
 """
 
@@ -39,6 +40,8 @@ class SourceRow:
     cluster_id: str | None = None
     approved: bool = False
     sync_status: str = ""
+    #: what the optional owned columns (form.OPTIONAL_HEADERS) hold, by header, as read
+    more: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def fingerprint(self) -> str:
@@ -67,8 +70,9 @@ class RowStatus:
     cluster_id: str | None  # None: leave the Cluster ID cell as it is (duplicates)
     status: str
     last_synced: str
-    #: values for owned columns beyond these three, by header (form.STATUS_HEADERS lists them
-    #: all); a column left out, or None, keeps what its cell holds
+    #: values for owned columns beyond these three, by header (form.STATUS_HEADERS lists the
+    #: columns every sheet gets, form.OPTIONAL_HEADERS those added only once a run has a value
+    #: for one, such as the Factsheet link); a column left out, or None, keeps what its cell holds
     more: Mapping[str, str | None] = field(default_factory=dict)
 
     def cells(self) -> dict[str, str | None]:
@@ -79,7 +83,26 @@ class RowStatus:
             form.LAST_SYNCED: self.last_synced,
             **self.more,
         }
-        return {name: known.get(name) for name in form.STATUS_HEADERS}
+        return {name: known.get(name) for name in (*form.STATUS_HEADERS, *self.more)}
+
+    @property
+    def changed(self) -> bool:
+        """Whether the sheet shows something else than this."""
+        row = self.row
+        return (
+            self.status != row.sync_status
+            or self.cluster_id != row.cluster_id
+            or any(v is not None and v != row.more.get(n, "") for n, v in self.more.items())
+        )
+
+
+def owned_headers(statuses: Sequence[RowStatus]) -> tuple[str, ...]:
+    """The owned columns a write-back of `statuses` writes: form.STATUS_HEADERS, and each further
+    column (the Factsheet link) only once some status has a value for it, so a sheet that does
+    not publish never grows one."""
+    wanted = {n for st in statuses for n, v in st.more.items() if v is not None}
+    optional = [n for n in form.OPTIONAL_HEADERS if n in wanted and n not in form.STATUS_HEADERS]
+    return (*form.STATUS_HEADERS, *optional)
 
 
 class Source(Protocol):
@@ -125,7 +148,8 @@ class HeaderMap:
                 hint="check the tab and the header row; a form worded differently is mapped in "
                 "[form.columns] of the configuration (see docs/configuration.md).",
             )
-        status = {h: index[text.fold(h)] for h in form.STATUS_HEADERS if text.fold(h) in index}
+        owned = (*form.STATUS_HEADERS, *form.OPTIONAL_HEADERS)
+        status = {h: index[text.fold(h)] for h in owned if text.fold(h) in index}
         return cls(fields, status, index.get(text.fold(form.APPROVED)))
 
     def row(self, cells: Sequence[Any], row_number: int) -> SourceRow:
@@ -142,6 +166,11 @@ class HeaderMap:
             cluster_id=normalise_cluster_id(cid),
             approved=form.is_ticked(cell(self.approved)),
             sync_status=text.safe(str(status or "")),
+            more={
+                h: text.safe(str(cell(self.status[h]) or ""))
+                for h in form.OPTIONAL_HEADERS
+                if h in self.status
+            },
         )
 
 

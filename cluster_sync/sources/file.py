@@ -23,7 +23,13 @@ from cluster_sync.config import FileSourceConfig, FormConfig
 from cluster_sync.errors import ExportError, SourceError
 from cluster_sync.files import ChangedMeanwhile, atomic_write, digest, replace_if_unchanged
 from cluster_sync.sources import csv_export, xlsx_export
-from cluster_sync.sources.base import HeaderMap, RowStatus, Snapshot, normalise_cluster_id
+from cluster_sync.sources.base import (
+    HeaderMap,
+    RowStatus,
+    Snapshot,
+    normalise_cluster_id,
+    owned_headers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +143,8 @@ class FileSource:
                 hint="download the responses sheet again.",
             )
         known = [*(f.header for f in form.COLUMNS), *self.form.columns.values()]
-        return csv_export.parse(data, [*known, *form.STATUS_HEADERS, form.APPROVED], str(self.path))
+        owned = [*form.STATUS_HEADERS, *form.OPTIONAL_HEADERS]
+        return csv_export.parse(data, [*known, *owned, form.APPROVED], str(self.path))
 
     def _bytes(self) -> bytes:
         try:
@@ -217,7 +224,8 @@ class FileSource:
 @dataclass
 class StatusPlan:
     cells: Cells  # only the cells whose text changes
-    wanted: dict[int, dict[str, str]]  # row number -> status header -> text
+    wanted: dict[int, dict[str, str]]  # row number -> owned header -> text
+    names: tuple[str, ...] = form.STATUS_HEADERS  # the owned columns written (owned_headers)
 
     @property
     def rows(self) -> set[int]:
@@ -233,7 +241,8 @@ def plan_statuses(export: Export, statuses: Sequence[RowStatus], config: FormCon
     cells: Cells = {}
     columns: dict[str, int] = {}
     free_column = max(export.used_width, len(export.headers))
-    for name in form.STATUS_HEADERS:
+    owned = owned_headers(statuses)  # the Factsheet column only once there is a link
+    for name in owned:
         if name in current.status:
             columns[name] = current.status[name]
         else:
@@ -249,13 +258,11 @@ def plan_statuses(export: Export, statuses: Sequence[RowStatus], config: FormCon
                 "row %s is no longer in the export: its status is not written", st.row.row_number
             )
             continue
-        row = wanted[number] = {form.SYNC_STATUS: st.status, form.LAST_SYNCED: st.last_synced}
-        if st.cluster_id:
-            row[form.CLUSTER_ID] = st.cluster_id
+        row = wanted[number] = {n: v for n, v in st.cells().items() if v is not None}
         for name, value in row.items():
             if finder.value(number, columns[name]) != value:
                 cells[(number, columns[name])] = value
-    return StatusPlan(cells, wanted)
+    return StatusPlan(cells, wanted, owned)
 
 
 class _RowFinder:
@@ -296,15 +303,16 @@ class _RowFinder:
         return found
 
 
-_SIDECAR_HEADER = ["Row", *form.STATUS_HEADERS, "Why it is not in the workbook"]
-_SIDECAR_HEAD = ("\ufeff" + ",".join(_SIDECAR_HEADER)).encode("utf-8")
+_SIDECAR_WHY = "Why it is not in the workbook"
+#: how a sidecar this program wrote begins, whichever owned columns it has
+_SIDECAR_HEAD = ("\ufeff" + ",".join(["Row", *form.STATUS_HEADERS]) + ",").encode("utf-8")
 
 
 def _sidecar_csv(plan: StatusPlan, withheld: dict[int, str]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(_SIDECAR_HEADER)
+    writer.writerow(["Row", *plan.names, _SIDECAR_WHY])
     for row in sorted(withheld):
-        values = [plan.wanted.get(row, {}).get(name, "") for name in form.STATUS_HEADERS]
+        values = [plan.wanted.get(row, {}).get(name, "") for name in plan.names]
         writer.writerow([row, *values, withheld[row]])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -36,7 +36,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
-from google.auth.exceptions import GoogleAuthError, RefreshError, TransportError
+from google.auth.exceptions import GoogleAuthError, RefreshError
 from google.auth.transport.requests import AuthorizedSession
 from gspread import Spreadsheet, Worksheet
 from gspread.exceptions import APIError
@@ -44,21 +44,26 @@ from gspread.http_client import HTTPClient
 from gspread.utils import DateTimeOption, GridRangeType, ValueRenderOption
 
 from cluster_sync import text
+from cluster_sync.backoff import NETWORK_ERRORS, transient_status, with_retries
 from cluster_sync.config import Config, FormConfig, GoogleSourceConfig
 from cluster_sync.errors import SourceError
 from cluster_sync.sources.base import HeaderMap, RowStatus, Snapshot
-from cluster_sync.sources.google_write import (
-    GOOGLE_API,
-    MAX_WAIT_SECONDS,
-    StatusWriter,
-    transient,
-)
+from cluster_sync.sources.google_write import GOOGLE_API, StatusWriter
 
 log = logging.getLogger(__name__)
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 _KEY_IN_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
 _KEY = re.compile(r"[A-Za-z0-9_-]{10,}")
+
+
+def _retry_reason(err: BaseException) -> str | None:
+    if isinstance(err, APIError):
+        status = err.response.status_code
+        return (
+            f"{status} {err.error.get('status', '')}".strip() if transient_status(status) else None
+        )
+    return type(err).__name__ if isinstance(err, NETWORK_ERRORS) else None
 
 
 class SheetsHTTPClient(HTTPClient):
@@ -94,34 +99,14 @@ class SheetsHTTPClient(HTTPClient):
         url = self._rewrite(endpoint)
         if not retry:
             return super().request(method, url, *args, **kwargs)
-        for attempt in range(self.retries + 1):
-            try:
-                return super().request(method, url, *args, **kwargs)
-            except APIError as err:
-                if not transient(err.response.status_code) or attempt == self.retries:
-                    raise
-                reason = f"{err.response.status_code} {err.error.get('status', '')}".strip()
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                requests.exceptions.ChunkedEncodingError,  # a connection cut mid-answer
-                requests.exceptions.ContentDecodingError,
-                TransportError,
-            ) as err:
-                if attempt == self.retries:
-                    raise
-                reason = type(err).__name__
-            wait = min(2**attempt + self.jitter(), MAX_WAIT_SECONDS)
-            log.warning(
-                "Google Sheets: %s on %s; trying again in %.1f s (try %d of %d)",
-                reason,
-                method.upper(),
-                wait,
-                attempt + 2,
-                self.retries + 1,
-            )
-            self.sleep(wait)
-        raise AssertionError("unreachable: the last try returns or raises")
+        return with_retries(
+            lambda: super(SheetsHTTPClient, self).request(method, url, *args, **kwargs),
+            _retry_reason,
+            retries=self.retries,
+            what=f"Google Sheets ({method.upper()})",
+            sleep=self.sleep,
+            jitter=self.jitter,
+        )
 
     def fetch_sheet_metadata(self, id: str, params: Any = None) -> Mapping[str, Any]:
         self.metadata = super().fetch_sheet_metadata(id, params)
@@ -325,7 +310,7 @@ class GoogleSource:
                 f"Google did not accept the credentials of {self._account} ({message}).",
                 hint="check source.credentials_file and source.credentials.",
             )
-        if transient(status):
+        if transient_status(status):
             return SourceError(
                 f"Google Sheets kept answering {status} ({err.error.get('status', '')}) while "
                 f"{doing}; gave up after {tries} tries. {done}",

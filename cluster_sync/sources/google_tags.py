@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gspread.utils import rowcol_to_a1
 
-from cluster_sync import form, text
+from cluster_sync import text
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +85,17 @@ class ColumnTags:
     def lookup(self, name: str) -> Json:
         return {"developerMetadataLookup": {"metadataId": self.ids[name]}}
 
-    def resolve(self, view: View, by_tags: bool) -> tuple[dict[str, int], list[Json]]:
-        """Owned column positions in this view, or the tag changes needed first (room on the
-        right first among them). Without tags (`by_tags` False), positions by header."""
+    def resolve(
+        self, view: View, by_tags: bool, names: Sequence[str]
+    ) -> tuple[dict[str, int], list[Json]]:
+        """Positions of the owned columns `names` in this view, or the tag changes needed first
+        (room on the right first among them). Without tags (`by_tags` False), positions by
+        header."""
         owned: dict[str, int] = {}
         fixes: list[Json] = []
         self.problems = []
         next_new = view.content_width
-        for name in form.STATUS_HEADERS:
+        for name in names:
             col, fix = self._column_for(name, view) if by_tags else (None, [])
             fixes += fix
             if col is not None:

@@ -4,7 +4,7 @@ People insert, delete and move columns, sort rows, insert and delete rows and re
 any moment, also in the seconds between our read and our write, or while a write waits out a
 429. So nothing here trusts a position computed earlier:
 
-- **Columns are found by Google, at write time.** Each owned column (form.STATUS_HEADERS) carries
+- **Columns are found by Google, at write time.** Each owned column (base.owned_headers) carries
   a developer-metadata tag (key OWNED_KEY, value = its header) on its COLUMN dimension. Google
   keeps such a tag on its column when columns are inserted, deleted or moved, and deletes it
   with its column. Values are written with values:batchUpdateByDataFilter, located by the tag's
@@ -48,39 +48,25 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-import requests
-from google.auth.exceptions import TransportError
 from gspread.exceptions import APIError
 from gspread.utils import rowcol_to_a1
 
 from cluster_sync import form, text
+from cluster_sync.backoff import MAX_WAIT_SECONDS, NETWORK_ERRORS, transient_status
 from cluster_sync.config import FormConfig
 from cluster_sync.errors import SourceError, UserError
-from cluster_sync.sources.base import Assignment, RowFinder, RowStatus
+from cluster_sync.sources.base import Assignment, RowFinder, RowStatus, owned_headers
 from cluster_sync.sources.google_tags import OWNED_KEY, ColumnTags, View, columns_of
 
 log = logging.getLogger(__name__)
 
 GOOGLE_API = "https://sheets.googleapis.com"
-#: the longest single wait between two tries, as Google's backoff guidance suggests
-MAX_WAIT_SECONDS = 32.0
 #: rounds beyond the retries: tagging, the write, the verifying read, one repair
 EXTRA_ROUNDS = 4
 _UNSUPPORTED = (400, 404, 405, 501)
-_NETWORK = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-    TransportError,
-)
 
 Json = dict[str, Any]
 Guard = Callable[[str, str], AbstractContextManager[None]]
-
-
-def transient(status: int) -> bool:
-    return status in (408, 429) or status >= 500
 
 
 class StatusWriter:
@@ -116,17 +102,19 @@ class StatusWriter:
         self.before: dict[str, dict[str, str]] | None = None
         self.layout: list[str] | None = None  # header row a write by position relied on
         self.wrote_to: list[int] = []  # the columns it wrote into
+        self.names: tuple[str, ...] = form.STATUS_HEADERS  # the owned columns of this write
 
     # -- the rounds -------------------------------------------------------------------------
 
     def write(self, statuses: Sequence[RowStatus]) -> int:
+        self.names = owned_headers(statuses)
         self._find_tags()
         failures = 0
         last: Assignment | None = None
         for _ in range(self.tries + EXTRA_ROUNDS):
             view = self._read()
             self._check_layout(view)
-            owned, fixes = self.tags.resolve(view, self.by_tags)
+            owned, fixes = self.tags.resolve(view, self.by_tags, self.names)
             if fixes:
                 self._fix_tags(fixes)
                 continue
@@ -340,7 +328,7 @@ class StatusWriter:
         """One write, never retried as it is: None when it failed in a way worth a fresh try."""
         data = [
             self._column_data(name, owned[name], changes.get(name, {}), name in headers)
-            for name in sorted(set(changes) | headers, key=form.STATUS_HEADERS.index)
+            for name in sorted(set(changes) | headers, key=self.names.index)
         ]
         flat = [d for group in data for d in group]
         suffix = "/values:batchUpdateByDataFilter" if self.by_tags else "/values:batchUpdate"
@@ -355,11 +343,11 @@ class StatusWriter:
                     self._fall_back("values:batchUpdateByDataFilter")
                     return None
                 # 400: the tab changed under the write (rows deleted, say): read again.
-                if not (transient(status) or status == 400):
+                if not (transient_status(status) or status == 400):
                     raise
                 log.warning("Google Sheets: the status write failed (%s)", err)
                 return None
-            except _NETWORK as err:
+            except NETWORK_ERRORS as err:
                 # It may or may not have landed: the next read tells.
                 log.warning("Google Sheets: the status write failed (%s)", type(err).__name__)
                 return None

@@ -15,18 +15,17 @@ request is counted by kind so a test can show how many API calls a sync costs.
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cluster_sync.testing import fake_sheets_api as api
 from cluster_sync.testing.fake_sheets_api import ApiError, Spreadsheet
+from cluster_sync.testing.loopback import LoopbackFake
 from cluster_sync.testing.sheet_model import RangeError
 
 Json = dict[str, Any]
@@ -51,7 +50,7 @@ class _Hook:
     before: bool = False
 
 
-class FakeSheets:
+class FakeSheets(LoopbackFake):
     """The fake API server. Start it (or use it as a context manager) before pointing a client."""
 
     def __init__(self) -> None:
@@ -65,8 +64,7 @@ class FakeSheets:
         self._missing: set[str] = set()
         self._tokens: dict[str, str] = {}
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
+        super().__init__()
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -115,29 +113,11 @@ class FakeSheets:
 
     # -- server ----------------------------------------------------------------------------
 
-    def start(self) -> FakeSheets:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        serve = functools.partial(self._server.serve_forever, poll_interval=0.02)
-        threading.Thread(target=serve, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes stalled handlers
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self) -> FakeSheets:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def _answer(
+        self, method: str, path: str, headers: Any, body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        status, answer = self.handle(method, path, headers, body)
+        return status, {}, json.dumps(answer, indent=2).encode() + b"\n"
 
     @property
     def token_url(self) -> str:
@@ -277,29 +257,3 @@ def _decode(body: bytes, content_type: str) -> Any:
     if "json" in content_type:
         return json.loads(body)
     return {k: v[0] for k, v in parse_qs(body.decode()).items()}
-
-
-def _handler_for(fake: FakeSheets) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            status, answer = fake.handle(self.command, self.path, self.headers, body)
-            data = json.dumps(answer, indent=2).encode() + b"\n"
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (its timeout) before the answer came
-
-        do_GET = do_POST = do_PUT = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # tests stay quiet
-
-    return Handler
