@@ -183,6 +183,7 @@ def _dry_run(ctx: click.Context, cfg: Config) -> tuple[Any, dict[str, Path]]:
         open_source(cfg),
         mailer,
         output_dir=scratch,
+        existing_dir=cfg.path(cfg.output.directory),
         write_back=False,
         progress=_progress(ctx),
     ).run()

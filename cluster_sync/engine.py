@@ -15,18 +15,22 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from cluster_sync import unchanged
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
-from cluster_sync.identity import Identified, identify
+from cluster_sync.identity import Identified, identify, natural_key
 from cluster_sync.mailers.base import Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue
 from cluster_sync.model import Address, Registration
 from cluster_sync.render.email import Attachment, Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
-from cluster_sync.sources.base import RowStatus, Snapshot, Source
+from cluster_sync.sheetstatus import Parts
+from cluster_sync.sources.base import RowStatus, Snapshot, Source, SourceRow
 from cluster_sync.state import State, StoredRegistration
 from cluster_sync.summary import RowResult, RunSummary, digest_context
+from cluster_sync.unchanged import Quiet, row_fingerprint, run_salt
 from cluster_sync.validate import Outcome, is_blank_row, parse_addresses, validate_row
 
 log = logging.getLogger(__name__)
@@ -50,12 +54,16 @@ class Sync:
         progress: Progress | None = None,
         write_back: bool = True,
         sleep: Callable[[float], None] | None = None,
+        existing_dir: Path | None = None,
     ) -> None:
         self.config = config
         self.state = state
         self.source = source
         self.mailer = mailer
         self.output_dir = output_dir or config.path(config.output.directory)
+        #: where factsheets made by earlier runs are (a dry run writes elsewhere, not there)
+        self.existing_dir = existing_dir or self.output_dir
+        self.salt = ""  # see cluster_sync/unchanged.py; set once the sheet is read
         self.now = now or datetime.now(UTC)
         self.today = self.now.astimezone(config.zone).date()
         self.progress = progress
@@ -92,12 +100,13 @@ class Sync:
         check_templates(self.config)
         self._check_mailer()
         snapshot = self.source.read()
-        rows = self._validated(snapshot, summary)
+        quiet, rows = self._split(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")
         identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp)
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified
         for item in items:
             summary.results.append(self._handle(item, summary))
+        self._count_quiet(quiet, summary)
         self._scheduled_report(summary)
         try:
             # One connection for the whole run: the digest goes through the same session.
@@ -112,7 +121,7 @@ class Sync:
         finally:
             self.mailer.close()
         if self.write_back:
-            self._write_back(identified, summary)
+            self._write_back(identified, quiet, summary)
 
     def _check_mailer(self) -> None:
         """A mail setting a person must fix (an unset password variable) stops the run before
@@ -137,10 +146,37 @@ class Sync:
             summary.report_error = str(exc)
             log.error("scheduled report failed: %s", exc)
 
-    def _validated(self, snapshot: Snapshot, summary: RunSummary) -> list[tuple[Any, Outcome]]:
+    def _split(
+        self, snapshot: Snapshot, summary: RunSummary
+    ) -> tuple[list[Quiet], list[tuple[SourceRow, Outcome]]]:
+        """(unchanged rows, validated rows to process): unchanged rows are found from raw
+        fingerprints before anything is validated (cluster_sync/unchanged.py)."""
+        self.salt = run_salt(self.config, snapshot.timezone)
+        factsheets = self.existing_dir / "factsheets"
+        required = self.config.approval.required
+        quiet, rest = unchanged.split(self.state, snapshot.rows, self.salt, factsheets, required)
         tz = snapshot.timezone or self.config.zone
+        rows = self._validated(rest, tz, summary)
+        quiet, back = unchanged.apart_from(quiet, {natural_key(r, o) for r, o in rows})
+        rows += self._validated(back, tz, summary)
+        summary.rows += len(quiet)
+        return quiet, rows
+
+    def _count_quiet(self, quiet: list[Quiet], summary: RunSummary) -> None:
+        """Unchanged rows count and show in the digest as the full path would have them."""
+        for q in quiet:
+            result = q.result()
+            summary.results.append(result)
+            if q.held():
+                summary.awaiting_approval.append(result)
+        summary.results.sort(key=lambda r: r.row)
+        summary.awaiting_approval.sort(key=lambda r: r.row)
+
+    def _validated(
+        self, source_rows: list[SourceRow], tz: ZoneInfo, summary: RunSummary
+    ) -> list[tuple[SourceRow, Outcome]]:
         rows = []
-        for row in snapshot.rows:
+        for row in source_rows:
             if is_blank_row(row.values):
                 summary.blank += 1
                 continue
@@ -200,6 +236,7 @@ class Sync:
             "problems_hash": None,
             "notified_problems_hash": stored.notified_problems_hash if stored else None,
             "submitter": stored.submitter if stored else None,
+            "row_fingerprint": row_fingerprint(item.row, self.salt),
         }
 
     def _valid(self, item: Identified, reg: Registration, summary: RunSummary) -> RowResult:
@@ -242,13 +279,15 @@ class Sync:
     ) -> tuple[Path, bool]:
         """Render a new version, or again when its file went missing; else reuse the file."""
         cluster_id = str(item.cluster_id)
-        path = self.output_dir / "factsheets" / factsheet_filename(cluster_id, reg.title, version)
-        if changed or not path.exists():
-            context = factsheet_context(reg, cluster_id, version, self.today)
-            render_docx(self.config.path(self.config.output.factsheet_template), context, path)
-            summary.factsheets.append(path)
-            return path, True
-        return path, False
+        name = factsheet_filename(cluster_id, reg.title, version)
+        existing = self.existing_dir / "factsheets" / name
+        if not changed and existing.exists():
+            return existing, False
+        path = self.output_dir / "factsheets" / name
+        context = factsheet_context(reg, cluster_id, version, self.today)
+        render_docx(self.config.path(self.config.output.factsheet_template), context, path)
+        summary.factsheets.append(path)
+        return path, True
 
     def _queue_factsheet(
         self, item: Identified, reg: Registration, version: int, path: Path, first: bool
@@ -357,9 +396,20 @@ class Sync:
             for m in messages:
                 summary.queued += enqueue(self.state, m, summary.run_id, self.now)
 
-    def _write_back(self, identified: list[Identified], summary: RunSummary) -> None:
+    def _write_back(
+        self, identified: list[Identified], quiet: list[Quiet], summary: RunSummary
+    ) -> None:
+        from cluster_sync.sheetstatus import factsheet_parts
+
         errors = {r.row: r.note for r in summary.of("error")}
-        statuses = [self._status(item, errors.get(item.row.row_number)) for item in identified]
+        parts = factsheet_parts(self.state)
+        statuses = [
+            self._status(item, errors.get(item.row.row_number), parts) for item in identified
+        ]
+        for q in quiet:
+            # the row as identify() would have it; its outcome is not needed for a status
+            item = Identified(q.row, Outcome(None), q.stored.natural_key, q.stored.cluster_id)
+            statuses.append(self._status(item, None, parts, q.stored))
         changed = [
             s for s in statuses if s.status != s.row.sync_status or s.cluster_id != s.row.cluster_id
         ]
@@ -370,11 +420,18 @@ class Sync:
             summary.write_back_error = str(exc)
             log.error("write-back failed: %s", exc)
 
-    def _status(self, item: Identified, error: str | None) -> RowStatus:
+    def _status(
+        self,
+        item: Identified,
+        error: str | None,
+        parts: Parts,
+        stored: StoredRegistration | None = None,
+    ) -> RowStatus:
         from cluster_sync.sheetstatus import status_line
 
-        stored = self.state.registration(item.cluster_id) if item.cluster_id else None
-        line, when = status_line(self.state, item, stored, self.config)
+        if stored is None and item.cluster_id:
+            stored = self.state.registration(item.cluster_id)
+        line, when = status_line(self.state, item, stored, self.config, parts)
         if error:
             # What the sheet showed before may no longer be true: say what happened instead.
             line = f"Not processed in the last run: {error}. The secretariat has been told."

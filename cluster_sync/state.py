@@ -88,6 +88,11 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX messages_sent ON messages (state, sent_at);
     """,
+    # 3: the fingerprint of the raw row a registration was last processed from, so that a
+    # sync skips the rows that did not change without validating them (cluster_sync/unchanged.py)
+    """
+    ALTER TABLE registrations ADD COLUMN row_fingerprint TEXT;
+    """,
 ]
 
 
@@ -111,8 +116,9 @@ class StoredRegistration:
     approved: bool
     submitter: str | None
     first_seen: str
-    last_seen: str
+    last_seen: str  # the last run that processed the row (an unchanged row is skipped)
     last_changed: str
+    row_fingerprint: str | None = None  # see cluster_sync/unchanged.py
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredRegistration:
@@ -223,6 +229,27 @@ class State:
             (natural_key,),
         ).fetchone()
         return StoredRegistration.from_row(row) if row else None
+
+    def registrations_brief(self) -> dict[str, tuple[StoredRegistration, str | None]]:
+        """Every registration, without its data, with the path of its current factsheet: one
+        read for the whole sheet (the data, the bulk of a row, is left out)."""
+        names = [r[1] for r in self.db.execute("PRAGMA table_info(registrations)")]
+        columns = ", ".join(f"r.{n}" for n in names if n != "data")  # data is most of the bytes
+        rows = self.db.execute(
+            f"SELECT {columns}, f.path AS factsheet_path FROM registrations r "
+            "LEFT JOIN factsheets f ON f.cluster_id = r.cluster_id AND f.version = r.version"
+        ).fetchall()
+        result = {}
+        for row in rows:
+            values = dict(row)
+            path = values.pop("factsheet_path")
+            values["data"] = None
+            values["problems"] = (
+                json.loads(values["problems"]) if values["problems"] != "[]" else []
+            )
+            values["approved"] = bool(values["approved"])
+            result[values["cluster_id"]] = (StoredRegistration(**values), path)
+        return result
 
     def registrations(self) -> list[StoredRegistration]:
         rows = self.db.execute("SELECT * FROM registrations ORDER BY cluster_id").fetchall()

@@ -1,0 +1,120 @@
+"""Rows a sync can leave alone, found before anything is validated.
+
+A night where nothing changed must cost what changed, not what exists. A registration is
+**unchanged**, and its row skipped (not validated, not identified again, nothing written), when
+all of these hold:
+
+1. its row carries a Cluster ID that no other row of the sheet carries, and the state knows it;
+2. the row's fingerprint equals the one stored when the registration was last processed. The
+   fingerprint covers every cell cluster-sync reads from the row (the answers, the Cluster ID,
+   the Approved tick) and everything else that decides what a row becomes: the configuration,
+   the spreadsheet's time zone, the factsheet and email templates, and this program's version.
+   A new template or setting therefore makes one full run, like before;
+3. nothing is left to do for it: a valid registration's current version was emailed (or it
+   waits for an Approved tick that is still missing), and its factsheet file is in the output
+   folder; an invalid one's submitter was told of exactly its current problems;
+4. no changed row has the same natural key (cluster title), which could make one of them a
+   duplicate of the other.
+
+What an unchanged row still gets: its place in the run's counts and digest (as the full path
+would report it), and its Sync status cell, recomputed with everyone's (messages delivered since
+may change it) and written only when it differs from what the sheet shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from cluster_sync import __version__
+from cluster_sync.config import Config
+from cluster_sync.sources.base import SourceRow
+from cluster_sync.state import State, StoredRegistration
+from cluster_sync.summary import RowResult
+
+#: bump when what a fingerprint covers changes
+SCHEME = "1"
+
+
+def run_salt(config: Config, timezone: ZoneInfo | None) -> str:
+    """Everything besides the row that decides what a row becomes, as one digest."""
+    digest = hashlib.sha256(f"{SCHEME}\0{__version__}\0{timezone}\0".encode())
+    digest.update(config.model_dump_json().encode())
+    template = config.path(config.output.factsheet_template)
+    digest.update(template.read_bytes() if template.is_file() else b"-")
+    emails = config.path(config.output.email_templates)
+    for path in sorted(emails.glob("*.j2")) if emails.is_dir() else []:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def row_fingerprint(row: SourceRow, salt: str) -> str:
+    """The row's raw cells (as read, types included) and the run's salt, hashed."""
+    raw = repr((salt, row.cluster_id, row.approved, tuple(row.values.items())))
+    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """An unchanged row and what the state knows of it."""
+
+    row: SourceRow
+    stored: StoredRegistration
+
+    def result(self) -> RowResult:
+        """What the full path reports for the same row (engine.Sync._valid / _invalid)."""
+        s = self.stored
+        if s.status == "invalid":
+            return RowResult(self.row.row_number, s.cluster_id, s.title, "invalid", problems=s.problems)  # fmt: skip
+        return RowResult(self.row.row_number, s.cluster_id, s.title, "unchanged", f"factsheet v{s.version}")  # fmt: skip
+
+    def held(self) -> bool:
+        return self.stored.status == "valid" and self.stored.emailed_version < self.stored.version
+
+
+def split(
+    state: State, rows: Sequence[SourceRow], salt: str, factsheets: Path, approval: bool
+) -> tuple[list[Quiet], list[SourceRow]]:
+    """(unchanged rows, rows to process): conditions 1-3 above, from one read of the state."""
+    known = state.registrations_brief()
+    ids = Counter(r.cluster_id for r in rows if r.cluster_id)
+    files = {p.name for p in factsheets.iterdir()} if factsheets.is_dir() else set()
+    quiet: list[Quiet] = []
+    rest: list[SourceRow] = []
+    for row in rows:
+        found = known.get(row.cluster_id) if row.cluster_id and ids[row.cluster_id] == 1 else None
+        if found and _settled(row, found[0], found[1], salt, files, approval):
+            quiet.append(Quiet(row, found[0]))
+        else:
+            rest.append(row)
+    return quiet, rest
+
+
+def _settled(
+    row: SourceRow,
+    stored: StoredRegistration,
+    factsheet: str | None,
+    salt: str,
+    files: set[str],
+    approval: bool,
+) -> bool:
+    if stored.row_fingerprint is None or stored.row_fingerprint != row_fingerprint(row, salt):
+        return False
+    if stored.status == "invalid":
+        return stored.notified_problems_hash == stored.problems_hash
+    if stored.status != "valid" or factsheet is None or Path(factsheet).name not in files:
+        return False
+    return stored.emailed_version >= stored.version or (approval and not row.approved)
+
+
+def apart_from(quiet: list[Quiet], keys: set[str]) -> tuple[list[Quiet], list[SourceRow]]:
+    """Condition 4: unchanged rows whose natural key no processed row (nor another unchanged
+    row) has; the others go back to be processed."""
+    counts = Counter(q.stored.natural_key for q in quiet)
+    kept = [q for q in quiet if q.stored.natural_key not in keys and counts[q.stored.natural_key] == 1]  # fmt: skip
+    back = [q.row for q in quiet if q.stored.natural_key in keys or counts[q.stored.natural_key] > 1]  # fmt: skip
+    return kept, back
