@@ -236,7 +236,7 @@ class Sync:
             "problems_hash": None,
             "notified_problems_hash": stored.notified_problems_hash if stored else None,
             "submitter": stored.submitter if stored else None,
-            "row_fingerprint": row_fingerprint(item.row, self.salt),
+            "row_fingerprint": row_fingerprint(item.row, self.salt, item.cluster_id),
         }
 
     def _valid(self, item: Identified, reg: Registration, summary: RunSummary) -> RowResult:

@@ -52,9 +52,11 @@ def run_salt(config: Config, timezone: ZoneInfo | None) -> str:
     return digest.hexdigest()[:16]
 
 
-def row_fingerprint(row: SourceRow, salt: str) -> str:
-    """The row's raw cells (as read, types included) and the run's salt, hashed."""
-    raw = repr((salt, row.cluster_id, row.approved, tuple(row.values.items())))
+def row_fingerprint(row: SourceRow, salt: str, cluster_id: str | None) -> str:
+    """The row's raw cells (as read, types included) and the run's salt, hashed. The Cluster
+    ID is the one the row carries once its ID is written back, so the run that assigns an ID
+    stores the fingerprint the next run reads."""
+    raw = repr((salt, cluster_id, row.approved, tuple(row.values.items())))
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 
@@ -102,7 +104,9 @@ def _settled(
     files: set[str],
     approval: bool,
 ) -> bool:
-    if stored.row_fingerprint is None or stored.row_fingerprint != row_fingerprint(row, salt):
+    if stored.row_fingerprint is None or stored.row_fingerprint != row_fingerprint(
+        row, salt, row.cluster_id
+    ):
         return False
     if stored.status == "invalid":
         return stored.notified_problems_hash == stored.problems_hash
