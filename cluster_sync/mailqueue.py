@@ -20,6 +20,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from typing import Any
 
+from cluster_sync import mailstore
 from cluster_sync.config import LimitsConfig
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure, TemporaryFailure
 from cluster_sync.state import State
@@ -41,6 +42,16 @@ class Outgoing:
     sender: str
     recipients: tuple[str, ...]
     message: EmailMessage
+    #: the attachment's bytes, when `message` holds mailstore.SLOT in place of their base64
+    attachment: bytes | None = None
+
+    def as_bytes(self) -> bytes:
+        """The complete message, as it will be sent."""
+        raw = self.message.as_bytes(policy=SMTP)
+        if self.attachment is None:
+            return raw
+        raw, at = mailstore.cut(raw)
+        return raw[:at] + mailstore.base64_lines(self.attachment) + raw[at:]
 
 
 @dataclass
@@ -66,9 +77,14 @@ def enqueue(state: State, outgoing: Outgoing, run_id: int | None, now: datetime)
     """Queue a message unless one with the same dedupe key exists; True when queued now."""
     msg = outgoing.message
     raw = msg.as_bytes(policy=SMTP)
+    attachment, at = None, None
+    if outgoing.attachment is not None:
+        raw, at = mailstore.cut(raw)
+        attachment = mailstore.keep(state, outgoing.attachment)
     cursor = state.db.execute(
         "INSERT INTO messages (dedupe_key, message_id, kind, cluster_id, subject, sender, "
-        "recipients, raw, state, queued_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?) "
+        "recipients, raw, state, queued_at, run_id, attachment, attachment_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?) "
         "ON CONFLICT (dedupe_key) DO NOTHING",
         (
             outgoing.dedupe_key,
@@ -81,12 +97,14 @@ def enqueue(state: State, outgoing: Outgoing, run_id: int | None, now: datetime)
             raw,
             _iso(now),
             run_id,
+            attachment,
+            at,
         ),
     )
     return cursor.rowcount == 1
 
 
-def _envelope(row: dict[str, Any]) -> Envelope:
+def _envelope(state: State, row: dict[str, Any]) -> Envelope:
     return Envelope(
         id=int(row["id"]),
         message_id=str(row["message_id"]),
@@ -94,17 +112,24 @@ def _envelope(row: dict[str, Any]) -> Envelope:
         cluster_id=row["cluster_id"],
         sender=str(row["sender"]),
         recipients=tuple(json.loads(str(row["recipients"]))),
-        raw=bytes(row["raw"]),
+        raw=mailstore.whole(state, row),
     )
 
 
-def _due(state: State, now: datetime) -> list[Envelope]:
+def _due(state: State, now: datetime) -> list[int]:
+    """The ids of what is due: each message is loaded only when its turn comes, so a queue of
+    thousands never sits in memory at once."""
     rows = state.db.execute(
-        "SELECT * FROM messages WHERE state = 'queued' "
+        "SELECT id FROM messages WHERE state = 'queued' "
         "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id",
         (_iso(now),),
     ).fetchall()
-    return [_envelope(dict(r)) for r in rows]
+    return [int(r[0]) for r in rows]
+
+
+def _load(state: State, message_id: int) -> Envelope:
+    row = state.db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+    return _envelope(state, dict(row))
 
 
 def _sent_since(state: State, since: datetime) -> int:
@@ -118,7 +143,7 @@ def _recover(state: State, mailer: Mailer, now: datetime) -> int:
     """Settle messages a killed run left in `sending`."""
     rows = state.db.execute("SELECT * FROM messages WHERE state = 'sending'").fetchall()
     for row in rows:
-        envelope = _envelope(dict(row))
+        envelope = _envelope(state, dict(row))
         delivered = mailer.already_delivered(envelope)
         with state.transaction() as db:
             if delivered:
@@ -161,12 +186,12 @@ class Delivery:
             return self.report
         try:
             failing = 0
-            for index, envelope in enumerate(due):
+            for index, message_id in enumerate(due):
                 if not self._within_caps():
                     self.report.deferred += len(due) - index
                     break
                 before = self.report.deferred
-                self._deliver(envelope)
+                self._deliver(_load(self.state, message_id))
                 failing = failing + 1 if self.report.deferred > before else 0
                 if failing >= GIVE_UP_AFTER:
                     # Every other message would wait out the same in-run retries for nothing.
@@ -275,7 +300,9 @@ def deliver(
 ) -> DeliveryReport:
     """Send everything that is due, including what earlier runs left queued. With
     close=False the connection stays open for a following pass (the caller closes it)."""
-    return Delivery(state, mailer, limits, clock, sleep, in_run_waits, close=close).run()
+    report = Delivery(state, mailer, limits, clock, sleep, in_run_waits, close=close).run()
+    mailstore.collect(state)
+    return report
 
 
 def requeue(state: State, message_id: int) -> bool:

@@ -93,6 +93,13 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE registrations ADD COLUMN row_fingerprint TEXT;
     """,
+    # 4: a message's attachment is kept once, by content hash, apart from the message, and only
+    # until the messages that use it are sent (cluster_sync/mailstore.py)
+    """
+    CREATE TABLE attachments (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
+    ALTER TABLE messages ADD COLUMN attachment TEXT;
+    ALTER TABLE messages ADD COLUMN attachment_at INTEGER;
+    """,
 ]
 
 

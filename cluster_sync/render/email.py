@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from cluster_sync import text
+from cluster_sync import mailstore, text
 from cluster_sync.errors import TemplateError
 from cluster_sync.mailqueue import Outgoing
 from cluster_sync.model import Address
@@ -128,6 +128,7 @@ class Composer:
                     sender=self.sender.email,
                     recipients=tuple(a.email for a in chunk),
                     message=msg,
+                    attachment=attachment.data if attachment else None,
                 )
             )
         return result
@@ -144,23 +145,45 @@ class Composer:
     ) -> EmailMessage:
         msg = EmailMessage()
         msg["Subject"] = subject
-        msg["From"] = _header(self.sender)
-        msg["To"] = [_header(a) for a in to]
+        _addresses(msg, "From", [self.sender])
+        _addresses(msg, "To", to)
         if cc:
-            msg["Cc"] = [_header(a) for a in cc]
-        msg["Reply-To"] = _header(self.reply_to)
+            _addresses(msg, "Cc", cc)
+        _addresses(msg, "Reply-To", [self.reply_to])
         msg["Date"] = format_datetime(now)
         msg["Auto-Submitted"] = "auto-generated"  # tells vacation responders not to answer
         msg.set_content(plain)
         msg.add_alternative(html, subtype="html")
         if attachment:
+            # The base64 of the attachment is left out here and put in by the queue, which
+            # stores it once (cluster_sync/mailstore.py); Outgoing.as_bytes() gives it whole.
             msg.add_attachment(
-                attachment.data,
+                b"",
                 maintype=attachment.maintype,
                 subtype=attachment.subtype,
                 filename=attachment.filename,
             )
+            slot = list(msg.iter_attachments())[-1]
+            slot.set_payload(mailstore.SLOT + "\n")
         return msg
+
+
+def _addresses(msg: EmailMessage, name: str, addresses: Sequence[Address]) -> None:
+    """An address header, one address a line. Formatted here rather than by the email
+    package's header objects, which parse and refold every address list again when the message
+    is written: most of the time of composing a factsheet email to twenty people. Addresses
+    outside ASCII (SMTPUTF8) and names too long for one encoded word take the package's way."""
+    try:
+        lines = [
+            formataddr((text.one_line(a.name, 120), a.email.encode("ascii").decode()))
+            for a in addresses
+        ]
+    except UnicodeEncodeError:
+        lines = []
+    if lines and all(len(line) < 70 for line in lines):
+        msg.set_raw(name, ",\n ".join(lines))
+    else:
+        msg[name] = [_header(a) for a in addresses]
 
 
 def _header(address: Address) -> HeaderAddress:
