@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.header import Header as EmailHeader
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -169,21 +170,32 @@ class Composer:
 
 
 def _addresses(msg: EmailMessage, name: str, addresses: Sequence[Address]) -> None:
-    """An address header, one address a line. Formatted here rather than by the email
-    package's header objects, which parse and refold every address list again when the message
-    is written: most of the time of composing a factsheet email to twenty people. Addresses
-    outside ASCII (SMTPUTF8) and names too long for one encoded word take the package's way."""
+    """An address header, folded here: one address a line, a long encoded name over several.
+    The email package's header objects would parse and refold every address list again when
+    the message is written, most of the time of composing a factsheet email to twenty people.
+    Addresses outside ASCII (SMTPUTF8) take the package's way."""
     try:
-        lines = [
-            formataddr((text.one_line(a.name, 120), a.email.encode("ascii").decode()))
-            for a in addresses
-        ]
+        value = ",\n ".join(_folded(a) for a in addresses)
     except UnicodeEncodeError:
-        lines = []
-    if lines and all(len(line) < 70 for line in lines):
-        msg.set_raw(name, ",\n ".join(lines))
+        value = ""
+    lines = f"{name}: {value}".split("\n")
+    if value and all(len(line) <= 78 for line in lines):
+        msg.set_raw(name, value)
     else:
         msg[name] = [_header(a) for a in addresses]
+
+
+def _folded(address: Address) -> str:
+    addr = f"<{address.email.encode('ascii').decode()}>"
+    name = text.one_line(address.name, 120)
+    if not name:
+        return addr
+    if name.isascii():
+        shown = formataddr((name, "x@x")).removesuffix(" <x@x>")  # quoted when it must be
+    else:
+        shown = EmailHeader(name, "utf-8", maxlinelen=76).encode(linesep="\n")
+    last = shown.rsplit("\n", 1)[-1]
+    return f"{shown}\n {addr}" if len(last) + len(addr) > 72 else f"{shown} {addr}"
 
 
 def _header(address: Address) -> HeaderAddress:
