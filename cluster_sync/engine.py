@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,22 @@ Progress = Callable[[Iterable[Identified]], Iterable[Identified]]
 
 def _hash(values: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(values)).encode()).hexdigest()[:16]
+
+
+#: rows recorded per commit: a commit waits for the disk (several ms on a busy machine), and a
+#: first sync of thousands of rows made one per row
+ROWS_PER_COMMIT = 100
+
+
+def _batches(items: Iterable[Identified], size: int) -> Iterator[list[Identified]]:
+    batch: list[Identified] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class Sync:
@@ -102,10 +118,15 @@ class Sync:
         snapshot = self.source.read()
         quiet, rows = self._split(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")
-        identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp)
+        with self.state.transaction():  # one commit for all new IDs, not one each
+            identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp)
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified
-        for item in items:
-            summary.results.append(self._handle(item, summary))
+        for batch in _batches(items, ROWS_PER_COMMIT):
+            # Each row's files are written before the commit that records them; a row that
+            # fails is undone alone (a savepoint), the others in its batch are kept.
+            with self.state.transaction():
+                for item in batch:
+                    summary.results.append(self._handle(item, summary))
         self._count_quiet(quiet, summary)
         self._scheduled_report(summary)
         try:

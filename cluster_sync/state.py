@@ -209,10 +209,17 @@ class State:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception. Nested calls join the outer
-        transaction."""
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception. A nested call joins the outer
+        transaction under a savepoint: an exception undoes what it did, and only that."""
         if self.db.in_transaction:
-            yield self.db
+            self.db.execute("SAVEPOINT nested")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK TO nested")
+                self.db.execute("RELEASE nested")
+                raise
+            self.db.execute("RELEASE nested")
             return
         self.db.execute("BEGIN IMMEDIATE")
         try:
