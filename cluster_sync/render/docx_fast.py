@@ -193,6 +193,7 @@ class PreparedDocx:
     """One template file, prepared: render() gives the bytes of a finished .docx."""
 
     def __init__(self, data: bytes, name: Path) -> None:
+        from docx.opc.oxml import serialize_part_xml
         from docx.oxml.ns import qn
 
         doc = open_template(io.BytesIO(data), name)
@@ -201,10 +202,13 @@ class PreparedDocx:
             raise _NeedsDocxtpl("tags in the core properties")  # docxtpl renders those itself
         env = new_environment()
         self.members = _members(data)
-        self.root = doc.docx._element  # the document element; its body is swapped per render
-        self.body_tag = qn("w:body")
         self.document = doc.docx.part.partname.lstrip("/")
         self.body = env.from_string(_pre(doc.patch_xml(doc.get_xml())))
+        # document.xml as python-docx writes it, cut where the body goes: a rendered body is
+        # put between the two halves as bytes, not moved into the tree
+        root = doc.docx._element
+        root.replace(root.find(qn("w:body")), root.makeelement(qn("w:body")))
+        self.head, self.tail = serialize_part_xml(root).split(b"<w:body/>")
         self.parts: dict[str, _Part] = {}
         for uri in (doc.HEADER_URI, doc.FOOTER_URI):
             for _, part in doc.get_headers_footers(uri):
@@ -239,8 +243,7 @@ class PreparedDocx:
         if _grid_mismatch(tree):  # docxtpl's repair, only for a table that needs it
             tree = DocxTemplate.fix_tables(None, body)
         DocxTemplate.fix_docpr_ids(SimpleNamespace(docx_ids_index=1000), tree)
-        self.root.replace(self.root.find(self.body_tag), tree)
-        rendered = {self.document: serialize_part_xml(self.root)}
+        rendered = {self.document: self.head + etree.tostring(tree, encoding="UTF-8") + self.tail}
         for name, part in self.parts.items():
             xml = self._post(part.template.render(context)).encode(part.encoding)
             rendered[name] = serialize_part_xml(parse_xml(xml)) if part.reparse else xml
@@ -252,7 +255,7 @@ class PreparedDocx:
 
     def _post(self, xml: str) -> str:
         """What docxtpl does to a part after jinja (DocxTemplate.render_xml_part)."""
-        xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
+        xml = xml.replace("\n<w:p>", "<w:p>").replace("\n<w:p ", "<w:p ")
         xml = (
             xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
         )
