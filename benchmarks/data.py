@@ -12,8 +12,30 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-FIRST = ["Niccolò", "Joëlle", "Γιώργος", "Ana", "Стефан", "Ġorġ", "Ivana", "Mehmet", "Núria", "Eleni"]
-LAST = ["Mancà", "Lefèvre", "Παπαδόπουλος", "Đurđević", "Димитров", "Borġ", "Ćosić", "Yılmaz", "Puig", "Kostaki"]
+FIRST = [
+    "Niccolò",
+    "Joëlle",
+    "Γιώργος",
+    "Ana",
+    "Стефан",
+    "Ġorġ",
+    "Ivana",
+    "Mehmet",
+    "Núria",
+    "Eleni",
+]
+LAST = [
+    "Mancà",
+    "Lefèvre",
+    "Παπαδόπουλος",
+    "Đurđević",
+    "Димитров",
+    "Borġ",
+    "Ćosić",
+    "Yılmaz",
+    "Puig",
+    "Kostaki",
+]
 ORGS = [
     ("Regione Autonoma della Sardegna", "Italy"),
     ("Office français de la biodiversité", "France"),
@@ -48,7 +70,9 @@ def _participants(rng: random.Random, n: int) -> str:
     for i in range(n):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         org, country = rng.choice(ORGS)
-        lines.append(f"{first} {last}; person{i}.{rng.randrange(10**6)}@example.org; {org}; {country}")
+        lines.append(
+            f"{first} {last}; person{i}.{rng.randrange(10**6)}@example.org; {org}; {country}"
+        )
     return "\n".join(lines)
 
 

@@ -30,7 +30,7 @@ from cluster_sync.sheetstatus import Parts
 from cluster_sync.sources.base import RowStatus, Snapshot, Source, SourceRow
 from cluster_sync.state import State, StoredRegistration
 from cluster_sync.summary import RowResult, RunSummary, digest_context
-from cluster_sync.unchanged import Quiet, row_fingerprint, run_salt
+from cluster_sync.unchanged import Quiet, row_fingerprint, run_salt, settings_digest
 from cluster_sync.validate import Outcome, is_blank_row, parse_addresses, validate_row
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,8 @@ class Sync:
         self.output_dir = output_dir or config.path(config.output.directory)
         #: where factsheets made by earlier runs are (a dry run writes elsewhere, not there)
         self.existing_dir = existing_dir or self.output_dir
-        self.salt = ""  # see cluster_sync/unchanged.py; set once the sheet is read
+        self.settings = ""  # see cluster_sync/unchanged.py; set when the run starts
+        self.salt = ""  # the settings and the sheet's time zone; set once the sheet is read
         self.now = now or datetime.now(UTC)
         self.today = self.now.astimezone(config.zone).date()
         self.progress = progress
@@ -113,7 +114,11 @@ class Sync:
 
         # Every template is tried with sample data first: a broken one stops the run before
         # anything is rendered or sent, not halfway (after the factsheets, at the digest).
-        check_templates(self.config)
+        # Templates and settings that passed in an earlier run are not tried again.
+        self.settings = settings_digest(self.config)
+        if not self.state.checked(self.settings):
+            check_templates(self.config)
+            self.state.record_check(self.settings)
         self._check_mailer()
         snapshot = self.source.read()
         quiet, rows = self._split(snapshot, summary)
@@ -172,7 +177,7 @@ class Sync:
     ) -> tuple[list[Quiet], list[tuple[SourceRow, Outcome]]]:
         """(unchanged rows, validated rows to process): unchanged rows are found from raw
         fingerprints before anything is validated (cluster_sync/unchanged.py)."""
-        self.salt = run_salt(self.config, snapshot.timezone)
+        self.salt = run_salt(self.settings, snapshot.timezone)
         factsheets = self.existing_dir / "factsheets"
         required = self.config.approval.required
         quiet, rest = unchanged.split(self.state, snapshot.rows, self.salt, factsheets, required)

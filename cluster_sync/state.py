@@ -89,9 +89,12 @@ MIGRATIONS: list[str] = [
     CREATE INDEX messages_sent ON messages (state, sent_at);
     """,
     # 3: the fingerprint of the raw row a registration was last processed from, so that a
-    # sync skips the rows that did not change without validating them (cluster_sync/unchanged.py)
+    # sync skips the rows that did not change without validating them; and the settings and
+    # templates already tried with sample data, which need not be tried again
+    # (cluster_sync/unchanged.py)
     """
     ALTER TABLE registrations ADD COLUMN row_fingerprint TEXT;
+    CREATE TABLE template_checks (settings TEXT PRIMARY KEY, checked_at TEXT NOT NULL);
     """,
     # 4: a message's attachment is kept once, by content hash, apart from the message, and only
     # until the messages that use it are sent (cluster_sync/mailstore.py)
@@ -331,6 +334,15 @@ class State:
             (cluster_id, version),
         ).fetchone()
         return row[0] if row else None
+
+    def checked(self, settings: str) -> bool:
+        """Whether templates and settings with this digest passed check_templates before."""
+        row = self.db.execute("SELECT 1 FROM template_checks WHERE settings = ?", (settings,))
+        return row.fetchone() is not None
+
+    def record_check(self, settings: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO template_checks VALUES (?, ?)", (settings, now_utc()))
 
     # -- runs -------------------------------------------------------------------------------
 

@@ -40,9 +40,10 @@ from cluster_sync.summary import RowResult
 SCHEME = "1"
 
 
-def run_salt(config: Config, timezone: ZoneInfo | None) -> str:
-    """Everything besides the row that decides what a row becomes, as one digest."""
-    digest = hashlib.sha256(f"{SCHEME}\0{__version__}\0{timezone}\0".encode())
+def settings_digest(config: Config) -> str:
+    """What besides the rows decides what a row becomes: this program's version, the
+    configuration, the factsheet and email templates; as one digest."""
+    digest = hashlib.sha256(f"{SCHEME}\0{__version__}\0".encode())
     digest.update(config.model_dump_json().encode())
     template = config.path(config.output.factsheet_template)
     digest.update(template.read_bytes() if template.is_file() else b"-")
@@ -50,6 +51,11 @@ def run_salt(config: Config, timezone: ZoneInfo | None) -> str:
     for path in sorted(emails.glob("*.j2")) if emails.is_dir() else []:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def run_salt(settings: str, timezone: ZoneInfo | None) -> str:
+    """The settings digest and the spreadsheet's time zone (which dates depend on)."""
+    return hashlib.sha256(f"{settings}\0{timezone}".encode()).hexdigest()[:16]
 
 
 def row_fingerprint(row: SourceRow, salt: str, cluster_id: str | None) -> str:

@@ -242,7 +242,8 @@ class PreparedDocx:
         tree = etree.fromstring(body, parser=etree.XMLParser(recover=True))
         if _grid_mismatch(tree):  # docxtpl's repair, only for a table that needs it
             tree = DocxTemplate.fix_tables(None, body)
-        DocxTemplate.fix_docpr_ids(SimpleNamespace(docx_ids_index=1000), tree)
+        if "docPr" in body:  # drawings get fresh ids, as docxtpl gives them
+            DocxTemplate.fix_docpr_ids(SimpleNamespace(docx_ids_index=1000), tree)
         rendered = {self.document: self.head + etree.tostring(tree, encoding="UTF-8") + self.tail}
         for name, part in self.parts.items():
             xml = self._post(part.template.render(context)).encode(part.encoding)
