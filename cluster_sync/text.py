@@ -70,5 +70,6 @@ def fold(value: str) -> str:
 def one_line(value: str, limit: int = 200) -> str:
     """Text safe for a single-line context such as an email header or a sheet status cell."""
     text = " ".join(clean_line(value).split())
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+    if not text.isprintable():  # printable text has no Cc/Cf character: skip the slow scan
+        text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
