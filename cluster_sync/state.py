@@ -150,6 +150,11 @@ class State:
             self.db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA foreign_keys = ON")
+            if self.schema_version == 0:
+                # pages freed (attachments dropped once sent) go back to the file system
+                # (mailstore.collect); only a new database, before
+                # anything else is written, can be set so
+                self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             if self.path:
                 self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = FULL")

@@ -84,6 +84,7 @@ def test_attachment_is_kept_once_and_dropped_once_sent(tmp_path: Path) -> None:
     written = sorted((tmp_path / "outbox").glob("*.eml"))
     assert [p.read_bytes() for p in written] == [p.as_bytes() for p in parts]
     assert state.db.execute("SELECT count(*) FROM attachments").fetchone()[0] == 0
+    assert state.db.execute("PRAGMA freelist_count").fetchone()[0] < 10  # pages given back
 
 
 class Refusing(OutboxMailer):
