@@ -69,7 +69,7 @@ def collect(state: State) -> int:
             "DELETE FROM attachments WHERE hash NOT IN (SELECT attachment FROM messages "
             "WHERE attachment IS NOT NULL AND state != 'sent')"
         )
-    if cursor.rowcount:
+    if cursor.rowcount and not state.db.in_transaction:  # executescript would commit
         # give the pages back (a no-op on a database made before migration 4, see
         # docs/operations.md); executescript runs the pragma to the end, execute one step
         state.db.executescript("PRAGMA incremental_vacuum;")
