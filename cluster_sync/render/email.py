@@ -151,8 +151,9 @@ class Composer:
         if cc:
             _addresses(msg, "Cc", cc)
         _addresses(msg, "Reply-To", [self.reply_to])
-        msg["Date"] = format_datetime(now)
-        msg["Auto-Submitted"] = "auto-generated"  # tells vacation responders not to answer
+        # ASCII values the package would only parse and write back as they are
+        msg.set_raw("Date", format_datetime(now))
+        msg.set_raw("Auto-Submitted", "auto-generated")  # vacation responders do not answer
         msg.set_content(plain)
         msg.add_alternative(html, subtype="html")
         if attachment:
