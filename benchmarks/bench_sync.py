@@ -83,7 +83,7 @@ def step(folder: Path, kind: str) -> dict[str, Any]:
     from cluster_sync.state import State
 
     config = config_mod.load(folder / "cluster-sync.toml")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if kind == "dry":  # as `cluster-sync sync --dry-run` does it
         scratch = Path(tempfile.mkdtemp(dir=folder))
         state = State.scratch_of(config.path(config.state.database))
@@ -96,12 +96,13 @@ def step(folder: Path, kind: str) -> dict[str, Any]:
         state = State(config.path(config.state.database))
         sync = Sync(config, state, open_source(config), open_mailer(config))
     summary = sync.run()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     state.close()
     if kind == "dry":
         shutil.rmtree(scratch)
     return {
         "seconds": elapsed,
+        "cpu_seconds": cpu,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "counts": summary.counts,
     }
@@ -139,6 +140,7 @@ def measure(
             "dry": dry,
             "first": first,
             "quiet_seconds": statistics.median(q["seconds"] for q in quiet),
+            "quiet_cpu_seconds": statistics.median(q["cpu_seconds"] for q in quiet),
             "quiet_peak_mb": max(q["peak_mb"] for q in quiet),
             "quiet_counts": quiet[-1]["counts"],
             "database_mb": database.stat().st_size / 1e6,

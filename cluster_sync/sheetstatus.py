@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cluster_sync import text
 from cluster_sync.config import Config
@@ -95,7 +97,10 @@ def _valid_line(
 
 
 def _local(stamp: str | None, config: Config) -> str:
-    if not stamp:
-        return ""
-    moment = datetime.fromisoformat(stamp)
-    return moment.astimezone(config.zone).strftime("%Y-%m-%d %H:%M")
+    return _in_zone(stamp, config.zone) if stamp else ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _in_zone(stamp: str, zone: ZoneInfo) -> str:
+    """Many rows share a time (the run's): each is formatted once."""
+    return datetime.fromisoformat(stamp).astimezone(zone).strftime("%Y-%m-%d %H:%M")

@@ -257,13 +257,16 @@ class State:
         read for the whole sheet (the data, the bulk of a row, is left out)."""
         names = [r[1] for r in self.db.execute("PRAGMA table_info(registrations)")]
         columns = ", ".join(f"r.{n}" for n in names if n != "data")  # data is most of the bytes
-        rows = self.db.execute(
+        cursor = self.db.cursor()
+        cursor.row_factory = None  # plain tuples: ten thousand rows are read here
+        cursor.execute(
             f"SELECT {columns}, f.path AS factsheet_path FROM registrations r "
             "LEFT JOIN factsheets f ON f.cluster_id = r.cluster_id AND f.version = r.version"
-        ).fetchall()
+        )
+        keys = [d[0] for d in cursor.description]
         result = {}
-        for row in rows:
-            values = dict(row)
+        for row in cursor:
+            values = dict(zip(keys, row, strict=True))
             path = values.pop("factsheet_path")
             values["data"] = None
             values["problems"] = (

@@ -24,6 +24,7 @@ may change it) and written only when it differs from what the sheet shows.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,11 +60,14 @@ def run_salt(settings: str, timezone: ZoneInfo | None) -> str:
 
 
 def row_fingerprint(row: SourceRow, salt: str, cluster_id: str | None) -> str:
-    """The row's raw cells (as read, types included) and the run's salt, hashed. The Cluster
+    """The row's raw cells (as read, their types too) and the run's salt, hashed. The Cluster
     ID is the one the row carries once its ID is written back, so the run that assigns an ID
     stores the fingerprint the next run reads."""
-    raw = repr((salt, cluster_id, row.approved, tuple(row.values.items())))
-    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+    values = row.values.values()
+    head = f"{salt}\0{cluster_id}\0{row.approved}\0{'|'.join(row.values)}\0"
+    kinds = "|".join(type(v).__name__ for v in values)
+    cells = "\0".join(map(str, values))
+    return hashlib.blake2b(f"{head}{kinds}\0{cells}".encode(), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ def _settled(
         return False
     if stored.status == "invalid":
         return stored.notified_problems_hash == stored.problems_hash
-    if stored.status != "valid" or factsheet is None or Path(factsheet).name not in files:
+    if stored.status != "valid" or factsheet is None or os.path.basename(factsheet) not in files:
         return False
     return stored.emailed_version >= stored.version or (approval and not row.approved)
 

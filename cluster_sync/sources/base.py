@@ -113,7 +113,8 @@ class HeaderMap:
         def cell(i: int | None) -> Any:
             return cells[i] if i is not None and i < len(cells) else None
 
-        values = {key: cell(i) for key, i in self.fields.items()}
+        count = len(cells)  # a sheet's trailing empty cells may be left out of a row
+        values = {key: cells[i] if i < count else None for key, i in self.fields.items()}
         cid = cell(self.status.get(form.CLUSTER_ID))
         status = cell(self.status.get(form.SYNC_STATUS))
         return SourceRow(
