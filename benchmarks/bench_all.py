@@ -75,7 +75,7 @@ def sync_section(sizes: list[int]) -> list[str]:
         "### The sync, from 100 rows up",
         "",
         f"`benchmarks/bench_sync.py {' '.join(map(str, sizes))}`: generated exports, outbox "
-        "backend; each step in its own process (peak = its ru_maxrss); no-change = median of 3.",
+        "backend; each step in its own process (peak = its VmHWM); no-change = median of 3.",
         "",
         "| rows | dry run | first sync | first: peak memory | first: per row | no-change sync "
         "| no-change: peak | state after |",
