@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-google test check lint format typecheck install clean lock bench
+.PHONY: demo demo-google test check lint format typecheck install clean lock pictures bench
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "Python 3.11 or newer is needed: install python3.11, or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
@@ -25,6 +25,11 @@ demo: $(STAMP)
 # with the example responses; runs `check` and `sync` against it and prints the sheet after.
 demo-google: $(STAMP)
 	$(BIN)/python examples/demo_google.py
+
+# The pictures in README.md and docs/: a demo factsheet and two pages of the demo CoP report,
+# rendered with LibreOffice (needs soffice and poppler-utils).
+pictures: demo
+	$(BIN)/python templates/make_pictures.py
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -11,6 +11,7 @@ from pathlib import Path
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.model import Address, Participant, Registration, RoadmapItem
+from cluster_sync.render.branding import logo_images, missing
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, render_docx
 from cluster_sync.sources import open_source
@@ -21,6 +22,12 @@ class Check:
     area: str
     ok: bool
     message: str
+    #: works, but something is missing that the secretariat should know about
+    warning: bool = False
+
+
+class CheckWarning(Exception):
+    """Raised by a check whose area works but is incomplete; `check` still exits 0."""
 
 
 def sample_registration() -> Registration:
@@ -59,6 +66,7 @@ def check_templates(config: Config) -> str:
             config.path(config.output.factsheet_template),
             factsheet_context(reg, "CL-2000-001", 1, date.today()),
             out,
+            extras=logo_images(config.branding),
         )
     mail = config.mail
     composer = Composer(
@@ -148,8 +156,23 @@ def _mail(config: Config) -> str:
     return f"mail goes to {mailer.description}"
 
 
+_ARTWORK = {"programme_logo": "programme logo", "eu_emblem": "EU emblem"}
+
+
+def _branding(config: Config) -> str:
+    absent = missing(config.branding)
+    if absent:
+        raise CheckWarning(
+            f"no {' and no '.join(_ARTWORK[k] for k in absent)} configured: factsheets "
+            "and reports show a placeholder instead. Set [branding] programme_logo and "
+            "eu_emblem to PNG files (docs/templates.md says where to get the artwork)."
+        )
+    return "programme logo and EU emblem configured"
+
+
 CHECKS: list[tuple[str, Callable[[Config], str]]] = [
     ("templates", check_templates),
+    ("branding", _branding),
     ("report", _report),
     ("source", _source),
     ("state", _state),
@@ -162,6 +185,8 @@ def run_checks(config: Config) -> list[Check]:
     for area, check in CHECKS:
         try:
             results.append(Check(area, True, check(config)))
+        except CheckWarning as exc:
+            results.append(Check(area, True, str(exc), warning=True))
         except ClusterSyncError as exc:
             results.append(Check(area, False, str(exc)))
         except Exception as exc:  # check must list every problem, even an unforeseen one

@@ -248,7 +248,9 @@ def check(ctx: click.Context) -> None:
     say(ctx, f"configuration: OK ({ctx.obj['config_path']})", fg="green")
     results = run_checks(cfg)
     for r in results:
-        if r.ok:
+        if r.warning:
+            click.secho(f"{r.area}: WARNING\n  {r.message}", fg="yellow", err=True)
+        elif r.ok:
             say(ctx, f"{r.area}: OK ({r.message})", fg="green")
         else:
             click.secho(f"{r.area}: PROBLEM\n  {r.message}", fg="red", err=True)
@@ -374,6 +376,26 @@ def retry(ctx: click.Context, message_id: int) -> None:
 
 # The report command lives with the report library; it imports only click here.
 cli.add_command(report)
+
+
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv",
+              show_default=True, help="File format.")  # fmt: skip
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write. Default: <output.directory>/registry/clusters.<format>.")  # fmt: skip
+@click.pass_context
+@handle_errors
+def export(ctx: click.Context, fmt: str, out: Path | None) -> None:
+    """Write the cluster registry (consented, valid clusters) as CSV, JSON or XLSX."""
+    from datetime import datetime
+
+    from cluster_sync.registry_export import export_registry
+
+    cfg = load_config(ctx)
+    out = out or cfg.path(cfg.output.directory) / "registry" / f"clusters.{fmt}"
+    with opened_state(cfg, must_exist=True) as state:
+        count = export_registry(state, fmt, out, datetime.now(cfg.zone).date())
+    say(ctx, f"Registry: {count} cluster{'' if count == 1 else 's'} written to {out}")
 
 
 def main() -> None:

@@ -183,6 +183,33 @@ class LogConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class BrandingConfig(_Section):
+    """The artwork printed on factsheets and reports. Relative paths are taken from the folder
+    of the configuration file; without them the documents show a placeholder."""
+
+    #: the programme logo (PNG or JPEG), printed in the header band of both documents
+    programme_logo: Path | None = None
+    #: the EU emblem (PNG or JPEG), printed with "Co-funded by the European Union"
+    eu_emblem: Path | None = None
+
+    @field_validator("programme_logo", "eu_emblem")
+    @classmethod
+    def _image_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            check_image(value)
+        return value
+
+
+def check_image(path: Path) -> None:
+    """A readable PNG or JPEG file, or a ValueError saying what is wrong with it."""
+    if not path.is_file():
+        raise ValueError(f"there is no file at {path}")
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if not (head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff")):
+        raise ValueError("is not a PNG or JPEG picture; export the artwork as PNG")
+
+
 class ReportScheduleConfig(_Section):
     #: day of the month on which `sync` also sends the CoP report of the previous month
     monthly_on_day: Annotated[int, Field(ge=1, le=28)] | None = None
@@ -198,6 +225,7 @@ class Config(_Section):
     ids: IdsConfig = IdsConfig()
     log: LogConfig = LogConfig()
     report: ReportScheduleConfig = ReportScheduleConfig()
+    branding: BrandingConfig = BrandingConfig()
     #: the folder relative paths are resolved against (the config file's project root)
     base_dir: Path = Path(".")
 
@@ -216,6 +244,16 @@ def _source_default(raw: dict[str, Any]) -> None:
         source.setdefault("type", "file")
 
 
+def _branding_paths(raw: dict[str, Any], folder: Path) -> None:
+    """Artwork paths are relative to the configuration file, like an image link in a page."""
+    branding = raw.get("branding")
+    if isinstance(branding, dict):
+        for key in ("programme_logo", "eu_emblem"):
+            value = branding.get(key)
+            if isinstance(value, str) and value and not Path(value).is_absolute():
+                branding[key] = str(folder / value)
+
+
 def load(path: Path | str = DEFAULT_PATH) -> Config:
     """Read and validate a configuration file; raise ConfigError listing every problem."""
     path = Path(path)
@@ -230,6 +268,7 @@ def load(path: Path | str = DEFAULT_PATH) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML.", [str(exc)]) from None
     _source_default(raw)
+    _branding_paths(raw, path.resolve().parent)
     # Relative paths are relative to the folder that holds config/, so cron can run from anywhere.
     base = path.resolve().parent
     raw.setdefault("base_dir", str(base.parent if base.name == "config" else base))

@@ -24,6 +24,7 @@ from cluster_sync.identity import Identified, identify, natural_key
 from cluster_sync.mailers.base import Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue
 from cluster_sync.model import Address, Registration
+from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Attachment, Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
 from cluster_sync.sheetstatus import Parts
@@ -311,7 +312,8 @@ class Sync:
             return existing, False
         path = self.output_dir / "factsheets" / name
         context = factsheet_context(reg, cluster_id, version, self.today)
-        render_docx(self.config.path(self.config.output.factsheet_template), context, path)
+        template = self.config.path(self.config.output.factsheet_template)
+        render_docx(template, context, path, extras=logo_images(self.config.branding))
         summary.factsheets.append(path)
         return path, True
 

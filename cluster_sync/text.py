@@ -73,3 +73,9 @@ def one_line(value: str, limit: int = 200) -> str:
     if not text.isprintable():  # printable text has no Cc/Cf character: skip the slow scan
         text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """`1 organisation`, `2 organisations`, `0 countries` (with plural="countries"): a number
+    and the noun that agrees with it, so no sentence needs "(s)"."""
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"

@@ -19,11 +19,13 @@ from pathlib import Path
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from docx.section import Section
 from docx.shared import Cm, Pt
-from docx.table import Table
+from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from docx_kit import (
     BLUE,
@@ -35,9 +37,11 @@ from docx_kit import (
     TEAL_LIGHT,
     TINT,
     WHITE,
+    Container,
     Run,
     a4_section,
     add_border,
+    add_field,
     apply_style,
     cell_border,
     cell_margins,
@@ -46,6 +50,8 @@ from docx_kit import (
     funding_footer,
     header_footer_styles,
     layout_table_style,
+    logo_row,
+    logo_styles,
     loop_table,
     marker,
     para,
@@ -65,6 +71,9 @@ DEFAULT_OUT = HERE / "cop-report.docx"
 # The boxes the secretariat writes into stand out in amber from the report's blue and teal.
 PLACEHOLDER_FILL = "FFF6DC"
 PLACEHOLDER_EDGE = "E3A21A"
+
+# What the contents show until Word or LibreOffice fills them (docs/report.md says how).
+TOC_PLACEHOLDER = "Update this field to list the sections (Word: right-click › Update Field)."
 
 MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = Cm(1.8), Cm(1.6), Cm(1.7)
 TEXT_W_CM = 21.0 - 2 * 1.8  # 17.4 cm
@@ -86,11 +95,11 @@ def build_styles(doc: DocumentObject) -> None:
 
     h1 = doc.styles["Heading 1"]
     reset_paragraph_props(h1)
-    apply_style(h1, size=16, color=BLUE, bold=True, before=16, after=6, line=1.0, keep_next=True)
+    apply_style(h1, size=15, color=BLUE, bold=True, before=14, after=5, line=1.0, keep_next=True)
     add_border(h1.element.get_or_add_pPr(), "bottom", TEAL, size=12, space=3)
     h2 = doc.styles["Heading 2"]
     reset_paragraph_props(h2)
-    apply_style(h2, size=12, color=BLUE, bold=True, before=12, after=4, line=1.0, keep_next=True)
+    apply_style(h2, size=11.5, color=BLUE, bold=True, before=12, after=4, line=1.0, keep_next=True)
     h3 = doc.styles["Heading 3"]
     reset_paragraph_props(h3)
     apply_style(h3, size=8.5, color=TEAL_DARK, bold=True, caps=True, spacing_pt=0.6, before=7,
@@ -109,15 +118,22 @@ def build_styles(doc: DocumentObject) -> None:
           spacing_pt=0.4)  # fmt: skip
     style(doc, "Table Note", size=8, color=MUTED, italic=True, after=4, before=3)
     style(
-        doc, "Chart", after=2, before=4, line=1.0
+        doc, "Chart", after=2, before=4, line=1.0, keep_next=True
     ).paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
     style(doc, "Empty Note", size=9.5, color=MUTED, italic=True, after=4)
     style(doc, "Placeholder", size=10, color="8A5A00", bold=True, after=2)
     style(doc, "Placeholder Hint", size=9, color=MUTED, italic=True, after=0)
     style(doc, "Outcomes", size=9.5, color=TEAL_DARK, bold=True, after=2)
     style(doc, "Marker", size=6, color=MUTED, after=0, line=1.0)
-    apply_style(doc.styles["List Bullet"], after=1.5, line=1.05)
+    apply_style(doc.styles["List Bullet"], size=9.5, after=1, line=1.0)
     header_footer_styles(doc)
+    logo_styles(doc)
+    style(doc, "Fact Text", size=8.5, after=0, before=0, line=1.0, keep_next=True)
+    style(doc, "Contents Heading", size=9, color=BLUE, bold=True, caps=True, spacing_pt=0.6,
+          before=10, after=3, keep_next=True)  # fmt: skip
+    # the entries Word and LibreOffice write when they fill the table of contents
+    style(doc, "TOC 1", size=10, bold=True, before=3, after=0)
+    style(doc, "TOC 2", size=9, before=0, after=0).paragraph_format.left_indent = Cm(0.5)
     style(doc, "Fact label", kind=WD_STYLE_TYPE.CHARACTER, size=7.5, color=BLUE, bold=True,
           caps=True, spacing_pt=0.4)  # fmt: skip
     style(doc, "Done mark", kind=WD_STYLE_TYPE.CHARACTER, color=TEAL_DARK, bold=True, font=None)
@@ -135,7 +151,7 @@ def _heading(doc: DocumentObject, text: str, level: int = 1, new_page: bool = Fa
 
 
 def _data_table(
-    doc: DocumentObject,
+    doc: Container,
     headers: list[str],
     widths: list[float],
     loop: str,
@@ -184,15 +200,19 @@ def _tiles(doc: DocumentObject, tiles: list[tuple[str, str]]) -> None:
         para(cell, "Figure Label", label)
 
 
-def _box(doc: DocumentObject, title: str, hint: str) -> None:
-    """A shaded box the secretariat writes into before the report is shared."""
+def _box(
+    doc: Container, title: str, hint: str, bottom_cm: float = 1.2, width_cm: float = TEXT_W_CM
+) -> None:
+    """A shaded box the secretariat writes into before the report is shared; `bottom_cm` of
+    room to write in below the hint."""
     table = doc.add_table(rows=1, cols=1)
     table.style = "Report Layout"
-    set_widths(table, [TEXT_W_CM])
+    set_widths(table, [width_cm])
     cell = table.rows[0].cells[0]
     shade(cell, PLACEHOLDER_FILL)
     cell_border(cell, "left", PLACEHOLDER_EDGE, 36)
-    cell_margins(cell, 0.3, 0.4, 1.6, 0.45)
+    row_flags(table.rows[0])
+    cell_margins(cell, 0.2, 0.4, bottom_cm, 0.45)
     fill(cell, "Placeholder", title)
     para(cell, "Placeholder Hint", hint)
 
@@ -201,12 +221,15 @@ def _box(doc: DocumentObject, title: str, hint: str) -> None:
 
 
 def _cover(doc: DocumentObject) -> None:
+    """Page 1: logos, title band, summary, key figures, what the report is, and the contents."""
+    logo_row(doc, Cm(TEXT_W_CM), "Report Layout")
+    _spacer(doc, 6)
     band = doc.add_table(rows=1, cols=1)
     band.style = "Report Layout"
     set_widths(band, [TEXT_W_CM])
     cell = band.rows[0].cells[0]
     shade(cell, BLUE)
-    cell_margins(cell, 0.9, 0.9, 1.0, 0.9)
+    cell_margins(cell, 0.6, 0.9, 0.7, 0.9)
     fill(cell, "Cover Label", "Interreg Euro-MED  ·  Natural Heritage mission")
     para(cell, "Title", "{{ report_title }}")
     para(cell, "Subtitle", "{{ period_label }}")
@@ -216,29 +239,10 @@ def _cover(doc: DocumentObject) -> None:
     left, right = strip.rows[0].cells
     for c in (left, right):
         shade(c, TEAL)
-        cell_margins(c, 0.25, 0.9, 0.25, 0.9)
+        cell_margins(c, 0.2, 0.9, 0.2, 0.9)
     fill(left, "Cover Note", ("Draft {{ draft }}", "Strong"))
     fill(right, "Cover Note", "Made on {{ generated_on }}").alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    _spacer(doc, 30)
-    para(doc, "Summary", "{{ summary }}")
-    _spacer(doc, 8)
-    _tiles(doc, [
-        ("{{ figures.clusters }}", "Clusters"),
-        ("{{ figures.active }}", "Active today"),
-        ("{{ figures.organisations }}", "Organisations"),
-        ("{{ figures.countries }}", "Countries"),
-    ])  # fmt: skip
-    _spacer(doc, 150)
-    para(doc, "Cover Text", ("About this report", "Fact label"))
-    para(doc, "Cover Text", "The clusters of the Natural Heritage Community of Practice whose dates "
-         "overlap the period, as registered through the cluster registration form. Statuses are "
-         "those of {{ generated_on }}. Sections marked “{{ to_complete }}” are written by the "
-         "secretariat before the report is shared.")  # fmt: skip
-    para(doc, "Cover Text", ("{{ co_funding }}", "Strong"))
-
-
-def _key_figures(doc: DocumentObject) -> None:
-    _heading(doc, "Key figures", new_page=True)
+    _spacer(doc, 6)
     para(doc, "Summary", "{{ summary }}")
     _tiles(doc, [
         ("{{ figures.clusters }}", "Clusters"),
@@ -254,6 +258,19 @@ def _key_figures(doc: DocumentObject) -> None:
         ("{{ figures.thematic_projects }}", "Thematic Projects"),
         ("{{ figures.participants }}", "Named participants"),
     ])  # fmt: skip
+    _spacer(doc, 6)
+    para(doc, "Cover Text", ("About this report  ", "Fact label"), "The clusters of the Natural "
+         "Heritage Community of Practice whose dates overlap the period, as registered through "
+         "the cluster registration form. Statuses are those of {{ generated_on }}. Sections "
+         "marked “{{ to_complete }}” are written by the secretariat before the report is "
+         "shared.")  # fmt: skip
+    para(doc, "Contents Heading", "Contents")
+    toc = para(doc, "Normal")
+    add_field(toc, 'TOC \\o "1-1" \\h \\z \\u', TOC_PLACEHOLDER, dirty=True)
+
+
+def _key_figures(doc: DocumentObject) -> None:
+    _heading(doc, "Key figures", new_page=True)
     marker(doc, "{%p if has_clusters %}")
     _heading(doc, "Clusters by working group and status", 2)
     para(doc, "Chart", "{{ status_chart }}")
@@ -265,14 +282,11 @@ def _key_figures(doc: DocumentObject) -> None:
         align_right=(1, 2, 3, 4),
     )  # fmt: skip
     para(doc, "Table Note", "A cluster in several working groups counts once in each, so the rows "
-         "can add up to more than {{ figures.clusters }}.")  # fmt: skip
-    _heading(doc, "Clusters by type", 2)
-    _tally(doc, "Cluster type", "t", "types", width=9.0)
+         "can add up to more than {{ clusters_counted }}.")  # fmt: skip
     marker(doc, "{%p if timeline_chart %}")
     _heading(doc, "Timeline", 2)
     para(doc, "Chart", "{{ timeline_chart }}")
-    para(doc, "Table Note", "Each bar runs from the start to the end date, coloured by the "
-         "cluster’s first working group; the shaded band is the report period.")  # fmt: skip
+    para(doc, "Table Note", "{{ timeline_note }}")
     marker(doc, "{%p endif %}")
     marker(doc, "{%p else %}")
     para(doc, "Empty Note", "No clusters ran during this period ({{ period_label }}).")
@@ -281,8 +295,7 @@ def _key_figures(doc: DocumentObject) -> None:
 
 def _unnamed_note(doc: DocumentObject) -> None:
     marker(doc, "{%p if unnamed_clusters %}")
-    para(doc, "Table Note", "{{ unnamed_clusters }} cluster(s) without consent to publication are "
-         "counted in the figures but not named.")  # fmt: skip
+    para(doc, "Table Note", "{{ unnamed_clusters_note }}")
     marker(doc, "{%p endif %}")
 
 
@@ -290,10 +303,10 @@ def _portfolio(doc: DocumentObject) -> None:
     _heading(doc, "Portfolio", new_page=True)
     marker(doc, "{%p if portfolio %}")
     _data_table(
-        doc, ["ID", "Cluster", "WG", "Lead", "Status", "Dates", "Next activity"],
-        [2.1, 3.9, 1.3, 3.0, 1.7, 2.3, 3.1], "p in portfolio",
+        doc, ["ID", "Cluster", "WG", "Status", "Dates", "Next activity"],
+        [2.1, 5.0, 1.4, 1.7, 3.4, 3.8], "p in portfolio",
         [[("{{ p.cluster_id }}", "Strong")], ["{{ p.title }}"], ["{{ p.working_groups }}"],
-         ["{{ p.lead }}"], ["{{ p.status }}"], ["{{ p.dates }}"], ["{{ p.next }}"]],
+         ["{{ p.status }}"], ["{{ p.dates }}"], ["{{ p.next }}"]],
     )  # fmt: skip
     marker(doc, "{%p else %}")
     para(doc, "Empty Note", "No clusters to list for this period.")
@@ -301,33 +314,62 @@ def _portfolio(doc: DocumentObject) -> None:
     _unnamed_note(doc)
 
 
+def _small_tally(cell: _Cell, title: str, header: str, loop_var: str, items: str,
+                 width: float) -> None:  # fmt: skip
+    """A titled two-column table `name | clusters` inside a layout cell, or "None."."""
+    fill(cell, "Heading 3", title)
+    marker(cell, f"{{%p if {items} %}}")
+    loop_table(cell, "Report Table", [header, "Clusters"], [width - 1.9, 1.9],
+               f"{loop_var} in {items}",
+               [[f"{{{{ {loop_var}.name }}}}"], [f"{{{{ {loop_var}.count }}}}"]],
+               alignment=WD_TABLE_ALIGNMENT.LEFT, align_right=(1,), top_aligned=True)  # fmt: skip
+    marker(cell, "{%p else %}")
+    para(cell, "Empty Note", "None.")
+    marker(cell, "{%p endif %}")
+
+
 def _involved(doc: DocumentObject) -> None:
-    _heading(doc, "Who is involved")
-    para(doc, "Normal", "{{ figures.organisations }} organisation(s) from {{ figures.countries }} "
-         "country(ies) and {{ figures.thematic_projects }} Thematic Project(s) take part; "
-         "{{ figures.participants }} participant(s) are named in the registrations. Annex A lists "
-         "the organisations.")  # fmt: skip
-    _heading(doc, "Countries", 2)
-    marker(doc, "{%p if countries %}")
-    _data_table(doc, ["Country", "Organisations", "Clusters"], [7.0, 2.6, 2.4],
-                "x in countries", [["{{ x.name }}"], ["{{ x.organisations }}"], ["{{ x.clusters }}"]],
-                align_right=(1, 2))  # fmt: skip
-    marker(doc, "{%p else %}")
-    para(doc, "Empty Note", "None.")
-    marker(doc, "{%p endif %}")
-    _heading(doc, "Thematic Projects", 2)
-    _tally(doc, "Thematic Project", "x", "thematic_projects")
-    _heading(doc, "Participant categories", 2)
-    _tally(doc, "Participant category", "x", "categories")
-    _heading(doc, "Transfer and expected outcomes")
-    _heading(doc, "Transfer levels", 2)
-    _tally(doc, "Transfer level", "x", "transfer_levels")
-    _heading(doc, "Expected outcomes", 2)
-    _tally(doc, "Expected outcome", "x", "outcomes")
+    """The short tallies side by side, two to a row, instead of one half-empty table each."""
+    _heading(doc, "Who is involved, and what they transfer")
+    intro = para(doc, "Normal", "{{ involved_sentence }} The annex lists the organisations.")
+    intro.paragraph_format.keep_with_next = True
+    half = (TEXT_W_CM - 0.6) / 2
+    # three separate two-cell rows, so a page can break between them
+    (countries, projects), (categories, types), (levels, outcomes) = (
+        _pair(doc, half) for _ in range(3)
+    )
+    fill(countries, "Heading 3", "Countries")
+    marker(countries, "{%p if countries %}")
+    loop_table(countries, "Report Table", ["Country", "Orgs", "Clusters"],
+               [half - 3.4, 1.5, 1.9], "x in countries",
+               [["{{ x.name }}"], ["{{ x.organisations }}"], ["{{ x.clusters }}"]],
+               alignment=WD_TABLE_ALIGNMENT.LEFT, align_right=(1, 2), top_aligned=True)  # fmt: skip
+    marker(countries, "{%p else %}")
+    para(countries, "Empty Note", "None.")
+    marker(countries, "{%p endif %}")
+    _small_tally(projects, "Thematic Projects", "Thematic Project", "x", "thematic_projects", half)
+    _small_tally(categories, "Participant categories", "Category", "x", "categories", half)
+    _small_tally(types, "Cluster types", "Type", "x", "types", half)
+    _small_tally(levels, "Transfer levels", "Level", "x", "transfer_levels", half)
+    _small_tally(outcomes, "Expected outcomes", "Outcome", "x", "outcomes", half)
+
+
+def _pair(doc: DocumentObject, half: float) -> tuple[_Cell, _Cell]:
+    """Two cells side by side for two short tables, then a small gap (Word merges tables that
+    touch)."""
+    grid = doc.add_table(rows=1, cols=2)
+    grid.style = "Report Layout"
+    set_widths(grid, [half + 0.3, half + 0.3])
+    for cell in grid.rows[0].cells:
+        cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
+        cell_margins(cell, 0.0, 0.3, 0.15, 0.0)
+    _spacer(doc, 2)
+    left, right = grid.rows[0].cells
+    return left, right
 
 
 def _calendar(doc: DocumentObject) -> None:
-    _heading(doc, "Calendar", new_page=True)
+    _heading(doc, "Calendar")
     _heading(doc, "Activities in the next {{ upcoming_weeks }} weeks", 2)
     marker(doc, "{%p if upcoming %}")
     _data_table(doc, ["Date", "Cluster", "Activity"], [2.6, 4.6, 10.2], "u in upcoming",
@@ -375,55 +417,80 @@ def _follow_up(doc: DocumentObject) -> None:
     para(doc, "Empty Note", "None.")
     marker(doc, "{%p endif %}")
     marker(doc, "{%p if unnamed_problems %}")
-    para(doc, "Table Note", "{{ unnamed_problems }} more registration(s) need fixing but gave no "
-         "consent to publication; they are not named.")  # fmt: skip
+    para(doc, "Table Note", "{{ unnamed_problems_note }}")
     marker(doc, "{%p endif %}")
 
 
-def _cluster_facts(doc: DocumentObject) -> None:
+def _cluster_facts(doc: Container) -> Table:
     rows = [
-        ("Working groups", "{{ c.working_groups_full|join(', ') }}", "Status",
+        ("Working groups", "{{ c.working_groups }}", "Status",
          "{{ c.status }} · {{ c.dates }}"),
         ("Lead", "{{ c.lead }}", "Contact", "{{ c.contact_person }}"),
-        ("Cluster type", "{{ c.cluster_type }}", "Transfer", "{{ c.transfer_levels }}"),
-        ("Thematic Projects", "{{ c.thematic_projects }}", "Factsheet", "{{ c.factsheet or '—' }}"),
+        ("Projects", "{{ c.thematic_projects }}", "Partnership", "{{ c.partnership }}"),
+        ("Type · transfer", "{{ c.cluster_type }} · {{ c.transfer_levels }}", "Factsheet",
+         "{{ c.factsheet }}"),
     ]  # fmt: skip
     table = doc.add_table(rows=len(rows), cols=4)
     table.style = "Report Layout"
-    set_widths(table, [2.8, 6.2, 2.2, 6.2])
+    set_widths(table, [2.8, 6.4, 2.2, 6.0])
     for row, (l1, v1, l2, v2) in zip(table.rows, rows, strict=True):
         row_flags(row)
         for cell in row.cells:
             shade(cell, TINT)
         cells = row.cells
-        fill(cells[0], "Table Text", (l1, "Fact label"))
-        fill(cells[1], "Table Text", v1)
-        fill(cells[2], "Table Text", (l2, "Fact label"))
-        fill(cells[3], "Table Text", v2)
+        fill(cells[0], "Fact Text", (l1, "Fact label"))
+        fill(cells[1], "Fact Text", v1)
+        fill(cells[2], "Fact Text", (l2, "Fact label"))
+        fill(cells[3], "Fact Text", v2)
+    return table
 
 
 def _clusters(doc: DocumentObject) -> None:
-    _heading(doc, "Progress per cluster", new_page=True)
+    """One block per cluster: what it is in four lines, its objectives and roadmap, and a box
+    for the progress the secretariat records since the last report. The block is the one row
+    of a table that may not break across pages, so it moves to the next page whole rather than
+    leaving its heading or two roadmap rows at a page foot; a block longer than a page still
+    breaks, as Word and LibreOffice split a row that cannot fit on any page."""
+    _heading(doc, "Clusters: roadmap and progress")
+    intro = para(doc, "Normal", "One block per cluster; its factsheet holds the full "
+                 "registration (question, results to transfer, people).")  # fmt: skip
+    intro.paragraph_format.keep_with_next = True
     marker(doc, "{%p for c in clusters %}")
-    _heading(doc, "{{ c.cluster_id }} · {{ c.title }}", 2)
-    _cluster_facts(doc)
-    _heading(doc, "Question or need addressed", 3)
-    para(doc, "Normal", "{{ c.question }}")
-    _heading(doc, "Objectives", 3)
-    marker(doc, "{%p for objective in c.objectives %}")
-    para(doc, "List Bullet", "{{ objective }}")
-    marker(doc, "{%p endfor %}")
-    _heading(doc, "Results to transfer", 3)
-    para(doc, "Normal", "{{ c.results }}")
-    _heading(doc, "Roadmap", 3)
-    _data_table(doc, ["Date", "Activity"], [3.4, 14.0], "r in c.roadmap",
+    block = doc.add_table(rows=1, cols=1)
+    block.style = "Report Layout"
+    set_widths(block, [TEXT_W_CM])
+    row_flags(block.rows[0])
+    cell = block.rows[0].cells[0]
+    cell_margins(cell, 0, 0, 0, 0)
+    fill(
+        cell, "Heading 2", "{{ c.cluster_id }} · {{ c.title }}"
+    ).paragraph_format.space_before = Pt(4)
+    _cluster_facts(cell)
+    # objectives and roadmap side by side: the block is as tall as the longer of the two
+    halves = cell.add_table(rows=1, cols=2)
+    halves.style = "Report Layout"
+    set_widths(halves, [7.6, 9.8])
+
+    left, right = halves.rows[0].cells
+    for half in (left, right):
+        half.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
+        cell_margins(half, 0, 0.25, 0, 0)
+    fill(left, "Heading 3", "Objectives")
+    marker(left, "{%p for objective in c.objectives %}")
+    para(left, "List Bullet", "{{ objective }}")
+    marker(left, "{%p endfor %}")
+    fill(right, "Heading 3", "Roadmap")
+    _data_table(right, ["Date", "Activity"], [2.3, 7.3], "r in c.roadmap",
                 [[("{{ '✓ ' if r.done else '' }}", "Done mark"), "{{ r.date }}"],
                  ["{{ r.activity }}"]])  # fmt: skip
-    para(doc, "Table Note", "✓ done (dated before {{ generated_on }}).  Next: {{ c.next }}")
-    _heading(doc, "Expected outcomes", 3)
-    para(doc, "Outcomes", "{{ c.outcomes|join('   ·   ') }}")
-    _heading(doc, "People involved", 3)
-    para(doc, "Normal", "{{ c.people }}")
+    para(right, "Table Note", "{{ c.roadmap_note }}")
+    # the progress box under the objectives, beside the roadmap it reports against
+    _box(left, "Progress since the last report", "{{ to_complete }}", bottom_cm=0.45,
+         width_cm=7.35)  # fmt: skip
+    _tidy_cell(left)
+    _tidy_cell(right)
+    _tidy_cell(cell)
+    _spacer(doc, 8)  # keeps the blocks apart (Word would merge two touching tables)
     marker(doc, "{%p endfor %}")
     marker(doc, "{%p if not clusters %}")
     para(doc, "Empty Note", "No clusters to describe for this period.")
@@ -431,8 +498,29 @@ def _clusters(doc: DocumentObject) -> None:
     _unnamed_note(doc)
 
 
+def _tidy_cell(cell: _Cell) -> None:
+    """python-docx puts an empty paragraph after every table it adds to a cell: drop those
+    that another paragraph follows, and make the others (between two tables, which Word would
+    merge if they touched, and the one a cell must end with) a hairline."""
+    children = list(cell._tc.iterchildren())
+    for el, nxt in zip(children, [*children[1:], None], strict=True):
+        prev = el.getprevious()
+        if el.tag != qn("w:p") or el.xpath(".//w:t") or prev is None or prev.tag != qn("w:tbl"):
+            continue
+        if nxt is not None and nxt.tag == qn("w:p"):
+            cell._tc.remove(el)
+        else:
+            _hairline(Paragraph(el, cell))
+
+
+def _hairline(par: Paragraph) -> None:
+    par.style = "Marker"
+    par.paragraph_format.line_spacing = Pt(3)
+    par.paragraph_format.space_after = Pt(0)
+
+
 def _secretariat(doc: DocumentObject) -> None:
-    _heading(doc, "Lessons learned", new_page=True)
+    _heading(doc, "Lessons learned")
     _box(doc, "{{ to_complete }}", "What worked, what did not, and what other clusters and "
          "territories can reuse. Replace this box with the text.")  # fmt: skip
     _heading(doc, "Policy messages")
@@ -441,33 +529,17 @@ def _secretariat(doc: DocumentObject) -> None:
 
 
 def _annexes(doc: DocumentObject) -> None:
-    _heading(doc, "Annex A · Organisations involved", new_page=True)
+    _heading(doc, "Annex · Organisations involved")
     marker(doc, "{%p if organisations %}")
-    _data_table(doc, ["Organisation", "Country", "Clusters"], [10.6, 4.4, 2.4],
-                "o in organisations", [["{{ o.name }}"], ["{{ o.country }}"], ["{{ o.clusters }}"]],
-                align_right=(2,))  # fmt: skip
+    para(doc, "Table Note", "By country; in brackets, the number of clusters an organisation "
+         "takes part in when it is more than one.")  # fmt: skip
+    _data_table(doc, ["Country", "Organisations"], [3.4, 14.0], "g in organisations_by_country",
+                [[("{{ g.country }}", "Strong")], ["{{ g.organisations }}"]])  # fmt: skip
     marker(doc, "{%p else %}")
     para(doc, "Empty Note", "None.")
     marker(doc, "{%p endif %}")
     marker(doc, "{%p if unnamed_organisations %}")
-    para(
-        doc,
-        "Table Note",
-        "{{ unnamed_organisations }} more organisation(s) are counted but not named.",
-    )
-    marker(doc, "{%p endif %}")
-    _heading(doc, "Annex B · Factsheets")
-    marker(doc, "{%p if clusters %}")
-    intro = para(
-        doc,
-        "Normal",
-        "The latest factsheet of each cluster, in the factsheets folder of cluster-sync’s output.",
-    )
-    intro.paragraph_format.keep_with_next = True
-    _data_table(doc, ["ID", "Cluster", "Factsheet file"], [2.2, 7.6, 7.6], "c in clusters",
-                [[("{{ c.cluster_id }}", "Strong")], ["{{ c.title }}"], ["{{ c.factsheet or '—' }}"]])  # fmt: skip
-    marker(doc, "{%p else %}")
-    para(doc, "Empty Note", "None.")
+    para(doc, "Table Note", "{{ unnamed_organisations_note }}")
     marker(doc, "{%p endif %}")
 
 
@@ -483,6 +555,16 @@ def _footer(section: Section) -> None:
     section.first_page_header.is_linked_to_previous = False
 
 
+def _update_fields_on_open(doc: DocumentObject) -> None:
+    """Word fills the table of contents (and page numbers) when it opens the report."""
+    settings = doc.settings.element
+    el = settings.find(qn("w:updateFields"))
+    if el is None:
+        el = OxmlElement("w:updateFields")
+        settings.append(el)
+    el.set(qn("w:val"), "true")
+
+
 def build(out: Path) -> Path:
     doc = Document()
     section = doc.sections[0]
@@ -492,6 +574,7 @@ def build(out: Path) -> Path:
                  _secretariat, _annexes):  # fmt: skip
         part(doc)
     _footer(section)
+    _update_fields_on_open(doc)
     set_properties(
         doc,
         title="Natural Heritage Community of Practice — Clusters report",

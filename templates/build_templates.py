@@ -59,6 +59,8 @@ from docx_kit import (
     funding_footer,
     header_footer_styles,
     layout_table_style,
+    logo_row,
+    logo_styles,
     loop_table,
     marker,
     para,
@@ -77,6 +79,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "factsheet.docx"
 
 BODY_PT = 9.5
+FACT_INDENT_CM = 4.2
 
 # Margins that leave room for a full page of content on one A4 sheet.
 MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = Cm(1.6), Cm(1.3), Cm(1.6)
@@ -138,15 +141,17 @@ def build_styles(doc: DocumentObject) -> None:
     )
     style(doc, "Table Note", size=7.5, color=MUTED, italic=True, after=0, before=2)
     who = style(doc, "Fact Line", after=1.5, line=1.0)
-    who.paragraph_format.left_indent = Cm(3.4)
-    who.paragraph_format.first_line_indent = Cm(-3.4)
-    who.paragraph_format.tab_stops.add_tab_stop(Cm(3.4))
+    # wide enough for the longest label (PARTICIPANT CATEGORIES), so every value starts at
+    # the same tab stop
+    who.paragraph_format.left_indent = Cm(FACT_INDENT_CM)
+    who.paragraph_format.first_line_indent = Cm(-FACT_INDENT_CM)
+    who.paragraph_format.tab_stops.add_tab_stop(Cm(FACT_INDENT_CM))
     style(doc, "Outcomes", size=9.5, color=TEAL_DARK, bold=True, after=0)
-    style(doc, "Empty Note", size=8.5, color=MUTED, italic=True, after=0)
     style(doc, "Marker", size=7, color=MUTED, after=0, line=1.0)
 
     apply_style(doc.styles["List Bullet"], after=1.5, line=1.05)
     header_footer_styles(doc)
+    logo_styles(doc)
 
     style(
         doc,
@@ -250,10 +255,7 @@ def _key_facts(doc: DocumentObject) -> None:
             "Transfer levels",
             ["{{ transfer_levels|join(', ') }}"],
             "Partnership",
-            [
-                "{{ organisations|length }} organisations · {{ countries|length }} countries"
-                " · {{ participants|length }} participants"
-            ],
+            ["{{ partnership }}"],
         ),
     ]
     table = doc.add_table(rows=len(rows), cols=4)
@@ -271,7 +273,10 @@ def _key_facts(doc: DocumentObject) -> None:
         else:
             pairs = [(cells[0], label1, values1, cells[1]), (cells[2], label2, values2, cells[3])]
         for label_cell, label, values, value_cell in pairs:
-            fill(label_cell, "Table Text", (label, "Fact label"))
+            # the smaller label starts a point lower, so it sits on the value's baseline
+            fill(
+                label_cell, "Table Text", (label, "Fact label")
+            ).paragraph_format.space_before = Pt(1.2)
             fill(value_cell, "Table Text", values[0])
             for extra in values[1:]:
                 para(value_cell, "Table Text", extra)
@@ -284,8 +289,6 @@ def _key_facts(doc: DocumentObject) -> None:
             "</w:tblBorders>"
         )
     )
-    first = table.rows[0].cells[0]
-    first.paragraphs[0].paragraph_format.space_before = Pt(0)
 
 
 def _data_table(
@@ -307,7 +310,6 @@ def _body(doc: DocumentObject) -> None:
     marker(doc, "{%p endfor %}")
 
     para(doc, "Heading 2", "Who is involved")
-    para(doc, "Fact Line", ("Organisations", "Fact label"), "\t{{ organisations|join(' · ') }}")
     para(doc, "Fact Line", ("Countries", "Fact label"), "\t{{ countries|join(', ') }}")
     para(
         doc,
@@ -322,18 +324,18 @@ def _body(doc: DocumentObject) -> None:
         "\t{{ thematic_projects|join(', ') if thematic_projects else '–' }}",
     )
     last.paragraph_format.space_after = Pt(5)
-    spacer = marker(doc, "{%p if participants %}")
-    spacer.paragraph_format.space_after = Pt(3)
+    # each organisation once: the lead first, then the participants' organisations
     _data_table(
         doc,
-        ["Participant", "Organisation", "Country"],
-        [5.4, 8.6, 3.8],
-        "person in participants",
-        [["{{ person.name }}"], ["{{ person.organisation }}"], ["{{ person.country }}"]],
+        ["Organisation", "Country", "People"],
+        [7.6, 3.2, 7.0],
+        "org in partners",
+        [
+            ["{{ org.organisation }}", ("{{ ' · lead' if org.lead else '' }}", "Done mark")],
+            ["{{ org.country }}"],
+            ["{{ org.people or '–' }}"],
+        ],
     )
-    marker(doc, "{%p else %}")
-    para(doc, "Empty Note", "No participants listed yet.")
-    marker(doc, "{%p endif %}")
 
     para(doc, "Heading 2", "Results to transfer")
     para(doc, "Normal", "{{ results }}")
@@ -349,7 +351,9 @@ def _body(doc: DocumentObject) -> None:
             ["{{ item.activity }}"],
         ],
     )
+    marker(doc, "{%p if any_done %}")
     para(doc, "Table Note", "✓ marks dates already past on {{ generated_on }}")
+    marker(doc, "{%p endif %}")
 
     para(doc, "Heading 2", "Expected outcomes")
     para(doc, "Outcomes", "{{ outcomes|join('   ·   ') }}")
@@ -375,6 +379,16 @@ def _running_header(header: _Header) -> None:
     add_border(par._p.get_or_add_pPr(), "bottom", RULE, size=4, space=3)
 
 
+def _gap(table: Table, twips: int) -> None:
+    """An empty paragraph of exactly `twips` height after `table`."""
+    gap = table._tbl.makeelement(qn("w:p"), {})
+    table._tbl.addnext(gap)
+    gap_ppr = OxmlElement("w:pPr")
+    set_child(gap_ppr, "w:pStyle", val="Marker")
+    set_child(gap_ppr, "w:spacing", before="0", after="0", line=str(twips), lineRule="exact")
+    gap.append(gap_ppr)
+
+
 def build(out: Path) -> Path:
     doc = Document()
     section = doc.sections[0]
@@ -382,16 +396,13 @@ def build(out: Path) -> Path:
     a4_section(section, MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM, hf=Cm(0.7))
 
     build_styles(doc)
-    # the default document starts with no paragraph; the band is the first block
+    # the default document starts with no paragraph; the logos are the first block
+    logo_row(doc, TEXT_W, "Factsheet Layout")
     _band(doc)
     _key_facts(doc)
-    # move the key facts a little away from the band
-    gap = doc.element.body.makeelement(qn("w:p"), {})
-    doc.tables[0]._tbl.addnext(gap)
-    gap_ppr = OxmlElement("w:pPr")
-    set_child(gap_ppr, "w:pStyle", val="Marker")
-    set_child(gap_ppr, "w:spacing", before="0", after="0", line="100", lineRule="exact")
-    gap.append(gap_ppr)
+    # small gaps keep the three blocks apart (and two tables that touch would be merged by Word)
+    _gap(doc.tables[0], 160)
+    _gap(doc.tables[1], 100)
     _body(doc)
 
     _running_header(section.header)

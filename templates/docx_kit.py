@@ -88,10 +88,16 @@ def add_border(
     borders.append(b)
 
 
-def add_field(paragraph: Paragraph, instruction: str, placeholder: str = "1") -> None:
-    """A Word field (PAGE, NUMPAGES) as begin / instruction / separate / result / end runs;
-    the placeholder is what shows until Word updates the field."""
-    paragraph.add_run()._r.append(_fld_char("begin"))
+def add_field(
+    paragraph: Paragraph, instruction: str, placeholder: str = "1", dirty: bool = False
+) -> None:
+    """A Word field (PAGE, NUMPAGES, TOC) as begin / instruction / separate / result / end
+    runs; the placeholder is what shows until the field is updated. `dirty` asks Word to
+    update it when the document is opened."""
+    begin = _fld_char("begin")
+    if dirty:
+        begin.set(qn("w:dirty"), "true")
+    paragraph.add_run()._r.append(begin)
     instr = OxmlElement("w:instrText")
     instr.set(qn("xml:space"), "preserve")
     instr.text = f" {instruction} "
@@ -394,6 +400,37 @@ def layout_table_style(doc: Document, name: str, pad_v: int, pad_h: int) -> None
     )
 
 
+# --------------------------------------------------------------------------- logos
+
+
+def logo_styles(doc: Document) -> None:
+    """Logo Slot: the paragraph a logo picture sits in (its text is the placeholder shown when
+    no artwork is configured); Co-funded: the statement beside the EU emblem, in Reflex Blue
+    and Calibri, neither italic nor underlined, as the EU rules for the emblem ask."""
+    style(doc, "Logo Slot", size=7.5, color=MUTED, after=0, before=0, line=1.0)
+    style(doc, "Co-funded", size=9, color=BLUE, bold=True, after=0, before=0, line=1.0)
+
+
+def logo_row(doc: Document, width: int, layout: str, statement_cm: float = 3.3) -> Table:
+    """The programme logo on the left; the EU emblem with "Co-funded by the European Union" on
+    the right, the statement beside the emblem, never over it. `layout`: the borderless
+    table style of the document."""
+    emblem_cm = 1.9  # a 1.1 cm high 3:2 emblem and a little room
+    widths = [Length(width).cm - emblem_cm - statement_cm, emblem_cm, statement_cm]
+    table = doc.add_table(rows=1, cols=3)
+    table.style = layout
+    set_widths(table, widths)
+    row_flags(table.rows[0])
+    logo, emblem, statement = table.rows[0].cells
+    for cell in (logo, emblem, statement):
+        cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+    fill(logo, "Logo Slot", "{{ programme_logo }}")
+    fill(emblem, "Logo Slot", "{{ eu_emblem }}").alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    # clear space between the emblem and its statement
+    fill(statement, "Co-funded", "{{ co_funded }}").paragraph_format.left_indent = Cm(0.15)
+    return table
+
+
 # --------------------------------------------------------------------------- page and document
 
 
@@ -410,10 +447,13 @@ def a4_section(
 
 
 def funding_footer(par: Paragraph, text_width: Length) -> None:
-    """The co-funding statement on the left, "Page N of M" on the right, under a teal rule."""
+    """The EU emblem and the co-funding statement on the left, "Page N of M" on the right,
+    under a teal rule."""
     par.style = "Footer"
     add_border(par._p.get_or_add_pPr(), "top", TEAL, size=6, space=4)
     par.paragraph_format.tab_stops.add_tab_stop(text_width, WD_TAB_ALIGNMENT.RIGHT)
+    par.add_run("{{ eu_emblem_small }}")
+    par.add_run("  ")
     par.add_run("{{ co_funding }}").bold = True
     par.add_run("\tPage ")
     add_field(par, "PAGE")

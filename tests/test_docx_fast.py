@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -171,3 +172,45 @@ def test_tags_in_core_properties_take_docxtpl_path(tmp_path: Path) -> None:
     out = tmp_path / "out.docx"
     render_docx(template, {"title": "Seagrass"}, out)
     assert Document(str(out)).core_properties.title == "Seagrass"
+
+
+def _logos(logo: Path, emblem: Path) -> Any:
+    from cluster_sync.config import BrandingConfig
+    from cluster_sync.render.branding import logo_images
+
+    return logo_images(BrandingConfig(programme_logo=logo, eu_emblem=emblem))
+
+
+def _pictures(data: bytes) -> list[bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return sorted(archive.read(n) for n in archive.namelist() if n.startswith("word/media/"))
+
+
+def test_logos_are_placed_as_docxtpl_places_them(tmp_path: Path) -> None:
+    branding = ROOT / "examples" / "branding"
+    logo, emblem = tmp_path / "logo.png", tmp_path / "emblem.png"
+    logo.write_bytes((branding / "programme-logo-placeholder.png").read_bytes())
+    emblem.write_bytes((branding / "eu-emblem.png").read_bytes())
+    extras = _logos(logo, emblem)
+    context = _demo_contexts()[0]
+    assert docx_fast.prepare(TEMPLATE, extras=extras) is not None  # not docxtpl's path
+    out = tmp_path / "fast.docx"
+    render_docx(TEMPLATE, context, out, extras=extras)
+    fast, slow = out.read_bytes(), render_with_docxtpl(TEMPLATE, context, extras)
+    assert _text(fast) == _text(slow)
+    assert "[programme logo]" not in _text(fast) and "[EU emblem]" not in _text(fast)
+    assert _pictures(fast) == _pictures(slow) and logo.read_bytes() in _pictures(fast)
+    drawings = [
+        len(re.findall(rb"<w:drawing>", data))
+        for data in (_parts(fast)["word/document.xml"], _parts(slow)["word/document.xml"])
+    ]
+    assert drawings[0] == drawings[1] > 0
+    Document(io.BytesIO(fast))  # opens
+
+    # a new logo file (same name) is picked up by the next render
+    logo.write_bytes(emblem.read_bytes())
+    os.utime(logo, ns=(logo.stat().st_atime_ns, logo.stat().st_mtime_ns + 1_000_000))
+    render_docx(TEMPLATE, context, out, extras=extras)
+    assert (branding / "programme-logo-placeholder.png").read_bytes() not in _pictures(
+        out.read_bytes()
+    )

@@ -100,12 +100,68 @@ def test_roadmap_table_lists_every_item_and_marks_past_dates(rendered) -> None:
         assert date_cell.startswith("✓") == (item.date < TODAY)
 
 
-def test_participants_table_lists_everyone(rendered) -> None:
+def test_each_organisation_is_listed_once_with_its_people(rendered) -> None:
     _, doc = rendered
-    table = _table(doc, "Participant")
+    table = _table(doc, "Organisation")
     assert table is not None
-    expected = [[p.name, p.organisation, p.country] for p in _registration().participants]
+    reg = _registration()
+    expected = [[f"{reg.lead_organisation} · lead", reg.lead_country, reg.contact_person]]
+    expected += [[p.organisation, p.country, p.name] for p in reg.participants]
     assert _rows(table) == expected  # Ġorġ Borġ, Ana Đurđević, Стефан Димитров intact
+    organisations_lines = [p for p in doc.paragraphs if p.text.startswith("Organisations")]
+    assert organisations_lines == []  # not listed a second time above the table
+
+
+def test_people_of_one_organisation_share_its_row(tmp_path: Path) -> None:
+    reg = _registration()
+    same = dataclasses.replace(
+        reg.participants[0], name="Pablo Ruiz", organisation="JUNTA de Andalucía "
+    )
+    _, doc = _render(tmp_path, dataclasses.replace(reg, participants=(*reg.participants, same)))
+    rows = _rows(_table(doc, "Organisation"))
+    andalucia = [r for r in rows if r[0].casefold().startswith("junta")]
+    assert andalucia == [["Junta de Andalucía", "Spain", "María José Núñez, Pablo Ruiz"]]
+
+
+@pytest.mark.parametrize(
+    ("participants", "expected"),
+    [
+        (0, "1 organisation · 1 country · 0 participants"),
+        (1, "2 organisations · 2 countries · 1 participant"),
+        (5, "6 organisations · 6 countries · 5 participants"),
+    ],
+)
+def test_partnership_counts_agree_with_their_nouns(
+    tmp_path: Path, participants: int, expected: str
+) -> None:
+    reg = _registration()
+    reg = dataclasses.replace(reg, participants=reg.participants[:participants])
+    _, doc = _render(tmp_path, reg)
+    assert expected in _all_text(doc)
+    assert "(s)" not in _all_text(doc)
+
+
+def test_the_past_dates_note_only_when_a_date_is_ticked(tmp_path: Path, rendered) -> None:
+    _, doc = rendered
+    assert "✓ marks dates already past" in _all_text(doc)
+    future = tuple(RoadmapItem(date(2030, 1, 1), "Later") for _ in range(2))
+    _, doc = _render(tmp_path, _registration(roadmap=future))
+    assert "✓" not in _all_text(doc)
+
+
+def test_fact_lines_share_one_tab_stop_wider_than_their_labels() -> None:
+    """Every label of "Who is involved" ends before the one tab stop, so all values start at
+    the same place (a label longer than the stop pushes its value to the next default tab)."""
+    from docx.shared import Pt
+
+    doc = Document(str(TEMPLATE))
+    style = doc.styles["Fact Line"]
+    stop = style.paragraph_format.tab_stops[0].position
+    assert style.paragraph_format.left_indent == stop
+    labels = [p.runs[0].text for p in doc.paragraphs if p.style.name == "Fact Line"]
+    assert "Participant categories" in labels
+    # 7.5 pt Calibri bold capitals average about 0.6 em a letter, plus 0.4 pt spacing
+    assert all(len(label) * (Pt(7.5 * 0.62) + Pt(0.4)) < stop for label in labels)
 
 
 def test_footer_header_and_no_leftover_tags(rendered) -> None:
@@ -146,8 +202,10 @@ def test_minimal_registration(tmp_path: Path) -> None:
     )
     _, doc = _render(tmp_path, reg)
     text = _all_text(doc)
-    assert _table(doc, "Participant") is None  # no empty table
-    assert "No participants listed yet." in text
+    assert _rows(_table(doc, "Organisation")) == [
+        [f"{reg.lead_organisation} · lead", reg.lead_country, reg.contact_person]
+    ]
+    assert "1 organisation · 1 country · 0 participants" in text
     assert [p.text for p in doc.paragraphs if p.style.name == "List Bullet"] == [
         "Compare two flood-regulation designs"
     ]

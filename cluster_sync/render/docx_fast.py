@@ -23,7 +23,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,11 +32,13 @@ from typing import Any
 
 import jinja2
 from lxml import etree
+from markupsafe import Markup
 
 from cluster_sync.errors import TemplateError
 
 #: zlib level for the re-rendered parts: python-docx's (zipfile's) default, so files are as small
 COMPRESS_LEVEL = 6
+Extras = Callable[[Any], dict[str, Any]]
 _TAG = re.compile(r"\{[{%#]")
 _LISTING = re.compile("[\t\a\n\f]")
 _CORE_PROPERTIES = ("author", "comments", "identifier", "language", "subject", "title")
@@ -192,11 +194,16 @@ class _Part:
 class PreparedDocx:
     """One template file, prepared: render() gives the bytes of a finished .docx."""
 
-    def __init__(self, data: bytes, name: Path) -> None:
+    def __init__(
+        self, data: bytes, name: Path, images: dict[str, dict[str, Any]] | None = None
+    ) -> None:
         from docx.opc.oxml import serialize_part_xml
         from docx.oxml.ns import qn
 
         doc = open_template(io.BytesIO(data), name)
+        self.doc = doc  # what `extras` callables are given (see with_images)
+        #: part name -> the pictures' XML for that part (its relationships are in `data`)
+        self.images = images or {}
         props = doc.docx.core_properties
         if any(_TAG.search(getattr(props, p) or "") for p in _CORE_PROPERTIES):
             raise _NeedsDocxtpl("tags in the core properties")  # docxtpl renders those itself
@@ -238,7 +245,7 @@ class PreparedDocx:
         from docx.oxml.parser import parse_xml
         from docxtpl import DocxTemplate
 
-        body = self._post(self.body.render(context))
+        body = self._post(self.body.render(self._context(self.document, context)))
         tree = etree.fromstring(body, parser=etree.XMLParser(recover=True))
         if _grid_mismatch(tree):  # docxtpl's repair, only for a table that needs it
             tree = DocxTemplate.fix_tables(None, body)
@@ -246,13 +253,42 @@ class PreparedDocx:
             DocxTemplate.fix_docpr_ids(SimpleNamespace(docx_ids_index=1000), tree)
         rendered = {self.document: self.head + etree.tostring(tree, encoding="UTF-8") + self.tail}
         for name, part in self.parts.items():
-            xml = self._post(part.template.render(context)).encode(part.encoding)
+            text = self._post(part.template.render(self._context(name, context)))
+            xml = text.encode(part.encoding)
             rendered[name] = serialize_part_xml(parse_xml(xml)) if part.reparse else xml
         members = [
             _deflated(m, rendered[key]) if (key := m.name.decode("utf-8")) in rendered else m
             for m in self.members
         ]
         return _zip(members)
+
+    def _context(self, part: str, context: dict[str, Any]) -> dict[str, Any]:
+        pictures = self.images.get(part)
+        return {**context, **pictures} if pictures else context
+
+    def with_images(self, data: bytes, name: Path, extras: Extras) -> PreparedDocx | None:
+        """This template with the pictures `extras` gives (the logos: the same for every
+        document) placed once: their image parts and relationships are added to the package,
+        and each part's tags render as the picture's XML for that part. None when `extras`
+        gives anything but docxtpl InlineImages."""
+        from docxtpl import InlineImage
+
+        if not all(isinstance(v, InlineImage) for v in extras(self.doc).values()):
+            return None
+        doc = open_template(io.BytesIO(data), name)
+        values = extras(doc)
+        parts = [doc.docx.part]
+        for uri in (doc.HEADER_URI, doc.FOOTER_URI):
+            parts += [part for _, part in doc.get_headers_footers(uri)]
+        images: dict[str, dict[str, Any]] = {}
+        for part in parts:
+            xml = part.blob.decode("utf-8", "replace")
+            doc.current_rendering_part = part  # where docxtpl's InlineImage adds its picture
+            used = {tag: v for tag, v in values.items() if tag in xml}
+            images[part.partname.lstrip("/")] = {t: Markup(v.__html__()) for t, v in used.items()}
+        buffer = io.BytesIO()
+        doc.docx.save(buffer)
+        return PreparedDocx(buffer.getvalue(), name, images)
 
     def _post(self, xml: str) -> str:
         """What docxtpl does to a part after jinja (DocxTemplate.render_xml_part)."""
@@ -298,12 +334,39 @@ def _pre(xml: str) -> str:
 
 _by_path: dict[Path, tuple[int, int, str]] = {}
 _by_digest: dict[str, PreparedDocx | None] = {}
+_with_images: dict[tuple[str, tuple[Any, ...]], PreparedDocx | None] = {}
 
 
-def prepare(template: Path, tags_doc: str = "docs/templates.md") -> PreparedDocx | None:
+def prepare(
+    template: Path, tags_doc: str = "docs/templates.md", extras: Extras | None = None
+) -> PreparedDocx | None:
     """The prepared template, or None when it needs docxtpl's own rendering. Keyed by the file's
     content hash (and its mtime and size, to skip rehashing an untouched file), so a template
-    saved again in Word between two renders is prepared again."""
+    saved again in Word between two renders is prepared again; with `extras` (pictures), also
+    by each picture's file, size and its own mtime and size."""
+    base = _prepare(template, tags_doc)
+    if base is None or extras is None:
+        return base
+    pictures = extras(base.doc)
+    if not pictures:
+        return base
+    key = (_by_path[template][2], tuple(sorted(_picture_key(t, v) for t, v in pictures.items())))
+    if key not in _with_images:
+        with template_errors(template, tags_doc):
+            _with_images[key] = base.with_images(template.read_bytes(), template, extras)
+    return _with_images[key]
+
+
+def _picture_key(tag: str, value: Any) -> tuple[Any, ...]:
+    source = getattr(value, "image_descriptor", None)
+    if not isinstance(source, str | Path):
+        return (tag, id(value))  # not a picture from a file: never the same twice
+    stat = Path(source).stat()
+    size = (getattr(value, "width", None), getattr(value, "height", None))
+    return (tag, str(source), stat.st_mtime_ns, stat.st_size, *size)
+
+
+def _prepare(template: Path, tags_doc: str) -> PreparedDocx | None:
     stat = template.stat()
     known = _by_path.get(template)
     if known and known[:2] == (stat.st_mtime_ns, stat.st_size) and known[2] in _by_digest:

@@ -15,10 +15,12 @@ from typing import Any
 
 from slugify import slugify
 
+from cluster_sync import text
 from cluster_sync.dates import format_date
 from cluster_sync.errors import TemplateError
 from cluster_sync.files import atomic_write
 from cluster_sync.model import Registration
+from cluster_sync.render import branding
 from cluster_sync.render.docx_fast import new_environment, open_template, prepare, template_errors
 
 CO_FUNDING = "Co-funded by the European Union · Interreg Euro-MED · Natural Heritage mission"
@@ -28,10 +30,12 @@ def factsheet_context(
     reg: Registration, cluster_id: str, version: int, today: date
 ) -> dict[str, Any]:
     """Everything a factsheet template may use; documented tag by tag in docs/templates.md."""
-    organisations = list(
-        dict.fromkeys([reg.lead_organisation, *(p.organisation for p in reg.participants)])
-    )
+    partners = partner_rows(reg)
     countries = list(dict.fromkeys([reg.lead_country, *(p.country for p in reg.participants)]))
+    roadmap = [
+        {"date": format_date(item.date), "activity": item.activity, "done": item.date < today}
+        for item in reg.roadmap
+    ]
     return {
         "cluster_id": cluster_id,
         "version": version,
@@ -52,21 +56,51 @@ def factsheet_context(
             {"name": p.name, "email": p.email, "organisation": p.organisation, "country": p.country}
             for p in reg.participants
         ],
-        "organisations": organisations,
+        "partners": partners,
+        "organisations": [row["organisation"] for row in partners],
         "countries": countries,
+        "partnership": " · ".join(
+            [
+                text.counted(len(partners), "organisation"),
+                text.counted(len(countries), "country", "countries"),
+                text.counted(len(reg.participants), "participant"),
+            ]
+        ),
         "results": reg.results,
         "transfer_levels": list(reg.transfer_levels),
         "outcomes": list(reg.outcomes),
         "start_date": format_date(reg.start_date),
         "end_date": format_date(reg.end_date),
-        "roadmap": [
-            {"date": format_date(item.date), "activity": item.activity, "done": item.date < today}
-            for item in reg.roadmap
-        ],
+        "roadmap": roadmap,
+        "any_done": any(item["done"] for item in roadmap),
         "expertise": reg.expertise,
         "generated_on": format_date(today),
         "co_funding": CO_FUNDING,
+        "co_funded": branding.CO_FUNDED,
+        **branding.placeholders(),
     }
+
+
+def partner_rows(reg: Registration) -> list[dict[str, Any]]:
+    """One row per organisation, the lead first: its country and its people (the lead's
+    contact person first in its row). Spellings that
+    differ only in capitals or spacing are one organisation, shown as first written."""
+    rows: dict[str, dict[str, Any]] = {}
+
+    def row(organisation: str, country: str) -> dict[str, Any]:
+        key = text.fold(organisation)
+        found = {"organisation": organisation, "country": country, "people": [], "lead": False}
+        return rows.setdefault(key, found)
+
+    lead = row(reg.lead_organisation, reg.lead_country)
+    lead["lead"] = True
+    if reg.contact_person:
+        lead["people"].append(reg.contact_person)
+    for person in reg.participants:
+        people = row(person.organisation, person.country)["people"]
+        if person.name not in people:
+            people.append(person.name)
+    return [{**r, "people": ", ".join(r["people"])} for r in rows.values()]
 
 
 def factsheet_filename(cluster_id: str, title: str, version: int) -> str:
@@ -88,8 +122,9 @@ def render_docx(
     """Render a docxtpl template into out_path atomically; a broken template raises a
     TemplateError that names the template and the tag. `extras(doc)` adds context values that
     need the template object (inline images); `finish(doc)` edits the result before saving.
-    Without them, the template is prepared once per file content and rendered from that
-    (render/docx_fast.py); with them, or for a template that needs it, docxtpl renders it."""
+    The template is prepared once per file content (and pictures) and rendered from that
+    (render/docx_fast.py); with `finish`, extras other than pictures, or a template that needs
+    it, docxtpl renders it."""
     if not template.is_file():
         raise TemplateError(
             f"The Word template {template} does not exist.",
@@ -97,7 +132,7 @@ def render_docx(
             "templates/build_templates.py and templates/build_report_template.py rebuild the "
             "default ones.",
         )
-    prepared = prepare(template, tags_doc) if extras is None and finish is None else None
+    prepared = prepare(template, tags_doc, extras) if finish is None else None
     if prepared is not None:
         with template_errors(template, tags_doc):
             data = prepared.render(context)

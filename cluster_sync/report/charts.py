@@ -15,7 +15,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from cluster_sync.dates import format_date
-from cluster_sync.report.figures import WorkingGroupRow, split_wg
+from cluster_sync.report.figures import TIMELINE_MAX_BARS, WorkingGroupRow, split_wg
 from cluster_sync.report.gather import ACTIVE, COMPLETED, PLANNED, Cluster, Period
 
 BLUE, TEAL, TEAL_DARK, TEAL_LIGHT = "#003399", "#00A19A", "#00756F", "#8FE0DA"
@@ -55,14 +55,17 @@ def _style(fig: Figure) -> None:
 
 def timeline(clusters: Sequence[Cluster], period: Period, today: date, out: Path) -> Path:
     """A Gantt-like chart: one bar per cluster from start to end, grouped and coloured by its
-    first working group; the report period shaded, today a vertical line."""
+    first working group; the report period shaded, today a vertical line. Beyond
+    TIMELINE_MAX_BARS clusters: how many run in each month, by first working group."""
+    if len(clusters) > TIMELINE_MAX_BARS:
+        return _monthly(clusters, period, today, out)
     rows = sorted(clusters, key=lambda c: (_first_wg(c), c.start or today, c.cluster_id))
     starts = [c.start or today for c in rows]
     open_end = max(today, period.end) + timedelta(days=30)
     ends = [c.end or open_end for c in rows]
     low = min([*starts, period.start, today]) - timedelta(days=20)
     high = max([*ends, period.end, today]) + timedelta(days=20)
-    height = min(1.3 + 0.27 * len(rows), 9.6)
+    height = 1.2 + 0.2 * len(rows)
     fig = Figure(figsize=(7.2, height), dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
     ax.axvspan(_x(period.start), _x(period.end + timedelta(days=1)), color=TINT, zorder=0)
@@ -91,6 +94,48 @@ def timeline(clusters: Sequence[Cluster], period: Period, today: date, out: Path
     ax.grid(axis="x", color=RULE, linewidth=0.5, zorder=0)
     ax.set_axisbelow(True)
     _timeline_legend(fig, rows)
+    _style(fig)
+    return _save(fig, out)
+
+
+def _month_starts(low: date, high: date) -> list[date]:
+    months, day = [], low.replace(day=1)
+    while day <= high:
+        months.append(day)
+        day = (day + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _monthly(clusters: Sequence[Cluster], period: Period, today: date, out: Path) -> Path:
+    """Stacked bars: the clusters running in each month, split by first working group."""
+    open_end = max(today, period.end) + timedelta(days=30)
+    spans = [(c, c.start or today, c.end or open_end) for c in clusters]
+    low = min([s for _, s, _ in spans] + [period.start])
+    high = max([e for _, _, e in spans] + [period.end])
+    months = _month_starts(low, high)
+    groups = list(dict.fromkeys(sorted(_first_wg(c) for c in clusters)))
+    fig = Figure(figsize=(7.2, 3.4), dpi=DPI, layout="constrained")
+    ax = fig.add_subplot()
+    ax.axvspan(_x(period.start), _x(period.end + timedelta(days=1)), color=TINT, zorder=0)
+    bottom = [0] * len(months)
+    for group in groups:
+        counts = []
+        for month in months:
+            end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+            counts.append(
+                sum(_first_wg(c) == group and s <= end and e >= month for c, s, e in spans)
+            )
+        ax.bar([_x(m) + 14 for m in months], counts, width=24, bottom=bottom, label=group,
+               color=WG_COLOURS.get(group, OTHER_COLOUR), zorder=2)  # fmt: skip
+        bottom = [b + n for b, n in zip(bottom, counts, strict=True)]
+    ax.axvline(_x(today), color=ALERT, linewidth=1.3, linestyle="--", zorder=3)
+    ax.set_ylabel("clusters running", color=MUTED)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.grid(axis="y", color=RULE, linewidth=0.5, zorder=0)
+    fig.legend(loc="outside lower center", ncols=len(groups) + 1, frameon=False, fontsize=7.5)
     _style(fig)
     return _save(fig, out)
 

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from cluster_sync import text
 from cluster_sync.dates import format_date
+from cluster_sync.render import branding
 from cluster_sync.render.factsheet import CO_FUNDING
-from cluster_sync.report.figures import Figures, split_wg, summary_sentence
+from cluster_sync.report.figures import Figures, split_wg, summary_sentence, timeline_note
 from cluster_sync.report.gather import STATUSES, Cluster, Gathered
 
 REPORT_TITLE = "Natural Heritage Community of Practice — Clusters report"
@@ -70,6 +72,30 @@ def portfolio_row(cluster: Cluster, today: date) -> dict[str, Any]:
     }
 
 
+def _partnership(cluster: Cluster) -> str:
+    organisations = {
+        text.fold(name)
+        for name in [cluster.lead_organisation, *(p.organisation for p in cluster.people)]
+        if name.strip()
+    }
+    countries = {
+        text.fold(name)
+        for name in [cluster.lead_country, *(p.country for p in cluster.people)]
+        if name.strip()
+    }
+    return (
+        f"{text.counted(len(organisations), 'organisation')} · "
+        f"{text.counted(len(countries), 'country', 'countries')}"
+    )
+
+
+def _roadmap_note(cluster: Cluster, today: date) -> str:
+    """Under the roadmap table: what ✓ means (only when a date is ticked) and what is next."""
+    done = any(a.day < today for a in cluster.roadmap)
+    ticked = f"✓ done (dated before {format_date(today)}). " if done else ""
+    return f"{ticked}Next: {_next(cluster, today)}"
+
+
 def cluster_section(cluster: Cluster, today: date, factsheet: str) -> dict[str, Any]:
     people = [
         f"{p.name} ({p.organisation})" if p.organisation else p.name
@@ -88,11 +114,13 @@ def cluster_section(cluster: Cluster, today: date, factsheet: str) -> dict[str, 
             {"date": short_date(a.day), "activity": a.activity, "done": a.day < today}
             for a in cluster.roadmap
         ],
+        "roadmap_note": _roadmap_note(cluster, today),
         "outcomes": list(cluster.outcomes),
         "transfer_levels": ", ".join(cluster.transfer_levels) or "—",
         "thematic_projects": ", ".join(cluster.thematic_projects) or "—",
         "people": "; ".join(people) or "—",
-        "factsheet": factsheet,
+        "partnership": _partnership(cluster),
+        "factsheet": factsheet or "not made yet",
     }
 
 
@@ -175,8 +203,45 @@ def figures_context(figures: Figures) -> dict[str, Any]:
             for o in figures.organisations
             if o.named
         ],
+        "organisations_by_country": _by_country(figures),
         "unnamed_organisations": sum(not o.named for o in figures.organisations),
         "unnamed_clusters": figures.unnamed,
+        **_sentences(figures),
+    }
+
+
+def _by_country(figures: Figures) -> list[dict[str, str]]:
+    """The named organisations grouped by country (in the figures' order): one line each,
+    `Name (3)` when an organisation is in more than one cluster."""
+    groups: dict[str, list[str]] = {}
+    for o in figures.organisations:
+        if o.named:
+            label = f"{o.name} ({o.clusters})" if o.clusters > 1 else o.name
+            groups.setdefault(o.country or "—", []).append(label)
+    return [{"country": c, "organisations": " · ".join(names)} for c, names in groups.items()]
+
+
+def _sentences(figures: Figures) -> dict[str, str]:
+    """The report's sentences with counts, each noun agreeing with its number."""
+    unnamed_orgs = sum(not o.named for o in figures.organisations)
+    clusters_unnamed = text.counted(figures.unnamed, "cluster")
+    return {
+        "clusters_counted": text.counted(figures.clusters, "cluster"),
+        "involved_sentence": (
+            f"{text.counted(len(figures.organisations), 'organisation')} from "
+            f"{text.counted(len(figures.countries), 'country', 'countries')} and "
+            f"{text.counted(len(figures.thematic_projects), 'Thematic Project')} take part; "
+            f"{text.counted(figures.participants, 'participant')} "
+            f"{'is' if figures.participants == 1 else 'are'} named in the registrations."
+        ),
+        "unnamed_clusters_note": (
+            f"{clusters_unnamed} without consent to publication "
+            f"{'is' if figures.unnamed == 1 else 'are'} counted in the figures but not named."
+        ),
+        "unnamed_organisations_note": (
+            f"{text.counted(unnamed_orgs, 'more organisation')} "
+            f"{'is' if unnamed_orgs == 1 else 'are'} counted but not named."
+        ),
     }
 
 
@@ -202,6 +267,7 @@ def build_context(
         "has_clusters": figures.clusters > 0,
         **figures_context(figures),
         "portfolio": [portfolio_row(c, today) for c in named],
+        "timeline_note": timeline_note(len(named)),
         "clusters": [cluster_section(c, today, factsheets.get(c.cluster_id, "")) for c in named],
         "upcoming_weeks": horizons.upcoming_weeks,
         "upcoming": _upcoming(gathered, horizons),
@@ -218,6 +284,13 @@ def build_context(
             for p in gathered.open_problems
         ],
         "unnamed_problems": gathered.unnamed_problems,
+        "unnamed_problems_note": (
+            f"{text.counted(gathered.unnamed_problems, 'more registration')} "
+            f"{'needs' if gathered.unnamed_problems == 1 else 'need'} fixing but gave no consent "
+            "to publication; they are not named."
+        ),
         "to_complete": TO_COMPLETE,
         "co_funding": CO_FUNDING,
+        "co_funded": branding.CO_FUNDED,
+        **branding.placeholders(),
     }

@@ -157,19 +157,33 @@ def compute(gathered: Gathered) -> Figures:
     )
 
 
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
-
-
 def summary_sentence(figures: Figures) -> str:
     """`12 clusters, 4 new, 5 active, 3 completed; 41 organisations from 11 countries.`"""
     if figures.clusters == 0:
         return "No clusters in this period."
     s = figures.by_status
-    parts = [plural(figures.clusters, "cluster"), f"{figures.new} new"]
+    parts = [text.counted(figures.clusters, "cluster"), f"{figures.new} new"]
     parts += [f"{s[k]} {k}" for k in (PLANNED, ACTIVE, COMPLETED) if s[k]]
-    countries = plural(len(figures.countries), "country", "countries")
+    countries = text.counted(len(figures.countries), "country", "countries")
     return (
-        f"{', '.join(parts)}; {plural(len(figures.organisations), 'organisation')} "
+        f"{', '.join(parts)}; {text.counted(len(figures.organisations), 'organisation')} "
         f"from {countries}."
+    )
+
+
+#: above this many clusters the timeline counts clusters per month instead of drawing one bar
+#: per cluster, whose labels would no longer be readable on a page
+TIMELINE_MAX_BARS = 40
+
+
+def timeline_note(named: int) -> str:
+    """The caption under the timeline, for the chart that `named` clusters get."""
+    if named > TIMELINE_MAX_BARS:
+        return (
+            "Clusters running in each month, coloured by their first working group; the shaded "
+            "band is the report period. The portfolio lists every cluster."
+        )
+    return (
+        "Each bar runs from the start to the end date, coloured by the cluster’s first working "
+        "group; the shaded band is the report period."
     )

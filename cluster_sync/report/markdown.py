@@ -124,15 +124,8 @@ def _portfolio(c: dict[str, Any]) -> list[str]:
             ],
         )
     if c["unnamed_clusters"]:
-        lines += [_unnamed_note(c["unnamed_clusters"]), ""]
+        lines += [c["unnamed_clusters_note"], ""]
     return lines
-
-
-def _unnamed_note(count: int) -> str:
-    return (
-        f"{count} cluster(s) without consent to publication are counted in the figures but "
-        "not named."
-    )
 
 
 def _involved(c: dict[str, Any]) -> list[str]:
@@ -199,21 +192,18 @@ def _follow_up(c: dict[str, Any]) -> list[str]:
     else:
         lines += ["None.", ""]
     if c["unnamed_problems"]:
-        lines += [
-            f"{c['unnamed_problems']} more registration(s) need fixing but gave no consent to "
-            "publication; they are not named.",
-            "",
-        ]
+        lines += [c["unnamed_problems_note"], ""]
     return lines
 
 
-def _cluster(s: dict[str, Any]) -> list[str]:
+def _cluster(s: dict[str, Any], to_complete: str) -> list[str]:
     lines = [f"### {esc(s['cluster_id'])} · {esc(s['title'])}", ""]
     lines += [
         f"**Working groups:** {esc(', '.join(s['working_groups_full']) or '—')}  ",
         f"**Type:** {esc(s['cluster_type'])} · **Status:** {esc(s['status'])} · "
         f"**Dates:** {esc(s['dates'])}  ",
         f"**Lead:** {esc(s['lead'])} · **Contact:** {esc(s['contact_person'])}  ",
+        f"**Partnership:** {esc(s['partnership'])} · **Factsheet:** {esc(s['factsheet'])}  ",
         f"**People involved:** {esc(s['people'])}",
         "",
         "**Question or need addressed.** " + esc(s["question"]),
@@ -231,8 +221,10 @@ def _cluster(s: dict[str, Any]) -> list[str]:
             [("✓" if r["done"] else "", r["date"], r["activity"]) for r in s["roadmap"]],
         )
     lines += [
-        f"**Next:** {esc(s['next'])}  ",
+        esc(s["roadmap_note"]) + "  ",
         f"**Expected outcomes:** {esc(', '.join(s['outcomes']))}",
+        "",
+        f"**Progress since the last report.** {esc(to_complete)}",
         "",
     ]
     return lines
@@ -242,9 +234,9 @@ def render_markdown(c: dict[str, Any], charts: dict[str, str]) -> str:
     """The whole report; `charts` maps chart tags to file names relative to the .md file."""
     lines = _cover(c) + _key_figures(c, charts) + _portfolio(c) + _involved(c)
     lines += _calendar(c) + _follow_up(c)
-    lines += ["## Progress per cluster", ""]
+    lines += ["## Clusters: roadmap and progress", ""]
     for section in c["clusters"]:
-        lines += _cluster(section)
+        lines += _cluster(section, c["to_complete"])
     if not c["clusters"]:
         lines += ["No clusters to describe for this period.", ""]
     for heading in ("Lessons learned", "Policy messages"):
@@ -255,14 +247,6 @@ def render_markdown(c: dict[str, Any], charts: dict[str, str]) -> str:
         [(o["name"], o["country"], o["clusters"]) for o in c["organisations"]],
     )
     if c["unnamed_organisations"]:
-        lines += [
-            f"{c['unnamed_organisations']} more organisation(s) are counted but not named.",
-            "",
-        ]
-    lines += ["## Annex: factsheets", ""]
-    lines += table(
-        ["ID", "Title", "Factsheet"],
-        [(s["cluster_id"], s["title"], s["factsheet"] or "—") for s in c["clusters"]],
-    )
+        lines += [c["unnamed_organisations_note"], ""]
     lines += ["---", "", esc(c["co_funding"]), ""]
     return "\n".join(lines)

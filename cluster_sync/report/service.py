@@ -19,7 +19,7 @@ from cluster_sync.config import Config
 from cluster_sync.mailqueue import enqueue
 from cluster_sync.render.email import Attachment, Composer
 from cluster_sync.report import charts
-from cluster_sync.report.context import Horizons, build_context
+from cluster_sync.report.context import Horizons, build_context, short_date
 from cluster_sync.report.document import draft_of, render_report_docx, write_markdown
 from cluster_sync.report.figures import compute
 from cluster_sync.report.gather import Gathered, Period, gather, previous_month
@@ -47,12 +47,18 @@ def dedupe_key(period: Period) -> str:
     return f"report:{period.start.isoformat()}:{period.end.isoformat()}"
 
 
-def _factsheets(state: State, gathered: Gathered) -> dict[str, str]:
+def _factsheets(state: State, gathered: Gathered, config: Config) -> dict[str, str]:
+    """`version 2 of 3 Mar 2025` per cluster whose current factsheet was made: what a reader
+    can match with the factsheet they received, rather than a file name."""
     found = {}
     for cluster in gathered.clusters:
-        path = state.factsheet_path(cluster.cluster_id, cluster.version)
-        if path:
-            found[cluster.cluster_id] = Path(path).name
+        row = state.db.execute(
+            "SELECT created_at FROM factsheets WHERE cluster_id = ? AND version = ?",
+            (cluster.cluster_id, cluster.version),
+        ).fetchone()
+        if row:
+            made = datetime.fromisoformat(str(row[0])).astimezone(config.zone).date()
+            found[cluster.cluster_id] = f"version {cluster.version} of {short_date(made)}"
     return found
 
 
@@ -100,10 +106,10 @@ def make_report(
         figures,
         draft=draft,
         horizons=horizons or Horizons(),
-        factsheets=_factsheets(state, gathered),
+        factsheets=_factsheets(state, gathered, config),
     )
     template = config.path(config.output.report_template)
-    render_report_docx(template, context, drawn, out, draft)
+    render_report_docx(template, context, drawn, out, draft, config.branding)
     markdown = out.with_suffix(".md")
     write_markdown(markdown, render_markdown(context, {k: p.name for k, p in drawn.items()}))
     state.db.execute(
