@@ -8,7 +8,8 @@ all of these hold:
 2. the row's fingerprint equals the one stored when the registration was last processed. The
    fingerprint covers every cell cluster-sync reads from the row (the answers, the Cluster ID,
    the Approved tick) and everything else that decides what a row becomes: the configuration,
-   the spreadsheet's time zone, the factsheet and email templates, and this program's version.
+   the spreadsheet's time zone, the factsheet and email templates, the logos, and this
+   program's version.
    A new template or setting therefore makes one full run, like before;
 3. nothing is left to do for it: a valid registration's current version was emailed (or it
    waits for an Approved tick that is still missing), and its factsheet file is in the output
@@ -43,11 +44,13 @@ SCHEME = "1"
 
 def settings_digest(config: Config) -> str:
     """What besides the rows decides what a row becomes: this program's version, the
-    configuration, the factsheet and email templates; as one digest."""
+    configuration, the factsheet and email templates and the logos; as one digest."""
     digest = hashlib.sha256(f"{SCHEME}\0{__version__}\0".encode())
     digest.update(config.model_dump_json().encode())
-    template = config.path(config.output.factsheet_template)
-    digest.update(template.read_bytes() if template.is_file() else b"-")
+    files = [config.output.factsheet_template, config.branding.programme_logo, config.branding.eu_emblem]  # fmt: skip
+    for name in files:
+        path = config.path(name) if name else None
+        digest.update(path.read_bytes() if path and path.is_file() else b"-")
     emails = config.path(config.output.email_templates)
     for path in sorted(emails.glob("*.j2")) if emails.is_dir() else []:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
