@@ -2,7 +2,10 @@
 
 Each row is handled on its own: a broken row, a failed render or a failed email never stops the
 others. A factsheet file is written (atomically) before the transaction that records it and
-queues its email, so a crash leaves at worst a file that the next run overwrites identically.
+queues its email, so a crash leaves at worst a file that the next run overwrites. Rows are
+recorded a hundred to a transaction (each row under its own savepoint), so a crash undoes at
+most the records of the rows since the last commit, and nothing of them was sent: delivery
+starts after the rows. Unchanged rows are skipped before validation (cluster_sync/unchanged.py).
 """
 
 from __future__ import annotations
