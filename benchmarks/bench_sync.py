@@ -97,7 +97,7 @@ def step(folder: Path, kind: str) -> dict[str, Any]:
     started, cpu = time.perf_counter(), time.process_time()
     if kind == "dry":  # as `cluster-sync sync --dry-run` does it
         scratch = Path(tempfile.mkdtemp(dir=folder))
-        state = State.scratch_of(config.path(config.state.database))
+        state = State.scratch_of(config.path(config.state.database), scratch)
         sync = Sync(
             config, state, open_source(config), OutboxMailer(scratch / "outbox"),
             output_dir=scratch, existing_dir=config.path(config.output.directory),

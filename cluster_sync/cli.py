@@ -175,7 +175,7 @@ def _dry_run(ctx: click.Context, cfg: Config) -> tuple[Any, dict[str, Path]]:
     from cluster_sync.state import State
 
     scratch = Path(tempfile.mkdtemp(prefix="cluster-sync-dry-run-"))
-    state = State.scratch_of(cfg.path(cfg.state.database))
+    state = State.scratch_of(cfg.path(cfg.state.database), scratch)
     mailer = OutboxMailer(scratch / "outbox")
     summary = Sync(
         cfg,

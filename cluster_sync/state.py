@@ -175,10 +175,14 @@ class State:
         return copy
 
     @classmethod
-    def scratch_of(cls, path: Path) -> State:
-        """An in-memory copy of the database at `path` (empty when there is none), read
-        without writing to it (not even a migration), then brought to the current schema."""
-        copy = cls(":memory:")
+    def scratch_of(cls, path: Path, folder: Path | None = None) -> State:
+        """A copy of the database at `path` (empty when there is none), read without writing
+        to it (not even a migration), then brought to the current schema. In memory, or in
+        `folder` when given: a dry run queues every email it would send, attachments
+        included, and must not hold them all in memory."""
+        copy = cls(folder / "state.sqlite3" if folder else ":memory:")
+        if folder:
+            copy.db.execute("PRAGMA synchronous = OFF")  # a scratch copy need not survive a crash
         if not path.exists():
             return copy
         try:

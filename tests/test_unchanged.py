@@ -16,7 +16,7 @@ from test_sync import NOW, VALID, edit_cell, outbox, row_by_title, rows, sync
 
 from cluster_sync import config as config_mod
 from cluster_sync.config import Config
-from cluster_sync.engine import RunSummary
+from cluster_sync.engine import RunSummary, Sync
 from cluster_sync.state import State
 
 LATER = NOW.replace(day=26)
@@ -200,3 +200,28 @@ def test_mail_queued_earlier_is_delivered_and_shown(
     assert summary.delivery.sent > VALID and outbox(config)
     status = row_by_title(project / "responses.csv", "Governance toolkit")["Sync status"]
     assert status.startswith("OK: factsheet v1 sent")
+
+
+def test_a_dry_run_after_a_sync_renders_nothing_again(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    from cluster_sync.mailers.outbox import OutboxMailer
+    from cluster_sync.sources import open_source
+
+    config = make_config()
+    sync(config)
+    database = config.path(config.state.database)
+    before = database.read_bytes()
+    row = row_by_title(project / "responses.csv", "Governance toolkit")
+    edit_cell(project / "responses.csv", row["Cluster ID"], "Objectives", "One new objective")
+    scratch = project / "scratch"
+    scratch.mkdir()
+    state = State.scratch_of(database, scratch)
+    summary = Sync(
+        config, state, open_source(config), OutboxMailer(scratch / "outbox"), now=LATER,
+        output_dir=scratch, existing_dir=config.path(config.output.directory), write_back=False,
+    ).run()  # fmt: skip
+    state.close()
+    assert [p.parent for p in summary.factsheets] == [scratch / "factsheets"]  # the edit only
+    assert summary.counts["updated"] == 1 and summary.counts["unchanged"] == VALID - 1
+    assert database.read_bytes() == before
