@@ -185,6 +185,9 @@ class Sync:
         factsheets = self.existing_dir / "factsheets"
         required = self.config.approval.required
         quiet, rest = unchanged.split(self.state, snapshot.rows, self.salt, factsheets, required)
+        for number, why in snapshot.unreadable.items():
+            summary.rows += 1
+            summary.results.append(RowResult(number, None, "", "error", f"not read: {why}"))
         tz = snapshot.timezone or self.config.zone
         rows = self._validated(rest, tz, summary)
         quiet, back = unchanged.apart_from(quiet, {natural_key(r, o) for r, o in rows})
