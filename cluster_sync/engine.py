@@ -2,10 +2,8 @@
 
 Each row is handled on its own: a broken row, a failed render or a failed email never stops the
 others. A factsheet file is written (atomically) before the transaction that records it and
-queues its email, so a crash leaves at worst a file that the next run overwrites. Rows are
-recorded a hundred to a transaction (each row under its own savepoint), so a crash undoes at
-most the records of the rows since the last commit, and nothing of them was sent: delivery
-starts after the rows. Unchanged rows are skipped before validation (cluster_sync/unchanged.py).
+queues its email, so a crash leaves at worst a file that the next run overwrites. Unchanged
+rows are skipped before validation (cluster_sync/unchanged.py).
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,22 +43,6 @@ Progress = Callable[[Iterable[Identified]], Iterable[Identified]]
 
 def _hash(values: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(values)).encode()).hexdigest()[:16]
-
-
-#: rows recorded per commit: a commit waits for the disk (several ms on a busy machine), and a
-#: first sync of thousands of rows made one per row
-ROWS_PER_COMMIT = 100
-
-
-def _batches(items: Iterable[Identified], size: int) -> Iterator[list[Identified]]:
-    batch: list[Identified] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 class Sync:
@@ -154,12 +136,8 @@ class Sync:
         with self.state.transaction():  # one commit for all new IDs, not one each
             identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp)
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified
-        for batch in _batches(items, ROWS_PER_COMMIT):
-            # Each row's files are written before the commit that records them; a row that
-            # fails is undone alone (a savepoint), the others in its batch are kept.
-            with self.state.transaction():
-                for item in batch:
-                    summary.results.append(self._handle(item, summary))
+        for item in items:
+            summary.results.append(self._handle(item, summary))
         self._count_quiet(quiet, summary)
         self._scheduled_report(summary)
         self._deliver_all(summary)
