@@ -2,8 +2,10 @@
 
 Each row is handled on its own: a broken row, a failed render or a failed email never stops the
 others. A factsheet file is written (atomically) before the transaction that records it and
-queues its email, so a crash leaves at worst a file that the next run overwrites. Unchanged
-rows are skipped before validation (cluster_sync/unchanged.py).
+queues its email, so a crash leaves at worst a file that the next run overwrites identically.
+Unchanged rows are skipped before validation (cluster_sync/unchanged.py). The other rows go in
+two passes: render every factsheet, make the run's other formats (PDF) in one batch, then queue
+and record each row; a format that cannot be made never holds a row back.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cluster_sync import unchanged
+from cluster_sync import recovery, text, unchanged
 from cluster_sync.config import Config
 from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
@@ -27,8 +30,16 @@ from cluster_sync.identity import Identified, identify, natural_key
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue, queue_counts
 from cluster_sync.model import Address, Registration
+from cluster_sync.outputs import (
+    SOURCE,
+    Made,
+    attachments,
+    files_note,
+    make_outputs,
+    problems,
+)
 from cluster_sync.render.branding import logo_images
-from cluster_sync.render.email import Attachment, Composer
+from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
 from cluster_sync.sheetstatus import ERROR_LINE, Parts, local_time, status_line
 from cluster_sync.sources.base import RowStatus, Snapshot, Source, SourceRow
@@ -39,6 +50,8 @@ from cluster_sync.validate import Outcome, is_blank_row, parse_addresses, valida
 
 log = logging.getLogger(__name__)
 Progress = Callable[[Iterable[Identified]], Iterable[Identified]]
+#: a row's result, or what is left to do once the run's other formats (PDF) are made
+Pending = RowResult | Callable[[], RowResult]
 
 
 def _hash(values: Iterable[str]) -> str:
@@ -60,6 +73,7 @@ class Sync:
         write_back: bool = True,
         dry_run: bool = False,
         sleep: Callable[[float], None] | None = None,
+        accept_mass_change: bool = False,
     ) -> None:
         self.config = config
         self.state = state
@@ -77,7 +91,10 @@ class Sync:
         self.dry_run = dry_run  # on a scratch copy of the state: never writes the sheet
         self.write_back = write_back and not dry_run
         self.sleep = sleep
+        self.accept_mass_change = accept_mass_change
         self.run_id: int | None = None
+        self.documents: list[Path] = []  # factsheets whose other formats this run needs
+        self.files: dict[Path, dict[str, Made]] = {}
         mail = config.mail
         self.composer = Composer(
             config.path(config.output.email_templates),
@@ -133,16 +150,63 @@ class Sync:
         snapshot = self.source.read()
         quiet, rows = self._split(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")
+        evidence = recovery.gather(self.state, self.config, snapshot.rows)
+        recovery.apply(self.state, evidence)
         with self.state.transaction():  # one commit for all new IDs, not one each
-            identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp)
+            identified = identify(
+                self.state, rows, self.config.ids.prefix, self.today, stamp, evidence
+            )
+        identified = self._brake(identified, quiet, summary)
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified
-        for item in items:
-            summary.results.append(self._handle(item, summary))
+        # Rows are rendered first and their emails queued after the run's documents were
+        # converted in one batch: one LibreOffice start, not one per factsheet.
+        pending = [
+            (item, self._handle(item, partial(self._first, item, summary))) for item in items
+        ]
+        self._make_outputs(summary)
+        for item, step in pending:
+            result = step if isinstance(step, RowResult) else self._handle(item, step)
+            assert isinstance(result, RowResult)
+            summary.results.append(result)
         self._count_quiet(quiet, summary)
         self._scheduled_report(summary)
         self._deliver_all(summary)
         if self.write_back:
             self._write_back(identified, quiet, summary)
+
+    def _brake(
+        self, identified: list[Identified], quiet: list[Quiet], summary: RunSummary
+    ) -> list[Identified]:
+        """Before any row is handled: hold back a mass change (cluster_sync/brake.py) and
+        tell the secretariat, unless a person accepted it for this run. Unchanged rows count
+        among the registrations that were valid (none of them can have become invalid)."""
+        from cluster_sync import brake
+
+        still_valid = sum(q.stored.status == "valid" for q in quiet)
+        mass = brake.check(self.state, identified, self.config.safety, still_valid)
+        if mass is None:
+            return identified
+        if self.accept_mass_change:
+            log.warning("accepted by the operator: %s", mass.headline())
+            return identified
+        summary.mass_change = mass
+        log.error("%s. What to do: %s", mass.headline(), mass.what_to_do())
+        secretariat = [
+            a for cell in self.config.mail.secretariat for a, _ in parse_addresses(cell) if a
+        ]
+        messages = self.composer.compose(
+            dedupe_key=f"mass-change:{mass.key}",  # told once per distinct situation
+            kind="notice",
+            cluster_id=None,
+            rendered=mass.notice(),
+            to=secretariat,
+            now=self.now,
+        )
+        with self.state.transaction():
+            summary.queued += sum(
+                enqueue(self.state, m, summary.run_id, self.now) for m in messages
+            )
+        return [item for item in identified if item.row.row_number not in mass.rows]
 
     def _deliver_all(self, summary: RunSummary) -> None:
         """The digest is queued with the run's work, before delivery begins, so that a run
@@ -249,16 +313,19 @@ class Sync:
 
     # -- one row ----------------------------------------------------------------------------
 
-    def _handle(self, item: Identified, summary: RunSummary) -> RowResult:
-        row_number = item.row.row_number
+    def _first(self, item: Identified, summary: RunSummary) -> Pending:
         if item.cluster_id is None:
-            title = str(item.row.values.get("title") or "")
+            title = text.one_line(str(item.row.values.get("title") or ""), 300)
             note = f"duplicate of {item.duplicate_of} (same cluster title): not processed"
-            return RowResult(row_number, None, title, "duplicate", note)
+            return RowResult(item.row.row_number, None, title, "duplicate", note)
+        if item.outcome.registration is not None:
+            return self._valid(item, item.outcome.registration, summary)
+        return self._invalid(item, summary)
+
+    def _handle(self, item: Identified, step: Callable[[], Pending]) -> Pending:
+        row_number = item.row.row_number
         try:
-            if item.outcome.registration is not None:
-                return self._valid(item, item.outcome.registration, summary)
-            return self._invalid(item, summary)
+            return step()
         except TemplateError:
             raise  # a broken template breaks every row alike: stop and say so once
         except ClusterSyncError as exc:
@@ -283,7 +350,7 @@ class Sync:
         return {
             "cluster_id": item.cluster_id,
             "natural_key": item.natural_key,
-            "title": str(item.row.values.get("title") or "")[:300],
+            "title": text.one_line(str(item.row.values.get("title") or ""), 300),
             "first_seen": stored.first_seen if stored else now,
             "last_seen": now,
             "last_changed": stored.last_changed if stored else now,
@@ -299,7 +366,7 @@ class Sync:
             "row_fingerprint": row_fingerprint(item.row, self.salt, item.cluster_id),
         }
 
-    def _valid(self, item: Identified, reg: Registration, summary: RunSummary) -> RowResult:
+    def _valid(self, item: Identified, reg: Registration, summary: RunSummary) -> Pending:
         stored = self._stored(item)
         values = self._base(item, stored)
         values.update(
@@ -315,21 +382,64 @@ class Sync:
             values.update(content_hash=content, data=json.loads(reg.to_json()))
             values["last_changed"] = self.now.isoformat(timespec="seconds")
             change = "new" if values["version"] == 1 else "updated"
+        if values["data"] is None:  # a registration recovered without its answers
+            values["data"] = json.loads(reg.to_json())
         path, rendered = self._factsheet(item, reg, values["version"], changed, summary)
         send = values["emailed_version"] < values["version"]
         held = send and self.config.approval.required and not item.row.approved
+        if rendered or (send and not held):
+            self.documents.append(path)
+        return partial(self._record, item, reg, values, change, path, rendered, held, summary)
+
+    def _make_outputs(self, summary: RunSummary) -> None:
+        """The other formats of this run's factsheets, all at once."""
+        if not self.documents:
+            return
+        self.files = make_outputs(self.config, self.documents, fresh=summary.factsheets)
+        for files in self.files.values():
+            for name, made in files.items():
+                if made.path is not None and name != SOURCE:
+                    summary.outputs[name] = summary.outputs.get(name, 0) + 1
+            for problem in problems(self.config, files):
+                if problem not in summary.output_problems:
+                    summary.output_problems.append(problem)
+
+    def _record(
+        self,
+        item: Identified,
+        reg: Registration,
+        values: dict[str, Any],
+        change: str,
+        path: Path,
+        rendered: bool,
+        held: bool,
+        summary: RunSummary,
+    ) -> RowResult:
+        """Queue the factsheet email and record the version, its files and the registration
+        in one transaction."""
+        send = values["emailed_version"] < values["version"]
+        files = self.files.get(path, {})
         with self.state.transaction():
             if send and not held:
                 first = values["emailed_version"] == 0
-                summary.queued += self._queue_factsheet(item, reg, values["version"], path, first)
+                summary.queued += self._queue_factsheet(
+                    item, reg, values["version"], path, first, files
+                )
                 values["emailed_version"] = values["version"]
             self.state.save_registration(StoredRegistration(**values))
             if rendered:
                 self.state.add_factsheet(
-                    str(item.cluster_id), values["version"], content, str(path)
+                    str(item.cluster_id), values["version"], values["content_hash"], str(path)
+                )
+            if files:
+                self.state.record_factsheet_files(
+                    str(item.cluster_id),
+                    values["version"],
+                    {n: (str(m.path) if m.path else None, m.problem) for n, m in files.items()},
                 )
         result = RowResult(item.row.row_number, item.cluster_id, reg.title, change)
-        result.note = f"factsheet v{values['version']}"
+        note = files_note(self.config, files)
+        result.note = f"factsheet v{values['version']}" + (f"; {note}" if note else "")
         if held:
             summary.awaiting_approval.append(result)
         return result
@@ -357,7 +467,13 @@ class Sync:
         return existing, False
 
     def _queue_factsheet(
-        self, item: Identified, reg: Registration, version: int, path: Path, first: bool
+        self,
+        item: Identified,
+        reg: Registration,
+        version: int,
+        path: Path,
+        first: bool,
+        files: dict[str, Made],
     ) -> int:
         """The factsheet to its people; "updated" only when an earlier version reached them."""
         cluster_id = str(item.cluster_id)
@@ -374,7 +490,11 @@ class Sync:
             context=context,
             to=everyone[:1],
             cc=everyone[1:],
-            attachment=Attachment(path.name, path.read_bytes()),
+            attachments=attachments(self.config, path, files),
+            headers={
+                recovery.REF_HEADER: recovery.ref(item.natural_key),
+                recovery.CONTENT_HEADER: reg.content_hash(),
+            },
             now=self.now,
         )
         return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
@@ -447,6 +567,7 @@ class Sync:
             template="problems",
             context=context,
             to=[to],
+            headers={recovery.REF_HEADER: recovery.ref(item.natural_key)},
             now=self.now,
         )
         return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)

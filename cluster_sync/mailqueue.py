@@ -50,16 +50,17 @@ class Outgoing:
     sender: str
     recipients: tuple[str, ...]
     message: EmailMessage
-    #: the attachment's bytes, when `message` holds mailstore.SLOT in place of their base64
-    attachment: bytes | None = None
+    #: the attached files' bytes, in order: `message` holds mailstore.SLOT in place of the
+    #: base64 of each
+    attachments: tuple[bytes, ...] = ()
 
     def as_bytes(self) -> bytes:
         """The complete message, as it will be sent."""
         raw = self.message.as_bytes(policy=SMTP)
-        if self.attachment is None:
+        if not self.attachments:
             return raw
-        raw, at = mailstore.cut(raw)
-        return raw[:at] + mailstore.base64_lines(self.attachment) + raw[at:]
+        raw, offsets = mailstore.cut(raw, len(self.attachments))
+        return mailstore.fill(raw, offsets, self.attachments)
 
 
 @dataclass
@@ -137,11 +138,11 @@ def _iso(moment: datetime) -> str:
 def enqueue(state: State, outgoing: Outgoing, run_id: int | None, now: datetime) -> bool:
     """Queue a message unless one with the same dedupe key exists; True when queued now."""
     msg = outgoing.message
-    raw, attachment, at = _stored_bytes(state, outgoing)
+    raw, offsets, hashes = _stored_bytes(state, outgoing)
     cursor = state.db.execute(
         "INSERT INTO messages (dedupe_key, message_id, kind, cluster_id, subject, sender, "
-        "recipients, raw, state, queued_at, run_id, attachment, attachment_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?) "
+        "recipients, raw, state, queued_at, run_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?) "
         "ON CONFLICT (dedupe_key) DO NOTHING",
         (
             outgoing.dedupe_key,
@@ -154,21 +155,23 @@ def enqueue(state: State, outgoing: Outgoing, run_id: int | None, now: datetime)
             raw,
             _iso(now),
             run_id,
-            attachment,
-            at,
         ),
     )
-    return cursor.rowcount == 1
+    if cursor.rowcount != 1:
+        return False
+    if hashes:
+        mailstore.attach(state, int(cursor.lastrowid or 0), offsets, hashes)
+    return True
 
 
-def _stored_bytes(state: State, outgoing: Outgoing) -> tuple[bytes, str | None, int | None]:
-    """(the message's bytes as stored, its attachment's hash, where the attachment goes):
-    an attachment is kept apart, once (cluster_sync/mailstore.py)."""
+def _stored_bytes(state: State, outgoing: Outgoing) -> tuple[bytes, list[int], list[str]]:
+    """(the message's bytes as stored, where each attachment goes, each attachment's hash):
+    every attachment is kept apart, once (cluster_sync/mailstore.py)."""
     raw = outgoing.message.as_bytes(policy=SMTP)
-    if outgoing.attachment is None:
-        return raw, None, None
-    raw, at = mailstore.cut(raw)
-    return raw, mailstore.keep(state, outgoing.attachment), at
+    if not outgoing.attachments:
+        return raw, [], []
+    raw, offsets = mailstore.cut(raw, len(outgoing.attachments))
+    return raw, offsets, [mailstore.keep(state, data) for data in outgoing.attachments]
 
 
 def _envelope(state: State, row: dict[str, Any]) -> Envelope:
@@ -407,13 +410,14 @@ def replace_content(state: State, envelope: Envelope, outgoing: Outgoing) -> Env
     message = outgoing.message
     del message["Message-ID"]
     message["Message-ID"] = envelope.message_id
-    raw, attachment, at = _stored_bytes(state, outgoing)
+    raw, offsets, hashes = _stored_bytes(state, outgoing)
     with state.transaction() as db:
-        db.execute(
-            "UPDATE messages SET raw = ?, subject = ?, attachment = ?, attachment_at = ? "
-            "WHERE id = ? AND state = 'queued'",
-            (raw, str(message["Subject"]), attachment, at, envelope.id),
+        cursor = db.execute(
+            "UPDATE messages SET raw = ?, subject = ? WHERE id = ? AND state = 'queued'",
+            (raw, str(message["Subject"]), envelope.id),
         )
+        if cursor.rowcount == 1:
+            mailstore.attach(state, envelope.id, offsets, hashes)
     return Envelope(
         envelope.id,
         envelope.message_id,

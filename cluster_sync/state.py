@@ -88,7 +88,20 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX messages_sent ON messages (state, sent_at);
     """,
-    # 3: the fingerprint of the raw row a registration was last processed from, so that a
+    # 3: which files exist for each factsheet version (docx, pdf...), or why one could not be
+    # made, so the sheet's status can say it on every later run
+    """
+    CREATE TABLE IF NOT EXISTS factsheet_files (
+        cluster_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        format TEXT NOT NULL,
+        path TEXT,
+        problem TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (cluster_id, version, format)
+    );
+    """,
+    # 4: the fingerprint of the raw row a registration was last processed from, so that a
     # sync skips the rows that did not change without validating them; and the settings and
     # templates already tried with sample data, which need not be tried again
     # (cluster_sync/unchanged.py)
@@ -96,12 +109,18 @@ MIGRATIONS: list[str] = [
     ALTER TABLE registrations ADD COLUMN row_fingerprint TEXT;
     CREATE TABLE template_checks (settings TEXT PRIMARY KEY, checked_at TEXT NOT NULL);
     """,
-    # 4: a message's attachment is kept once, by content hash, apart from the message, and only
-    # until the messages that use it are sent (cluster_sync/mailstore.py)
+    # 5: a message's attachments are each kept once, by content hash, apart from the message,
+    # and only until the messages that use them are sent (cluster_sync/mailstore.py)
     """
     CREATE TABLE attachments (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
-    ALTER TABLE messages ADD COLUMN attachment TEXT;
-    ALTER TABLE messages ADD COLUMN attachment_at INTEGER;
+    CREATE TABLE message_attachments (
+        message INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,  -- the files of one message, in order
+        at INTEGER NOT NULL,  -- where its base64 goes in the stored message
+        hash TEXT NOT NULL,
+        PRIMARY KEY (message, position)
+    );
+    CREATE INDEX message_attachments_hash ON message_attachments (hash);
     """,
 ]
 
@@ -320,6 +339,50 @@ class State:
                 (int(parts[1]), int(parts[2])),
             )
 
+    def message_cluster_ids(self) -> set[str]:
+        rows = self.db.execute(
+            "SELECT DISTINCT cluster_id FROM messages WHERE cluster_id IS NOT NULL"
+        )
+        return {str(r[0]) for r in rows}
+
+    def sent_message_ids(self) -> set[str]:
+        rows = self.db.execute("SELECT message_id FROM messages WHERE state = 'sent'")
+        return {str(r[0]) for r in rows}
+
+    def record_delivered(
+        self,
+        dedupe_key: str,
+        message_id: str,
+        cluster_id: str | None,
+        recipients: list[str],
+        sent_at: str,
+        reply: str,
+    ) -> int:
+        """A message found delivered outside this database (the outbox folder, after the
+        database was lost or restored): never queued or sent again. Returns 1 when this
+        changed what the state knew."""
+        updated = self.db.execute(
+            "UPDATE messages SET state = 'sent', sent_at = coalesce(sent_at, ?), last_reply = ? "
+            "WHERE dedupe_key = ? AND state != 'sent'",
+            (sent_at, reply, dedupe_key),
+        ).rowcount
+        inserted = self.db.execute(
+            "INSERT OR IGNORE INTO messages (dedupe_key, message_id, kind, cluster_id, subject, "
+            "sender, recipients, raw, state, queued_at, sent_at, last_reply) "
+            "VALUES (?, ?, ?, ?, '', '', ?, x'', 'sent', ?, ?, ?)",
+            (
+                dedupe_key,
+                message_id,
+                dedupe_key.split(":")[0],
+                cluster_id,
+                json.dumps(recipients),
+                sent_at,
+                sent_at,
+                reply,
+            ),
+        ).rowcount
+        return int(updated + inserted > 0)
+
     def save_registration(self, reg: StoredRegistration) -> None:
         values = dict(reg.__dict__)
         values["data"] = json.dumps(reg.data, ensure_ascii=False) if reg.data else None
@@ -355,6 +418,25 @@ class State:
     def record_check(self, settings: str) -> None:
         with self.transaction() as db:
             db.execute("INSERT OR IGNORE INTO template_checks VALUES (?, ?)", (settings, now_utc()))
+
+    def record_factsheet_files(
+        self, cluster_id: str, version: int, files: dict[str, tuple[str | None, str | None]]
+    ) -> None:
+        """format -> (path, None) when the file was made, (None, why not) when it was not."""
+        self.db.executemany(
+            "INSERT OR REPLACE INTO factsheet_files VALUES (?, ?, ?, ?, ?, ?)",
+            [(cluster_id, version, f, p, why, now_utc()) for f, (p, why) in files.items()],
+        )
+
+    def factsheet_files(
+        self, cluster_id: str, version: int
+    ) -> dict[str, tuple[str | None, str | None]]:
+        rows = self.db.execute(
+            "SELECT format, path, problem FROM factsheet_files WHERE cluster_id = ? AND "
+            "version = ? ORDER BY format",
+            (cluster_id, version),
+        ).fetchall()
+        return {r["format"]: (r["path"], r["problem"]) for r in rows}
 
     # -- runs -------------------------------------------------------------------------------
 

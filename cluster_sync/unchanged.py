@@ -7,7 +7,8 @@ all of these hold:
 1. its row carries a Cluster ID that no other row of the sheet carries, and the state knows it;
 2. the row's fingerprint equals the one stored when the registration was last processed. The
    fingerprint covers every cell cluster-sync reads from the row (the answers, the Cluster ID,
-   the Approved tick) and everything else that decides what a row becomes: the configuration,
+   the Approved tick) and everything else that decides what a row becomes: the configuration
+   (all of it: `[output] formats`, `[mail] attach`, `[branding]` and `[safety]` included),
    the spreadsheet's time zone, the factsheet and email templates, the logos, and this
    program's version.
    A new template or setting therefore makes one full run, like before;

@@ -109,3 +109,46 @@ def test_a_failed_message_keeps_its_attachment_for_a_retry(tmp_path: Path) -> No
     assert report.sent == 1
     (written,) = (tmp_path / "outbox").glob("*.eml")
     assert written.read_bytes().endswith(outgoing.as_bytes())
+
+
+def test_several_attachments_are_each_kept_once_and_put_back_in_order(tmp_path: Path) -> None:
+    state = State(tmp_path / "state.db")
+    docx, pdf = os.urandom(30_000), os.urandom(20_000)
+    composer = Composer(
+        TEMPLATES, "CoP <cop@example.org>", "Secretariat <sec@example.org>", "example.org"
+    )
+    files = [
+        Attachment("CL-2026-001-v1.docx", docx),
+        Attachment("CL-2026-001-v1.pdf", pdf, "application", "pdf"),
+    ]
+    parts = [
+        composer.compose(
+            dedupe_key=f"problems:CL-2026-001:{n}",
+            kind="problems",
+            cluster_id="CL-2026-001",
+            template="problems",
+            context=CONTEXT,
+            to=[Address("p@example.org", "Ana")],
+            attachments=files,
+            now=NOW,
+        )[0]
+        for n in range(2)
+    ]
+    with state.transaction():
+        for outgoing in parts:
+            assert enqueue(state, outgoing, None, NOW)
+    assert state.db.execute("SELECT count(*) FROM attachments").fetchone()[0] == 2
+    stored = state.db.execute("SELECT sum(length(raw)) FROM messages").fetchone()[0]
+    assert stored < sum(len(p.as_bytes()) for p in parts) - 2 * (len(docx) + len(pdf))
+
+    report = deliver(state, OutboxMailer(tmp_path / "outbox"), LimitsConfig(), clock=lambda: NOW)
+    assert report.sent == 2
+    for path, outgoing in zip(sorted((tmp_path / "outbox").glob("*.eml")), parts, strict=True):
+        assert path.read_bytes().endswith(outgoing.as_bytes())
+        parsed = email.message_from_bytes(outgoing.as_bytes(), policy=email.policy.default)
+        attached = list(parsed.iter_attachments())  # type: ignore[attr-defined]
+        assert [(a.get_filename(), a.get_content()) for a in attached] == [
+            ("CL-2026-001-v1.docx", docx),
+            ("CL-2026-001-v1.pdf", pdf),
+        ]
+    assert state.db.execute("SELECT count(*) FROM attachments").fetchone()[0] == 0

@@ -225,3 +225,25 @@ def test_a_dry_run_after_a_sync_renders_nothing_again(
     assert [p.parent for p in summary.factsheets] == [scratch / "factsheets"]  # the edit only
     assert summary.counts["updated"] == 1 and summary.counts["unchanged"] == VALID - 1
     assert database.read_bytes() == before
+
+
+def test_settings_that_shape_the_output_are_in_every_fingerprint(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    """Asking for PDFs, attaching other files, other artwork or another brake: the stored
+    fingerprints no longer match, so every row is looked at again."""
+    from cluster_sync.unchanged import settings_digest
+
+    config = make_config()
+    logo = ROOT / "examples" / "branding" / "programme-logo-placeholder.png"
+    changes = {
+        "output.formats": ("output", {"formats": ["docx", "pdf"]}),
+        "mail.attach": ("mail", {"attach": ["docx", "pdf"]}),
+        "branding": ("branding", {"programme_logo": logo}),
+        "safety": ("safety", {"max_newly_invalid_share": 0.9}),
+    }
+    digests = {"as configured": settings_digest(config)}
+    for name, (section, update) in changes.items():
+        changed = getattr(config, section).model_copy(update=update)
+        digests[name] = settings_digest(config.model_copy(update={section: changed}))
+    assert len(set(digests.values())) == len(digests), digests
