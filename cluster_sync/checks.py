@@ -103,6 +103,7 @@ def check_templates(config: Config) -> str:
             "failed": [],
             "sent": 0,
             "deferred": 0,
+            "erased_rows": [7],
         },
     )
     return "factsheet and email templates render"

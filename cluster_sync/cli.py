@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from cluster_sync import __version__, logs
+from cluster_sync import __version__, files, logs
 from cluster_sync import config as config_mod
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
@@ -80,6 +80,7 @@ def cli(ctx: click.Context, config_path: Path, verbose: bool, quiet: bool) -> No
 
 def load_config(ctx: click.Context) -> Config:
     cfg = config_mod.load(ctx.obj["config_path"])
+    files.configure(cfg.privacy.mode)
     logs.setup(cfg.path(cfg.log.file) if cfg.log.file else None, cfg.log.level, ctx.obj["verbose"])
     return cfg
 

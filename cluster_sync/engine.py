@@ -11,17 +11,20 @@ import hashlib
 import json
 import logging
 import sqlite3
+from dataclasses import replace
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cluster_sync import files
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
 from cluster_sync.identity import Identified, identify
 from cluster_sync.mailers.base import Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue
 from cluster_sync.model import Address, Registration
+from cluster_sync.privacy.suppress import Suppressed
 from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Attachment, Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
@@ -52,6 +55,7 @@ class Sync:
         write_back: bool = True,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
+        files.configure(config.privacy.mode)
         self.config = config
         self.state = state
         self.source = source
@@ -62,6 +66,9 @@ class Sync:
         self.progress = progress
         self.write_back = write_back
         self.sleep = sleep
+        #: sheet row -> people erased on request whom the row still names (cluster_sync/privacy)
+        self.erased_in_row: dict[int, int] = {}
+        self.suppressed: Suppressed | None = None
         mail = config.mail
         self.composer = Composer(
             config.path(config.output.email_templates),
@@ -93,6 +100,9 @@ class Sync:
         check_templates(self.config)
         self._check_mailer()
         snapshot = self.source.read()
+        from cluster_sync.privacy.suppress import checker
+
+        self.suppressed = checker(self.state)
         rows = self._validated(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")
         identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp)
@@ -146,8 +156,24 @@ class Sync:
                 summary.blank += 1
                 continue
             summary.rows += 1
-            rows.append((row, validate_row(row.values, self.config.form.date_order, tz)))
+            outcome = validate_row(row.values, self.config.form.date_order, tz)
+            rows.append((row, self._without_erased(row.row_number, outcome)))
+        summary.erased_rows = sorted(self.erased_in_row)
         return rows
+
+    def _without_erased(self, row_number: int, outcome: Outcome) -> Outcome:
+        """People who asked to be forgotten are left out of what the sync keeps, even though
+        the old response in the sheet still names them."""
+        from cluster_sync.privacy.suppress import suppress_data
+
+        if self.suppressed is None or outcome.registration is None:
+            return outcome
+        data = json.loads(outcome.registration.to_json())
+        cleaned, removed = suppress_data(data, self.suppressed)
+        if cleaned == data:
+            return outcome
+        self.erased_in_row[row_number] = max(removed, 1)
+        return replace(outcome, registration=Registration.from_data(cleaned))
 
     def _deliver(self, close: bool = True) -> DeliveryReport:
         kwargs: dict[str, Any] = {"sleep": self.sleep} if self.sleep else {}
@@ -306,7 +332,7 @@ class Sync:
             cell = item.row.values.get(key)
             if cell:
                 address, _ = parse_addresses(str(cell))[0]
-                if address:
+                if address and not (self.suppressed and self.suppressed(address.email)):
                     return address
         return None
 
@@ -380,4 +406,10 @@ class Sync:
         if error:
             # What the sheet showed before may no longer be true: say what happened instead.
             line = f"Not processed in the last run: {error}. The secretariat has been told."
+        if item.row.row_number in self.erased_in_row:
+            # the sheet still holds what was erased: only the secretariat can remove it there
+            line = (
+                "Personal data in this response was erased on request: the secretariat must "
+                f"also delete or edit the response in the sheet. {line}"
+            )
         return RowStatus(item.row, item.cluster_id, line[:480], when)

@@ -1,20 +1,91 @@
-"""File writes that a crash cannot leave half done."""
+"""File writes that a crash cannot leave half done, with modes set explicitly.
+
+Everything cluster-sync creates (the state database, the log, the outbox, the outputs) holds
+personal data, so it is created readable by its owner only (0600, folders 0700), whatever the
+umask says. `[privacy] file_mode` widens that for a shared group folder (0640 → folders 0750).
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
+DEFAULT_FILE_MODE = 0o600
+_mode = {"file": DEFAULT_FILE_MODE}
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write beside the target, fsync, then rename over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+
+def configure(file_mode: int) -> None:
+    """The mode of every file created from now on (one setting per process, like the umask)."""
+    _mode["file"] = file_mode
+
+
+def file_mode() -> int:
+    return _mode["file"]
+
+
+def dir_mode() -> int:
+    """A folder is searchable by whoever may read the files in it."""
+    mode = _mode["file"] | stat.S_IRWXU
+    for read, search in ((stat.S_IRGRP, stat.S_IXGRP), (stat.S_IROTH, stat.S_IXOTH)):
+        if mode & read:
+            mode |= search
+    return mode
+
+
+def make_dirs(path: Path) -> None:
+    """Create `path` and any missing parents with the folder mode; existing folders keep theirs."""
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue  # made meanwhile by another process
+        os.chmod(folder, dir_mode())
+    if not path.is_dir():
+        raise FileExistsError(errno.EEXIST, "a file is in the way of the folder", str(path))
+
+
+def restrict(path: Path) -> None:
+    """Give an existing file the configured mode (a database or log made by an older version)."""
+    if path.exists():
+        os.chmod(path, file_mode())
+
+
+def create_private(path: Path) -> None:
+    """Create an empty file with the configured mode unless it exists, then set its mode."""
+    make_dirs(path.parent)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, file_mode())
+    os.close(fd)
+    restrict(path)
+
+
+def current_mode(path: Path) -> int | None:
+    """The permission bits of an existing file, None when there is none."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return None
+
+
+def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write beside the target, fsync, then rename over it. The file gets `mode`, else the
+    configured one."""
+    make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            os.fchmod(handle.fileno(), file_mode() if mode is None else mode)
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,28 @@ class Registration:
         result: list[Address] = []
         people = [self.contact_email, *(Address(p.email, p.name) for p in self.participants)]
         for person in people:
-            if person.email.casefold() not in seen:
+            # an erased person's address is blank: nobody to write to
+            if person.email and person.email.casefold() not in seen:
                 seen.add(person.email.casefold())
                 result.append(person)
         return result
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str, ensure_ascii=False)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Registration:
+        """The registration back from its stored JSON (`to_json`): the same content hash."""
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        values["contact_email"] = Address(**data["contact_email"])
+        respondent = data.get("respondent_email")
+        values["respondent_email"] = Address(**respondent) if respondent else None
+        values["participants"] = tuple(Participant(**p) for p in data["participants"])
+        values["roadmap"] = tuple(
+            RoadmapItem(date.fromisoformat(r["date"]), r["activity"]) for r in data["roadmap"]
+        )
+        values["start_date"] = date.fromisoformat(data["start_date"])
+        values["end_date"] = date.fromisoformat(data["end_date"])
+        stamp = data.get("submitted_at")
+        values["submitted_at"] = datetime.fromisoformat(stamp) if stamp else None
+        return cls(**values)

@@ -37,6 +37,8 @@ class RunSummary:
     awaiting_approval: list[RowResult] = field(default_factory=list)
     report: Path | None = None
     report_error: str | None = None
+    #: sheet rows that still name people erased on request (the secretariat must edit them)
+    erased_rows: list[int] = field(default_factory=list)
 
     def of(self, change: str) -> list[RowResult]:
         return [r for r in self.results if r.change == change]
@@ -65,7 +67,7 @@ class RunSummary:
         c = self.counts
         return any(
             c[k] for k in ("new", "updated", "factsheets", "queued", "failed", "error")
-        ) or any(r.note == "problems sent" for r in self.of("invalid"))
+        ) or any(r.note == "problems sent" for r in self.of("invalid")) or bool(self.erased_rows)
 
 
 def digest_context(summary: RunSummary, today: date) -> dict[str, Any]:
@@ -88,4 +90,5 @@ def digest_context(summary: RunSummary, today: date) -> dict[str, Any]:
         "failed": [{"id": i, "subject": s, "reply": r} for i, s, r in summary.delivery.failed],
         "sent": summary.delivery.sent,
         "deferred": summary.delivery.deferred,
+        "erased_rows": summary.erased_rows,
     }

@@ -10,7 +10,7 @@ from typing import Any
 
 from cluster_sync.config import FileSourceConfig, FormConfig
 from cluster_sync.errors import SourceError
-from cluster_sync.files import atomic_write
+from cluster_sync.files import atomic_write, current_mode
 from cluster_sync.sources.base import HeaderMap, RowStatus, Snapshot, status_cells
 
 Grid = list[list[Any]]
@@ -67,7 +67,10 @@ class FileSource:
                 line[col] = value
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\r\n").writerows(grid)
-            atomic_write(self.path, buffer.getvalue().encode("utf-8"))
+            # the export keeps its own mode: it is the secretariat's file, not ours
+            atomic_write(
+                self.path, buffer.getvalue().encode("utf-8"), mode=current_mode(self.path)
+            )
 
     def _load(self) -> Grid:
         try:
@@ -106,7 +109,7 @@ class FileSource:
             _set_text(sheet.cell(row + 2, col + 1), value)
         buffer = io.BytesIO()
         book.save(buffer)
-        atomic_write(self.path, buffer.getvalue())
+        atomic_write(self.path, buffer.getvalue(), mode=current_mode(self.path))
 
 
 def _set_text(cell: Any, value: str) -> None:
