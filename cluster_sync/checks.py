@@ -104,6 +104,7 @@ def check_templates(config: Config) -> str:
             "sent": 0,
             "deferred": 0,
             "erased_rows": [7],
+            "pruned": {"email bodies": 2},
         },
     )
     return "factsheet and email templates render"

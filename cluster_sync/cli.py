@@ -185,6 +185,7 @@ def _dry_run(ctx: click.Context, cfg: Config) -> tuple[Any, dict[str, Path]]:
         mailer,
         output_dir=scratch,
         write_back=False,
+        retention=False,
         progress=_progress(ctx),
     ).run()
     state.close()
@@ -228,6 +229,11 @@ def _print_summary(ctx: click.Context, summary: Any, where: dict[str, Path], dry
             fg="yellow",
             err=True,
         )
+    pruned = ", ".join(f"{n} {what}" for what, n in summary.pruned.items() if n)
+    if pruned:
+        say(ctx, f"  retention removed: {pruned}")
+    if summary.erased_rows:
+        say(ctx, f"  sheet rows naming erased people (edit them): {summary.erased_rows}")
     if not dry_run:
         say(ctx, f"  sheet rows updated: {c['written_back']}")
     for label, path in where.items():
@@ -264,17 +270,26 @@ def check(ctx: click.Context) -> None:
 @handle_errors
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show the registrations, their state, what is queued, and the last runs."""
+    from datetime import UTC, datetime
+
     from cluster_sync.mailqueue import queue_listing
+    from cluster_sync.privacy.retention import plan_retention
 
     cfg = load_config(ctx)
     with opened_state(cfg, must_exist=True) as state:
         regs = state.registrations()
         queue = queue_listing(state)
         runs = [dict(r) for r in state.last_runs(5)]
+        prune = plan_retention(cfg, state, datetime.now(UTC))
     if as_json:
         click.echo(
             json.dumps(
-                {"registrations": [r.__dict__ for r in regs], "queue": queue, "runs": runs},
+                {
+                    "registrations": [r.__dict__ for r in regs],
+                    "queue": queue,
+                    "runs": runs,
+                    "retention_next_run": prune.counts,
+                },
                 default=str,
                 ensure_ascii=False,
                 indent=2,
@@ -294,6 +309,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(
         f"Mail queue: {len(waiting)} waiting, {len(failed)} failed (details: cluster-sync outbox)"
     )
+    click.echo(f"Retention at the next sync will remove: {prune.describe()}")
     for run in runs:
         counts = json.loads(run["counts"])
         click.echo(
@@ -396,6 +412,64 @@ def export(ctx: click.Context, fmt: str, out: Path | None) -> None:
     with opened_state(cfg, must_exist=True) as state:
         count = export_registry(state, fmt, out, datetime.now(cfg.zone).date())
     say(ctx, f"Registry: {count} cluster{'' if count == 1 else 's'} written to {out}")
+
+
+# -- personal data (docs/privacy.md) --------------------------------------------------------
+
+
+@cli.command()
+@click.argument("address")
+@click.option("--name", "names", multiple=True, help="Also remove this name (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Only show what would change (the default).")
+@click.option("--yes", is_flag=True, help="Do it: erase the person everywhere.")
+@click.pass_context
+@handle_errors
+def forget(
+    ctx: click.Context, address: str, names: tuple[str, ...], dry_run: bool, yes: bool
+) -> None:
+    """Erase a person (an erasure request): from the state, the outbox, the outputs, the log."""
+    from datetime import datetime
+
+    from cluster_sync.lock import state_lock
+    from cluster_sync.privacy.forget import erase, plan_erasure
+
+    cfg = load_config(ctx)
+    with state_lock(cfg.path(cfg.state.database)), opened_state(cfg, must_exist=True) as state:
+        plan = plan_erasure(cfg, state, address, list(names))
+        for what, n in plan.counts.items():
+            say(ctx, f"  {what}: {n}")
+        if not yes or dry_run:
+            say(ctx, f"Dry run: {plan.items} item(s) would change; run again with --yes to erase.")
+            return
+        result = erase(cfg, state, plan, datetime.now(cfg.zone).date())
+    if result.remaining:
+        raise ClusterSyncError(
+            f"Erased {plan.items} item(s), but these still name the person: "
+            + ", ".join(result.remaining),
+            hint="remove them by hand; docs/privacy.md lists every place cluster-sync writes.",
+        )
+    say(ctx, f"Erased: {plan.items} item(s) changed; the address is on the suppression list.")
+    say(ctx, "Also delete or edit the person's answers in the responses sheet (the sync cannot).")
+
+
+@cli.command("export-person")
+@click.argument("address")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the JSON here (and a .txt beside it) instead of printing.")  # fmt: skip
+@click.pass_context
+@handle_errors
+def export_person(ctx: click.Context, address: str, out: Path | None) -> None:
+    """Everything held about one address (an access request), as JSON and in words."""
+    from cluster_sync.privacy.export import person_record, person_text, write_record
+
+    cfg = load_config(ctx)
+    with opened_state(cfg, must_exist=True) as state:
+        record = person_record(cfg, state, address)
+    if out is None:
+        click.echo(person_text(record), nl=False)
+        return
+    paths = write_record(record, out)
+    say(ctx, f"Written: {paths[0]} and {paths[1]}")
 
 
 def main() -> None:

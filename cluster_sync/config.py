@@ -233,11 +233,11 @@ class PrivacyConfig(_Section):
         try:
             mode = int(value, 8)
         except ValueError:
-            raise ValueError("is not an octal mode such as \"0600\" or \"0640\"") from None
+            raise ValueError('is not an octal mode such as "0600" or "0640"') from None
         if mode & ~0o660 or mode & 0o600 != 0o600:
             raise ValueError(
                 "must let the owner read and write, may add the group, never others or execute: "
-                "use \"0600\", \"0640\" or \"0660\""
+                'use "0600", "0640" or "0660"'
             )
         return value
 

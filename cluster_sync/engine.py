@@ -11,8 +11,8 @@ import hashlib
 import json
 import logging
 import sqlite3
-from dataclasses import replace
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ class Sync:
         progress: Progress | None = None,
         write_back: bool = True,
         sleep: Callable[[float], None] | None = None,
+        retention: bool = True,
     ) -> None:
         files.configure(config.privacy.mode)
         self.config = config
@@ -66,6 +67,7 @@ class Sync:
         self.progress = progress
         self.write_back = write_back
         self.sleep = sleep
+        self.retention = retention  # off for a dry run: it would delete real files
         #: sheet row -> people erased on request whom the row still names (cluster_sync/privacy)
         self.erased_in_row: dict[int, int] = {}
         self.suppressed: Suppressed | None = None
@@ -122,8 +124,20 @@ class Sync:
                 summary.delivery.unreachable |= more.unreachable
         finally:
             self.mailer.close()
+        if self.retention:
+            self._prune(summary)
         if self.write_back:
             self._write_back(identified, summary)
+
+    def _prune(self, summary: RunSummary) -> None:
+        """Retention (docs/privacy.md): what is kept longer than `[privacy]` allows goes."""
+        from cluster_sync.privacy.retention import apply_retention, plan_retention
+
+        plan = plan_retention(self.config, self.state, self.now)
+        if plan.items:
+            apply_retention(self.config, self.state, plan, self.now)
+            log.info("retention pruned %s", plan.describe())
+        summary.pruned = plan.counts
 
     def _check_mailer(self) -> None:
         """A mail setting a person must fix (an unset password variable) stops the run before
@@ -187,6 +201,10 @@ class Sync:
             title = str(item.row.values.get("title") or "")
             note = f"duplicate of {item.duplicate_of} (same cluster title): not processed"
             return RowResult(row_number, None, title, "duplicate", note)
+        if self._anonymised(item.cluster_id):
+            # its people were removed after the retention period: the old row is not read again
+            note = "anonymised after the retention period; not read again"
+            return RowResult(row_number, item.cluster_id, "", "unchanged", note)
         try:
             if item.outcome.registration is not None:
                 return self._valid(item, item.outcome.registration, summary)
@@ -204,6 +222,11 @@ class Sync:
             log.exception("row %s (%s) could not be processed", row_number, item.cluster_id)
             note = f"could not be processed ({type(exc).__name__}: {exc}); details in the log"
             return RowResult(row_number, item.cluster_id, "", "error", note)
+
+    def _anonymised(self, cluster_id: str) -> bool:
+        from cluster_sync.privacy.retention import is_anonymised
+
+        return is_anonymised(self.state, cluster_id)
 
     def _stored(self, item: Identified) -> StoredRegistration | None:
         assert item.cluster_id is not None

@@ -103,7 +103,9 @@ class Registration:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Registration:
         """The registration back from its stored JSON (`to_json`): the same content hash."""
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
         values["contact_email"] = Address(**data["contact_email"])
         respondent = data.get("respondent_email")
         values["respondent_email"] = Address(**respondent) if respondent else None

@@ -39,6 +39,8 @@ class RunSummary:
     report_error: str | None = None
     #: sheet rows that still name people erased on request (the secretariat must edit them)
     erased_rows: list[int] = field(default_factory=list)
+    #: what retention removed this run, by kind (cluster_sync/privacy/retention.py)
+    pruned: dict[str, int] = field(default_factory=dict)
 
     def of(self, change: str) -> list[RowResult]:
         return [r for r in self.results if r.change == change]
@@ -65,9 +67,12 @@ class RunSummary:
     @property
     def did_something(self) -> bool:
         c = self.counts
-        return any(
-            c[k] for k in ("new", "updated", "factsheets", "queued", "failed", "error")
-        ) or any(r.note == "problems sent" for r in self.of("invalid")) or bool(self.erased_rows)
+        return (
+            any(c[k] for k in ("new", "updated", "factsheets", "queued", "failed", "error"))
+            or any(r.note == "problems sent" for r in self.of("invalid"))
+            or bool(self.erased_rows)
+            or any(self.pruned.values())
+        )
 
 
 def digest_context(summary: RunSummary, today: date) -> dict[str, Any]:
@@ -91,4 +96,5 @@ def digest_context(summary: RunSummary, today: date) -> dict[str, Any]:
         "sent": summary.delivery.sent,
         "deferred": summary.delivery.deferred,
         "erased_rows": summary.erased_rows,
+        "pruned": {k: n for k, n in summary.pruned.items() if n},
     }

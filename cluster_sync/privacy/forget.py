@@ -19,7 +19,7 @@ from cluster_sync.files import atomic_write, current_mode
 from cluster_sync.model import Registration
 from cluster_sync.privacy import suppress
 from cluster_sync.privacy.messages import addressees, redact_message
-from cluster_sync.privacy.search import file_mentions, message_text, mentions, redact_text
+from cluster_sync.privacy.search import file_mentions, mentions, message_text, redact_text
 from cluster_sync.state import State, StoredRegistration, now_utc
 
 
@@ -161,9 +161,7 @@ def _plan_files(config: Config, state: State, plan: ErasurePlan, current: dict[s
         plan.log_file = log_file
 
 
-def _text_hits(
-    state: State, needles: list[str], skip_registrations: bool = False
-) -> list[str]:
+def _text_hits(state: State, needles: list[str], skip_registrations: bool = False) -> list[str]:
     """Every table and column of the state that still names them, as "table.column"."""
     hits = []
     tables = [r[0] for r in state.db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
@@ -285,9 +283,6 @@ def _sweep_text(state: State, needles: list[str]) -> None:
 def _erase_files(
     config: Config, state: State, plan: ErasurePlan, needles: list[str], today: date
 ) -> None:
-    from cluster_sync.render.factsheet import factsheet_context, render_docx
-    from cluster_sync.render.branding import logo_images
-
     for path in plan.outbox_deleted + plan.factsheets_removed + plan.files_removed:
         path.unlink(missing_ok=True)
     if plan.factsheets_removed:
@@ -297,17 +292,8 @@ def _erase_files(
     for path in plan.outbox_redacted:
         data = redact_message(path.read_bytes(), plan.address, needles, keep_body=False)
         atomic_write(path, data, mode=current_mode(path))
-    template = config.path(config.output.factsheet_template)
     for path in plan.factsheets_rerendered:
-        row = state.db.execute(
-            "SELECT cluster_id, version FROM factsheets WHERE path = ?", (str(path),)
-        ).fetchone()
-        reg = state.registration(row["cluster_id"])
-        if reg is None or not reg.data or reg.status != "valid":
-            path.unlink(missing_ok=True)
-            continue
-        context = factsheet_context(Registration.from_data(reg.data), reg.cluster_id, reg.version, today)
-        render_docx(template, context, path, extras=logo_images(config.branding))
+        rerender_factsheet(config, state, path, today)
     _rerender_reports(config, state, plan, today)
     if plan.log_file:
         # rewritten in place: the open log handler keeps appending to the same file
@@ -316,6 +302,25 @@ def _erase_files(
             handle.seek(0)
             handle.write(text)
             handle.truncate()
+
+
+def rerender_factsheet(config: Config, state: State, path: Path, today: date) -> None:
+    """The recorded factsheet at `path` rendered again from the stored (cleaned) data, or
+    removed when there is no valid data to render it from."""
+    from cluster_sync.render.branding import logo_images
+    from cluster_sync.render.factsheet import factsheet_context, render_docx
+
+    row = state.db.execute(
+        "SELECT cluster_id, version FROM factsheets WHERE path = ?", (str(path),)
+    ).fetchone()
+    reg = state.registration(row["cluster_id"]) if row else None
+    if reg is None or not reg.data or reg.status != "valid":
+        path.unlink(missing_ok=True)
+        return
+    registration = Registration.from_data(reg.data)
+    context = factsheet_context(registration, reg.cluster_id, row["version"], today)
+    template = config.path(config.output.factsheet_template)
+    render_docx(template, context, path, extras=logo_images(config.branding))
 
 
 def _rerender_reports(config: Config, state: State, plan: ErasurePlan, today: date) -> None:

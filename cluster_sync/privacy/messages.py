@@ -3,7 +3,7 @@ for a message already sent, the body and attachments replaced by a short note.""
 
 from __future__ import annotations
 
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, getaddresses
 
@@ -18,7 +18,7 @@ def addressees(raw: bytes) -> list[str]:
     return [address for _, address in getaddresses(values) if address]
 
 
-def _headers(source: Message, target: EmailMessage, address: str, needles: list[str]) -> None:
+def _headers(source: EmailMessage, target: EmailMessage, address: str, needles: list[str]) -> None:
     for key in KEPT_HEADERS:
         if source[key] is not None:
             target[key] = redact_text(str(source[key]), needles)
@@ -31,7 +31,7 @@ def _headers(source: Message, target: EmailMessage, address: str, needles: list[
         target["To"] = "undisclosed-recipients:;"
 
 
-def _body(source: Message, target: EmailMessage, needles: list[str], note: str) -> None:
+def _body(source: EmailMessage, target: EmailMessage, needles: list[str], note: str) -> None:
     plain = source.get_body(preferencelist=("plain",))
     html = source.get_body(preferencelist=("html",))
     target.set_content(
@@ -56,7 +56,7 @@ def redact_message(raw: bytes, address: str, needles: list[str], keep_body: bool
     target = EmailMessage()
     _headers(source, target, address, needles)
     note = "The content of this message was removed on an erasure request."
-    if keep_body and isinstance(source, EmailMessage):
+    if keep_body:
         _body(source, target, needles, note)
     else:
         target.set_content(note)

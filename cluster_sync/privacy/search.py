@@ -10,7 +10,7 @@ import re
 import zipfile
 from collections.abc import Iterable
 from email import policy
-from email.message import Message
+from email.message import EmailMessage
 from pathlib import Path
 
 REMOVED = "[removed]"
@@ -51,8 +51,11 @@ def document_text(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
-def parse_message(raw: bytes) -> Message:
-    return email.message_from_bytes(raw, policy=policy.default)
+def parse_message(raw: bytes) -> EmailMessage:
+    # the default policy makes an EmailMessage (get_body, iter_attachments)
+    message = email.message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
 
 
 def message_text(raw: bytes) -> str:

@@ -28,7 +28,9 @@ def _salt(state: State) -> str:
     state.db.execute(
         "INSERT OR IGNORE INTO privacy_settings (key, value) VALUES ('salt', ?)", (salt,)
     )
-    return str(state.db.execute("SELECT value FROM privacy_settings WHERE key = 'salt'").fetchone()[0])
+    return str(
+        state.db.execute("SELECT value FROM privacy_settings WHERE key = 'salt'").fetchone()[0]
+    )
 
 
 def address_hash(state: State, address: str) -> str:

@@ -68,9 +68,7 @@ class FileSource:
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\r\n").writerows(grid)
             # the export keeps its own mode: it is the secretariat's file, not ours
-            atomic_write(
-                self.path, buffer.getvalue().encode("utf-8"), mode=current_mode(self.path)
-            )
+            atomic_write(self.path, buffer.getvalue().encode("utf-8"), mode=current_mode(self.path))
 
     def _load(self) -> Grid:
         try:
