@@ -130,11 +130,14 @@ def _plan_messages(state: State, plan: ErasurePlan) -> None:
 
 def _plan_files(config: Config, state: State, plan: ErasurePlan, current: dict[str, int]) -> None:
     needles = [plan.address]
+    # names only where the address was found too: elsewhere a name may be someone else's
+    named = _needles(plan)
     seen: set[Path] = set()
     for row in state.db.execute("SELECT cluster_id, version, path FROM factsheets"):
         path = Path(row["path"])
         seen.add(path)
-        if not file_mentions(path, needles):
+        ours = row["cluster_id"] in current
+        if not path.exists() or not file_mentions(path, named if ours else needles):
             continue
         if current.get(row["cluster_id"]) == row["version"]:
             plan.factsheets_rerendered.append(path)
@@ -143,7 +146,7 @@ def _plan_files(config: Config, state: State, plan: ErasurePlan, current: dict[s
     for row in state.db.execute("SELECT path FROM reports"):
         docx = Path(row["path"])
         seen |= {docx, docx.with_suffix(".md")}
-        if file_mentions(docx, needles) or file_mentions(docx.with_suffix(".md"), needles):
+        if file_mentions(docx, named) or file_mentions(docx.with_suffix(".md"), named):
             plan.reports_rerendered.append(docx)
     outbox = _outbox(config)
     for path in sorted(outbox.glob("*.eml")) if outbox and outbox.is_dir() else []:
