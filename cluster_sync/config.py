@@ -65,6 +65,9 @@ class FormConfig(_Section):
     timezone: str = "Europe/Brussels"
     #: field key -> header text, for a form whose questions are worded differently
     columns: dict[str, str] = Field(default_factory=dict)
+    #: the consent option exactly as the form words it (docs/privacy.md): a ticked answer
+    #: with this text is consent to publish the factsheet and name the cluster in reports
+    consent_text: str = Field(default=form.CONSENT_TEXT, min_length=10)
 
     @field_validator("timezone")
     @classmethod

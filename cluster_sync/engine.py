@@ -170,7 +170,8 @@ class Sync:
                 summary.blank += 1
                 continue
             summary.rows += 1
-            outcome = validate_row(row.values, self.config.form.date_order, tz)
+            form = self.config.form
+            outcome = validate_row(row.values, form.date_order, tz, form.consent_text)
             rows.append((row, self._without_erased(row.row_number, outcome)))
         summary.erased_rows = sorted(self.erased_in_row)
         return rows
