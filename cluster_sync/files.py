@@ -55,17 +55,26 @@ def make_dirs(path: Path) -> None:
 
 
 def restrict(path: Path) -> None:
-    """Give an existing file the configured mode (a database or log made by an older version)."""
-    if path.exists():
+    """Give an existing file of ours the configured mode (a database or log made by an older
+    version). Someone else's file (a colleague reading a shared folder) is left as it is."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) != file_mode():
         os.chmod(path, file_mode())
 
 
 def create_private(path: Path) -> None:
     """Create an empty file with the configured mode unless it exists, then set its mode."""
     make_dirs(path.parent)
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, file_mode())
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, file_mode())
+    except FileExistsError:
+        restrict(path)
+        return
+    os.fchmod(fd, file_mode())  # the umask may have taken bits away; set them exactly
     os.close(fd)
-    restrict(path)
 
 
 def current_mode(path: Path) -> int | None:

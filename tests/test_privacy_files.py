@@ -103,3 +103,21 @@ def test_a_mode_others_could_read_or_the_owner_cannot_write_is_refused(
     with pytest.raises(ConfigError) as error:
         make_config(extra=f'\n[privacy]\nfile_mode = "{value}"\n')
     assert [p for p in error.value.problems if p.startswith("privacy.file_mode")]
+
+
+def test_emails_carry_no_tracking(make_config: Callable[..., Config]) -> None:
+    """No remote images (pixels) and no links at all in what the templates add."""
+    import email
+    import email.policy
+
+    config = make_config()
+    sync(config)
+    outbox = sorted(config.path(config.mail.outbox or Path()).glob("*.eml"))
+    assert outbox
+    for path in outbox:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for part in message.walk():
+            if part.get_content_type() == "text/html":
+                html = str(part.get_content()).casefold()
+                assert "<img" not in html and "href=" not in html, path.name
+            assert "Disposition-Notification-To" not in part

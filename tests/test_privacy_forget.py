@@ -153,3 +153,26 @@ def test_forget_shows_first_and_changes_nothing_without_yes(
     )
     assert "Registrations naming this address: 0" in exported.output
     assert "erased on request earlier" in exported.output
+
+
+def test_forgetting_a_contact_keeps_the_cluster_and_its_other_people(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    responses = project / "responses.csv"
+    sync(config)
+    contact = row_by_title(responses, "Governance toolkit")["Contact email"]
+    state = State(config.path(config.state.database))
+    result = erase(config, state, plan_erasure(config, state, contact, []), NOW.date())
+    state.close()
+    assert result.remaining == []
+    later = sync(config, NOW.replace(day=26))
+    assert later.counts["error"] == 0 and later.counts["updated"] == 0
+    database = config.path(config.state.database)
+    assert state_mentions(database, contact) == []
+    assert files_mentioning(config.path(config.mail.outbox or Path()), contact) == []
+    state = State(database)
+    reg = state.registration(row_by_title(responses, "Governance toolkit")["Cluster ID"])
+    state.close()
+    assert reg is not None and reg.data is not None and reg.status == "valid"
+    assert reg.data["contact_email"]["email"] == "" and reg.data["participants"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import calendar
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,9 +19,8 @@ from typing import Any
 from cluster_sync.config import Config
 from cluster_sync.privacy.messages import pruned_message
 from cluster_sync.privacy.search import REMOVED
+from cluster_sync.privacy.suppress import scrub_addresses
 from cluster_sync.state import State, StoredRegistration
-
-_EMAIL = re.compile(r"[^\s<>(),;:\"'\[\]]+@[^\s<>(),;:\"'\[\]]+\.[A-Za-z]{2,}")
 
 
 @dataclass
@@ -132,21 +130,12 @@ def apply_retention(config: Config, state: State, plan: RetentionPlan, now: date
 def anonymised_data(data: dict[str, Any]) -> dict[str, Any]:
     """The cluster's facts without its people: organisations and countries stay."""
 
-    def scrub(value: Any) -> Any:
-        if isinstance(value, str):
-            return _EMAIL.sub(REMOVED, value)
-        if isinstance(value, list):
-            return [scrub(v) for v in value]
-        if isinstance(value, dict):
-            return {k: scrub(v) for k, v in value.items()}
-        return value
-
     data = dict(data)
     data["participants"] = [{**p, "name": "", "email": ""} for p in data.get("participants") or []]
     data["contact_email"] = {"email": "", "name": ""}
     data["contact_person"] = ""
     data["respondent_email"] = None
-    return dict(scrub(data))
+    return dict(scrub_addresses(data, _everyone))
 
 
 def _anonymise(state: State, cluster_id: str, stamp: str) -> None:
@@ -157,7 +146,7 @@ def _anonymise(state: State, cluster_id: str, stamp: str) -> None:
     values.update(
         data=anonymised_data(reg.data) if reg.data else None,
         submitter=None,
-        problems=[_EMAIL.sub(REMOVED, p) for p in reg.problems],
+        problems=scrub_addresses(reg.problems, _everyone),
     )
     state.save_registration(StoredRegistration(**values))
     for row in state.db.execute(
@@ -171,6 +160,10 @@ def _anonymise(state: State, cluster_id: str, stamp: str) -> None:
     state.db.execute(
         "INSERT OR IGNORE INTO anonymised (cluster_id, at) VALUES (?, ?)", (cluster_id, stamp)
     )
+
+
+def _everyone(address: str) -> bool:
+    return True
 
 
 def _anonymous_message(raw: bytes) -> bytes:

@@ -14,6 +14,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 REMOVED = "[removed]"
+#: an address inside free text (validation decides what is a valid one; this only finds them)
+EMAIL = re.compile(r"[^\s<>(),;:\"'\[\]]+@[^\s<>(),;:\"'\[\]]+\.[A-Za-z]{2,}")
 _TAG = re.compile(rb"<[^>]+>")
 
 

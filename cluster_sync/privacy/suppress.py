@@ -8,15 +8,13 @@ sync time, so both give the same content hash and the sync sees nothing new.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from collections.abc import Callable
 from typing import Any
 
-from cluster_sync.privacy.search import REMOVED
+from cluster_sync.privacy.search import EMAIL, REMOVED
 from cluster_sync.state import State, now_utc
 
-_EMAIL = re.compile(r"[^\s<>(),;:\"'\[\]]+@[^\s<>(),;:\"'\[\]]+\.[A-Za-z]{2,}")
 Suppressed = Callable[[str], bool]
 
 
@@ -59,13 +57,15 @@ def checker(state: State) -> Suppressed | None:
     return suppressed
 
 
-def _clean(value: Any, suppressed: Suppressed) -> Any:
+def scrub_addresses(value: Any, suppressed: Suppressed) -> Any:
+    """Every address in every text of `value` (nested lists and dicts) for which `suppressed`
+    says yes becomes "[removed]"."""
     if isinstance(value, str):
-        return _EMAIL.sub(lambda m: REMOVED if suppressed(m.group(0)) else m.group(0), value)
+        return EMAIL.sub(lambda m: REMOVED if suppressed(m.group(0)) else m.group(0), value)
     if isinstance(value, list):
-        return [_clean(v, suppressed) for v in value]
+        return [scrub_addresses(v, suppressed) for v in value]
     if isinstance(value, dict):
-        return {k: _clean(v, suppressed) for k, v in value.items()}
+        return {k: scrub_addresses(v, suppressed) for k, v in value.items()}
     return value
 
 
@@ -88,4 +88,4 @@ def suppress_data(data: dict[str, Any], suppressed: Suppressed) -> tuple[dict[st
     if respondent.get("email") and suppressed(str(respondent["email"])):
         data["respondent_email"] = None
         removed += 1
-    return _clean(data, suppressed), removed
+    return scrub_addresses(data, suppressed), removed
