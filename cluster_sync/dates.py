@@ -13,6 +13,8 @@ DateOrder = Literal["DMY", "MDY", "YMD"]
 SERIAL_EPOCH = datetime(1899, 12, 30)
 # A serial number outside these bounds is not a plausible date for this programme (1982..2064).
 _SERIAL_MIN, _SERIAL_MAX = 30000, 60000
+# The years a typed date or a date cell may have.
+_YEARS = (1900, 2100)
 
 MONTHS = {
     name: number
@@ -67,10 +69,11 @@ def from_serial(serial: float) -> datetime:
 
 def parse_datetime(value: object, order: DateOrder, tz: ZoneInfo | None = None) -> datetime:
     """A cell as a date-time. Naive values are taken to be in `tz` (the spreadsheet's zone)."""
-    if isinstance(value, datetime):
-        result = value
-    elif isinstance(value, date):
-        result = datetime(value.year, value.month, value.day)
+    if isinstance(value, date):
+        # A date cell gets the plausibility range of a typed date (9999-12-31 is no date here).
+        if not _YEARS[0] <= value.year <= _YEARS[1]:
+            raise DateParseError(f"{value.isoformat()} has an implausible year")
+        result = value if isinstance(value, datetime) else datetime(*value.timetuple()[:3])
     elif isinstance(value, int | float) and not isinstance(value, bool):
         result = from_serial(float(value))
     else:
@@ -128,7 +131,7 @@ def _numeric(m: re.Match[str], order: DateOrder, text: str) -> datetime:
 def _build(
     y: int, mo: int, d: int, hh: str | None, mm: str | None, ss: str | None, text: str
 ) -> datetime:
-    if not 1900 <= y <= 2100:
+    if not _YEARS[0] <= y <= _YEARS[1]:
         raise DateParseError(f"{text!r} has an implausible year")
     try:
         return datetime(y, mo, d, int(hh or 0), int(mm or 0), int(ss or 0))

@@ -165,6 +165,9 @@ class Sync:
     def _validated(self, snapshot: Snapshot, summary: RunSummary) -> list[tuple[Any, Outcome]]:
         tz = snapshot.timezone or self.config.zone
         rows = []
+        for number, why in snapshot.unreadable.items():
+            summary.rows += 1
+            summary.results.append(RowResult(number, None, "", "error", f"not read: {why}"))
         for row in snapshot.rows:
             if is_blank_row(row.values):
                 summary.blank += 1

@@ -40,6 +40,13 @@ class SourceError(ClusterSyncError):
     """The responses sheet or export could not be read or written."""
 
 
+class ExportError(SourceError):
+    """A local export that cannot be used as it is (missing, unreadable, damaged): the person
+    running the sync has to fix or download it again, like a configuration problem."""
+
+    exit_code = 2
+
+
 class TemplateError(ClusterSyncError):
     """A Word or email template is broken (names the template and the tag)."""
 

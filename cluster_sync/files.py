@@ -1,4 +1,5 @@
-"""File writes that a crash cannot leave half done, with modes set explicitly.
+"""File writes that a crash cannot leave half done, that never overwrite a change made by
+someone else in the meantime, and whose modes are set explicitly.
 
 Everything cluster-sync creates (the state database, the log, the outbox, the outputs) holds
 personal data, so it is created readable by its owner only (0600, folders 0700), whatever the
@@ -7,7 +8,9 @@ umask says. `[privacy] file_mode` widens that for a shared group folder (0640 â†
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import hashlib
 import os
 import stat
 import tempfile
@@ -85,18 +88,54 @@ def current_mode(path: Path) -> int | None:
         return None
 
 
+class ChangedMeanwhile(Exception):
+    """The file on disk is no longer the content the new version was made from."""
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write beside the target, fsync, then rename over it. The file gets `mode`, else the
     configured one."""
     make_dirs(path.parent)
+    tmp = _write_temp(path, data, file_mode() if mode is None else mode)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def replace_if_unchanged(path: Path, data: bytes, made_from: str) -> None:
+    """Replace an existing file (keeping its permission bits) by `data`, unless its content
+    is no longer the one whose digest is `made_from`: then raise ChangedMeanwhile and leave
+    it alone. The check is made after the new version is on disk, right before the rename,
+    so the window in which another program's save could be lost is as short as it can be."""
+    info = os.stat(path)
+    tmp = _write_temp(path, data, stat.S_IMODE(info.st_mode))
+    try:
+        # Keeps its owner when run as root; for anyone else the file becomes theirs.
+        with contextlib.suppress(OSError):
+            os.chown(tmp, info.st_uid, info.st_gid)
+        if digest(path.read_bytes()) != made_from:
+            raise ChangedMeanwhile(str(path))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_temp(path: Path, data: bytes, mode: int) -> str:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fchmod(handle.fileno(), file_mode() if mode is None else mode)
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return tmp

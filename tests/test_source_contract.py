@@ -7,6 +7,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+import openpyxl
 import pytest
 from google_fixtures import HEADERS, answer_row, load_sheet, settings, shown
 
@@ -140,6 +141,34 @@ class TestFileSource(SourceContract):
     def _write(self, rows: Rows) -> None:
         with self.path.open("w", encoding="utf-8", newline="") as handle:
             csv.writer(handle).writerows(rows)
+
+
+class TestXlsxSource(SourceContract):
+    """An .xlsx export in tmp_path, as openpyxl writes it (inline strings, no styles)."""
+
+    def make(self, tmp_path: Path, rows: Rows) -> Source:
+        self.path = tmp_path / "responses.xlsx"
+        self._write(rows)
+        return FileSource(
+            self.path, FileSourceConfig(path=self.path, write_back=True), FormConfig()
+        )
+
+    def grid(self) -> Rows:
+        sheet = openpyxl.load_workbook(self.path, data_only=True).active
+        rows = [
+            ["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)
+        ]
+        return _trim(rows)
+
+    def reverse_rows(self) -> None:
+        rows = self.grid()
+        self._write([rows[0], *reversed(rows[1:])])
+
+    def _write(self, rows: Rows) -> None:
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append(row or [None])
+        book.save(self.path)
 
 
 class TestGoogleSource(SourceContract):

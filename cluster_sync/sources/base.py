@@ -52,6 +52,8 @@ class Snapshot:
     #: the spreadsheet's own time zone, when the source knows it
     timezone: ZoneInfo | None = None
     description: str = ""
+    #: rows the source could not read faithfully (row number -> why): reported, not processed
+    unreadable: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

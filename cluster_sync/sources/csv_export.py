@@ -1,0 +1,347 @@
+"""A CSV export as Excel and Google Sheets really write it, read and edited in place.
+
+The delimiter (comma, semicolon or tab) is the one that splits the header row into known form
+headers; each line is decoded as UTF-8 (with or without a byte order mark) or, failing that, as
+Windows-1252. A record that cannot be read faithfully (a line in neither encoding, a cell longer
+than any spreadsheet holds, a quote never closed) is rejected alone, named by its line.
+
+Write-back edits the bytes of the records whose status cells change and copies every other byte
+as it was: byte order mark, delimiter, quoting, line endings, the last line's newline (or its
+absence), every untouched record, and every cell of a touched record that is not a status cell.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from cluster_sync import text
+from cluster_sync.errors import ExportError
+
+#: No spreadsheet holds a longer cell (Sheets: 50,000 characters; Excel: 32,767); also the
+#: csv module's own default limit.
+FIELD_LIMIT = 131_072
+DELIMITERS = (",", ";", "\t")
+_BOM = b"\xef\xbb\xbf"
+_QUOTED = re.compile(r'"([^"]*(?:""[^"]*)*)"')
+_SEP_LINE = re.compile(r"^sep=(.)$")  # Excel's "sep=;" hint on the first line
+_LINE_REST = re.compile(r"[^\r\n]*")
+_UNQUOTED = {d: re.compile(f"[^{re.escape(d)}\r\n]*") for d in DELIMITERS}
+
+
+@dataclass(slots=True)
+class Cell:
+    value: str
+    start: int  # the raw text of the cell, quotes included, is text[start:end]
+    end: int
+
+
+@dataclass(slots=True)
+class Record:
+    number: int  # the row number a spreadsheet shows (the header is 1)
+    line: int  # the physical line it starts on (1-based)
+    start: int
+    end: int  # where the record's line ending begins
+    cells: list[Cell]
+    problem: str | None = None
+
+    @property
+    def values(self) -> list[str]:
+        return [c.value for c in self.cells]
+
+
+@dataclass(slots=True)
+class _Line:
+    char_start: int
+    byte_start: int
+    encoding: str | None  # None: neither UTF-8 nor Windows-1252
+
+
+@dataclass
+class CsvExport:
+    body: bytes  # the file without its byte order mark
+    bom: bytes
+    text: str
+    lines: list[_Line]
+    delimiter: str = ","
+    #: how the file quotes: "all" cells, every "text" cell (numbers bare), or "minimal"
+    quoting: str = "minimal"
+    empty_quoted: bool = False  # an empty cell written as ""
+    records: list[Record] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def header(self) -> Record | None:
+        return self.records[0] if self.records else None
+
+    @property
+    def headers(self) -> list[str]:
+        return [v.strip() for v in self.header.values] if self.header else []
+
+    @property
+    def rows(self) -> list[tuple[int, list[Any]]]:
+        """(row number, cells) of every data record that could be read."""
+        return [(r.number, r.values) for r in self.records[1:] if not r.problem]
+
+    @property
+    def unreadable(self) -> dict[int, str]:
+        """Row number -> why that record was not read."""
+        return {r.number: f"line {r.line}: {r.problem}" for r in self.records[1:] if r.problem}
+
+    @property
+    def used_width(self) -> int:
+        """One past the last column holding anything, in any record."""
+        width = 0
+        for record in self.records:
+            values = record.values
+            while values and values[-1] == "":
+                values.pop()
+            width = max(width, len(values))
+        return width
+
+    def patched(self, cells: Mapping[tuple[int, int], str]) -> tuple[bytes | None, dict[int, str]]:
+        """The file with these (row number, column index) cells set, all else as it was; no
+        row is ever withheld (every cell of a CSV can be written)."""
+        by_number = {r.number: r for r in self.records}
+        by_row: dict[int, dict[int, str]] = {}
+        for (row, col), value in cells.items():
+            by_row.setdefault(row, {})[col] = value
+        edits: list[tuple[int, int, int, str]] = []
+        for number, wanted in by_row.items():
+            edits.extend(self._record_edits(by_number[number], wanted))
+        out = bytearray()
+        done = 0
+        for start, end, _, new in sorted(edits):
+            b_start, b_end = self._byte(start), self._byte(end)
+            out += self.body[done:b_start]
+            out += new.encode(self._encoding_at(start), errors="replace")
+            done = b_end
+        out += self.body[done:]
+        return self.bom + bytes(out), {}
+
+    def _record_edits(
+        self, record: Record, wanted: dict[int, str]
+    ) -> list[tuple[int, int, int, str]]:
+        """(start, end, order, new text): an empty last cell and the cells appended after it
+        start at the same place; the cell comes first."""
+        edits = []
+        for col, value in wanted.items():
+            if col < len(record.cells) and record.cells[col].value != value:
+                cell = record.cells[col]
+                edits.append((cell.start, cell.end, 0, self._quoted(value)))
+        extra = sorted(col for col in wanted if col >= len(record.cells))
+        if extra:
+            empty = self._quoted("")
+            added = [empty] * (extra[-1] + 1 - len(record.cells))
+            for col in extra:
+                added[col - len(record.cells)] = self._quoted(wanted[col])
+            lead = self.delimiter if record.cells else ""
+            edits.append((record.end, record.end, 1, lead + self.delimiter.join(added)))
+        return edits
+
+    def needs_quotes(self, value: str) -> bool:
+        return any(c in value for c in (self.delimiter, '"', "\r", "\n"))
+
+    def _quoted(self, value: str) -> str:
+        if value == "":
+            return '""' if self.empty_quoted else ""
+        needed = self.needs_quotes(value)
+        if needed or self.quoting == "all" or (self.quoting == "text" and not _number(value)):
+            return '"' + value.replace('"', '""') + '"'
+        return value
+
+    @cached_property
+    def _starts(self) -> list[int]:
+        return [line.char_start for line in self.lines]
+
+    def _line_at(self, offset: int) -> _Line:
+        return self.lines[max(bisect.bisect_right(self._starts, offset) - 1, 0)]
+
+    def _encoding_at(self, offset: int) -> str:
+        return self._line_at(offset).encoding or "utf-8"
+
+    def _byte(self, offset: int) -> int:
+        line = self._line_at(offset)
+        part = self.text[line.char_start : offset]
+        return line.byte_start + len(part.encode(line.encoding or "utf-8", errors="replace"))
+
+
+def parse(data: bytes, known_headers: Iterable[str], where: str) -> CsvExport:
+    """The export's records, its delimiter found by the headers it should hold."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ExportError(
+            f"{where} is saved as UTF-16 (Excel's “Unicode Text”), not as CSV.",
+            hint="download it again with File > Download > Comma-separated values, or save it "
+            "from Excel as “CSV UTF-8”.",
+        )
+    bom = _BOM if data.startswith(_BOM) else b""
+    export = _decode(data[len(bom) :], bom)
+    first = 0
+    sep = _SEP_LINE.match(export.text.split("\n", 1)[0].rstrip("\r"))
+    if sep and sep[1] in DELIMITERS:
+        export.delimiter = sep[1]
+        first = _tokenize(export.text, 0, sep[1])[1]
+    else:
+        export.delimiter = _guess_delimiter(export.text, known_headers)
+    # Row numbers count the records after Excel's "sep=" line, as Excel shows them.
+    export.records = _records(export, first)
+    header = export.header
+    if header is not None and header.problem:
+        raise ExportError(
+            f"The header row of {where} cannot be read: {header.problem}.",
+            hint="download the export again (File > Download > Comma-separated values).",
+        )
+    sample = [r for r in export.records[:20] if r.cells and not r.problem]
+    export.quoting, export.empty_quoted = _quoting(export, sample)
+    bad = [line for line in export.lines if line.encoding != "utf-8"]
+    if bad:
+        number = export.lines.index(bad[0]) + 1
+        export.warnings.insert(
+            0,
+            f"{where} is not all UTF-8: line {number} is the first that is not; lines that "
+            "are not were read as Windows-1252. Download the export again as UTF-8 if "
+            "accented letters look wrong.",
+        )
+    return export
+
+
+def _quoting(export: CsvExport, sample: list[Record]) -> tuple[str, bool]:
+    """How the first records are quoted: every cell, every text cell, or only where needed;
+    and whether an empty cell is written as ""."""
+    cells = [(export.text.startswith('"', c.start), c.value) for r in sample for c in r.cells]
+    empties = [quoted for quoted, value in cells if value == ""]
+    empty_quoted = bool(empties) and all(empties)
+    filled = [(quoted, value) for quoted, value in cells if value != ""]
+    if filled and all(quoted for quoted, _ in filled):
+        return "all", empty_quoted or not empties
+    # A cell quoted without needing it: the file quotes text (LibreOffice's "quote all text
+    # cells" leaves numbers and dates bare).
+    if any(quoted and not export.needs_quotes(value) for quoted, value in filled):
+        return "text", empty_quoted
+    return "minimal", empty_quoted
+
+
+def _number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _decode(body: bytes, bom: bytes) -> CsvExport:
+    lines: list[_Line] = []
+    parts: list[str] = []
+    chars = 0
+    position = 0
+    for raw in body.splitlines(keepends=True):
+        encoding: str | None
+        try:
+            decoded, encoding = raw.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            try:
+                decoded, encoding = raw.decode("cp1252"), "cp1252"
+            except UnicodeDecodeError:
+                decoded, encoding = raw.decode("cp1252", errors="replace"), None
+        lines.append(_Line(chars, position, encoding))
+        parts.append(decoded)
+        chars += len(decoded)
+        position += len(raw)
+    return CsvExport(body=body, bom=bom, text="".join(parts), lines=lines)
+
+
+def _guess_delimiter(data: str, known_headers: Iterable[str]) -> str:
+    """The delimiter that splits the first record into the most known headers; a tie (no
+    known header at all) goes to the one that splits it into the most cells."""
+    known = {text.fold(h) for h in known_headers}
+
+    def score(delimiter: str) -> tuple[int, int, int]:
+        cells = _tokenize(data, 0, delimiter)[0]
+        found = sum(text.fold(c.value) in known for c in cells)
+        return found, len(cells), delimiter == ","
+
+    return max(DELIMITERS, key=score)
+
+
+def _records(export: CsvExport, position: int) -> list[Record]:
+    data = export.text
+    starts = [line.char_start for line in export.lines]
+    records: list[Record] = []
+    number = 1
+    while position < len(data):
+        line_index = max(bisect.bisect_right(starts, position) - 1, 0)
+        cells, after, end, problem = _tokenize(data, position, export.delimiter)
+        last_line = max(bisect.bisect_right(starts, max(end - 1, position)) - 1, 0)
+        if problem is None and any(
+            line.encoding is None for line in export.lines[line_index : last_line + 1]
+        ):
+            problem = "it holds bytes that are neither UTF-8 nor Windows-1252"
+        records.append(Record(number, line_index + 1, position, end, cells, problem))
+        if problem:
+            export.warnings.append(f"Row {number} (line {line_index + 1}) was not read: {problem}.")
+        number += 1
+        position = after
+    return records
+
+
+def _tokenize(data: str, position: int, delimiter: str) -> tuple[list[Cell], int, int, str | None]:
+    """One record from `position`: its cells, where the next record starts, where this one's
+    line ending begins, and why it cannot be read (None when it can)."""
+    unquoted = _UNQUOTED[delimiter]
+    cells: list[Cell] = []
+    problem = None
+    if position < len(data) and data[position] in "\r\n":
+        return [], _after_newline(data, position), position, None
+    while True:
+        start = position
+        if data.startswith('"', position):
+            m = _QUOTED.match(data, position)
+            if m is not None and _stray_quote(data, m, delimiter):
+                m = None
+            if m is None:
+                # Never closed: reject this line alone and go on with the next.
+                end = position + len(_run(_LINE_REST, data, position))
+                cells.append(Cell(data[position:end], start, end))
+                return cells, _after_newline(data, end), end, 'a quote (") is never closed'
+            tail = _run(unquoted, data, m.end())
+            value = m[1].replace('""', '"') + tail  # "ab"c is abc, as the csv module reads it
+            position = m.end() + len(tail)
+        else:
+            value = _run(unquoted, data, position)
+            position += len(value)
+        if len(value) > FIELD_LIMIT and problem is None:
+            problem = (
+                f"a cell holds {len(value):,} characters, more than the {FIELD_LIMIT:,} allowed"
+            )
+        cells.append(Cell(value, start, position))
+        if data.startswith(delimiter, position):
+            position += len(delimiter)
+            continue
+        return cells, _after_newline(data, position), position, problem
+
+
+def _stray_quote(data: str, m: re.Match[str], delimiter: str) -> bool:
+    """A quote that "closes" on a later line, in the middle of a cell, was never closed
+    where it should have been: a spreadsheet writes a closing quote before a delimiter or
+    the end of the line, and a cell spanning lines only when it was quoted on purpose."""
+    after = data[m.end() : m.end() + 1]
+    spans_lines = "\n" in m[1] or "\r" in m[1]
+    return spans_lines and after not in ("", delimiter, "\r", "\n")
+
+
+def _run(pattern: re.Pattern[str], data: str, position: int) -> str:
+    m = pattern.match(data, position)
+    assert m is not None  # the patterns match the empty string
+    return m[0]
+
+
+def _after_newline(data: str, position: int) -> int:
+    if data.startswith("\r\n", position):
+        return position + 2
+    if position < len(data) and data[position] in "\r\n":
+        return position + 1
+    return position
