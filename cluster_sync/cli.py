@@ -438,6 +438,8 @@ def forget(
         plan = plan_erasure(cfg, state, address, list(names))
         for what, n in plan.counts.items():
             say(ctx, f"  {what}: {n}")
+        for path in plan.files:
+            say(ctx, f"    {path}")
         if not yes or dry_run:
             say(ctx, f"Dry run: {plan.items} item(s) would change; run again with --yes to erase.")
             return

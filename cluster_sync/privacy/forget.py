@@ -60,6 +60,18 @@ class ErasurePlan:
     def items(self) -> int:
         return sum(self.counts.values())
 
+    @property
+    def files(self) -> list[Path]:
+        return [
+            *self.outbox_deleted,
+            *self.outbox_redacted,
+            *self.factsheets_rerendered,
+            *self.factsheets_removed,
+            *self.reports_rerendered,
+            *self.files_removed,
+            *([self.log_file] if self.log_file else []),
+        ]
+
 
 @dataclass
 class ErasureResult:
@@ -200,20 +212,8 @@ def erase(config: Config, state: State, plan: ErasurePlan, today: date) -> Erasu
     state.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     again = plan_erasure(config, state, plan.address, [])
     remaining = _text_hits(state, [plan.address])
-    remaining += [str(p) for p in _files_of(again)]
+    remaining += [str(p) for p in again.files]
     return ErasureResult(plan, remaining)
-
-
-def _files_of(plan: ErasurePlan) -> list[Path]:
-    return [
-        *plan.outbox_deleted,
-        *plan.outbox_redacted,
-        *plan.factsheets_rerendered,
-        *plan.factsheets_removed,
-        *plan.reports_rerendered,
-        *plan.files_removed,
-        *([plan.log_file] if plan.log_file else []),
-    ]
 
 
 def _erase_registrations(state: State, plan: ErasurePlan, needles: list[str]) -> None:

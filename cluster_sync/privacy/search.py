@@ -19,11 +19,18 @@ EMAIL = re.compile(r"[^\s<>(),;:\"'\[\]]+@[^\s<>(),;:\"'\[\]]+\.[A-Za-z]{2,}")
 _TAG = re.compile(rb"<[^>]+>")
 
 
+def _bounded(needle: str) -> str:
+    """A whole address or name only: anna@x.org is not inside joanna@x.org, Ann not in Anna."""
+    if "@" in needle:
+        return rf"(?<![\w.+%-]){re.escape(needle)}(?![\w-]|\.\w)"
+    return rf"(?<!\w){re.escape(needle)}(?!\w)"
+
+
 def _pattern(needles: Iterable[str]) -> re.Pattern[str] | None:
     words = sorted({n.strip() for n in needles if n and n.strip()}, key=len, reverse=True)
     if not words:
         return None
-    return re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    return re.compile("|".join(_bounded(w) for w in words), re.IGNORECASE)
 
 
 def mentions(text: str, needles: Iterable[str]) -> bool:
