@@ -213,6 +213,8 @@ def erase(config: Config, state: State, plan: ErasurePlan, today: date) -> Erasu
     again = plan_erasure(config, state, plan.address, [])
     remaining = _text_hits(state, [plan.address])
     remaining += [str(p) for p in again.files]
+    # what was changed must not name them either (a name is checked only there)
+    remaining += [str(p) for p in plan.files if p.exists() and file_mentions(p, needles)]
     return ErasureResult(plan, remaining)
 
 

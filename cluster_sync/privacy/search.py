@@ -17,6 +17,8 @@ REMOVED = "[removed]"
 #: an address inside free text (validation decides what is a valid one; this only finds them)
 EMAIL = re.compile(r"[^\s<>(),;:\"'\[\]]+@[^\s<>(),;:\"'\[\]]+\.[A-Za-z]{2,}")
 _TAG = re.compile(rb"<[^>]+>")
+#: the end of a paragraph, cell or row, a tab or a break: words on either side stay apart
+_BREAK = re.compile(rb"</(?:w:p|a:p|w:tc|si|c|row)>|<w:(?:tab|br|cr)/>")
 
 
 def _bounded(needle: str) -> str:
@@ -50,7 +52,7 @@ def document_text(data: bytes) -> str:
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 parts = [
-                    _TAG.sub(b"", archive.read(name))
+                    _TAG.sub(b"", _BREAK.sub(b"\n", archive.read(name)))
                     for name in archive.namelist()
                     if name.endswith((".xml", ".rels"))
                 ]
