@@ -123,7 +123,7 @@ def plan_erasure(config: Config, state: State, address: str, names: list[str]) -
             current[reg.cluster_id] = reg.version
     _plan_messages(state, plan)
     _plan_files(config, state, plan, current)
-    plan.other_records = len(_text_hits(state, [address], skip_registrations=True))
+    plan.other_records = len(_text_hits(state, [address], skip={"registrations", "messages"}))
     return plan
 
 
@@ -176,12 +176,12 @@ def _plan_files(config: Config, state: State, plan: ErasurePlan, current: dict[s
         plan.log_file = log_file
 
 
-def _text_hits(state: State, needles: list[str], skip_registrations: bool = False) -> list[str]:
+def _text_hits(state: State, needles: list[str], skip: set[str]) -> list[str]:
     """Every table and column of the state that still names them, as "table.column"."""
     hits = []
     tables = [r[0] for r in state.db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
     for table in tables:
-        if skip_registrations and table in ("registrations", "messages"):
+        if table in skip:
             continue
         columns = [c[1] for c in state.db.execute(f'PRAGMA table_info("{table}")')]
         for column in columns:
@@ -211,7 +211,9 @@ def erase(config: Config, state: State, plan: ErasurePlan, today: date) -> Erasu
     state.db.execute("VACUUM")
     state.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     again = plan_erasure(config, state, plan.address, [])
-    remaining = _text_hits(state, [plan.address])
+    # messages were searched (decoded) by the plan; everything else column by column
+    remaining = _text_hits(state, [plan.address], skip={"messages"})
+    remaining += [f"message #{n}" for n in again.messages_deleted + again.messages_redacted]
     remaining += [str(p) for p in again.files]
     # what was changed must not name them either (a name is checked only there)
     remaining += [str(p) for p in plan.files if p.exists() and file_mentions(p, needles)]
