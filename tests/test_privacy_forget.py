@@ -8,6 +8,7 @@ import email
 import email.policy
 import html
 import io
+import json
 import re
 import sqlite3
 import zipfile
@@ -97,6 +98,10 @@ def test_forget_erases_everywhere_and_the_next_sync_keeps_it_so(
     record = person_record(config, state, PERSON.upper())
     assert {r["cluster_id"] for r in record["registrations"]} == {governance_id, other}
     assert record["messages"] and record["files"]["factsheets"]
+    governance = next(r for r in record["registrations"] if r["cluster_id"] == governance_id)
+    assert governance["roles"] == ["participant"]
+    answers = json.dumps(governance["answers"]).casefold()
+    assert PERSON in answers and "niccolo.manca@example.org" not in answers  # not theirs
 
     plan = plan_erasure(config, state, PERSON, [])
     assert NAME in plan.names and plan.items > 0

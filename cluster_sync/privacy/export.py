@@ -49,7 +49,9 @@ def person_record(config: Config, state: State, address: str) -> dict[str, Any]:
                 ],
                 "first_seen": reg.first_seen,
                 "last_changed": reg.last_changed,
-                "answers": data,
+                # their own data: the other people of the cluster are left out (suppress_data
+                # with "everyone but them"), as their details are not the requester's to see
+                "answers": suppress.suppress_data(data, lambda a: a.casefold() != key)[0],
             }
         )
     messages = []
