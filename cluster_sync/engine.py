@@ -24,7 +24,8 @@ from cluster_sync.identity import Identified, identify
 from cluster_sync.mailers.base import Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue
 from cluster_sync.model import Address, Registration
-from cluster_sync.privacy.suppress import Suppressed
+from cluster_sync.privacy.retention import apply_retention, is_anonymised, plan_retention
+from cluster_sync.privacy.suppress import Suppressed, checker, suppress_data
 from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Attachment, Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
@@ -102,8 +103,6 @@ class Sync:
         check_templates(self.config)
         self._check_mailer()
         snapshot = self.source.read()
-        from cluster_sync.privacy.suppress import checker
-
         self.suppressed = checker(self.state)
         rows = self._validated(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")
@@ -131,8 +130,6 @@ class Sync:
 
     def _prune(self, summary: RunSummary) -> None:
         """Retention (docs/privacy.md): what is kept longer than `[privacy]` allows goes."""
-        from cluster_sync.privacy.retention import apply_retention, plan_retention
-
         plan = plan_retention(self.config, self.state, self.now)
         if plan.items:
             apply_retention(self.config, self.state, plan, self.now)
@@ -182,8 +179,6 @@ class Sync:
     def _without_erased(self, row_number: int, outcome: Outcome) -> Outcome:
         """People who asked to be forgotten are left out of what the sync keeps, even though
         the old response in the sheet still names them."""
-        from cluster_sync.privacy.suppress import suppress_data
-
         if self.suppressed is None or outcome.registration is None:
             return outcome
         data = json.loads(outcome.registration.to_json())
@@ -205,7 +200,7 @@ class Sync:
             title = str(item.row.values.get("title") or "")
             note = f"duplicate of {item.duplicate_of} (same cluster title): not processed"
             return RowResult(row_number, None, title, "duplicate", note)
-        if self._anonymised(item.cluster_id):
+        if is_anonymised(self.state, item.cluster_id):
             # its people were removed after the retention period: the old row is not read again
             note = "anonymised after the retention period; not read again"
             return RowResult(row_number, item.cluster_id, "", "unchanged", note)
@@ -226,11 +221,6 @@ class Sync:
             log.exception("row %s (%s) could not be processed", row_number, item.cluster_id)
             note = f"could not be processed ({type(exc).__name__}: {exc}); details in the log"
             return RowResult(row_number, item.cluster_id, "", "error", note)
-
-    def _anonymised(self, cluster_id: str) -> bool:
-        from cluster_sync.privacy.retention import is_anonymised
-
-        return is_anonymised(self.state, cluster_id)
 
     def _stored(self, item: Identified) -> StoredRegistration | None:
         assert item.cluster_id is not None
