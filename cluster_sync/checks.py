@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from cluster_sync.render.branding import logo_images, missing
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, render_docx
 from cluster_sync.sources import open_source
+from cluster_sync.text import counted
 
 
 @dataclass
@@ -88,26 +90,32 @@ def check_templates(config: Config) -> str:
             "problems": ["p"],
         },
     )
-    composer.render(
-        "digest",
-        {
-            "run_date": "today",
-            "source": "s",
-            "headline": "h",
-            "new": [],
-            "updated": [],
-            "invalid": [],
-            "duplicates": [],
-            "errors": [],
-            "awaiting": [],
-            "failed": [],
-            "sent": 0,
-            "deferred": 0,
-            "erased_rows": [7],
-            "pruned": {"email bodies": 2},
-        },
-    )
+    composer.render("digest", _sample_digest())
     return "factsheet and email templates render"
+
+
+def _sample_digest() -> dict[str, object]:
+    """The digest's tags with one item in every list, so every part of the template is tried."""
+    from cluster_sync.mailqueue import DeliveryReport
+    from cluster_sync.summary import RowResult, RunSummary, digest_context
+
+    summary = RunSummary(0, "the sample source", sheet_link="https://docs.google.com/x")
+    summary.results = [
+        RowResult(2, "CL-2000-001", "New", "new", "factsheet v1"),
+        RowResult(3, "CL-2000-002", "Updated", "updated", "factsheet v2"),
+        RowResult(4, "CL-2000-003", "", "invalid", problems=["p"], since="s", told="t"),
+        RowResult(5, "CL-2000-004", "", "invalid", problems=["p"], untold=True),
+        RowResult(6, None, "Twice", "duplicate", "duplicate of CL-2000-001"),
+        RowResult(7, "CL-2000-005", "Broken", "error", "OSError: disk full"),
+    ]
+    summary.awaiting_approval = [summary.results[0]]
+    summary.interrupted = ["run 1 was stopped before it finished"]
+    summary.erased_rows = [8]
+    summary.pruned = {"email bodies": 2}
+    summary.delivery = DeliveryReport(
+        sent=1, failed=[(1, "subject", "550 no")], refused=[(2, "a@example.org", "550 no")]
+    )
+    return digest_context(summary, date.today(), final=True)
 
 
 def _report(config: Config) -> str:
@@ -127,35 +135,71 @@ def _report(config: Config) -> str:
 
 
 def _source(config: Config) -> str:
+    """The source is read as the sync reads it: a file source from disk, a Google Sheet over
+    the network (its header row and rows)."""
     snapshot = open_source(config).read()
-    return f"{snapshot.description}: headers found, {len(snapshot.rows)} row(s)"
+    return f"{snapshot.description}: headers found, {counted(len(snapshot.rows), 'row')}"
+
+
+def writable(folder: Path, what: str) -> str:
+    """Whether the sync can write into `folder` (or create it): a real write of a small file,
+    removed at once. Permission bits alone do not tell (root ignores them; a read-only mount
+    or a full disk does not show in them)."""
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ClusterSyncError(f"{what} {folder} cannot be created: {existing} is not a folder")
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".cluster-sync-check-") as probe:
+            probe.write(b"\0" * 4096)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        raise ClusterSyncError(
+            f"{what} {folder} is not writable: {exc.strerror or exc} (in {existing})"
+        ) from None
+    return f"{what} {folder} is writable" + ("" if existing == folder else " (will be created)")
 
 
 def _state(config: Config) -> str:
     path = config.path(config.state.database)
     if path.exists():
-        return f"state database {path} exists"
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    import os
-
-    if not os.access(parent, os.W_OK):
-        raise ClusterSyncError(
-            f"the state database {path} cannot be created: {parent} is not writable"
-        )
+        writable(path.parent, "the folder of the state database")
+        return f"state database {path} exists; its folder is writable"
+    writable(path.parent, "the folder of the state database")
     return f"state database {path} will be created on the first sync"
+
+
+def _output(config: Config) -> str:
+    return writable(config.path(config.output.directory), "the output folder")
 
 
 def _mail(config: Config) -> str:
     from cluster_sync.mailers import PermanentFailure, open_mailer
 
+    if config.mail.backend == "outbox" and config.mail.outbox:
+        writable(config.path(config.mail.outbox), "the outbox folder")
     mailer = open_mailer(config)
     try:
-        mailer.check_settings()  # settings and secrets only: nothing is connected or sent
+        mailer.check_settings()  # settings, secrets, the CA bundle: nothing is connected
     except PermanentFailure as exc:
         raise ClusterSyncError(f"{mailer.description}: {exc.reply}") from None
     return f"mail goes to {mailer.description}"
+
+
+def _mail_login(config: Config) -> str:
+    """`check --connect`: connect, secure and log in as delivery would; send nothing."""
+    from cluster_sync.mailers import PermanentFailure, TemporaryFailure, open_mailer
+
+    mailer = open_mailer(config)
+    try:
+        mailer.open()
+    except (PermanentFailure, TemporaryFailure) as exc:
+        raise ClusterSyncError(f"{mailer.description}: {exc.reply}") from None
+    finally:
+        mailer.close()
+    return f"logged in to {mailer.description}" if not mailer.saves_only else mailer.description
 
 
 _ARTWORK = {"programme_logo": "programme logo", "eu_emblem": "EU emblem"}
@@ -178,13 +222,16 @@ CHECKS: list[tuple[str, Callable[[Config], str]]] = [
     ("report", _report),
     ("source", _source),
     ("state", _state),
+    ("output", _output),
     ("mail", _mail),
 ]
+#: what `check --connect` adds: talking to the mail server
+CONNECT_CHECKS: list[tuple[str, Callable[[Config], str]]] = [("mail server", _mail_login)]
 
 
-def run_checks(config: Config) -> list[Check]:
+def run_checks(config: Config, connect: bool = False) -> list[Check]:
     results = []
-    for area, check in CHECKS:
+    for area, check in CHECKS + (CONNECT_CHECKS if connect else []):
         try:
             results.append(Check(area, True, check(config)))
         except CheckWarning as exc:

@@ -1,62 +1,38 @@
 """The command line: a thin layer over the library. Each command opens what it needs, makes one
-library call and prints the result; every error is shown in one place, in plain words."""
+library call and prints the result (cluster_sync.console says it, and shows every error in one
+place, in plain words)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
+import shutil
 import sys
 import tempfile
-import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from cluster_sync import __version__, files, logs
 from cluster_sync import config as config_mod
 from cluster_sync.config import Config
+from cluster_sync.console import (
+    due_now,
+    finish_run,
+    handle_errors,
+    print_summary,
+    queue_line,
+    say,
+    say_delivery,
+)
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.report.command import report
+from cluster_sync.text import counted
 
-F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("cluster_sync")
-
-
-def handle_errors(func: F) -> F:
-    """Turn every error into a short message with what to do; traceback only with -v."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = click.get_current_context()
-        verbose = bool(ctx.find_root().params.get("verbose"))
-        try:
-            return func(*args, **kwargs)
-        except ClusterSyncError as exc:
-            if verbose:
-                traceback.print_exc()
-            click.secho(f"Error: {logs.redact(str(exc))}", fg="red", err=True)
-            log.error("%s", exc)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("Interrupted; nothing is lost: the next run continues.", err=True)
-            sys.exit(130)
-        except Exception as exc:
-            log.exception("unexpected error")
-            if verbose:
-                traceback.print_exc()
-            click.secho(
-                f"Unexpected error: {type(exc).__name__}: {logs.redact(str(exc))}\n"
-                "  What to do: run again with -v for details, and report it with the log file.",
-                fg="red",
-                err=True,
-            )
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,11 +59,6 @@ def load_config(ctx: click.Context) -> Config:
     files.configure(cfg.privacy.mode)
     logs.setup(cfg.path(cfg.log.file) if cfg.log.file else None, cfg.log.level, ctx.obj["verbose"])
     return cfg
-
-
-def say(ctx: click.Context, message: str = "", **style: Any) -> None:
-    if not ctx.obj["quiet"]:
-        click.secho(message, **style)
 
 
 @contextmanager
@@ -118,28 +89,19 @@ def opened_state(cfg: Config, must_exist: bool = False) -> Iterator[Any]:
     is_flag=True,
     help="Validate and render into a scratch folder; change no state, deliver nothing.",
 )
+@click.option(
+    "--keep", is_flag=True, help="With --dry-run: keep the scratch folder and say where it is."
+)
 @click.pass_context
 @handle_errors
-def sync(ctx: click.Context, dry_run: bool) -> None:
+def sync(ctx: click.Context, dry_run: bool, keep: bool) -> None:
     """Run the nightly sync: read, validate, render, email, write statuses back."""
     from cluster_sync.lock import state_lock
 
     cfg = load_config(ctx)
     with state_lock(cfg.path(cfg.state.database)):
-        summary, where = (_dry_run if dry_run else _real_run)(ctx, cfg)
-    _print_summary(ctx, summary, where, dry_run)
-    if summary.write_back_error:
-        click.secho(f"Warning: {summary.write_back_error}", fg="yellow", err=True)
-        sys.exit(3)
-    if summary.delivery.unreachable:
-        # Shown even with -q: nothing is lost, but cron should tell someone mail is not flowing.
-        click.secho(
-            f"Warning: mail delivery stopped: {summary.delivery.capped}. Every message stays "
-            "queued; `cluster-sync send` or the next sync delivers it.",
-            fg="yellow",
-            err=True,
-        )
-        sys.exit(4)
+        summary = _dry_run(ctx, cfg, keep) if dry_run else _real_run(ctx, cfg)
+    finish_run(summary)
 
 
 def _progress(ctx: click.Context) -> Callable[[Iterable[Any]], Iterable[Any]] | None:
@@ -154,7 +116,7 @@ def _progress(ctx: click.Context) -> Callable[[Iterable[Any]], Iterable[Any]] | 
     return wrap
 
 
-def _real_run(ctx: click.Context, cfg: Config) -> tuple[Any, dict[str, Path]]:
+def _real_run(ctx: click.Context, cfg: Config) -> Any:
     from cluster_sync.engine import Sync
     from cluster_sync.mailers import open_mailer
     from cluster_sync.sources import open_source
@@ -166,93 +128,61 @@ def _real_run(ctx: click.Context, cfg: Config) -> tuple[Any, dict[str, Path]]:
     where = {"factsheets": cfg.path(cfg.output.directory) / "factsheets"}
     if cfg.mail.backend == "outbox" and cfg.mail.outbox:
         where["emails"] = cfg.path(cfg.mail.outbox)
-    return summary, where
+    print_summary(ctx, summary, where)
+    return summary
 
 
-def _dry_run(ctx: click.Context, cfg: Config) -> tuple[Any, dict[str, Path]]:
+def _dry_run(ctx: click.Context, cfg: Config, keep: bool) -> Any:
+    """The real code path on an in-memory copy of the state, rendering into a scratch folder
+    that is removed afterwards unless `--keep`."""
     from cluster_sync.engine import Sync
     from cluster_sync.mailers.outbox import OutboxMailer
     from cluster_sync.sources import open_source
     from cluster_sync.state import State
 
     scratch = Path(tempfile.mkdtemp(prefix="cluster-sync-dry-run-"))
-    state = State.scratch_of(cfg.path(cfg.state.database))
-    mailer = OutboxMailer(scratch / "outbox")
-    summary = Sync(
-        cfg,
-        state,
-        open_source(cfg),
-        mailer,
-        output_dir=scratch,
-        write_back=False,
-        retention=False,
-        progress=_progress(ctx),
-    ).run()
-    state.close()
-    return summary, {"factsheets": scratch / "factsheets", "emails": scratch / "outbox"}
-
-
-def _print_summary(ctx: click.Context, summary: Any, where: dict[str, Path], dry_run: bool) -> None:
-    c = summary.counts
-    say(ctx, "Dry run: nothing was changed or sent.\n" if dry_run else "", fg="yellow")
-    say(
-        ctx,
-        f"Read {c['rows']} response(s) from {summary.source} ({c['blank']} blank row(s) skipped).",
-    )
-    say(
-        ctx,
-        f"  new: {c['new']}   updated: {c['updated']}   unchanged: {c['unchanged']}   "
-        f"need fixing: {c['invalid']}   duplicates: {c['duplicate']}   errors: {c['error']}",
-    )
-    say(
-        ctx,
-        f"  factsheets rendered: {c['factsheets']}   emails queued: {c['queued']}   "
-        f"{'written' if dry_run else 'sent'}: {c['sent']}   failed: {c['failed']}   waiting: {c['deferred']}",
-    )
-    if c["awaiting_approval"]:
-        say(ctx, f"  waiting for approval: {c['awaiting_approval']} (tick Approved in the sheet)")
-    for r in summary.of("invalid")[:10]:
-        say(
-            ctx,
-            f"  row {r.row} {r.cluster_id}: needs fixing: {r.problems[0]}"
-            + (f" (+{len(r.problems) - 1} more)" if len(r.problems) > 1 else ""),
-        )
-    for r in summary.of("duplicate") + summary.of("error"):
-        say(ctx, f"  row {r.row}: {r.note}")
-    if summary.delivery.capped:
-        say(ctx, f"  delivery paused: {summary.delivery.capped}", fg="yellow")
-    if summary.report:
-        say(ctx, f"  CoP report draft queued for the secretariat: {summary.report}")
-    if summary.report_error:
-        click.secho(
-            f"Warning: the scheduled CoP report failed: {summary.report_error}",
-            fg="yellow",
-            err=True,
-        )
-    pruned = ", ".join(f"{n} {what}" for what, n in summary.pruned.items() if n)
-    if pruned:
-        say(ctx, f"  retention removed: {pruned}")
-    if summary.erased_rows:
-        say(ctx, f"  sheet rows naming erased people (edit them): {summary.erased_rows}")
-    if not dry_run:
-        say(ctx, f"  sheet rows updated: {c['written_back']}")
-    for label, path in where.items():
-        say(ctx, f"{label.capitalize()}: {path}")
+    try:
+        state = State.scratch_of(cfg.path(cfg.state.database))
+        try:
+            summary = Sync(
+                cfg,
+                state,
+                open_source(cfg),
+                OutboxMailer(scratch / "outbox"),
+                output_dir=scratch,
+                existing_dir=cfg.path(cfg.output.directory),
+                dry_run=True,
+                progress=_progress(ctx),
+            ).run()
+        finally:
+            state.close()
+        where = {"factsheets": scratch / "factsheets", "emails": scratch / "outbox"}
+        print_summary(ctx, summary, where if keep else {})
+    finally:
+        if not keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+    if keep:
+        say(ctx, f"The scratch folder is kept: {scratch} (delete it when done).")
+    else:
+        say(ctx, "The scratch folder was removed (--keep keeps it, to read what was made).")
+    return summary
 
 
 # -- check, status ---------------------------------------------------------------------------
 
 
 @cli.command()
+@click.option("--connect", is_flag=True, help="Also log in to the mail server (nothing is sent).")
 @click.pass_context
 @handle_errors
-def check(ctx: click.Context) -> None:
-    """Check the configuration, templates, source headers and mail settings; change nothing."""
+def check(ctx: click.Context, connect: bool) -> None:
+    """Check the configuration, templates, source headers, folders and mail settings; change
+    nothing."""
     from cluster_sync.checks import run_checks
 
     cfg = load_config(ctx)
     say(ctx, f"configuration: OK ({ctx.obj['config_path']})", fg="green")
-    results = run_checks(cfg)
+    results = run_checks(cfg, connect)
     for r in results:
         if r.warning:
             click.secho(f"{r.area}: WARNING\n  {r.message}", fg="yellow", err=True)
@@ -272,21 +202,29 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Show the registrations, their state, what is queued, and the last runs."""
     from datetime import UTC, datetime
 
-    from cluster_sync.mailqueue import queue_listing
+    from cluster_sync.mailqueue import queue_counts, queue_listing
     from cluster_sync.privacy.retention import plan_retention
+    from cluster_sync.sheetstatus import email_state
 
     cfg = load_config(ctx)
     with opened_state(cfg, must_exist=True) as state:
         regs = state.registrations()
+        emails = {r.cluster_id: email_state(state, r.cluster_id, r.version) for r in regs}
         queue = queue_listing(state)
+        counts = queue_counts(state)
         runs = [dict(r) for r in state.last_runs(5)]
         prune = plan_retention(cfg, state, datetime.now(UTC))
     if as_json:
         click.echo(
             json.dumps(
                 {
-                    "registrations": [r.__dict__ for r in regs],
+                    "registrations": [r.__dict__ | {"email": emails[r.cluster_id]} for r in regs],
                     "queue": queue,
+                    "queue_counts": {
+                        "queued": counts.queued,
+                        "held_for_retry": counts.held,
+                        "failed": counts.failed,
+                    },
                     "runs": runs,
                     "retention_next_run": prune.counts,
                 },
@@ -296,26 +234,24 @@ def status(ctx: click.Context, as_json: bool) -> None:
             )
         )
         return
-    click.echo(f"{len(regs)} registration(s):")
+    click.echo(f"{counted(len(regs), 'registration')}:")
     for r in regs:
-        state_text = f"v{r.version}" + (
-            " emailed" if r.emailed_version == r.version and r.version else ""
-        )
+        state_text = f"v{r.version} {emails[r.cluster_id]}".strip() if r.version else r.status
         if r.status == "invalid":
             state_text = f"needs fixing ({len(r.problems)})"
-        click.echo(f"  {r.cluster_id}  {state_text:<18} {r.title[:60]}")
-    waiting = [m for m in queue if m["state"] in ("queued", "sending")]
-    failed = [m for m in queue if m["state"] == "failed"]
-    click.echo(
-        f"Mail queue: {len(waiting)} waiting, {len(failed)} failed (details: cluster-sync outbox)"
-    )
+        click.echo(f"  {r.cluster_id}  {state_text:<34} {r.title[:60]}")
+    click.echo(f"Mail queue: {queue_line(counts)} (details: cluster-sync outbox)")
     click.echo(f"Retention at the next sync will remove: {prune.describe()}")
     for run in runs:
-        counts = json.loads(run["counts"])
+        c = json.loads(run["counts"])
+        delivered = f"{c.get('sent', 0)} sent" + (
+            f", {c['saved']} saved to the outbox" if c.get("saved") else ""
+        )
         click.echo(
             f"  run {run['id']} {run['started_at']} {run['outcome']}: "
-            f"{counts.get('new', 0)} new, {counts.get('updated', 0)} updated, "
-            f"{counts.get('invalid', 0)} to fix, {counts.get('sent', 0)} sent"
+            f"{c.get('new', 0)} new, {c.get('updated', 0)} updated, "
+            f"{c.get('invalid', 0)} to fix, {c.get('error', 0)} could not be processed, "
+            f"{delivered}"
         )
 
 
@@ -330,20 +266,25 @@ def send(ctx: click.Context, dry_run: bool) -> None:
     """Deliver what is queued (including what earlier runs left)."""
     from cluster_sync.lock import state_lock
     from cluster_sync.mailers import open_mailer
-    from cluster_sync.mailqueue import deliver, queue_listing
+    from cluster_sync.mailqueue import deliver, queue_counts, queue_listing
+    from cluster_sync.summary import delivery_sentence
 
     cfg = load_config(ctx)
     with state_lock(cfg.path(cfg.state.database)), opened_state(cfg) as state:
         if dry_run:
+            counts = queue_counts(state)
             due = [m for m in queue_listing(state) if m["state"] in ("queued", "sending")]
-            say(ctx, f"{len(due)} message(s) would be delivered:")
+            say(ctx, f"{counted(counts.due + counts.sending, 'message')} would be delivered now:")
             for m in due:
-                say(ctx, f"  #{m['id']} {m['kind']:<16} {m['subject']}")
+                if not m["next_attempt_at"] or m["state"] == "sending" or due_now(m):
+                    say(ctx, f"  #{m['id']} {m['kind']:<16} {m['subject']}")
+            if counts.held:
+                say(ctx, f"{counted(counts.held, 'message')} held for a retry at a later time.")
             return
         report = deliver(state, open_mailer(cfg), cfg.mail.limits)
-    say(ctx, f"Sent {report.sent}, failed {len(report.failed)}, still queued {report.deferred}.")
-    if report.capped:
-        say(ctx, f"Delivery paused: {report.capped}", fg="yellow")
+        counts = queue_counts(state)
+    log.info("send: %s", delivery_sentence(report, counts))
+    say_delivery(ctx, report, counts)
 
 
 @cli.command()
@@ -352,21 +293,36 @@ def send(ctx: click.Context, dry_run: bool) -> None:
 @handle_errors
 def outbox(ctx: click.Context, include_sent: bool) -> None:
     """List queued and failed messages, and why they failed."""
-    from cluster_sync.mailqueue import queue_listing
+    from cluster_sync.mailqueue import queue_counts, queue_listing, refused_of, saved_only
 
     cfg = load_config(ctx)
     with opened_state(cfg, must_exist=True) as state:
         rows = queue_listing(state, include_sent)
+        counts = queue_counts(state)
     if not rows:
         click.echo("Nothing queued or failed.")
         return
     for m in rows:
         people = len(json.loads(str(m["recipients"])))
+        reply = str(m["last_reply"] or "")
+        refused = refused_of(reply)
+        label = str(m["state"])
+        if label == "queued" and m["next_attempt_at"] and not due_now(m):
+            label = "held"
+        elif label == "sent" and saved_only(reply):
+            label = "saved"
         click.echo(
-            f"#{m['id']:<5} {m['state']:<8} {m['kind']:<16} {people:>3} recipient(s)  {m['subject']}"
+            f"#{m['id']:<5} {label:<8} {m['kind']:<16} {counted(people, 'recipient'):>14}  "
+            f"{m['subject']}"
         )
-        if m["last_reply"] and m["state"] != "sent":
-            click.echo(f"        tries: {m['attempts']}, last answer: {m['last_reply']}")
+        if label == "held":
+            click.echo(f"        held for a retry until {m['next_attempt_at']}")
+        if refused:
+            for address, words in refused.items():
+                click.echo(f"        refused by the mail server: {address}: {words}")
+        elif reply and m["state"] != "sent":
+            click.echo(f"        tries: {m['attempts']}, last answer: {reply}")
+    click.echo(f"{queue_line(counts)}.")
 
 
 @cli.command()

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -19,19 +20,21 @@ from typing import Any
 
 from cluster_sync import files
 from cluster_sync.config import Config
+from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
 from cluster_sync.identity import Identified, identify
-from cluster_sync.mailers.base import Mailer, PermanentFailure
-from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue
+from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
+from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue, queue_counts
 from cluster_sync.model import Address, Registration
 from cluster_sync.privacy.retention import apply_retention, is_anonymised, plan_retention
 from cluster_sync.privacy.suppress import Suppressed, checker, suppress_data
 from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Attachment, Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
+from cluster_sync.sheetstatus import ERROR_LINE, local_time, status_line
 from cluster_sync.sources.base import RowStatus, Snapshot, Source
 from cluster_sync.state import State, StoredRegistration
-from cluster_sync.summary import RowResult, RunSummary, digest_context
+from cluster_sync.summary import RowResult, RunSummary
 from cluster_sync.validate import Outcome, is_blank_row, parse_addresses, validate_row
 
 log = logging.getLogger(__name__)
@@ -51,9 +54,11 @@ class Sync:
         mailer: Mailer,
         *,
         output_dir: Path | None = None,
+        existing_dir: Path | None = None,
         now: datetime | None = None,
         progress: Progress | None = None,
         write_back: bool = True,
+        dry_run: bool = False,
         sleep: Callable[[float], None] | None = None,
         retention: bool = True,
     ) -> None:
@@ -63,15 +68,20 @@ class Sync:
         self.source = source
         self.mailer = mailer
         self.output_dir = output_dir or config.path(config.output.directory)
+        #: where the factsheets of earlier runs are (a dry run renders into a scratch folder
+        #: but reuses, as the real run would, what the real output folder already holds)
+        self.existing_dir = existing_dir or self.output_dir
         self.now = now or datetime.now(UTC)
         self.today = self.now.astimezone(config.zone).date()
         self.progress = progress
-        self.write_back = write_back
+        self.dry_run = dry_run  # on a scratch copy of the state: never writes the sheet
+        self.write_back = write_back and not dry_run
         self.sleep = sleep
-        self.retention = retention  # off for a dry run: it would delete real files
+        self.retention = retention and not dry_run  # a dry run must not delete real files
         #: sheet row -> people erased on request whom the row still names (cluster_sync/privacy)
         self.erased_in_row: dict[int, int] = {}
         self.suppressed: Suppressed | None = None
+        self.run_id: int | None = None
         mail = config.mail
         self.composer = Composer(
             config.path(config.output.email_templates),
@@ -80,19 +90,37 @@ class Sync:
             mail.message_id_domain,
             mail.limits.max_recipients,
         )
+        self.digest = Digest(config, state, self.composer, self.now)
 
     # -- the run ----------------------------------------------------------------------------
 
     def run(self) -> RunSummary:
-        run_id = self.state.start_run()
-        summary = RunSummary(run_id, self.source.description)
+        run_id = self.run_id = self.state.start_run()
+        summary = RunSummary(run_id, self.source.description, sheet_link=sheet_link(self.config))
+        summary.dry_run = self.dry_run
+        summary.interrupted = interrupted_runs(self.state, run_id, self.now, self.config)
+        started = time.monotonic()
+        log.info(
+            "%srun %s started: reading %s",
+            "dry " if self.dry_run else "",
+            run_id,
+            self.source.description,
+        )
         try:
             self._sync(summary)
         except BaseException as exc:
             self.state.finish_run(run_id, "failed", summary.counts, str(exc)[:500])
+            log.info(
+                "run %s stopped after %.1f s: %s",
+                run_id,
+                time.monotonic() - started,
+                type(exc).__name__ if not str(exc) else str(exc).splitlines()[0],
+            )
             raise
-        outcome = "ok" if not summary.write_back_error else "partial"
-        self.state.finish_run(run_id, outcome, summary.counts, summary.write_back_error)
+        problems = summary.exit_codes()
+        error = "; ".join(line for _, line in problems)[:500] or None
+        self.state.finish_run(run_id, summary.outcome, summary.counts, error)
+        log_outcome(summary, time.monotonic() - started)
         return summary
 
     def _sync(self, summary: RunSummary) -> None:
@@ -111,30 +139,40 @@ class Sync:
         for item in items:
             summary.results.append(self._handle(item, summary))
         self._scheduled_report(summary)
-        try:
-            # One connection for the whole run: the digest goes through the same session.
-            summary.delivery = self._deliver(close=False)
-            if self.config.mail.digest and summary.did_something:
-                self._queue_digest(summary)
-                more = self._deliver(close=False)
-                summary.delivery.sent += more.sent
-                summary.delivery.failed += more.failed
-                summary.delivery.deferred = more.deferred
-                summary.delivery.unreachable |= more.unreachable
-        finally:
-            self.mailer.close()
         if self.retention:
             self._prune(summary)
+        self._deliver_all(summary)
         if self.write_back:
             self._write_back(identified, summary)
 
     def _prune(self, summary: RunSummary) -> None:
-        """Retention (docs/privacy.md): what is kept longer than `[privacy]` allows goes."""
+        """Retention (docs/privacy.md): what is kept longer than `[privacy]` allows goes,
+        before the digest is written, which says so."""
         plan = plan_retention(self.config, self.state, self.now)
         if plan.items:
             apply_retention(self.config, self.state, plan, self.now)
             log.info("retention pruned %s", plan.describe())
         summary.pruned = plan.counts
+
+    def _deliver_all(self, summary: RunSummary) -> None:
+        """The digest is queued with the run's work, before delivery begins, so that a run
+        killed while delivering still leaves it queued for the next run (worded as it stood:
+        queued, not yet delivered). Delivered last, it is written again just before it goes,
+        with what the delivery actually did. Bad news found only by the delivery (a failure,
+        a refused recipient) gets a digest of its own right after."""
+        digest = self.config.mail.digest
+        if digest and summary.did_something:
+            self.digest.queue(summary)
+        try:
+            # One connection for the whole run: the digest goes through the same session.
+            first = summary.delivery = self._deliver(summary)
+            bad_news = first.failed or first.refused
+            if digest and not summary.digest and bad_news and not first.unreachable:
+                self.digest.queue(summary)
+                summary.delivery = merged(first, self._deliver(summary, first))
+        finally:
+            self.mailer.close()
+        summary.queue = queue_counts(self.state, self.now)
 
     def _check_mailer(self) -> None:
         """A mail setting a person must fix (an unset password variable) stops the run before
@@ -188,9 +226,24 @@ class Sync:
         self.erased_in_row[row_number] = max(removed, 1)
         return replace(outcome, registration=Registration.from_data(cleaned))
 
-    def _deliver(self, close: bool = True) -> DeliveryReport:
+    def _deliver(self, summary: RunSummary, before: DeliveryReport | None = None) -> DeliveryReport:
+        """One delivery pass; `before` is an earlier pass of this run, counted in the digest."""
         kwargs: dict[str, Any] = {"sleep": self.sleep} if self.sleep else {}
-        return deliver(self.state, self.mailer, self.config.mail.limits, close=close, **kwargs)
+
+        def rewrite(envelope: Envelope, report: DeliveryReport) -> Envelope:
+            if envelope.kind != "digest" or envelope.id not in self.digest.ids:
+                return envelope
+            summary.delivery = report if before is None else merged(before, report)
+            return self.digest.rewrite(summary, envelope)
+
+        return deliver(
+            self.state,
+            self.mailer,
+            self.config.mail.limits,
+            close=False,
+            before_send=rewrite,
+            **kwargs,
+        )
 
     # -- one row ----------------------------------------------------------------------------
 
@@ -211,16 +264,17 @@ class Sync:
         except TemplateError:
             raise  # a broken template breaks every row alike: stop and say so once
         except ClusterSyncError as exc:
-            log.error("row %s (%s): %s", row_number, item.cluster_id, exc)
-            return RowResult(row_number, item.cluster_id, "", "error", str(exc))
+            log.error("row %s (%s) could not be processed: %s", row_number, item.cluster_id, exc)
+            return RowResult(row_number, item.cluster_id, _title(item), "error", str(exc))
         except sqlite3.Error:
             raise  # the state itself is in trouble: no row can be recorded safely
         except Exception as exc:
             # Whatever went wrong with this row (a template expression that fails on its
-            # data, say) must not keep the other rows from their factsheets.
+            # data, say) must not keep the other rows from their factsheets. The details are
+            # for the secretariat (console, digest, log), never for the sheet.
             log.exception("row %s (%s) could not be processed", row_number, item.cluster_id)
-            note = f"could not be processed ({type(exc).__name__}: {exc}); details in the log"
-            return RowResult(row_number, item.cluster_id, "", "error", note)
+            note = f"{type(exc).__name__}: {exc}"
+            return RowResult(row_number, item.cluster_id, _title(item), "error", note)
 
     def _stored(self, item: Identified) -> StoredRegistration | None:
         assert item.cluster_id is not None
@@ -286,14 +340,22 @@ class Sync:
     ) -> tuple[Path, bool]:
         """Render a new version, or again when its file went missing; else reuse the file."""
         cluster_id = str(item.cluster_id)
-        path = self.output_dir / "factsheets" / factsheet_filename(cluster_id, reg.title, version)
-        if changed or not path.exists():
+        name = factsheet_filename(cluster_id, reg.title, version)
+        existing = self.existing_dir / "factsheets" / name
+        if changed or not existing.exists():
+            path = self.output_dir / "factsheets" / name
             context = factsheet_context(reg, cluster_id, version, self.today)
             template = self.config.path(self.config.output.factsheet_template)
-            render_docx(template, context, path, extras=logo_images(self.config.branding))
+            try:
+                render_docx(template, context, path, extras=logo_images(self.config.branding))
+            except OSError as exc:  # a full or read-only disk: this row waits for the next run
+                raise ClusterSyncError(
+                    f"its factsheet could not be written to {path.parent}: "
+                    f"{exc.strerror or type(exc).__name__}"
+                ) from None
             summary.factsheets.append(path)
             return path, True
-        return path, False
+        return existing, False
 
     def _queue_factsheet(
         self, item: Identified, reg: Registration, version: int, path: Path, first: bool
@@ -316,7 +378,7 @@ class Sync:
             attachment=Attachment(path.name, path.read_bytes()),
             now=self.now,
         )
-        return sum(enqueue(self.state, m, None, self.now) for m in messages)
+        return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
 
     def _invalid(self, item: Identified, summary: RunSummary) -> RowResult:
         stored = self._stored(item)
@@ -324,12 +386,19 @@ class Sync:
         problems = [str(p) for p in item.outcome.problems]
         problems_hash = _hash(problems)
         submitter = self._submitter(item)
-        if stored is None or stored.status != "invalid" or stored.problems_hash != problems_hash:
+        news = stored is None or stored.status != "invalid" or stored.problems_hash != problems_hash
+        if news:
             values["last_changed"] = self.now.isoformat(timespec="seconds")
         values.update(status="invalid", problems=problems, problems_hash=problems_hash)
         values["submitter"] = submitter.email if submitter else values["submitter"]
         result = RowResult(
-            item.row.row_number, item.cluster_id, values["title"], "invalid", problems=problems
+            item.row.row_number,
+            item.cluster_id,
+            values["title"],
+            "invalid",
+            problems=problems,
+            news=news,
+            since=local_time(values["last_changed"], self.config),
         )
         notify = submitter is not None and values["notified_problems_hash"] != problems_hash
         with self.state.transaction():
@@ -341,7 +410,8 @@ class Sync:
                 result.note = "problems sent" if queued else ""
             self.state.save_registration(StoredRegistration(**values))
         if submitter is None:
-            result.note = "no valid address to tell the submitter"
+            result.untold = True
+            result.note = "no usable email address: nobody could tell the submitter"
         return result
 
     def _submitter(self, item: Identified) -> Address | None:
@@ -380,27 +450,9 @@ class Sync:
             to=[to],
             now=self.now,
         )
-        return sum(enqueue(self.state, m, None, self.now) for m in messages)
+        return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
 
     # -- after the rows ---------------------------------------------------------------------
-
-    def _queue_digest(self, summary: RunSummary) -> None:
-        context = digest_context(summary, self.today)
-        secretariat = [
-            a for cell in self.config.mail.secretariat for a, _ in parse_addresses(cell) if a
-        ]
-        messages = self.composer.compose(
-            dedupe_key=f"digest:run:{summary.run_id}",
-            kind="digest",
-            cluster_id=None,
-            template="digest",
-            context=context,
-            to=secretariat,
-            now=self.now,
-        )
-        with self.state.transaction():
-            for m in messages:
-                summary.queued += enqueue(self.state, m, summary.run_id, self.now)
 
     def _write_back(self, identified: list[Identified], summary: RunSummary) -> None:
         errors = {r.row: r.note for r in summary.of("error")}
@@ -416,13 +468,12 @@ class Sync:
             log.error("write-back failed: %s", exc)
 
     def _status(self, item: Identified, error: str | None) -> RowStatus:
-        from cluster_sync.sheetstatus import status_line
-
         stored = self.state.registration(item.cluster_id) if item.cluster_id else None
         line, when = status_line(self.state, item, stored, self.config)
-        if error:
-            # What the sheet showed before may no longer be true: say what happened instead.
-            line = f"Not processed in the last run: {error}. The secretariat has been told."
+        if error is not None:
+            # What the sheet showed before may no longer be true: say what happened instead,
+            # in plain words; the details are for the secretariat, not for the sheet.
+            line = ERROR_LINE
         if item.row.row_number in self.erased_in_row:
             # the sheet still holds what was erased: only the secretariat can remove it there
             line = (
@@ -430,3 +481,7 @@ class Sync:
                 f"also delete or edit the response in the sheet. {line}"
             )
         return RowStatus(item.row, item.cluster_id, line[:480], when)
+
+
+def _title(item: Identified) -> str:
+    return str(item.row.values.get("title") or "")[:300]

@@ -11,6 +11,7 @@ window.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -21,9 +22,16 @@ from email.policy import SMTP
 from typing import Any
 
 from cluster_sync.config import LimitsConfig
-from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure, TemporaryFailure
+from cluster_sync.mailers.base import (
+    SAVED_REPLY,
+    Envelope,
+    Mailer,
+    PermanentFailure,
+    TemporaryFailure,
+)
 from cluster_sync.state import State
 
+log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 #: waits between tries within one run; what is still failing after them waits for the next run
 IN_RUN_WAITS = (2.0, 8.0)
@@ -45,13 +53,66 @@ class Outgoing:
 
 @dataclass
 class DeliveryReport:
-    sent: int = 0
+    sent: int = 0  # accepted by the server, or saved to the outbox (see `saved_only`)
     failed: list[tuple[int, str, str]] = field(default_factory=list)  # (id, subject, reply)
-    deferred: int = 0  # still queued: temporary failures or over a cap
+    deferred: int = 0  # tried in this pass and left queued: temporary failures or over a cap
     capped: str | None = None  # why delivery stopped early, if it did
     unreachable: bool = False  # the server could not be used at all, or kept failing
     refused: list[tuple[int, str, str]] = field(default_factory=list)  # (id, address, reply)
     recovered: int = 0
+    saved_only: bool = False  # the backend saves files for a person to send (the outbox)
+    reconnected: bool = False  # the first connection failed and a later one worked
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """What is not delivered yet, counted the same way by the run summary, `send`, `outbox`,
+    `status` and the digest. `queued` is everything still to deliver: what is due now, what a
+    temporary failure holds until its retry time, and what a killed run left `sending`."""
+
+    due: int = 0
+    held: int = 0  # queued with a retry time still ahead (after a 4xx or a dropped connection)
+    sending: int = 0
+    failed: int = 0
+
+    @property
+    def queued(self) -> int:
+        return self.due + self.held + self.sending
+
+
+def queue_counts(
+    state: State, now: datetime | None = None, exclude: int | None = None
+) -> QueueCounts:
+    """The queue as it stands; `exclude` leaves out one message (the digest being written)."""
+    moment = _iso(now or _now())
+    row = state.db.execute(
+        "SELECT "
+        "count(*) FILTER (WHERE state = 'queued' AND (next_attempt_at IS NULL "
+        "  OR next_attempt_at <= :now)), "
+        "count(*) FILTER (WHERE state = 'queued' AND next_attempt_at > :now), "
+        "count(*) FILTER (WHERE state = 'sending'), "
+        "count(*) FILTER (WHERE state = 'failed') "
+        "FROM messages WHERE state != 'sent' AND id IS NOT :exclude",
+        {"now": moment, "exclude": exclude},
+    ).fetchone()
+    return QueueCounts(*(int(n) for n in row))
+
+
+def refused_of(last_reply: str | None) -> dict[str, str]:
+    """The recipients a server refused while it accepted the others (address -> its words),
+    from a sent message's `last_reply`."""
+    if not last_reply or not last_reply.startswith("{"):
+        return {}
+    try:
+        found = json.loads(last_reply)
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+def saved_only(last_reply: str | None) -> bool:
+    """Whether a `sent` message was only saved to the outbox folder, not accepted by a server."""
+    return bool(last_reply and last_reply.startswith(SAVED_REPLY))
 
 
 def _now() -> datetime:
@@ -117,14 +178,16 @@ def _sent_since(state: State, since: datetime) -> int:
 def _recover(state: State, mailer: Mailer, now: datetime) -> int:
     """Settle messages a killed run left in `sending`."""
     rows = state.db.execute("SELECT * FROM messages WHERE state = 'sending'").fetchall()
+    found = f"{SAVED_REPLY} (found after an interrupted run)"
     for row in rows:
         envelope = _envelope(dict(row))
         delivered = mailer.already_delivered(envelope)
         with state.transaction() as db:
             if delivered:
+                # Only the outbox can tell (SMTP answers None), so "found" means "saved".
                 db.execute(
                     "UPDATE messages SET state = 'sent', sent_at = ?, last_reply = ? WHERE id = ?",
-                    (_iso(now), "found delivered after an interrupted run", envelope.id),
+                    (_iso(now), found, envelope.id),
                 )
             else:
                 db.execute("UPDATE messages SET state = 'queued' WHERE id = ?", (envelope.id,))
@@ -142,22 +205,28 @@ class Delivery:
     sleep: Callable[[float], None] = time.sleep
     in_run_waits: tuple[float, ...] = IN_RUN_WAITS
     report: DeliveryReport = field(default_factory=DeliveryReport)
-    #: False when the caller delivers again right after (the digest) and closes the mailer itself
+    #: False when the caller closes the mailer itself
     close: bool = True
     waited: float = 0.0  # seconds spent waiting for the per-minute cap in this pass
+    #: called just before a message is handed over; may return it rewritten (the digest,
+    #: which reports on the delivery it closes)
+    before_send: Callable[[Envelope, DeliveryReport], Envelope] | None = None
 
     def run(self) -> DeliveryReport:
+        self.report.saved_only = self.mailer.saves_only
         self.report.recovered = _recover(self.state, self.mailer, self.clock())
         due = _due(self.state, self.clock())
         if not due:
             return self.report
         try:
-            self.mailer.open()
+            self._open()
         except (TemporaryFailure, PermanentFailure) as exc:
             # The server is unreachable: nothing is lost, everything waits for the next run.
             self.report.deferred = len(due)
-            self.report.capped = f"could not connect to {self.mailer.description}: {exc}"
+            self.report.capped = f"could not use {self.mailer.description}: {exc}"
             self.report.unreachable = True
+            if self.close:
+                self.mailer.close()
             return self.report
         try:
             failing = 0
@@ -180,6 +249,22 @@ class Delivery:
             if self.close:
                 self.mailer.close()
         return self.report
+
+    def _open(self) -> None:
+        """Connect; a temporary failure (a busy server's 421, a timeout) is tried once more
+        after the first of the waits a message gets. A refused login is not: one attempt per
+        run, so that a wrong password does not lock the account."""
+        waits = list(self.in_run_waits[:1])
+        while True:
+            try:
+                self.mailer.open()
+                return
+            except TemporaryFailure as exc:
+                if not waits:
+                    raise
+                log.info("could not connect to %s (%s); trying again", self.mailer.description, exc)
+                self.report.reconnected = True
+                self.sleep(waits.pop(0) * (1 + random.random() / 2))
 
     def _within_caps(self) -> bool:
         if not self.mailer.capped:
@@ -211,6 +296,8 @@ class Delivery:
     def _deliver(self, envelope: Envelope) -> None:
         waits = list(self.in_run_waits)
         while True:
+            if self.before_send is not None:
+                envelope = self.before_send(envelope, self.report)
             self._mark(envelope, "state = 'sending', attempts = attempts + 1")
             try:
                 result = self.mailer.send(envelope)
@@ -226,7 +313,7 @@ class Delivery:
                 envelope,
                 "state = 'sent', sent_at = ?, last_reply = ?",
                 _iso(self.clock()),
-                json.dumps(result.refused, ensure_ascii=False) if result.refused else "250 OK",
+                json.dumps(result.refused, ensure_ascii=False) if result.refused else result.reply,
             )
             self.report.sent += 1
             for address, reply in result.refused.items():
@@ -272,10 +359,36 @@ def deliver(
     sleep: Callable[[float], None] = time.sleep,
     in_run_waits: tuple[float, ...] = IN_RUN_WAITS,
     close: bool = True,
+    before_send: Callable[[Envelope, DeliveryReport], Envelope] | None = None,
 ) -> DeliveryReport:
     """Send everything that is due, including what earlier runs left queued. With
-    close=False the connection stays open for a following pass (the caller closes it)."""
-    return Delivery(state, mailer, limits, clock, sleep, in_run_waits, close=close).run()
+    close=False the connection stays open (the caller closes it)."""
+    delivery = Delivery(state, mailer, limits, clock, sleep, in_run_waits, close=close)
+    delivery.before_send = before_send
+    return delivery.run()
+
+
+def replace_content(state: State, envelope: Envelope, outgoing: Outgoing) -> Envelope:
+    """Store new bytes for a queued message, keeping its Message-ID (the digest, written
+    again with the outcome of the delivery it reports on)."""
+    message = outgoing.message
+    del message["Message-ID"]
+    message["Message-ID"] = envelope.message_id
+    raw = message.as_bytes(policy=SMTP)
+    with state.transaction() as db:
+        db.execute(
+            "UPDATE messages SET raw = ?, subject = ? WHERE id = ? AND state = 'queued'",
+            (raw, str(message["Subject"]), envelope.id),
+        )
+    return Envelope(
+        envelope.id,
+        envelope.message_id,
+        envelope.kind,
+        envelope.cluster_id,
+        envelope.sender,
+        envelope.recipients,
+        raw,
+    )
 
 
 def requeue(state: State, message_id: int) -> bool:
@@ -290,7 +403,9 @@ def requeue(state: State, message_id: int) -> bool:
 
 
 def queue_listing(state: State, include_sent: bool = False) -> list[dict[str, object]]:
-    where = "" if include_sent else "WHERE state != 'sent'"
+    """Every message not delivered, and those delivered with some recipients refused (a
+    problem someone must look at); `include_sent` for all of them."""
+    where = "" if include_sent else "WHERE state != 'sent' OR last_reply LIKE '{%'"
     rows = state.db.execute(
         "SELECT id, kind, cluster_id, subject, recipients, state, attempts, last_reply, "
         f"queued_at, sent_at, next_attempt_at FROM messages {where} ORDER BY id"

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from cluster_sync import text
 from cluster_sync.config import Config
 from cluster_sync.identity import Identified
+from cluster_sync.mailqueue import refused_of, saved_only
 from cluster_sync.state import State, StoredRegistration
+from cluster_sync.text import counted
 
 STATUS_LIMIT = 480
+#: a row the last run could not process: what went wrong is for the secretariat (the digest,
+#: the log), never the program's own words in the partner's sheet
+ERROR_LINE = (
+    "Could not be processed in the last run; the secretariat has the details. "
+    "It is tried again on the next run."
+)
 
 
 def status_line(
@@ -23,7 +32,7 @@ def status_line(
             "response; the secretariat can delete this row.",
             "",
         )
-    when = _local(stored.last_changed, config)
+    when = local_time(stored.last_changed, config)
     if stored.status == "pending":
         return (
             "Not processed yet: the last run could not finish this response; it is tried "
@@ -43,15 +52,7 @@ def _valid_line(state: State, stored: StoredRegistration, config: Config) -> str
         if config.approval.required and not stored.approved:
             return f"Factsheet v{version} ready; waiting for approval (tick Approved to send it)."
         return f"Factsheet v{version} ready; email not sent yet."
-    # A factsheet email to many people is split into parts (at most 100 recipients each).
-    key = f"factsheet:{stored.cluster_id}:v{version}"
-    parts = state.db.execute(
-        # the key itself, or its parts "key#1", "key#2"... ("$" sorts right after "#"), a
-        # range the unique index on dedupe_key answers without scanning the queue
-        "SELECT state, recipients, sent_at, last_reply FROM messages "
-        "WHERE dedupe_key = ? OR (dedupe_key >= ? AND dedupe_key < ?) ORDER BY id",
-        (key, f"{key}#", f"{key}$"),
-    ).fetchall()
+    parts = _factsheet_email(state, stored.cluster_id, version)
     if not parts:
         return f"OK: factsheet v{version} made."
     people = sum(len(json.loads(p["recipients"])) for p in parts)
@@ -61,13 +62,55 @@ def _valid_line(state: State, stored: StoredRegistration, config: Config) -> str
         return (
             f"Factsheet v{version} could not be emailed ({reply}); the secretariat has been told."
         )
-    if all(p["state"] == "sent" for p in parts):
-        last = max(str(p["sent_at"]) for p in parts)
-        return f"OK: factsheet v{version} sent to {people} people on {_local(last, config)}."
-    return f"Factsheet v{version} made; email to {people} people queued."
+    if not all(p["state"] == "sent" for p in parts):
+        return f"Factsheet v{version} made; email to {counted(people, 'person', 'people')} queued."
+    when = local_time(max(str(p["sent_at"]) for p in parts), config)
+    if all(saved_only(p["last_reply"]) for p in parts):
+        return (
+            f"OK: factsheet v{version} made; its email to {counted(people, 'person', 'people')} was saved "
+            f"to the outbox on {when}, for the secretariat to send."
+        )
+    refused = sum(len(refused_of(p["last_reply"])) for p in parts)
+    line = f"OK: factsheet v{version} sent to {counted(people - refused, 'person', 'people')} on {when}."
+    if refused:
+        line += (
+            f" The mail server refused {counted(refused, 'address', 'addresses')}; "
+            "the secretariat has been told."
+        )
+    return line
 
 
-def _local(stamp: str | None, config: Config) -> str:
+def _factsheet_email(state: State, cluster_id: str, version: int) -> list[Any]:
+    """The queued parts of a factsheet's email: one message, or several when it goes to more
+    people than one message may carry."""
+    key = f"factsheet:{cluster_id}:v{version}"
+    return state.db.execute(
+        # the key itself, or its parts "key#1", "key#2"... ("$" sorts right after "#"), a
+        # range the unique index on dedupe_key answers without scanning the queue
+        "SELECT state, recipients, sent_at, last_reply FROM messages "
+        "WHERE dedupe_key = ? OR (dedupe_key >= ? AND dedupe_key < ?) ORDER BY id",
+        (key, f"{key}#", f"{key}$"),
+    ).fetchall()
+
+
+def email_state(state: State, cluster_id: str, version: int) -> str:
+    """A factsheet version's email in one or two words for `status`: "emailed" only when a
+    mail server accepted every part."""
+    parts = _factsheet_email(state, cluster_id, version)
+    if not parts:
+        return ""
+    states = {p["state"] for p in parts}
+    if "failed" in states:
+        return "email failed"
+    if states != {"sent"}:
+        return "email queued"
+    if all(saved_only(p["last_reply"]) for p in parts):
+        return "saved to the outbox"
+    return "emailed"
+
+
+def local_time(stamp: str | None, config: Config) -> str:
+    """A stored UTC timestamp as the secretariat reads it: `2026-11-25 03:00`, local time."""
     if not stamp:
         return ""
     moment = datetime.fromisoformat(stamp)

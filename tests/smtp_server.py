@@ -81,16 +81,20 @@ class Recorder:
     keep_data: bool = True
     delay: float = 0.0  # seconds per message, before it is accepted
     answer_451_once: set[str] = field(default_factory=set)  # Message-IDs
+    answer_451_first: int = 0  # this many DATA commands answered 451 before any is accepted
+    answer_451_subject: str = ""  # every message whose bytes hold this text is answered 451
     refuse_recipients: set[str] = field(default_factory=set)
     drop_at_mail: set[int] = field(default_factory=set)  # the n-th MAIL FROM (1-based)
     closing_421_at_mail: set[int] = field(default_factory=set)  # 421, then hang up
     drop_after_data: set[str] = field(default_factory=set)  # Message-IDs, dropped once, not kept
     refuse_auth: bool = False
+    busy_at_connection: set[int] = field(default_factory=set)  # greeted with 421, then closed
     on_accept: Callable[[Received], None] | None = None  # called before the 250 goes out
     messages: list[Received] = field(default_factory=list)
     connections: int = 0
     mails: int = 0
     logins: list[tuple[str, str]] = field(default_factory=list)  # (mechanism, login)
+    auth_attempts: int = 0  # every AUTH PLAIN/LOGIN tried, accepted or not
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def message_ids(self) -> list[str]:
@@ -130,6 +134,11 @@ class Recorder:
         if message_id in self.answer_451_once:
             self.answer_451_once.discard(message_id)
             return "451 4.3.0 Mail server temporarily rejected message, try again later"
+        if self.answer_451_first > 0:
+            self.answer_451_first -= 1
+            return "451 4.3.0 Mail server temporarily rejected message, try again later"
+        if self.answer_451_subject and self.answer_451_subject.encode() in data:
+            return "451 4.7.1 Greylisted, try again later"
         if message_id in self.drop_after_data:
             self.drop_after_data.discard(message_id)
             await _hang_up(server)
@@ -150,6 +159,7 @@ class Recorder:
         self, server: SMTP, session: Any, envelope: Any, mechanism: str, data: Any
     ) -> AuthResult:
         """aiosmtpd's `authenticator` for PLAIN and LOGIN."""
+        self.auth_attempts += 1
         ok = (
             isinstance(data, LoginPassword)
             and data.login.decode() == USER
@@ -191,12 +201,23 @@ class _Controller(Controller):
         server = super().factory()
         self.recorder.connections += 1
         server.number = self.recorder.connections  # type: ignore[attr-defined]
+        if server.number in self.recorder.busy_at_connection:  # type: ignore[attr-defined]
+            server.__class__ = _Busy
         return server
 
     def _trigger_server(self) -> None:
         assert self.server is not None
         self.port = self.server.sockets[0].getsockname()[1]
         super()._trigger_server()
+
+
+class _Busy(SMTP):
+    """A server too busy for this connection: 421 instead of the 220 greeting, then hang up."""
+
+    async def _handle_client(self) -> None:
+        await self.push("421 4.3.2 Too many connections, try again later")
+        assert self.transport is not None
+        self.transport.close()
 
 
 @dataclass

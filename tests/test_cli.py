@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -67,8 +68,13 @@ def test_dry_run_changes_nothing(make_config: Callable[..., Config], project: Pa
     assert not config.path(config.state.database).exists()
     assert not config.path(config.output.directory).exists()
     assert (project / "responses.csv").read_bytes() == before
+    code, output = run(config, "sync", "--dry-run", "--keep")
     scratch = Path(re.search(r"Factsheets: (\S+)", output).group(1))  # type: ignore[union-attr]
-    assert len(list(scratch.glob("*.docx"))) == 16
+    try:
+        assert len(list(scratch.glob("*.docx"))) == 16
+        assert f"The scratch folder is kept: {scratch.parent}" in output
+    finally:
+        shutil.rmtree(scratch.parent)
 
 
 def test_sync_then_status_and_outbox(make_config: Callable[..., Config]) -> None:
@@ -77,7 +83,7 @@ def test_sync_then_status_and_outbox(make_config: Callable[..., Config]) -> None
     assert code == 0, output
     assert "new: 16" in output and "Emails:" in output
     code, output = run(config, "status")
-    assert code == 0 and "23 registration(s)" in output
+    assert code == 0 and "23 registrations:" in output
     assert "needs fixing" in output
     code, output = run(config, "outbox")
     assert code == 0 and "Nothing queued or failed." in output
@@ -157,7 +163,7 @@ def test_mail_that_cannot_be_delivered_is_exit_4_even_when_quiet(
     (project / "var" / "outbox").write_text("a file where the outbox folder should be")
     result = CliRunner().invoke(cli, ["--config", str(project / "cluster-sync.toml"), "-q", "sync"])
     assert result.exit_code == 4
-    assert "mail delivery stopped" in result.output and "stays queued" in result.output
+    assert "mail delivery stopped" in result.output and "24 messages stay queued" in result.output
     assert len(list(config.path(config.output.directory).glob("factsheets/*.docx"))) == 16
 
 

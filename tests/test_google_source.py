@@ -148,7 +148,7 @@ def test_formula_looking_statuses_stay_text(fake: FakeSheets) -> None:
     cells = [sheet.get(r, status_col) for r in range(1, 5)]
     assert cells == [Cell(text) for text in risky]  # text, no formula, not a number
     assert [row.sync_status for row in src.read().rows] == risky
-    body = next(b for kind, _, _, b in fake.log if kind == "values.batchUpdate")
+    body = next(b for kind, _, _, b in fake.log if kind == "values.batchUpdateByDataFilter")
     assert body["valueInputOption"] == "RAW"
 
 
@@ -174,7 +174,9 @@ def test_the_fake_would_turn_them_into_formulas_without_raw(fake: FakeSheets) ->
     assert sheet.get(1, 3) == Cell("@x")
 
 
-def test_a_column_inserted_mid_run_stops_the_write(fake: FakeSheets) -> None:
+def test_a_column_inserted_mid_run_moves_nothing_into_it(fake: FakeSheets) -> None:
+    """Columns are found by their tags when Google applies the write (test_google_races.py
+    covers every other edit, at the write and during a retry wait)."""
     sheet = load_sheet(fake, [HEADERS, answer_row(1), answer_row(2)])
 
     def insert_question() -> None:  # someone adds a column left of "Contact email"
@@ -183,14 +185,11 @@ def test_a_column_inserted_mid_run_stops_the_write(fake: FakeSheets) -> None:
 
     fake.after("values.get", insert_question, count=1)  # right after read()'s values request
     src = source(fake)
-    snapshot = src.read()
-    before = shown(sheet)
-
-    with pytest.raises(SourceError, match=r"header row .* changed") as caught:
-        src.write_back(statuses(snapshot))
-    assert "nothing was written back" in str(caught.value)
-    assert shown(sheet) == before
-    assert "values.batchUpdate" not in fake.calls
+    assert src.write_back(statuses(src.read())) == 2
+    after = shown(sheet)
+    assert after[0] == [*HEADERS[:12], "Phone", *HEADERS[12:], *STATUS_COLUMNS]
+    assert [row[12] for row in after] == ["Phone", "", ""]
+    assert after[1][-3:] == ["CL-2025-001", "Factsheet sent", "2025-01-31 02:00"]
 
 
 def test_write_back_matches_rows_by_id_after_a_resort(fake: FakeSheets) -> None:
@@ -237,12 +236,14 @@ def test_a_long_429_storm_fails_cleanly_with_nothing_written(fake: FakeSheets) -
     src = source(fake, retries=2)
     snapshot = src.read()
     before = shown(sheet)
-    fake.fail(429, times=100, kind="values.batchUpdate")
+    fake.fail(429, times=100, kind="values.batchUpdateByDataFilter")
 
-    with pytest.raises(SourceError, match="kept answering 429") as caught:
+    with pytest.raises(SourceError, match="Google kept failing") as caught:
         src.write_back(statuses(snapshot))
-    assert "gave up after 3 tries. Nothing was written" in str(caught.value)
-    assert fake.calls["values.batchUpdate"] == 3
+    assert "3 failed writes" in str(caught.value)
+    assert fake.calls["values.batchUpdateByDataFilter"] == 3
+    # Each try was planned from a fresh read of the sheet:
+    assert fake.calls["values.batchGetByDataFilter"] == 4  # after tagging, and before each try
     assert shown(sheet) == before  # not even the new headers
 
 
@@ -349,7 +350,17 @@ def _sync_calls(rows: int) -> dict[str, int]:
 
 def test_api_calls_do_not_grow_with_rows() -> None:
     small, large = _sync_calls(10), _sync_calls(5000)
-    assert small == large == {"spreadsheets.get": 1, "values.get": 2, "values.batchUpdate": 1}
+    assert (
+        small
+        == large
+        == {
+            "spreadsheets.get": 1,  # read(): tab list and time zone
+            "values.get": 1,  # read(): the whole tab
+            "developerMetadata.search": 1,  # where the status columns are tagged
+            "values.batchGetByDataFilter": 2,  # the tab with the tagged columns: before, and after
+            "values.batchUpdateByDataFilter": 1,  # every status, located by the tags
+        }
+    )
 
 
 def test_two_writes_in_one_run(fake: FakeSheets) -> None:
@@ -360,3 +371,32 @@ def test_two_writes_in_one_run(fake: FakeSheets) -> None:
     src.write_back(statuses(snapshot, "first"))  # adds Sync status and Last synced
     src.write_back(statuses(snapshot, "second"))  # ...which are not "moved columns"
     assert shown(sheet)[1][-3:] == ["CL-2024-001", "second", "2025-01-31 02:00"]
+
+
+def test_a_further_owned_column_is_written_like_the_others(
+    fake: FakeSheets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owned columns are form.STATUS_HEADERS, whatever it lists: one more (a link to the
+    factsheet, say) is added, tagged and written from RowStatus.more."""
+    monkeypatch.setattr(form, "STATUS_HEADERS", (*form.STATUS_HEADERS, "Factsheet"))
+    sheet = load_sheet(fake, [HEADERS, answer_row(1), answer_row(2)])
+    src = source(fake)
+    rows = [
+        RowStatus(r, f"CL-2025-00{i}", "Sent", "t", more={"Factsheet": f"https://x/{i}"})
+        for i, r in enumerate(src.read().rows, start=1)
+    ]
+    assert src.write_back(rows) == 2
+    after = shown(sheet)
+    assert after[0][-4:] == [*STATUS_COLUMNS, "Factsheet"]
+    assert [row[-1] for row in after[1:]] == ["https://x/1", "https://x/2"]
+    assert sorted(m.value or "" for m in sheet.metadata) == sorted(form.STATUS_HEADERS)
+
+
+def test_ranges_are_read_in_every_form_google_answers_them() -> None:
+    from cluster_sync.sources.google_tags import columns_of
+
+    assert columns_of("'Form responses 1'!D1:D1000") == (3, 3)
+    assert columns_of("Sheet1!D:D") == (3, 3)  # an unbounded column
+    assert columns_of("Sheet1!A1:Z1000") == (0, 25)
+    assert columns_of("'It''s'!AB7") == (27, 27)
+    assert columns_of("Sheet1") is None  # a bare tab: its width is taken from elsewhere

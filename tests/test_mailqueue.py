@@ -19,6 +19,7 @@ class DownServer:
 
     description = "a server that is down"
     capped = True
+    saves_only = False
 
     def __init__(self) -> None:
         self.tries = 0

@@ -20,12 +20,18 @@ class Envelope:
     raw: bytes  # the complete RFC 5322 message
 
 
+#: the reply recorded for a message the outbox backend wrote as a file: saved for a person to
+#: send, not sent (the sheet, `status` and the digest never call it sent)
+SAVED_REPLY = "saved to the outbox"
+
+
 @dataclass(frozen=True)
 class SendResult:
     """Accepted. `refused` lists recipients the server rejected for good while it accepted
-    the others (address -> the server's words)."""
+    the others (address -> the server's words); `reply` is what the backend answered."""
 
     refused: dict[str, str] = field(default_factory=dict)
+    reply: str = "250 OK"
 
 
 class TemporaryFailure(Exception):
@@ -48,6 +54,8 @@ class Mailer(Protocol):
     description: str
     #: whether the [mail.limits] caps apply (a mail server's; not a folder of files)
     capped: bool
+    #: True when messages are saved for a person to send (the outbox), not sent
+    saves_only: bool
 
     def check_settings(self) -> None:
         """Raise PermanentFailure for a setting a person must fix (a missing password

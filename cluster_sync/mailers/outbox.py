@@ -7,11 +7,15 @@ import re
 from pathlib import Path
 
 from cluster_sync.files import atomic_write, make_dirs
-from cluster_sync.mailers.base import Envelope, SendResult, TemporaryFailure
+from cluster_sync.mailers.base import SAVED_REPLY, Envelope, SendResult, TemporaryFailure
+
+#: Outlook opens a message with this header as a draft, ready to send; other clients ignore it
+UNSENT_HEADER = b"X-Unsent: 1\r\n"
 
 
 class OutboxMailer:
     capped = False  # a folder has no sending limits
+    saves_only = True  # a person sends these files; nothing leaves this machine
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -39,10 +43,10 @@ class OutboxMailer:
 
     def send(self, envelope: Envelope) -> SendResult:
         try:
-            atomic_write(self.path_for(envelope), envelope.raw)
+            atomic_write(self.path_for(envelope), UNSENT_HEADER + envelope.raw)
         except OSError as exc:
             raise TemporaryFailure(f"cannot write to {self.folder}: {exc.strerror}") from None
-        return SendResult()
+        return SendResult(reply=SAVED_REPLY)
 
     def already_delivered(self, envelope: Envelope) -> bool:
         # The file appears whole or not at all (atomic rename), so its presence is the answer.

@@ -77,6 +77,7 @@ class SmtpMailer:
     """The Mailer for an SMTP server (a relay, Gmail, Microsoft 365, a local Postfix)."""
 
     capped = True  # the server's sending limits apply ([mail.limits])
+    saves_only = False
 
     def __init__(self, settings: SmtpConfig, environ: dict[str, str] | None = None) -> None:
         self.settings = settings
@@ -84,6 +85,11 @@ class SmtpMailer:
         self.description = f"the SMTP server {settings.host}:{settings.port}"
         self._smtp: smtplib.SMTP | None = None
         self._credentials: Any = None  # google-auth credentials, refreshed when expired
+        #: a refusal no retry can change (a wrong password, an untrusted certificate): kept
+        #: for the rest of the run, so that a wrong password costs one login attempt, not one
+        #: per message or pass (servers lock accounts after a few)
+        self._refusal: PermanentFailure | None = None
+        self.last_reply = "250 OK"  # the server's answer to the last DATA
 
     @classmethod
     def from_config(cls, config: Config) -> SmtpMailer:
@@ -107,6 +113,7 @@ class SmtpMailer:
 
     def check_settings(self) -> None:
         self._login()  # the login settings and the password variable; no connection, no token
+        self._tls_context()  # a configured CA bundle must exist and be readable
 
     def open(self) -> None:
         """Connect, secure and log in; a setting a person must fix is a PermanentFailure."""
@@ -140,7 +147,7 @@ class SmtpMailer:
             except _ConnectionDropped as again:
                 self._drop()
                 raise TemporaryFailure(again.reply) from None
-        return SendResult(refused=refused)
+        return SendResult(refused=refused, reply=self.last_reply)
 
     def already_delivered(self, envelope: Envelope) -> None:
         # SMTP has no way to ask whether a server already has a message.
@@ -164,12 +171,18 @@ class SmtpMailer:
             smtp.close()
 
     def _connect(self) -> smtplib.SMTP:
-        login = self._login()  # fails before any network traffic when a secret is missing
-        smtp = self._greet(self._tls_context())
+        if self._refusal is not None:
+            raise self._refusal
         try:
-            self._authenticate(smtp, login)
-        except BaseException:
-            smtp.close()
+            login = self._login()  # fails before any network traffic when a secret is missing
+            smtp = self._greet(self._tls_context())
+            try:
+                self._authenticate(smtp, login)
+            except BaseException:
+                smtp.close()
+                raise
+        except PermanentFailure as exc:
+            self._refusal = exc
             raise
         log.info(
             "connected to %s (%s, %s)",
@@ -284,7 +297,7 @@ class SmtpMailer:
                 # empty line before its final 535.
                 smtp.auth("XOAUTH2", lambda challenge=None: "" if challenge is not None else token)
             else:
-                smtp.login(login.username, login.secret())
+                _password_login(smtp, login.username, login.secret())
         except smtplib.SMTPAuthenticationError as exc:
             raise PermanentFailure(
                 f"{self.where} refused the login of {login.username}: "
@@ -295,7 +308,7 @@ class SmtpMailer:
                     else f"password in {self.settings.password_env}"
                 )
             ) from None
-        except smtplib.SMTPNotSupportedError:
+        except (smtplib.SMTPNotSupportedError, _NoMechanism):
             raise PermanentFailure(
                 f"{self.where} offers no AUTH this client can use (after "
                 f"{self.settings.security}); check mail.smtp.security and mail.smtp.auth"
@@ -388,6 +401,7 @@ class SmtpMailer:
         if code != 250:
             self._reset(smtp)
             raise self._message_failure(code, text)
+        self.last_reply = _words(code, text)
         return refused
 
     @staticmethod
@@ -417,6 +431,25 @@ class SmtpMailer:
     def _message_failure(code: int, text: bytes) -> TemporaryFailure | PermanentFailure:
         reply = _words(code, text)
         return TemporaryFailure(reply) if code < 500 else PermanentFailure(reply)
+
+
+class _NoMechanism(Exception):
+    """The server offers none of the password mechanisms smtplib speaks."""
+
+
+def _password_login(smtp: smtplib.SMTP, username: str, password: str) -> None:
+    """smtplib's login(), with one mechanism only: login() tries every mechanism the server
+    offers in turn, so one wrong password would count as two or three failed logins."""
+    smtp.ehlo_or_helo_if_needed()
+    if not smtp.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+    offered = smtp.esmtp_features["auth"].upper().split()
+    mechanism = next((m for m in ("CRAM-MD5", "PLAIN", "LOGIN") if m in offered), None)
+    if mechanism is None:
+        raise _NoMechanism(offered)
+    smtp.user, smtp.password = username, password
+    method = getattr(smtp, "auth_" + mechanism.lower().replace("-", "_"))
+    smtp.auth(mechanism, method)  # raises SMTPAuthenticationError on a refusal
 
 
 def _envelope_address(address: str, smtputf8: bool) -> str | None:

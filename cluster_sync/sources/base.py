@@ -2,21 +2,24 @@
 
 A source hands the engine a `Snapshot` (rows keyed by question, found by header, never by
 position) and takes back one `RowStatus` per row to show in the sheet. Backends write only the
-three status columns, and find them by header again at write time.
+owned columns (form.STATUS_HEADERS), found again at write time, and find each registration's
+row again at write time too (RowFinder), never by the position it was read at.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from cluster_sync import form, text
 from cluster_sync.config import FormConfig
-from cluster_sync.errors import SourceError, UserError
+from cluster_sync.errors import UserError
 
+#: what tells who sent a response and when (SourceRow.fingerprint)
+_WHO = ("timestamp", "respondent_email", "contact_email")
 _CLUSTER_ID = re.compile(r"^\s*([A-Za-z]{1,6})\s*-\s*(\d{4})\s*-\s*(\d{1,5})\s*$")
 
 
@@ -58,12 +61,25 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class RowStatus:
-    """What to show in one row after a sync."""
+    """What to show in one row after a sync, one value per owned column."""
 
     row: SourceRow
     cluster_id: str | None  # None: leave the Cluster ID cell as it is (duplicates)
     status: str
     last_synced: str
+    #: values for owned columns beyond these three, by header (form.STATUS_HEADERS lists them
+    #: all); a column left out, or None, keeps what its cell holds
+    more: Mapping[str, str | None] = field(default_factory=dict)
+
+    def cells(self) -> dict[str, str | None]:
+        """What to write in each owned column; None leaves that cell as it is."""
+        known: dict[str, str | None] = {
+            form.CLUSTER_ID: self.cluster_id,
+            form.SYNC_STATUS: self.status,
+            form.LAST_SYNCED: self.last_synced,
+            **self.more,
+        }
+        return {name: known.get(name) for name in form.STATUS_HEADERS}
 
 
 class Source(Protocol):
@@ -127,82 +143,162 @@ class HeaderMap:
         )
 
 
-def check_columns_unmoved(before: Sequence[Any], now: Sequence[Any], where: str) -> None:
-    """Refuse to write when the header row changed since the read: a column inserted or moved
-    could put a status into a partner's answer."""
-    if [text.fold(str(h or "")) for h in before] != [text.fold(str(h or "")) for h in now]:
-        raise SourceError(
-            f"The header row of {where} changed while the sync was running (a column was "
-            "inserted, moved or renamed); nothing was written back.",
-            hint="run the sync again: it reads the new layout and writes the statuses then.",
-        )
+@dataclass
+class Assignment:
+    """Which data row (0 = the sheet's row 2) each status belongs to, and what could not be
+    placed: `unsure` (more than one row fits) and `missing` (no row fits any more)."""
+
+    rows: dict[int, RowStatus] = field(default_factory=dict)
+    unsure: list[RowStatus] = field(default_factory=list)
+    missing: list[RowStatus] = field(default_factory=list)
 
 
-def status_cells(
-    headers: list[Any],
-    rows: Sequence[Sequence[Any]],
-    statuses: Sequence[RowStatus],
-    config: FormConfig,
-) -> tuple[list[Any], list[tuple[int, int, str]]]:
-    """Plan a write-back: the header row after missing status columns are appended on the
-    right, and (row index, column index, value) triples that touch only status columns.
-    `rows` are the data rows as they stand now (row 2 of the sheet is rows[0])."""
-    current = HeaderMap.build(headers, config, "the sheet")
-    prints = [current.row(cells, i + 2).fingerprint for i, cells in enumerate(rows)]
-    headers = list(headers)
-    folded = [text.fold(str(h or "")) for h in headers]
-    columns: dict[str, int] = {}
-    for name in form.STATUS_HEADERS:
-        if text.fold(name) not in folded:
-            headers.append(name)
-            folded.append(text.fold(name))
-        columns[name] = folded.index(text.fold(name))
-    by_id = _rows_by_id(rows, columns[form.CLUSTER_ID])
-    cells: list[tuple[int, int, str]] = []
-    for st in statuses:
-        index = _locate(st, rows, by_id, columns[form.CLUSTER_ID], prints)
-        if index is None:
-            continue
-        if st.cluster_id:
-            cells.append((index, columns[form.CLUSTER_ID], st.cluster_id))
-        cells.append((index, columns[form.SYNC_STATUS], st.status))
-        cells.append((index, columns[form.LAST_SYNCED], st.last_synced))
-    return headers, cells
+class RowFinder:
+    """Finds a registration's row in the sheet as it stands now. A row is known by its Timestamp
+    and submitter (what the form wrote, which moves with the row when rows are sorted) and told
+    apart from an identical one by its Cluster ID. Positions are never trusted on their own."""
 
+    def __init__(
+        self, grid: Sequence[Sequence[Any]], owned: Mapping[str, int], config: FormConfig
+    ) -> None:
+        self.owned = dict(owned)
+        headers = [str(h or "").strip() for h in (grid[0] if grid else [])]
+        layout = HeaderMap.build(headers, config, "the sheet")
+        self.rows = [list(r) for r in grid[1:]]
+        read = [layout.row(cells, i + 2) for i, cells in enumerate(self.rows)]
+        self.prints = [row.fingerprint for row in read]
+        #: rows that are no response (no Timestamp, no submitter): inserted blank, say
+        self.nobody = [not any(str(row.values.get(k) or "").strip() for k in _WHO) for row in read]
+        id_col = self.owned.get(form.CLUSTER_ID)
+        self.ids = [
+            normalise_cluster_id(self.cell(i, id_col)) if id_col is not None else None
+            for i in range(len(self.rows))
+        ]
+        self._others: set[str] = set()  # set by assign()
+        self._ids_before: dict[str, str | None] = {}
+        self.by_print: dict[str, list[int]] = {}
+        for i, fingerprint in enumerate(self.prints):
+            self.by_print.setdefault(fingerprint, []).append(i)
 
-def _rows_by_id(rows: Sequence[Sequence[Any]], id_col: int) -> dict[str, list[int]]:
-    found: dict[str, list[int]] = {}
-    for i, cells in enumerate(rows):
-        value = normalise_cluster_id(cells[id_col]) if id_col < len(cells) else None
-        if value:
-            found.setdefault(value, []).append(i)
-    return found
+    def cell(self, index: int, col: int | None) -> str:
+        cells = self.rows[index]
+        value = cells[col] if col is not None and col < len(cells) else ""
+        return "" if value is None else str(value)
 
+    def owned_values(self, index: int) -> dict[str, str]:
+        return {name: self.cell(index, col) for name, col in self.owned.items()}
 
-def _locate(
-    st: RowStatus,
-    rows: Sequence[Sequence[Any]],
-    by_id: dict[str, list[int]],
-    id_col: int,
-    prints: list[str],
-) -> int | None:
-    """Rows are matched by Cluster ID; a row read without one is found again by its Timestamp
-    and submitter (its read position first), so sorting between read and write is safe."""
-    if st.row.cluster_id:
-        # A row copied with its ID makes two rows with one ID: tell them apart by content.
-        candidates = by_id.get(st.row.cluster_id, [])
-        matching = [i for i in candidates if prints[i] == st.row.fingerprint]
-        return (matching or candidates)[0] if candidates else None
+    def assign(
+        self,
+        statuses: Sequence[RowStatus],
+        written_ids: set[str],
+        before: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> Assignment:
+        """`written_ids`: Cluster IDs this run has already written; such an ID may sit on the
+        wrong row after a race, so it never identifies a row on its own. `before`: owned cells
+        by fingerprint, as this run first saw them."""
+        found = Assignment()
+        claims: dict[int, list[RowStatus]] = {}
+        self._others = {st.row.fingerprint for st in statuses}
+        self._ids_before = {
+            p: normalise_cluster_id(v.get(form.CLUSTER_ID)) for p, v in (before or {}).items()
+        }
+        for st in statuses:
+            where = self._locate(st, written_ids)
+            if where is None:
+                found.missing.append(st)
+            elif where < 0:
+                found.unsure.append(st)
+            else:
+                claims.setdefault(where, []).append(st)
+        for index, claimants in claims.items():
+            if len(claimants) == 1:
+                found.rows[index] = claimants[0]
+            else:
+                found.unsure.extend(claimants)
+        return found
 
-    def free(i: int) -> bool:
-        # no ID yet (anything else in the cell is not one, and the column is ours to write)
-        cells = rows[i]
-        return not (id_col < len(cells) and normalise_cluster_id(cells[id_col]))
+    def _elses(self, index: int, st: RowStatus) -> bool:
+        """Whether row `index` is known as another registration's than `st`'s: its fingerprint
+        is another status's, or was seen earlier in this run with another Cluster ID."""
+        fingerprint = self.prints[index]
+        if fingerprint == st.row.fingerprint:
+            return False
+        if fingerprint in self._others:
+            return True
+        seen = self._ids_before
+        return fingerprint in seen and seen[fingerprint] != st.row.cluster_id
 
-    index = st.row.row_number - 2
-    if 0 <= index < len(rows) and prints[index] == st.row.fingerprint and free(index):
-        return index
-    for i, fingerprint in enumerate(prints):
-        if fingerprint == st.row.fingerprint and free(i):
-            return i
-    return None
+    def changes(
+        self,
+        found: Assignment,
+        before: Mapping[str, Mapping[str, str]],
+        written: Mapping[str, set[str]],
+    ) -> dict[str, dict[int, str]]:
+        """The owned cells to change, by column and row, to make the sheet show `found`: each
+        placed status in its own row, and what this run wrote into a row it was not meant for
+        (a race) undone where that is certain (see _undo)."""
+        out: dict[str, dict[int, str]] = {}
+        placed = {st.cluster_id: i for i, st in found.rows.items() if st.cluster_id}
+        for index in range(len(self.rows)):
+            st = found.rows.get(index)
+            wanted = st.cells() if st else {}
+            now = self.owned_values(index)
+            for name in self.owned:
+                value = wanted.get(name)
+                if value is None and now[name] and now[name] in written.get(name, ()):
+                    value = self._undo(index, name, now[name], before, placed)
+                if value is not None and value != now[name]:
+                    out.setdefault(name, {})[index] = value
+        return out
+
+    def _undo(
+        self,
+        index: int,
+        name: str,
+        value: str,
+        before: Mapping[str, Mapping[str, str]],
+        placed: Mapping[str, int],
+    ) -> str | None:
+        """What a cell this run wrote should hold, in a row no status is placed on: what the
+        row held before (known by its fingerprint), nothing in a row that is no response (a
+        row inserted meanwhile), and nothing for a Cluster ID whose registration is placed on
+        another row. Otherwise (a response that cannot be identified now) it is left alone:
+        None."""
+        fingerprint = self.prints[index]
+        if fingerprint in before and len(self.by_print[fingerprint]) == 1:
+            return str(before[fingerprint].get(name, ""))
+        if self.nobody[index]:
+            return ""
+        if name == form.CLUSTER_ID and placed.get(value, index) != index:
+            return ""
+        return None
+
+    def owned_by_print(self) -> dict[str, dict[str, str]]:
+        """Owned cells of every row that its fingerprint alone identifies."""
+        return {
+            fingerprint: self.owned_values(rows[0])
+            for fingerprint, rows in self.by_print.items()
+            if len(rows) == 1
+        }
+
+    def _locate(self, st: RowStatus, written_ids: set[str]) -> int | None:
+        """The row's index, None when no row fits, -1 when more than one does."""
+        before = st.row.cluster_id
+        allowed = {before, st.cluster_id} if before else {None, st.cluster_id}
+        fits = [i for i in self.by_print.get(st.row.fingerprint, []) if self.ids[i] in allowed]
+        if len(fits) > 1 and before:
+            fits = [i for i in fits if self.ids[i] == before] or fits
+        if len(fits) > 1:
+            # Rows alike in Timestamp, submitter and ID are copies of one response: the one
+            # where it was read is as right as any other.
+            at = st.row.row_number - 2
+            fits = [at] if at in fits else fits
+        if not fits and before and before not in written_ids:
+            # The Timestamp changes when the partner edits the response: its ID still holds,
+            # unless the row holding it is known as another registration's (IDs moved off
+            # their rows: a sort of the form's columns only, say).
+            fits = [i for i, cid in enumerate(self.ids) if cid == before and not self._elses(i, st)]
+        if len(fits) > 1:
+            return -1
+        return fits[0] if fits else None

@@ -5,14 +5,21 @@ API budget per sync, whatever the number of rows (each one request against the S
 
 - read():       1 metadata GET (spreadsheet properties and tab list, time zone included)
                 1 values GET of the whole tab, unformatted, dates as serial numbers
-- write_back(): 1 values GET that re-checks the header row and finds the rows again
-                1 values:batchUpdate (RAW) carrying every status cell and any new header
-                +1 appendDimension, only the first time, when the tab has no room on the right
-                   for the three status columns (Google refuses writes beyond the grid)
+- write_back(): 1 developerMetadata:search (where the status columns are tagged)
+                1 values:batchGetByDataFilter: the tab and the tagged columns, just before writing
+                1 values:batchUpdateByDataFilter (RAW) carrying every status, located by the tags
+                1 values:batchGetByDataFilter after it, to check every status is on its row
+                +1 spreadsheets:batchUpdate and +1 read, only when tags must be placed (the first
+                   time, or after a status column was deleted or renamed), with room added on the
+                   right if the tab has none for new status columns
+                +1 read and +1 write for each edit that raced a write, or failed write
 
-Transient failures (408, 429, 5xx, network errors, timeouts) are retried a bounded number of
-times with jittered exponential backoff; the write is a single request, so it lands whole or
-not at all. Writing the same values twice is harmless, which is what makes retrying it safe.
+So a nightly sync costs 6 requests. How write-back stays safe while people edit the sheet is
+described in cluster_sync.sources.google_write.
+
+Transient failures (408, 429, 5xx, network errors, timeouts) of reads are retried a bounded
+number of times with jittered exponential backoff. A failed write is never resent as it was:
+after the same wait the sheet is read again and the write planned again from what it holds.
 """
 
 from __future__ import annotations
@@ -34,31 +41,24 @@ from google.auth.transport.requests import AuthorizedSession
 from gspread import Spreadsheet, Worksheet
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
-from gspread.utils import DateTimeOption, GridRangeType, ValueRenderOption, rowcol_to_a1
+from gspread.utils import DateTimeOption, GridRangeType, ValueRenderOption
 
 from cluster_sync import text
 from cluster_sync.config import Config, FormConfig, GoogleSourceConfig
 from cluster_sync.errors import SourceError
-from cluster_sync.sources.base import (
-    HeaderMap,
-    RowStatus,
-    Snapshot,
-    check_columns_unmoved,
-    status_cells,
+from cluster_sync.sources.base import HeaderMap, RowStatus, Snapshot
+from cluster_sync.sources.google_write import (
+    GOOGLE_API,
+    MAX_WAIT_SECONDS,
+    StatusWriter,
+    transient,
 )
 
 log = logging.getLogger(__name__)
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
-GOOGLE_API = "https://sheets.googleapis.com"
 _KEY_IN_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
 _KEY = re.compile(r"[A-Za-z0-9_-]{10,}")
-#: the longest single wait between two tries, as Google's backoff guidance suggests
-MAX_WAIT_SECONDS = 32.0
-
-
-def _transient(status: int) -> bool:
-    return status in (408, 429) or status >= 500
 
 
 class SheetsHTTPClient(HTTPClient):
@@ -86,13 +86,19 @@ class SheetsHTTPClient(HTTPClient):
         #: the last spreadsheet metadata fetched; gspread's Spreadsheet keeps only its properties
         self.metadata: Mapping[str, Any] = {}
 
-    def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, endpoint: str, *args: Any, retry: bool = True, **kwargs: Any
+    ) -> requests.Response:
+        """`retry=False` for a write that must be planned again from a fresh read before it is
+        tried again (see google_write): the caller handles failures."""
         url = self._rewrite(endpoint)
+        if not retry:
+            return super().request(method, url, *args, **kwargs)
         for attempt in range(self.retries + 1):
             try:
                 return super().request(method, url, *args, **kwargs)
             except APIError as err:
-                if not _transient(err.response.status_code) or attempt == self.retries:
+                if not transient(err.response.status_code) or attempt == self.retries:
                     raise
                 reason = f"{err.response.status_code} {err.error.get('status', '')}".strip()
             except (
@@ -160,7 +166,6 @@ class GoogleSource:
         self._client: SheetsHTTPClient | None = None
         self._account = "the configured account"
         self._worksheet: Worksheet | None = None
-        self._headers: list[Any] = []
         self._columns = 0  # the tab's grid width, from the metadata
 
     @classmethod
@@ -180,34 +185,33 @@ class GoogleSource:
                 f"{self.description} is empty: not even a header row.",
                 hint="check source.worksheet: it must name the tab the form writes its responses to.",
             )
-        self._headers = list(grid[0])
         headers = [str(h).strip() for h in grid[0]]
         columns = HeaderMap.build(headers, self.form, self.description)
         rows = [columns.row(cells, number) for number, cells in enumerate(grid[1:], start=2)]
         return Snapshot(rows=rows, headers=headers, timezone=zone, description=self.description)
 
     def write_back(self, statuses: Sequence[RowStatus]) -> int:
+        """Write each status into its registration's row, in the owned columns only, however
+        the sheet is being edited meanwhile (see cluster_sync.sources.google_write)."""
         if not self.settings.write_back or not statuses:
             return 0
         if self._worksheet is None:
-            self.read()  # the header row must be known to notice it moving
+            self.read()
         worksheet = self._worksheet
         assert worksheet is not None
-        grid = self._values(worksheet, "re-reading the sheet before writing")
-        now = list(grid[0]) if grid else []
-        check_columns_unmoved(self._headers, now, self.description)
-        # Cells right of the last header may hold someone's notes: new columns go beyond them.
-        width = max([len(now), *(len(r) for r in grid[1:])])
-        padded = now + [""] * (width - len(now))
-        headers, cells = status_cells(padded, grid[1:], statuses, self.form)
-        data = _ranges(len(padded), headers, cells)
-        if not data:
-            return 0
-        self._make_room(worksheet, len(headers))
-        with self._google("writing the statuses back"):
-            worksheet.batch_update(data, raw=True)  # RAW: "=…", "+…", "@…" stay text
-        self._headers = list(headers)  # a second write in this run must not see them as moved
-        return len({row for row, _, _ in cells})
+        writer = StatusWriter(
+            self._http(),
+            self.key,
+            worksheet.id,
+            worksheet.title,
+            self.form,
+            self.description,
+            self._google,
+            tries=self.settings.retries + 1,
+            sleep=self.sleep,
+            grid_width=self._columns,
+        )
+        return writer.write(statuses)
 
     # -- Google calls ----------------------------------------------------------------------
 
@@ -243,20 +247,6 @@ class GoogleSource:
             )
         return [list(row) for row in values if row is not None]
 
-    def _make_room(self, worksheet: Worksheet, columns: int) -> None:
-        """Add columns on the right when the grid is too narrow for the status columns. It uses
-        appendDimension rather than a resize to an absolute width: a resize computed from a stale
-        width could delete columns someone added meanwhile; a repeated append only adds blanks."""
-        missing = columns - self._columns
-        if missing <= 0:
-            return
-        request = {
-            "appendDimension": {"sheetId": worksheet.id, "dimension": "COLUMNS", "length": missing}
-        }
-        with self._google("adding columns for the sync status"):
-            worksheet.client.batch_update(self.key, {"requests": [request]})
-        self._columns = columns
-
     def _http(self) -> SheetsHTTPClient:
         if self._client is None:
             credentials, self._account = self._credentials()
@@ -283,13 +273,13 @@ class GoogleSource:
         return _load_credentials(path, kind)
 
     @contextmanager
-    def _google(self, doing: str) -> Iterator[None]:
+    def _google(self, doing: str, done: str = "Nothing was written.") -> Iterator[None]:
         """Turn what gspread, google-auth and requests raise into one plain-words SourceError."""
         tries = self.settings.retries + 1
         try:
             yield
         except APIError as err:
-            raise self._api_error(err, doing, tries) from None
+            raise self._api_error(err, doing, tries, done) from None
         except RefreshError as err:
             raise SourceError(
                 f"Google refused the credentials of {self._account} while {doing}: {err}",
@@ -299,12 +289,12 @@ class GoogleSource:
         except (requests.RequestException, GoogleAuthError) as err:
             raise SourceError(
                 f"Could not reach the Google Sheets API at {self.settings.api_base_url} while "
-                f"{doing} ({type(err).__name__}), after {tries} tries. Nothing was written.",
+                f"{doing} ({type(err).__name__}), after {tries} tries. {done}",
                 hint="check the network connection; the next sync tries again. A slow network "
                 "may need a larger source.timeout_seconds.",
             ) from None
 
-    def _api_error(self, err: APIError, doing: str, tries: int) -> SourceError:
+    def _api_error(self, err: APIError, doing: str, tries: int, done: str) -> SourceError:
         status = err.response.status_code
         message = str(err.error.get("message", ""))
         if status == 403 and ("has not been used" in message or "is disabled" in message):
@@ -335,39 +325,14 @@ class GoogleSource:
                 f"Google did not accept the credentials of {self._account} ({message}).",
                 hint="check source.credentials_file and source.credentials.",
             )
-        if _transient(status):
+        if transient(status):
             return SourceError(
                 f"Google Sheets kept answering {status} ({err.error.get('status', '')}) while "
-                f"{doing}; gave up after {tries} tries. Nothing was written.",
+                f"{doing}; gave up after {tries} tries. {done}",
                 hint="wait a few minutes and run the sync again (429 means the per-minute quota "
                 "was used up, often by another script on the same project).",
             )
         return SourceError(f"Google Sheets refused {doing}: {status} {message}")
-
-
-def _ranges(
-    width: int, headers: list[Any], cells: list[tuple[int, int, str]]
-) -> list[dict[str, Any]]:
-    """The batchUpdate data: new header cells on row 1 and status cells, one range per run of
-    adjacent columns in a row (usually one per row: the three status columns sit together)."""
-    by_row: dict[int, dict[int, str]] = {}
-    for col in range(width, len(headers)):
-        by_row.setdefault(0, {})[col] = str(headers[col])
-    for row, col, value in cells:
-        by_row.setdefault(row + 1, {})[col] = value
-    data = []
-    for row in sorted(by_row):
-        columns = sorted(by_row[row])
-        start = 0
-        for i in range(1, len(columns) + 1):
-            if i == len(columns) or columns[i] != columns[i - 1] + 1:
-                run = columns[start:i]
-                first = rowcol_to_a1(row + 1, run[0] + 1)
-                last = rowcol_to_a1(row + 1, run[-1] + 1)
-                values = [[by_row[row][c] for c in run]]
-                data.append({"range": f"{first}:{last}", "values": values})
-                start = i
-    return data
 
 
 def _zone(name: str | None) -> ZoneInfo | None:

@@ -39,6 +39,8 @@ class _Fault:
     status: int = 0
     seconds: float = 0.0
     message: str | None = None
+    #: run once the fault has been answered: a person's edit while the client waits to retry
+    then: Callable[[], None] | None = None
 
 
 @dataclass
@@ -46,6 +48,7 @@ class _Hook:
     kind: str
     after: int
     action: Callable[[], None]
+    before: bool = False
 
 
 class FakeSheets:
@@ -59,6 +62,7 @@ class FakeSheets:
         self.log: list[tuple[str, str, str, Any]] = []
         self._faults: list[_Fault] = []
         self._hooks: list[_Hook] = []
+        self._missing: set[str] = set()
         self._tokens: dict[str, str] = {}
         self._lock = threading.RLock()
         self._stopping = threading.Event()
@@ -74,10 +78,16 @@ class FakeSheets:
         return book
 
     def fail(
-        self, status: int, times: int = 1, kind: str | None = None, message: str | None = None
+        self,
+        status: int,
+        times: int = 1,
+        kind: str | None = None,
+        message: str | None = None,
+        then: Callable[[], None] | None = None,
     ) -> None:
-        """Answer the next `times` requests (of `kind`, or any) with an error `status`."""
-        self._faults.append(_Fault(kind, times, status=status, message=message))
+        """Answer the next `times` requests (of `kind`, or any) with an error `status`; `then`
+        runs after the first of them is answered (an edit made while the client waits)."""
+        self._faults.append(_Fault(kind, times, status=status, message=message, then=then))
 
     def stall(self, seconds: float, times: int = 1, kind: str | None = None) -> None:
         """Hold the next `times` requests for `seconds` before answering (past a client timeout)."""
@@ -86,6 +96,17 @@ class FakeSheets:
     def after(self, kind: str, action: Callable[[], None], count: int = 1) -> None:
         """Run `action` (e.g. insert a column) once the `count`-th request of `kind` is answered."""
         self._hooks.append(_Hook(kind, count, action))
+
+    def before(self, kind: str, action: Callable[[], None], count: int = 1) -> None:
+        """Run `action` when the `count`-th request of `kind` arrives, before it is carried out:
+        a person's edit landing at the very moment of that request."""
+        self._hooks.append(_Hook(kind, count, action, before=True))
+
+    def without(self, *kinds: str) -> None:
+        """Act as a server that lacks these endpoints (404) or batchUpdate requests (400), as an
+        API without developer metadata would: e.g. "developerMetadata.search",
+        "createDeveloperMetadata"."""
+        self._missing.update(kinds)
 
     @property
     def api_calls(self) -> int:
@@ -136,9 +157,15 @@ class FakeSheets:
         if fault and fault.seconds:
             self._stopping.wait(fault.seconds)
         if fault and fault.status:
+            if fault.then:
+                with self._lock:
+                    action, fault.then = fault.then, None
+                    action()
             return fault.status, ApiError(fault.status, fault.message).body()
         try:
             with self._lock:
+                self._run_hooks(kind, before=True)
+                self._refuse_missing(kind, payload)
                 result = self._dispatch(kind, key, rest, query, payload, headers)
                 self._run_hooks(kind)
             return 200, result
@@ -154,11 +181,23 @@ class FakeSheets:
                 return fault
         return None
 
-    def _run_hooks(self, kind: str) -> None:
+    def _run_hooks(self, kind: str, before: bool = False) -> None:
         for hook in list(self._hooks):
-            if hook.kind == kind and self.calls[kind] >= hook.after:
+            if hook.kind == kind and hook.before == before and self.calls[kind] >= hook.after:
                 self._hooks.remove(hook)
                 hook.action()
+
+    def _refuse_missing(self, kind: str, payload: Any) -> None:
+        if kind in self._missing:
+            raise ApiError(404, "The requested URL was not found on this server.")
+        names = (
+            [n for r in (payload or {}).get("requests", []) for n in r]
+            if kind.endswith("batchUpdate") and isinstance(payload, dict)
+            else []
+        )
+        for name in names:
+            if name in self._missing:
+                raise ApiError(400, f'Invalid JSON payload received. Unknown name "{name}".')
 
     def _dispatch(
         self,
@@ -210,6 +249,11 @@ def _route(method: str, path: str) -> tuple[str, str, str]:
     if not path.startswith(prefix):
         return "unknown", "", path
     tail = path[len(prefix) :]
+    if "/developerMetadata" in tail:
+        key, _, rest = tail.partition("/developerMetadata")
+        if rest == ":search":
+            return "developerMetadata.search", unquote(key), ""
+        return "developerMetadata.get", unquote(key), unquote(rest.removeprefix("/"))
     if "/values" not in tail:
         key, _, verb = tail.partition(":")
         return (
@@ -218,7 +262,7 @@ def _route(method: str, path: str) -> tuple[str, str, str]:
             "",
         )
     key, _, rest = tail.partition("/values")
-    if rest in (":batchGet", ":batchUpdate"):
+    if rest in (":batchGet", ":batchUpdate", ":batchGetByDataFilter", ":batchUpdateByDataFilter"):
         return "values" + rest.replace(":", "."), unquote(key), ""
     rng = rest.removeprefix("/")
     for verb in ("append", "clear"):

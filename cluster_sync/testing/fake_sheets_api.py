@@ -7,11 +7,13 @@ the JSON answer, or raises ApiError / RangeError, which the server turns into Go
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cluster_sync.testing import fake_sheets_metadata as metadata
 from cluster_sync.testing import sheet_model as model
 from cluster_sync.testing.sheet_model import GridRange, RangeError, Sheet
 
@@ -126,9 +128,18 @@ def _one(query: Query, name: str, default: str) -> str:
 
 def _value_range(book: Spreadsheet, a1: str, query: Query) -> Json:
     sheet, grid = book.grid(a1)
-    major = _one(query, "majorDimension", "ROWS") or "ROWS"
-    render = _one(query, "valueRenderOption", "FORMATTED_VALUE") or "FORMATTED_VALUE"
-    dt_render = _one(query, "dateTimeRenderOption", "SERIAL_NUMBER") or "SERIAL_NUMBER"
+    options = {name: _one(query, name, "") for name in _READ_OPTIONS}
+    return grid_values(book, sheet, grid, options)
+
+
+_READ_OPTIONS = ("majorDimension", "valueRenderOption", "dateTimeRenderOption")
+
+
+def grid_values(book: Spreadsheet, sheet: Sheet, grid: GridRange, options: Json) -> Json:
+    """A ValueRange of `grid`, rendered as the read options (query or JSON body) ask."""
+    major = options.get("majorDimension") or "ROWS"
+    render = options.get("valueRenderOption") or "FORMATTED_VALUE"
+    dt_render = options.get("dateTimeRenderOption") or "SERIAL_NUMBER"
     values = sheet.values(grid, render, dt_render, book.locale, major)
     answer: Json = {"range": grid.a1(), "majorDimension": major}
     if values:  # an empty range has no "values" key at all
@@ -149,6 +160,10 @@ def values_batch_get(book: Spreadsheet, _rng: str, query: Query, _body: Any) -> 
     return {"spreadsheetId": book.key, "valueRanges": ranges}
 
 
+def check_input_option(option: str | None) -> None:
+    _parser(option)
+
+
 def _parser(option: str | None) -> Callable[[Any, str], model.Cell | None]:
     if option == "RAW":
         return lambda value, _locale: model.parse_raw(value)
@@ -163,8 +178,14 @@ class _Write:
     grid: GridRange
     rows: list[list[Any]]
 
+    def rows_span(self) -> range:
+        return range(self.grid.r0, self.grid.r1)
 
-def _plan_write(book: Spreadsheet, a1: str, rows: list[list[Any]]) -> _Write:
+    def cols_span(self) -> range:
+        return range(self.grid.c0, self.grid.c1)
+
+
+def plan_write(book: Spreadsheet, a1: str, rows: list[list[Any]]) -> _Write:
     """Where `rows` land when written at `a1` (its top-left cell); refused beyond the grid."""
     sheet, start = book.grid(a1)
     height, width = len(rows), max([0, *(len(r) for r in rows)])
@@ -178,7 +199,7 @@ def _plan_write(book: Spreadsheet, a1: str, rows: list[list[Any]]) -> _Write:
     return _Write(sheet, grid, rows)
 
 
-def _apply(write: _Write, option: str, locale: str, book_key: str) -> Json:
+def apply_write(write: _Write, option: str, locale: str, book_key: str) -> Json:
     parse = _parser(option)
     for r, row in enumerate(write.rows):
         for c, value in enumerate(row):
@@ -197,17 +218,17 @@ def _apply(write: _Write, option: str, locale: str, book_key: str) -> Json:
 def values_update(book: Spreadsheet, rng: str, query: Query, body: Any) -> Json:
     option = _one(query, "valueInputOption", "")
     _parser(option)
-    return _apply(_plan_write(book, rng, _rows(body)), option, book.locale, book.key)
+    return apply_write(plan_write(book, rng, rows_of(body)), option, book.locale, book.key)
 
 
 def values_batch_update(book: Spreadsheet, _rng: str, _query: Query, body: Any) -> Json:
     option = body.get("valueInputOption")
     _parser(option)
     # Google applies a batch all or nothing: check every range before writing any.
-    writes = [_plan_write(book, d["range"], _rows(d)) for d in body.get("data", [])]
-    replies = [_apply(w, option, book.locale, book.key) for w in writes]
-    rows = {(w.sheet.title, r) for w in writes for r in range(w.grid.r0, w.grid.r1)}
-    cols = {(w.sheet.title, c) for w in writes for c in range(w.grid.c0, w.grid.c1)}
+    writes = [plan_write(book, d["range"], rows_of(d)) for d in body.get("data", [])]
+    replies = [apply_write(w, option, book.locale, book.key) for w in writes]
+    rows = {(w.sheet.title, r) for w in writes for r in w.rows_span()}
+    cols = {(w.sheet.title, c) for w in writes for c in w.cols_span()}
     return {
         "spreadsheetId": book.key,
         "totalUpdatedRows": len(rows),
@@ -218,7 +239,7 @@ def values_batch_update(book: Spreadsheet, _rng: str, _query: Query, body: Any) 
     }
 
 
-def _rows(body: Any) -> list[list[Any]]:
+def rows_of(body: Any) -> list[list[Any]]:
     rows = (body or {}).get("values") or []
     if (body or {}).get("majorDimension") == "COLUMNS":
         width = max([0, *(len(r) for r in rows)])
@@ -239,11 +260,11 @@ def values_append(book: Spreadsheet, rng: str, query: Query, body: Any) -> Json:
     sheet, grid = book.grid(rng)
     table = _table(sheet, grid)
     start_row = table.r1 if table else grid.r0
-    rows = _rows(body)
+    rows = rows_of(body)
     sheet.row_count = max(sheet.row_count, start_row + len(rows))  # append grows the grid
     target = f"{model.quote_title(sheet.title)}!{model.column_letters(grid.c0)}{start_row + 1}"
     option = _one(query, "valueInputOption", "")
-    update = _apply(_plan_write(book, target, rows), option, book.locale, book.key)
+    update = apply_write(plan_write(book, target, rows), option, book.locale, book.key)
     answer: Json = {"spreadsheetId": book.key}
     if table:
         answer["tableRange"] = table.a1()
@@ -265,13 +286,34 @@ def _table(sheet: Sheet, grid: GridRange) -> GridRange | None:
 
 
 def spreadsheet_batch_update(book: Spreadsheet, _rng: str, _query: Query, body: Any) -> Json:
-    requests = body.get("requests", [])
-    for request in requests:
-        ((name, spec),) = request.items()
-        if name not in _STRUCTURE:
-            raise ApiError(400, f"Unsupported request in this fake: {name}")
-        _STRUCTURE[name](book, spec)
-    return {"spreadsheetId": book.key, "replies": [{} for _ in requests]}
+    """Requests are checked and applied in order, all or nothing: on a failure the spreadsheet
+    is put back as it was (the fake keeps a copy rather than validating ahead)."""
+    requests = (body or {}).get("requests", [])
+    saved = [_saved(sheet) for sheet in book.sheets]
+    replies = []
+    try:
+        for request in requests:
+            ((name, spec),) = request.items()
+            if name not in _STRUCTURE:
+                raise ApiError(400, f"Unsupported request in this fake: {name}")
+            replies.append(_STRUCTURE[name](book, spec))
+    except (ApiError, RangeError, KeyError, TypeError, ValueError) as exc:
+        for sheet, before in zip(book.sheets, saved, strict=True):
+            sheet.__dict__.update(before.__dict__)  # the same objects, as they were
+        if isinstance(exc, ApiError | RangeError):
+            raise
+        raise ApiError(400, f"Invalid request: {exc}") from None
+    return {"spreadsheetId": book.key, "replies": replies}
+
+
+def _saved(sheet: Sheet) -> Sheet:
+    """A copy to put back if a later request of the batch fails (cells are replaced, never
+    changed in place, so copying the row lists is enough)."""
+    return dataclasses.replace(
+        sheet,
+        cells=[list(row) for row in sheet.cells],
+        metadata=[dataclasses.replace(m) for m in sheet.metadata],
+    )
 
 
 def _by_id(book: Spreadsheet, sheet_id: int) -> Sheet:
@@ -281,35 +323,26 @@ def _by_id(book: Spreadsheet, sheet_id: int) -> Sheet:
     raise ApiError(400, f"No grid with id: {sheet_id}")
 
 
-def _update_properties(book: Spreadsheet, spec: Json) -> None:
+def _update_properties(book: Spreadsheet, spec: Json) -> Json:
     props = spec["properties"]
     grid = props.get("gridProperties", {})
     _by_id(book, props.get("sheetId", 0)).resize(grid.get("rowCount"), grid.get("columnCount"))
+    return {}
 
 
-def _append_dimension(book: Spreadsheet, spec: Json) -> None:
+def _append_dimension(book: Spreadsheet, spec: Json) -> Json:
     sheet = _by_id(book, spec.get("sheetId", 0))
     if spec["dimension"] == "COLUMNS":
         sheet.col_count += spec["length"]
     else:
         sheet.row_count += spec["length"]
+    return {}
 
 
-def _insert_dimension(book: Spreadsheet, spec: Json) -> None:
-    rng = spec["range"]
-    sheet = _by_id(book, rng.get("sheetId", 0))
-    count = rng["endIndex"] - rng["startIndex"]
-    if rng["dimension"] == "COLUMNS":
-        sheet.insert_columns(rng["startIndex"], count)
-    else:
-        sheet.cells[rng["startIndex"] : rng["startIndex"]] = [[] for _ in range(count)]
-        sheet.row_count += count
-
-
-_STRUCTURE: dict[str, Callable[[Spreadsheet, Json], None]] = {
+_STRUCTURE: dict[str, Callable[[Spreadsheet, Json], Json]] = {
     "updateSheetProperties": _update_properties,
     "appendDimension": _append_dimension,
-    "insertDimension": _insert_dimension,
+    **metadata.REQUESTS,
 }
 
 HANDLERS: dict[str, Callable[[Spreadsheet, str, Query, Any], Json]] = {
@@ -321,4 +354,5 @@ HANDLERS: dict[str, Callable[[Spreadsheet, str, Query, Any], Json]] = {
     "values.batchUpdate": values_batch_update,
     "values.clear": values_clear,
     "values.append": values_append,
+    **metadata.HANDLERS,
 }

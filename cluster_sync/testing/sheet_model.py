@@ -133,6 +133,18 @@ def grid_range(title: str, cells: str | None, rows: int, cols: int) -> GridRange
 
 
 @dataclass
+class DeveloperMetadata:
+    """A key/value tag on a row, a column (`dimension` and `index`) or the whole tab (None)."""
+
+    metadata_id: int
+    key: str
+    value: str | None
+    visibility: str
+    dimension: str | None = None
+    index: int = 0
+
+
+@dataclass
 class Sheet:
     title: str
     sheet_id: int
@@ -140,6 +152,8 @@ class Sheet:
     col_count: int = 26
     #: cells[r][c]; rows may be shorter than col_count (missing = empty)
     cells: list[list[Cell | None]] = field(default_factory=list)
+    #: developer metadata on this tab's rows, columns or the tab itself (see sheet_edits)
+    metadata: list[DeveloperMetadata] = field(default_factory=list)
 
     def get(self, r: int, c: int) -> Cell | None:
         return self.cells[r][c] if r < len(self.cells) and c < len(self.cells[r]) else None
@@ -153,10 +167,9 @@ class Sheet:
 
     def insert_columns(self, index: int, count: int = 1) -> None:
         """What "Insert column left/right" does: everything from `index` moves right."""
-        for row in self.cells:
-            if len(row) > index:
-                row[index:index] = [None] * count
-        self.col_count += count
+        from cluster_sync.testing import sheet_edits
+
+        sheet_edits.insert(self, "COLUMNS", index, count)
 
     def resize(self, rows: int | None = None, cols: int | None = None) -> None:
         self.row_count = rows if rows is not None else self.row_count
