@@ -128,7 +128,8 @@ def _report(config: Config) -> str:
     today = date.today()
     with tempfile.TemporaryDirectory() as scratch:
         period = Period(date(today.year, 1, 1), today)
-        report = make_report(config, state, period, today, Path(scratch) / "check.docx")
+        out = Path(scratch) / "check.docx"
+        report = make_report(config, state, period, today, out, convert=False)
         report_composer(config).render("report", report_email_context(report))
     state.close()
     return "CoP report template and its email render"
@@ -202,6 +203,42 @@ def _mail_login(config: Config) -> str:
     return f"logged in to {mailer.description}" if not mailer.saves_only else mailer.description
 
 
+def _formats(config: Config) -> str:
+    """Every output format the configuration asks for can be made here (PDF: LibreOffice
+    found, its version, one real conversion). A warning, not a problem: without a PDF the
+    sync sends the .docx and says why."""
+    from cluster_sync.outputs import formats
+
+    try:
+        return "; ".join(f"{fmt.label}: {fmt.check()}" for fmt in formats(config))
+    except ClusterSyncError as exc:
+        raise CheckWarning(f"{exc}\n  Until then the emails carry the .docx instead.") from None
+
+
+def _fonts(config: Config) -> str:
+    """The fonts the Word templates ask for, and Greek/Cyrillic/Maltese text, for the PDF."""
+    from cluster_sync.outputs.fonts import FONT_PACKAGES, check_fonts, fontconfig_available
+
+    if "pdf" not in config.output.formats:
+        return "not checked: no PDF is asked for (output.formats)"
+    if not fontconfig_available():
+        raise CheckWarning(
+            "the fonts cannot be checked: fontconfig's fc-match and fc-list are not installed; "
+            "install fontconfig (Debian/Ubuntu: sudo apt-get install fontconfig)."
+        )
+    templates = [config.output.factsheet_template, config.output.report_template]
+    report = check_fonts([config.path(t) for t in templates if config.path(t).is_file()])
+    gaps = [f"{name} (drawn with {instead} instead)" for name, instead in report.missing.items()]
+    gaps += [f"no font for {script} text" for script in report.scripts_missing]
+    if gaps:
+        raise CheckWarning(
+            "the PDF will not look like the Word file: missing " + "; ".join(gaps) + ". "
+            f"Install the fonts (Debian/Ubuntu: sudo apt-get install {FONT_PACKAGES}), "
+            "or use installed fonts in the templates."
+        )
+    return f"templates use {', '.join(report.asked)}: all installed or replaced by fonts of the same size"
+
+
 _ARTWORK = {"programme_logo": "programme logo", "eu_emblem": "EU emblem"}
 
 
@@ -224,6 +261,8 @@ CHECKS: list[tuple[str, Callable[[Config], str]]] = [
     ("state", _state),
     ("output", _output),
     ("mail", _mail),
+    ("formats", _formats),
+    ("fonts", _fonts),
 ]
 #: what `check --connect` adds: talking to the mail server
 CONNECT_CHECKS: list[tuple[str, Callable[[Config], str]]] = [("mail server", _mail_login)]

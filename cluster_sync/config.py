@@ -94,11 +94,52 @@ class StateConfig(_Section):
     database: Path
 
 
+class PdfConfig(_Section):
+    #: the LibreOffice program: a name looked up on PATH, or a full path
+    soffice: str = "soffice"
+    #: time allowed per document; a batch of N documents is killed after N times this
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
+    #: further tries, each document on its own, after a batch left it without a PDF
+    retries: Annotated[int, Field(ge=0, le=5)] = 1
+    #: documents per LibreOffice start
+    batch_size: Annotated[int, Field(ge=1, le=500)] = 25
+    #: LibreOffice's private profile folder; default: libreoffice-profile beside the state
+    profile: Path | None = None
+
+
+def _known_formats(value: list[str], key: str) -> list[str]:
+    from cluster_sync.outputs import REGISTRY
+
+    unknown = [name for name in value if name not in REGISTRY]
+    if unknown:
+        raise ValueError(
+            f"unknown format(s) {', '.join(map(repr, unknown))}; {key} can list: "
+            + ", ".join(REGISTRY)
+        )
+    if len(set(value)) != len(value):
+        raise ValueError("names a format twice")
+    return value
+
+
 class OutputConfig(_Section):
     directory: Path
     factsheet_template: Path = Path("templates/factsheet.docx")
     report_template: Path = Path("templates/cop-report.docx")
     email_templates: Path = Path("templates/email")
+    #: the files made for each factsheet and report draft; the .docx is always made first
+    formats: list[str] = Field(default_factory=lambda: ["docx"])
+    pdf: PdfConfig = PdfConfig()
+
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, value: list[str]) -> list[str]:
+        _known_formats(value, "output.formats")
+        if "docx" not in value:
+            raise ValueError(
+                'must include "docx": the Word document is rendered first and every other '
+                'format is made from it (for example formats = ["docx", "pdf"])'
+            )
+        return value
 
 
 class SmtpConfig(_Section):
@@ -138,6 +179,14 @@ class MailConfig(_Section):
     digest: bool = True
     #: who gets the factsheet: the contact only, or the contact and every participant
     factsheet_to: Literal["contact", "contact_and_participants"] = "contact_and_participants"
+    #: which of output.formats the factsheet and report emails attach; the .docx goes instead
+    #: when none of them could be made
+    attach: list[str] = Field(default_factory=lambda: ["docx"], min_length=1)
+
+    @field_validator("attach")
+    @classmethod
+    def _attach(cls, value: list[str]) -> list[str]:
+        return _known_formats(value, "mail.attach")
 
     @field_validator("sender", "reply_to")
     @classmethod
@@ -263,6 +312,17 @@ class Config(_Section):
     privacy: PrivacyConfig = PrivacyConfig()
     #: the folder relative paths are resolved against (the config file's project root)
     base_dir: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _attach_made(self) -> Config:
+        never = [name for name in self.mail.attach if name not in self.output.formats]
+        if never:
+            raise ValueError(
+                f"mail.attach = {self.mail.attach!r} names {', '.join(map(repr, never))}, which "
+                f"output.formats = {self.output.formats!r} does not make; add it to "
+                "output.formats or remove it from mail.attach"
+            )
+        return self
 
     def path(self, value: Path) -> Path:
         """A configured path, relative ones taken from the project folder."""

@@ -177,6 +177,10 @@ def print_summary(ctx: click.Context, summary: RunSummary, where: dict[str, Path
             f"{summary.delivery.sent}   failed: {c['failed']}   still queued: "
             f"{c['still_queued']}{held}",
         )
+    for name, count in summary.outputs.items():
+        say(ctx, f"  {name.upper()} files made: {count}")
+    for problem in summary.output_problems:
+        say(ctx, f"  {problem}", fg="yellow")
     if summary.delivery.reconnected and not summary.delivery.unreachable:
         say(ctx, "  the first connection to the mail server failed; a second one was used")
     for number, address, reply in summary.delivery.refused:

@@ -3,6 +3,8 @@
 Each row is handled on its own: a broken row, a failed render or a failed email never stops the
 others. A factsheet file is written (atomically) before the transaction that records it and
 queues its email, so a crash leaves at worst a file that the next run overwrites identically.
+Rows go in two passes: render every factsheet, make the run's other formats (PDF) in one batch,
+then queue and record each row; a format that cannot be made never holds a row back.
 """
 
 from __future__ import annotations
@@ -15,21 +17,30 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from cluster_sync import files
 from cluster_sync.config import Config
 from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
+from cluster_sync.files import configure as configure_files
 from cluster_sync.identity import Identified, identify
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue, queue_counts
 from cluster_sync.model import Address, Registration
+from cluster_sync.outputs import (
+    SOURCE,
+    Made,
+    attachments,
+    files_note,
+    make_outputs,
+    problems,
+)
 from cluster_sync.privacy.retention import apply_retention, is_anonymised, plan_retention
 from cluster_sync.privacy.suppress import Suppressed, checker, suppress_data
 from cluster_sync.render.branding import logo_images
-from cluster_sync.render.email import Attachment, Composer
+from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
 from cluster_sync.sheetstatus import ERROR_LINE, local_time, status_line
 from cluster_sync.sources.base import RowStatus, Snapshot, Source
@@ -39,6 +50,8 @@ from cluster_sync.validate import Outcome, is_blank_row, parse_addresses, valida
 
 log = logging.getLogger(__name__)
 Progress = Callable[[Iterable[Identified]], Iterable[Identified]]
+#: a row's result, or what is left to do once the run's other formats (PDF) are made
+Pending = RowResult | Callable[[], RowResult]
 
 
 def _hash(values: Iterable[str]) -> str:
@@ -62,7 +75,7 @@ class Sync:
         sleep: Callable[[float], None] | None = None,
         retention: bool = True,
     ) -> None:
-        files.configure(config.privacy.mode)
+        configure_files(config.privacy.mode)
         self.config = config
         self.state = state
         self.source = source
@@ -82,6 +95,8 @@ class Sync:
         self.erased_in_row: dict[int, int] = {}
         self.suppressed: Suppressed | None = None
         self.run_id: int | None = None
+        self.documents: list[Path] = []  # factsheets whose other formats this run needs
+        self.files: dict[Path, dict[str, Made]] = {}
         mail = config.mail
         self.composer = Composer(
             config.path(config.output.email_templates),
@@ -136,8 +151,16 @@ class Sync:
         stamp = self.now.isoformat(timespec="seconds")
         identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp)
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified
-        for item in items:
-            summary.results.append(self._handle(item, summary))
+        # Rows are rendered first and their emails queued after the run's documents were
+        # converted in one batch: one LibreOffice start, not one per factsheet.
+        pending = [
+            (item, self._handle(item, partial(self._first, item, summary))) for item in items
+        ]
+        self._make_outputs(summary)
+        for item, step in pending:
+            result = step if isinstance(step, RowResult) else self._handle(item, step)
+            assert isinstance(result, RowResult)
+            summary.results.append(result)
         self._scheduled_report(summary)
         if self.retention:
             self._prune(summary)
@@ -247,20 +270,23 @@ class Sync:
 
     # -- one row ----------------------------------------------------------------------------
 
-    def _handle(self, item: Identified, summary: RunSummary) -> RowResult:
-        row_number = item.row.row_number
+    def _first(self, item: Identified, summary: RunSummary) -> Pending:
         if item.cluster_id is None:
             title = str(item.row.values.get("title") or "")
             note = f"duplicate of {item.duplicate_of} (same cluster title): not processed"
-            return RowResult(row_number, None, title, "duplicate", note)
+            return RowResult(item.row.row_number, None, title, "duplicate", note)
         if is_anonymised(self.state, item.cluster_id):
             # its people were removed after the retention period: the old row is not read again
             note = "anonymised after the retention period; not read again"
-            return RowResult(row_number, item.cluster_id, "", "unchanged", note)
+            return RowResult(item.row.row_number, item.cluster_id, "", "unchanged", note)
+        if item.outcome.registration is not None:
+            return self._valid(item, item.outcome.registration, summary)
+        return self._invalid(item, summary)
+
+    def _handle(self, item: Identified, step: Callable[[], Pending]) -> Pending:
+        row_number = item.row.row_number
         try:
-            if item.outcome.registration is not None:
-                return self._valid(item, item.outcome.registration, summary)
-            return self._invalid(item, summary)
+            return step()
         except TemplateError:
             raise  # a broken template breaks every row alike: stop and say so once
         except ClusterSyncError as exc:
@@ -300,7 +326,7 @@ class Sync:
             "submitter": stored.submitter if stored else None,
         }
 
-    def _valid(self, item: Identified, reg: Registration, summary: RunSummary) -> RowResult:
+    def _valid(self, item: Identified, reg: Registration, summary: RunSummary) -> Pending:
         stored = self._stored(item)
         values = self._base(item, stored)
         values.update(
@@ -319,18 +345,59 @@ class Sync:
         path, rendered = self._factsheet(item, reg, values["version"], changed, summary)
         send = values["emailed_version"] < values["version"]
         held = send and self.config.approval.required and not item.row.approved
+        if rendered or (send and not held):
+            self.documents.append(path)
+        return partial(self._record, item, reg, values, change, path, rendered, held, summary)
+
+    def _make_outputs(self, summary: RunSummary) -> None:
+        """The other formats of this run's factsheets, all at once."""
+        if not self.documents:
+            return
+        self.files = make_outputs(self.config, self.documents, fresh=summary.factsheets)
+        for files in self.files.values():
+            for name, made in files.items():
+                if made.path is not None and name != SOURCE:
+                    summary.outputs[name] = summary.outputs.get(name, 0) + 1
+            for problem in problems(self.config, files):
+                if problem not in summary.output_problems:
+                    summary.output_problems.append(problem)
+
+    def _record(
+        self,
+        item: Identified,
+        reg: Registration,
+        values: dict[str, Any],
+        change: str,
+        path: Path,
+        rendered: bool,
+        held: bool,
+        summary: RunSummary,
+    ) -> RowResult:
+        """Queue the factsheet email and record the version, its files and the registration
+        in one transaction."""
+        send = values["emailed_version"] < values["version"]
+        files = self.files.get(path, {})
         with self.state.transaction():
             if send and not held:
                 first = values["emailed_version"] == 0
-                summary.queued += self._queue_factsheet(item, reg, values["version"], path, first)
+                summary.queued += self._queue_factsheet(
+                    item, reg, values["version"], path, first, files
+                )
                 values["emailed_version"] = values["version"]
             self.state.save_registration(StoredRegistration(**values))
             if rendered:
                 self.state.add_factsheet(
-                    str(item.cluster_id), values["version"], content, str(path)
+                    str(item.cluster_id), values["version"], values["content_hash"], str(path)
+                )
+            if files:
+                self.state.record_factsheet_files(
+                    str(item.cluster_id),
+                    values["version"],
+                    {n: (str(m.path) if m.path else None, m.problem) for n, m in files.items()},
                 )
         result = RowResult(item.row.row_number, item.cluster_id, reg.title, change)
-        result.note = f"factsheet v{values['version']}"
+        note = files_note(self.config, files)
+        result.note = f"factsheet v{values['version']}" + (f"; {note}" if note else "")
         if held:
             summary.awaiting_approval.append(result)
         return result
@@ -358,7 +425,13 @@ class Sync:
         return existing, False
 
     def _queue_factsheet(
-        self, item: Identified, reg: Registration, version: int, path: Path, first: bool
+        self,
+        item: Identified,
+        reg: Registration,
+        version: int,
+        path: Path,
+        first: bool,
+        files: dict[str, Made],
     ) -> int:
         """The factsheet to its people; "updated" only when an earlier version reached them."""
         cluster_id = str(item.cluster_id)
@@ -375,7 +448,7 @@ class Sync:
             context=context,
             to=everyone[:1],
             cc=everyone[1:],
-            attachment=Attachment(path.name, path.read_bytes()),
+            attachments=attachments(self.config, path, files),
             now=self.now,
         )
         return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)

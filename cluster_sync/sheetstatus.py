@@ -10,6 +10,7 @@ from cluster_sync import text
 from cluster_sync.config import Config
 from cluster_sync.identity import Identified
 from cluster_sync.mailqueue import refused_of, saved_only
+from cluster_sync.outputs import files_note, recorded
 from cluster_sync.state import State, StoredRegistration
 from cluster_sync.text import counted
 
@@ -43,7 +44,9 @@ def status_line(
         problems = " ".join(f"({n}) {p}" for n, p in enumerate(stored.problems, start=1))
         line = f"Needs fixing ({len(stored.problems)}): {problems} Edit the response to fix it."
         return text.one_line(line, STATUS_LIMIT), when
-    return _valid_line(state, stored, config), when
+    line = _valid_line(state, stored, config)
+    note = files_note(config, recorded(state.factsheet_files(stored.cluster_id, stored.version)))
+    return text.one_line(f"{line} {note}" if note else line, STATUS_LIMIT), when
 
 
 def _valid_line(state: State, stored: StoredRegistration, config: Config) -> str:

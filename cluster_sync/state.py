@@ -89,7 +89,20 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX messages_sent ON messages (state, sent_at);
     """,
-    # 3: personal data (cluster_sync/privacy): the suppression list of erased people (salted
+    # 3: which files exist for each factsheet version (docx, pdf...), or why one could not be
+    # made, so the sheet's status can say it on every later run
+    """
+    CREATE TABLE IF NOT EXISTS factsheet_files (
+        cluster_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        format TEXT NOT NULL,
+        path TEXT,
+        problem TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (cluster_id, version, format)
+    );
+    """,
+    # 4: personal data (cluster_sync/privacy): the suppression list of erased people (salted
     # address hashes), erasure and retention events (counts, never whom), anonymised clusters
     # and emails whose bodies were pruned
     """
@@ -311,6 +324,25 @@ class State:
             (cluster_id, version),
         ).fetchone()
         return row[0] if row else None
+
+    def record_factsheet_files(
+        self, cluster_id: str, version: int, files: dict[str, tuple[str | None, str | None]]
+    ) -> None:
+        """format -> (path, None) when the file was made, (None, why not) when it was not."""
+        self.db.executemany(
+            "INSERT OR REPLACE INTO factsheet_files VALUES (?, ?, ?, ?, ?, ?)",
+            [(cluster_id, version, f, p, why, now_utc()) for f, (p, why) in files.items()],
+        )
+
+    def factsheet_files(
+        self, cluster_id: str, version: int
+    ) -> dict[str, tuple[str | None, str | None]]:
+        rows = self.db.execute(
+            "SELECT format, path, problem FROM factsheet_files WHERE cluster_id = ? AND "
+            "version = ? ORDER BY format",
+            (cluster_id, version),
+        ).fetchall()
+        return {r["format"]: (r["path"], r["problem"]) for r in rows}
 
     # -- runs -------------------------------------------------------------------------------
 

@@ -61,6 +61,9 @@ class RunSummary:
     erased_rows: list[int] = field(default_factory=list)
     #: what retention removed this run, by kind (cluster_sync/privacy/retention.py)
     pruned: dict[str, int] = field(default_factory=dict)
+    #: files made per format beyond the .docx ("pdf": 16), and why some could not be made
+    outputs: dict[str, int] = field(default_factory=dict)
+    output_problems: list[str] = field(default_factory=list)
 
     def of(self, change: str) -> list[RowResult]:
         return [r for r in self.results if r.change == change]

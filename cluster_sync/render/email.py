@@ -103,11 +103,13 @@ class Composer:
         to: Sequence[Address],
         cc: Sequence[Address] = (),
         attachment: Attachment | None = None,
+        attachments: Sequence[Attachment] = (),
         now: datetime,
     ) -> list[Outgoing]:
         """One message, or several when the recipients exceed the per-message limit; each
         part has its own dedupe key and Message-ID."""
         subject, plain, html = self.render(template, context)
+        files = [*([attachment] if attachment else []), *attachments]
         everyone = [*to, *cc]
         chunks = [
             everyone[i : i + self.max_recipients]
@@ -118,7 +120,7 @@ class Composer:
             key = dedupe_key if len(chunks) == 1 else f"{dedupe_key}#{number}"
             main = [a for a in chunk if a in to] or chunk[:1]
             copies = [a for a in chunk if a not in main]
-            msg = self._message(subject, plain, html, main, copies, attachment, now)
+            msg = self._message(subject, plain, html, main, copies, files, now)
             msg["Message-ID"] = self.message_id(key, f"{now.isoformat()}\n{subject}\n{plain}")
             result.append(
                 Outgoing(
@@ -139,7 +141,7 @@ class Composer:
         html: str,
         to: Sequence[Address],
         cc: Sequence[Address],
-        attachment: Attachment | None,
+        files: Sequence[Attachment],
         now: datetime,
     ) -> EmailMessage:
         msg = EmailMessage()
@@ -153,7 +155,7 @@ class Composer:
         msg["Auto-Submitted"] = "auto-generated"  # tells vacation responders not to answer
         msg.set_content(plain)
         msg.add_alternative(html, subtype="html")
-        if attachment:
+        for attachment in files:
             msg.add_attachment(
                 attachment.data,
                 maintype=attachment.maintype,

@@ -86,9 +86,22 @@ def _run(
         made = make_report(cfg, state, period, now.astimezone(cfg.zone).date(), out)
         say(ctx, f"Report (Word, draft {made.draft}): {made.docx}")
         say(ctx, f"Report (Markdown): {made.markdown}")
+        for line in _other_files(cfg, made):
+            say(ctx, line)
         say(ctx, made.summary)
         if send:
             _send(ctx, cfg, state, made, now)
+
+
+def _other_files(cfg: Config, made: Report) -> list[str]:
+    from cluster_sync.outputs import SOURCE, problems
+
+    lines = []
+    for name, file in made.files.items():
+        if name != SOURCE and file.path:
+            lines.append(f"Report ({name.upper()}): {file.path}")
+    lines += [f"Report: {p}" for p in problems(cfg, made.files)]
+    return lines
 
 
 def _send(ctx: click.Context, cfg: Config, state: State, made: Report, now: datetime) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 
 from cluster_sync.config import Config
 from cluster_sync.mailqueue import enqueue
-from cluster_sync.render.email import Attachment, Composer
+from cluster_sync.outputs import Made, attachments, make_outputs
+from cluster_sync.render.email import Composer
 from cluster_sync.report import charts
 from cluster_sync.report.context import Horizons, build_context, short_date
 from cluster_sync.report.document import draft_of, render_report_docx, write_markdown
@@ -36,6 +37,8 @@ class Report:
     draft: int
     summary: str
     context: dict[str, Any] = field(repr=False)
+    #: format -> the file made beside the .docx (PDF), or why it could not be
+    files: dict[str, Made] = field(default_factory=dict)
 
 
 def default_out(config: Config, period: Period) -> Path:
@@ -94,8 +97,10 @@ def make_report(
     today: date,
     out: Path | None = None,
     horizons: Horizons | None = None,
+    convert: bool = True,
 ) -> Report:
-    """Gather, compute, draw, render the .docx and the .md, and record the report."""
+    """Gather, compute, draw, render the .docx and the .md, make the other formats (PDF) unless
+    `convert` is False, and record the report."""
     out = out or default_out(config, period)
     gathered = gather(state, period, today, config.approval.required)
     figures = compute(gathered)
@@ -112,12 +117,13 @@ def make_report(
     render_report_docx(template, context, drawn, out, draft, config.branding)
     markdown = out.with_suffix(".md")
     write_markdown(markdown, render_markdown(context, {k: p.name for k, p in drawn.items()}))
+    files = make_outputs(config, [out], fresh=[out])[out] if convert else {}
     state.db.execute(
         "INSERT INTO reports (period, path, created_at) VALUES (?, ?, ?) "
         "ON CONFLICT (period) DO UPDATE SET path = excluded.path, created_at = excluded.created_at",
         (period.key, str(out), now_utc()),
     )
-    return Report(period, out, markdown, drawn, draft, str(context["summary"]), context)
+    return Report(period, out, markdown, drawn, draft, str(context["summary"]), context, files)
 
 
 def sent_message(state: State, period: Period) -> str | None:
@@ -173,7 +179,7 @@ def send_report(config: Config, state: State, report: Report, now: datetime) -> 
         template="report",
         context=report_email_context(report),
         to=to,
-        attachment=Attachment(report.docx.name, report.docx.read_bytes()),
+        attachments=attachments(config, report.docx, report.files),
         now=now,
     )
     with state.transaction() as db:
