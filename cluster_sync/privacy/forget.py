@@ -290,6 +290,8 @@ def _sweep_text(state: State, needles: list[str]) -> None:
 def _erase_files(
     config: Config, state: State, plan: ErasurePlan, needles: list[str], today: date
 ) -> None:
+    for path in plan.factsheets_removed + plan.factsheets_rerendered:
+        drop_other_formats(state, path)
     for path in plan.outbox_deleted + plan.factsheets_removed + plan.files_removed:
         path.unlink(missing_ok=True)
     if plan.factsheets_removed:
@@ -328,6 +330,28 @@ def rerender_factsheet(config: Config, state: State, path: Path, today: date) ->
     context = factsheet_context(registration, reg.cluster_id, row["version"], today)
     template = config.path(config.output.factsheet_template)
     render_docx(template, context, path, extras=logo_images(config.branding))
+
+
+def drop_other_formats(state: State, path: Path) -> None:
+    """The other files made from a factsheet (its PDF): removed with it or when it is rendered
+    again, since they show what it said before; the sync makes them again from the new one."""
+    row = state.db.execute(
+        "SELECT cluster_id, version FROM factsheets WHERE path = ?", (str(path),)
+    ).fetchone()
+    if row is None:
+        return
+    others = state.db.execute(
+        "SELECT path FROM factsheet_files WHERE cluster_id = ? AND version = ? AND path != ?",
+        (row["cluster_id"], row["version"], str(path)),
+    ).fetchall()
+    for (other,) in others:
+        if other:
+            Path(other).unlink(missing_ok=True)
+    state.db.execute(
+        "DELETE FROM factsheet_files WHERE cluster_id = ? AND version = ? "
+        "AND (path IS NULL OR path != ?)",
+        (row["cluster_id"], row["version"], str(path)),
+    )
 
 
 def _rerender_reports(config: Config, state: State, plan: ErasurePlan, today: date) -> None:

@@ -97,6 +97,8 @@ def _end(reg: StoredRegistration) -> date | None:
 
 
 def apply_retention(config: Config, state: State, plan: RetentionPlan, now: datetime) -> None:
+    from cluster_sync.privacy.forget import drop_other_formats
+
     stamp = _iso(now)
     state.db.execute("PRAGMA secure_delete = ON")
     with state.transaction():
@@ -114,6 +116,7 @@ def apply_retention(config: Config, state: State, plan: RetentionPlan, now: date
         for cluster_id in plan.anonymise:
             _anonymise(state, cluster_id, stamp)
         for path in plan.old_factsheets:
+            drop_other_formats(state, path)
             state.db.execute("DELETE FROM factsheets WHERE path = ?", (str(path),))
         if plan.items:
             state.db.execute(
