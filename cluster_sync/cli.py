@@ -92,13 +92,20 @@ def opened_state(cfg: Config, must_exist: bool = False) -> Iterator[Any]:
 @click.option(
     "--keep", is_flag=True, help="With --dry-run: keep the scratch folder and say where it is."
 )
+@click.option(
+    "--accept-mass-change",
+    is_flag=True,
+    help="Go ahead although many valid registrations would become invalid at once "
+    "(the run otherwise holds them back and exits 6).",
+)
 @click.pass_context
 @handle_errors
-def sync(ctx: click.Context, dry_run: bool, keep: bool) -> None:
+def sync(ctx: click.Context, dry_run: bool, keep: bool, accept_mass_change: bool) -> None:
     """Run the nightly sync: read, validate, render, email, write statuses back."""
     from cluster_sync.lock import state_lock
 
     cfg = load_config(ctx)
+    ctx.obj["accept_mass_change"] = accept_mass_change
     with state_lock(cfg.path(cfg.state.database)):
         summary = _dry_run(ctx, cfg, keep) if dry_run else _real_run(ctx, cfg)
     finish_run(summary)
@@ -123,7 +130,12 @@ def _real_run(ctx: click.Context, cfg: Config) -> Any:
 
     with opened_state(cfg) as state:
         summary = Sync(
-            cfg, state, open_source(cfg), open_mailer(cfg), progress=_progress(ctx)
+            cfg,
+            state,
+            open_source(cfg),
+            open_mailer(cfg),
+            progress=_progress(ctx),
+            accept_mass_change=ctx.obj["accept_mass_change"],
         ).run()
     where = {"factsheets": cfg.path(cfg.output.directory) / "factsheets"}
     if cfg.mail.backend == "outbox" and cfg.mail.outbox:
@@ -153,6 +165,7 @@ def _dry_run(ctx: click.Context, cfg: Config, keep: bool) -> Any:
                 existing_dir=cfg.path(cfg.output.directory),
                 dry_run=True,
                 progress=_progress(ctx),
+                accept_mass_change=ctx.obj["accept_mass_change"],
             ).run()
         finally:
             state.close()

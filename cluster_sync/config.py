@@ -230,6 +230,16 @@ class IdsConfig(_Section):
     prefix: Annotated[str, Field(pattern=r"^[A-Z]{1,6}$")] = "CL"
 
 
+class SafetyConfig(_Section):
+    """The brake on mass changes: a run that would newly mark as invalid more than this share
+    of the registrations that were valid (and at least `min_newly_invalid` of them) holds
+    those rows back, tells the secretariat and exits 6, until a person confirms the change
+    with `sync --accept-mass-change`."""
+
+    max_newly_invalid_share: Annotated[float, Field(gt=0, le=1)] = 0.34
+    min_newly_invalid: Annotated[int, Field(ge=1)] = 3
+
+
 class LogConfig(_Section):
     file: Path | None = None
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -307,6 +317,7 @@ class Config(_Section):
     approval: ApprovalConfig = ApprovalConfig()
     ids: IdsConfig = IdsConfig()
     log: LogConfig = LogConfig()
+    safety: SafetyConfig = SafetyConfig()
     report: ReportScheduleConfig = ReportScheduleConfig()
     branding: BrandingConfig = BrandingConfig()
     privacy: PrivacyConfig = PrivacyConfig()

@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from cluster_sync import recovery, text
 from cluster_sync.config import Config
 from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
@@ -74,6 +75,7 @@ class Sync:
         dry_run: bool = False,
         sleep: Callable[[float], None] | None = None,
         retention: bool = True,
+        accept_mass_change: bool = False,
     ) -> None:
         configure_files(config.privacy.mode)
         self.config = config
@@ -94,6 +96,7 @@ class Sync:
         #: sheet row -> people erased on request whom the row still names (cluster_sync/privacy)
         self.erased_in_row: dict[int, int] = {}
         self.suppressed: Suppressed | None = None
+        self.accept_mass_change = accept_mass_change
         self.run_id: int | None = None
         self.documents: list[Path] = []  # factsheets whose other formats this run needs
         self.files: dict[Path, dict[str, Made]] = {}
@@ -149,7 +152,10 @@ class Sync:
         self.suppressed = checker(self.state)
         rows = self._validated(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")
-        identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp)
+        evidence = recovery.gather(self.state, self.config, snapshot.rows)
+        recovery.apply(self.state, evidence)
+        identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp, evidence)
+        identified = self._brake(identified, summary)
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified
         # Rows are rendered first and their emails queued after the run's documents were
         # converted in one batch: one LibreOffice start, not one per factsheet.
@@ -176,6 +182,36 @@ class Sync:
             apply_retention(self.config, self.state, plan, self.now)
             log.info("retention pruned %s", plan.describe())
         summary.pruned = plan.counts
+
+    def _brake(self, identified: list[Identified], summary: RunSummary) -> list[Identified]:
+        """Before any row is handled: hold back a mass change (cluster_sync/brake.py) and
+        tell the secretariat, unless a person accepted it for this run."""
+        from cluster_sync import brake
+
+        mass = brake.check(self.state, identified, self.config.safety)
+        if mass is None:
+            return identified
+        if self.accept_mass_change:
+            log.warning("accepted by the operator: %s", mass.headline())
+            return identified
+        summary.mass_change = mass
+        log.error("%s. What to do: %s", mass.headline(), mass.what_to_do())
+        secretariat = [
+            a for cell in self.config.mail.secretariat for a, _ in parse_addresses(cell) if a
+        ]
+        messages = self.composer.compose(
+            dedupe_key=f"mass-change:{mass.key}",  # told once per distinct situation
+            kind="notice",
+            cluster_id=None,
+            rendered=mass.notice(),
+            to=secretariat,
+            now=self.now,
+        )
+        with self.state.transaction():
+            summary.queued += sum(
+                enqueue(self.state, m, summary.run_id, self.now) for m in messages
+            )
+        return [item for item in identified if item.row.row_number not in mass.rows]
 
     def _deliver_all(self, summary: RunSummary) -> None:
         """The digest is queued with the run's work, before delivery begins, so that a run
@@ -272,7 +308,7 @@ class Sync:
 
     def _first(self, item: Identified, summary: RunSummary) -> Pending:
         if item.cluster_id is None:
-            title = str(item.row.values.get("title") or "")
+            title = text.one_line(str(item.row.values.get("title") or ""), 300)
             note = f"duplicate of {item.duplicate_of} (same cluster title): not processed"
             return RowResult(item.row.row_number, None, title, "duplicate", note)
         if is_anonymised(self.state, item.cluster_id):
@@ -311,7 +347,7 @@ class Sync:
         return {
             "cluster_id": item.cluster_id,
             "natural_key": item.natural_key,
-            "title": str(item.row.values.get("title") or "")[:300],
+            "title": text.one_line(str(item.row.values.get("title") or ""), 300),
             "first_seen": stored.first_seen if stored else now,
             "last_seen": now,
             "last_changed": stored.last_changed if stored else now,
@@ -342,6 +378,8 @@ class Sync:
             values.update(content_hash=content, data=json.loads(reg.to_json()))
             values["last_changed"] = self.now.isoformat(timespec="seconds")
             change = "new" if values["version"] == 1 else "updated"
+        if values["data"] is None:  # a registration recovered without its answers
+            values["data"] = json.loads(reg.to_json())
         path, rendered = self._factsheet(item, reg, values["version"], changed, summary)
         send = values["emailed_version"] < values["version"]
         held = send and self.config.approval.required and not item.row.approved
@@ -449,6 +487,10 @@ class Sync:
             to=everyone[:1],
             cc=everyone[1:],
             attachments=attachments(self.config, path, files),
+            headers={
+                recovery.REF_HEADER: recovery.ref(item.natural_key),
+                recovery.CONTENT_HEADER: reg.content_hash(),
+            },
             now=self.now,
         )
         return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
@@ -521,6 +563,7 @@ class Sync:
             template="problems",
             context=context,
             to=[to],
+            headers={recovery.REF_HEADER: recovery.ref(item.natural_key)},
             now=self.now,
         )
         return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)

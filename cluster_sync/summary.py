@@ -17,6 +17,7 @@ from cluster_sync.text import counted
 EXIT_WRITE_BACK = 3
 EXIT_MAIL_UNUSABLE = 4
 EXIT_ROWS_FAILED = 5
+EXIT_MASS_CHANGE = 6  # the brake on mass changes (cluster_sync/brake.py)
 
 
 @dataclass
@@ -64,6 +65,8 @@ class RunSummary:
     #: files made per format beyond the .docx ("pdf": 16), and why some could not be made
     outputs: dict[str, int] = field(default_factory=dict)
     output_problems: list[str] = field(default_factory=list)
+    #: the rows held back by the brake on mass changes (cluster_sync/brake.py), if any
+    mass_change: Any = None
 
     def of(self, change: str) -> list[RowResult]:
         return [r for r in self.results if r.change == change]
@@ -137,6 +140,9 @@ class RunSummary:
             )
         if self.write_back_error:
             found.append((EXIT_WRITE_BACK, self.write_back_error))
+        if self.mass_change:
+            mass = self.mass_change
+            found.append((EXIT_MASS_CHANGE, f"{mass.headline()}. What to do: {mass.what_to_do()}"))
         return sorted(found, key=lambda item: -item[0])
 
     @property

@@ -38,17 +38,49 @@ _BULLET = re.compile(
     r"^\s*(?:[\u2022\u2023\u25aa\u25cf\u25e6\u2043\u2219\u00b7\uf0b7\-\*–—]|\d{1,2}[.)](?!\s*\d{1,2}\.\s*\d{2,4}\b))\s+"
 )
 _SPACES = re.compile(r"[ ]{2,}")
+_JOINERS = "\u200c\u200d"
+
+# What no answer may carry anywhere (a document, a file name, an email, the state, a terminal):
+# Unicode noncharacters, lone surrogates (a JSON "\ud800" escape decodes to one and breaks every
+# UTF-8 encoder), bidi embeddings, overrides and isolates (they reorder what a reader sees: a
+# file name or a status can be made to look like something else), C0 controls other than tab,
+# line feed and carriage return, DEL and the C1 controls other than NEL. Right-to-left letters
+# (Arabic, Hebrew) are untouched: their direction comes from the letters themselves.
+_UNSAFE = re.compile(
+    "[\ufdd0-\ufdef\ufffe\uffff"
+    + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(1, 17))
+    + "\ud800-\udfff\u202a-\u202e\u2066-\u2069"
+    + "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]"
+)
+
+
+def safe(value: str) -> str:
+    """A cell's text with what no answer may carry removed (see _UNSAFE); nothing else changes.
+    Applied once where a value enters (the source row), so everything downstream is safe.
+    Vertical tab and form feed (Word's line and page breaks) become line breaks."""
+    return _UNSAFE.sub("", value.replace("\x0b", "\n").replace("\x0c", "\n"))
+
+
+def safe_value(value: object) -> object:
+    """`safe` for a text cell; numbers, dates and booleans are returned as they are."""
+    return safe(value) if isinstance(value, str) else value
+
+
+def excerpt(value: object, limit: int = 60) -> str:
+    """A short one-line quotation of an answer for a problem message: a 50,000-character
+    answer is quoted by its beginning, never whole (it would fill the email and the state)."""
+    return one_line(str(value), limit)
 
 
 def clean_line(value: str) -> str:
     """One line: NFC, typographic spaces and quotes folded, runs of spaces collapsed, trimmed."""
-    text = unicodedata.normalize("NFC", value).translate(_TRANSLATE)
+    text = unicodedata.normalize("NFC", safe(value)).translate(_TRANSLATE)
     return _SPACES.sub(" ", text.replace("\n", " ")).strip()
 
 
 def clean_text(value: str) -> str:
     """A paragraph answer: like clean_line per line, blank lines at both ends removed."""
-    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n")).translate(_TRANSLATE)
+    text = unicodedata.normalize("NFC", safe(value).replace("\r\n", "\n")).translate(_TRANSLATE)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     while lines and not lines[0]:
         lines.pop(0)
@@ -70,7 +102,10 @@ def fold(value: str) -> str:
 def one_line(value: str, limit: int = 200) -> str:
     """Text safe for a single-line context such as an email header or a sheet status cell."""
     text = " ".join(clean_line(value).split())
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+    # invisible format characters go, but not the joiners that emoji and Persian words need
+    text = "".join(
+        ch for ch in text if ch in _JOINERS or unicodedata.category(ch) not in ("Cc", "Cf")
+    )
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

@@ -9,14 +9,22 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 
 from cluster_sync import form, text
-from cluster_sync.dates import DateOrder, DateParseError, format_date, parse_date, parse_datetime
+from cluster_sync.dates import _YEARS as PLAUSIBLE_YEARS
+from cluster_sync.dates import (
+    SERIAL_EPOCH,
+    DateOrder,
+    DateParseError,
+    format_date,
+    parse_date,
+    parse_datetime,
+)
 from cluster_sync.form import Field
 from cluster_sync.model import Address, Participant, Problem, Registration, RoadmapItem
 
@@ -105,7 +113,9 @@ class _Checker:
         match = _match_option(answer, f.options)
         if match is None:
             self.problem(
-                f, f"{f.header}: “{answer}” is not one of the options ({_list(f.options)})."
+                f,
+                f"{f.header}: “{text.excerpt(answer)}” is not one of the options "
+                f"({_list(f.options)}).",
             )
             return ""
         return match
@@ -118,7 +128,9 @@ class _Checker:
         if unknown and not f.allows_other:
             for item in unknown:
                 self.problem(
-                    f, f"{f.header}: “{item}” is not one of the options ({_list(f.options)})."
+                    f,
+                    f"{f.header}: “{text.excerpt(item)}” is not one of the options "
+                    f"({_list(f.options)}).",
                 )
         return tuple(chosen + (unknown if f.allows_other else []))
 
@@ -126,15 +138,27 @@ class _Checker:
         f = form.FIELDS_BY_KEY[key]
         if not self.required(key):
             return None
+        raw = self.raw(key)
         try:
-            return parse_date(self.raw(key), self.order)
+            found: date | None = parse_date(raw, self.order)
         except DateParseError:
+            found = _implausible(raw)  # only ever a date outside the plausible years
+        if found is None:
             self.problem(
                 f,
-                f"{f.header} “{self.raw(key)}” is not a date; write it as 2025-03-15 "
+                f"{f.header} “{text.excerpt(raw)}” is not a date; write it as 2025-03-15 "
                 f"or {_order_example(self.order)}.",
             )
             return None
+        if not PLAUSIBLE_YEARS[0] <= found.year <= PLAUSIBLE_YEARS[1]:
+            # the same for a typed date, a date cell and a serial number, whatever the source
+            self.problem(
+                f,
+                f"{f.header} ({found.isoformat()}) is not a plausible date for a cluster; "
+                "please check the year.",
+            )
+            return None
+        return found
 
     def email(self, key: str) -> Address | None:
         f = form.FIELDS_BY_KEY[key]
@@ -152,6 +176,24 @@ class _Checker:
         if error:
             self.problem(f, f"{f.header}: {error}")
         return address
+
+
+def _implausible(raw: Any) -> date | None:
+    """A real calendar date outside the plausible years (year 1, 9999-12-31, or the serial
+    number a sheet makes of such a date cell), so the problem can name it as a date; None for
+    anything else. Never a date to accept: only for the message."""
+    try:
+        if isinstance(raw, date):  # a date cell (dates.py refuses it out of the years)
+            found = raw.date() if isinstance(raw, datetime) else raw
+        elif isinstance(raw, int | float) and not isinstance(raw, bool):
+            found = (SERIAL_EPOCH + timedelta(days=int(raw))).date()
+        elif isinstance(raw, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
+            found = date.fromisoformat(raw.strip())
+        else:
+            return None
+    except (ValueError, OverflowError):
+        return None
+    return None if PLAUSIBLE_YEARS[0] <= found.year <= PLAUSIBLE_YEARS[1] else found
 
 
 def parse_addresses(cell: str) -> list[tuple[Address | None, str | None]]:
@@ -172,10 +214,30 @@ def parse_addresses(cell: str) -> list[tuple[Address | None, str | None]]:
         try:
             checked = validate_email(addr, check_deliverability=False)
         except EmailNotValidError as exc:
-            results.append((None, f"“{part}” is not a valid email address ({exc})."))
+            results.append((None, f"“{text.excerpt(part)}” is not a valid email address ({exc})."))
             continue
-        results.append((Address(checked.normalized, text.clean_line(name).strip('"')), None))
+        if checked.ascii_email is None:
+            # Such an address needs SMTPUTF8 at every server on the way; many lack it, and the
+            # message would bounce or be mangled. Refused, with what to do instead.
+            results.append((None, _not_ascii(part)))
+            continue
+        results.append((Address(checked.normalized, _unquote(text.clean_line(name))), None))
     return results or [(None, "no email address was given.")]
+
+
+def _unquote(name: str) -> str:
+    """A display name without its enclosing quotes, escapes undone ("Núñez, \\"M\\"")."""
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", name[1:-1])
+    return name
+
+
+def _not_ascii(part: str) -> str:
+    return (
+        f"“{text.excerpt(part)}” has characters other than Latin letters, digits and "
+        "!#$%&'*+-/=?^_`{|}~. before the @, which many mail servers cannot deliver to; "
+        "please give an address written with those characters only."
+    )
 
 
 def _address_parts(cell: str) -> list[str]:
@@ -262,7 +324,7 @@ def _participants(c: _Checker) -> tuple[Participant, ...]:
         address, error = found[0]
         if error or address is None or len(found) > 1:
             reason = error or "give one address per participant."
-            c.problem(f, f"Participants, line {number} ({name}): {reason}")
+            c.problem(f, f"Participants, line {number} ({text.excerpt(name)}): {reason}")
             continue
         country = _match_option(country, form.COUNTRIES) or country
         people.append(Participant(name, address.email, organisation, country))

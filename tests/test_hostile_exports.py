@@ -1,6 +1,6 @@
 """What partners type is data: answers that look like formulas, templates, markup, escapes,
-right-to-left text or huge pastes come back from an export exactly as typed, and write-back
-leaves their cells byte for byte as they were."""
+right-to-left text or huge pastes come back from an export exactly as typed (less what no
+answer may carry: text.safe), and write-back leaves their cells byte for byte as they were."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from google_fixtures import HEADERS, answer_row
 from cluster_sync.config import FileSourceConfig, FormConfig
 from cluster_sync.sources.base import RowStatus
 from cluster_sync.sources.file import FileSource
+from cluster_sync.text import safe
 
 HOSTILE = {
     "formula": '=HYPERLINK("http://example.org/x","click")',
@@ -66,8 +67,10 @@ def test_csv_answer_read_exactly_and_its_bytes_kept(tmp_path: Path, value: str) 
     path.write_bytes(before)
     src = source(path)
     read = src.read().rows
-    assert read[0].values["objectives"] == value
-    assert read[0].values["title"] == value[:100]
+    # Read as typed, less what no answer may carry (bidi controls, noncharacters, control
+    # characters: text.safe, applied where a row enters); the file's bytes stay as they were.
+    assert read[0].values["objectives"] == safe(value)
+    assert read[0].values["title"] == safe(value[:100])
     write_back_all(src)
     after = path.read_bytes()
     added = [b",Cluster ID,Sync status,Last synced"] + [
@@ -77,7 +80,7 @@ def test_csv_answer_read_exactly_and_its_bytes_kept(tmp_path: Path, value: str) 
         assert after.count(piece) == 1
         after = after.replace(piece, b"")
     assert after == before
-    assert source(path).read().rows[0].values["objectives"] == value
+    assert source(path).read().rows[0].values["objectives"] == safe(value)
 
 
 @pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())
@@ -101,7 +104,7 @@ def test_xlsx_answer_read_exactly_and_its_cells_kept(tmp_path: Path, value: str)
         before = original.read("xl/worksheets/sheet1.xml").decode()
     src = source(path)
     read = src.read().rows
-    assert read[0].values["objectives"] == value
+    assert read[0].values["objectives"] == safe(value)  # as typed, less text.safe's removals
     write_back_all(src)
     with zipfile.ZipFile(path) as written:
         after = written.read("xl/worksheets/sheet1.xml").decode()
@@ -110,5 +113,5 @@ def test_xlsx_answer_read_exactly_and_its_cells_kept(tmp_path: Path, value: str)
     values = openpyxl.load_workbook(path, data_only=True).active
     objectives = values.cell(2, HEADERS.index("Objectives") + 1)
     assert objectives.data_type == "s"
-    assert source(path).read().rows[0].values["objectives"] == value
+    assert source(path).read().rows[0].values["objectives"] == safe(value)
     assert values.cell(2, len(HEADERS) + 1).value == "CL-2025-002"

@@ -316,7 +316,8 @@ def test_a_recipient_refused_among_others_is_reported_and_not_counted(
     assert f"refused by the mail server: {REFUSED}" in result.stdout
     (digest,) = digests(server.recorder)
     assert str(digest["Subject"]).endswith(": 1 address refused, 2 new, 1 to fix")
-    assert f"#1  {REFUSED}: 550 5.1.1" in plain(digest)
+    # the queue number depends on the order rows are queued in, which is not the point here
+    assert re.search(rf"#\d+  {re.escape(REFUSED)}: 550 5\.1\.1", plain(digest))
     assert re.search(
         r"open since [\d-]+ [\d:]+; told by email on [\d-]+ [\d:]+\r?\n", plain(digest)
     )
@@ -422,7 +423,9 @@ def test_a_run_killed_before_its_digest_is_told_by_the_next_one(
     body = plain(digest)
     assert re.search(
         r"run 1, started [\d-]+ [\d:]+, was stopped before it finished and before its digest "
-        r"was written; it had queued \d+ factsheet emails?",
+        # what it had queued depends on where the kill landed (problem reports are queued
+        # while factsheets are still being made; factsheet emails after the PDF batch)
+        r"was written; it had queued (no email|\d+ [a-z ]+)",
         body,
     )
     assert "interrupted" in run(project, "status").stdout

@@ -548,10 +548,28 @@ def test_impossible_or_junk_date_is_reported_with_the_format_hint(order: str, ce
     )
 
 
-@pytest.mark.parametrize("serial", [100, 29999, 99999, "12345"])
+@pytest.mark.parametrize("serial", [100, 29999, "12345", "99999"])
 def test_implausible_serial_number_is_reported(serial: object) -> None:
     assert only_problem(end_date=serial) == (
         f"End date “{serial}” is not a date; write it as 2025-03-15 or 15/03/2025."
+    )
+
+
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [
+        (99999, "2173-10-13"),  # a date cell in a sheet, as its serial number
+        (-693593, "0001-01-01"),
+        (2958465, "9999-12-31"),
+        ("0001-01-01", "0001-01-01"),
+        ("9999-12-31", "9999-12-31"),
+        (datetime(9999, 12, 31), "9999-12-31"),  # an .xlsx date cell
+        (datetime(1899, 1, 1), "1899-01-01"),
+    ],
+)
+def test_a_date_outside_the_plausible_years_is_named_as_a_date(cell: object, shown: str) -> None:
+    assert only_problem(end_date=cell) == (
+        f"End date ({shown}) is not a plausible date for a cluster; please check the year."
     )
 
 

@@ -1,8 +1,15 @@
 """Emails from jinja2 templates in templates/email/: a plain-text and an HTML alternative each.
 
 The first line of every `*.txt.j2` template is `Subject: …`. Form text only ever reaches a
-template as data (HTML templates autoescape it) and reaches a header through one_line() and
-Python's header encoding, so a newline in a cluster title cannot add a header.
+template as data (HTML templates autoescape it). A line break inside a value never ends the
+Subject line: values are rendered with their line breaks marked, so the Subject is exactly the
+template's first line, made one line, and the body what follows it.
+
+Address and Subject headers are built here, not by the email package's folding: each mailbox is
+encoded on its own (a non-ASCII display name as one encoded word, a domain in IDNA), one mailbox a
+line. On the Pythons this project supports, the package's folder can turn the comma between two
+addresses into part of an encoded word, merging them (CPython gh-100884), and can add a space to
+a name (gh-136052); every header here parses back to exactly the intended addresses and subject.
 """
 
 from __future__ import annotations
@@ -11,19 +18,27 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address as HeaderAddress
+from email.charset import Charset
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.policy import Policy
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from email_validator import EmailNotValidError, validate_email
 
 from cluster_sync import text
 from cluster_sync.errors import TemplateError
 from cluster_sync.mailqueue import Outgoing
 from cluster_sync.model import Address
 
+# Marks a line break that came from a value, not from the template (a noncharacter: no answer
+# can hold one, text.safe removes them where answers enter).
+_VALUE_BREAK = "\ufdd0"
+_UTF8 = Charset("utf-8")
+KEY_HEADER = "X-Cluster-Sync-Key"
 DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
@@ -58,6 +73,7 @@ class Composer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            finalize=_mark_breaks,
         )
 
     def message_id(self, dedupe_key: str, content: str = "") -> str:
@@ -90,7 +106,9 @@ class Composer:
         first, _, body = plain.partition("\n")
         if not first.startswith("Subject:"):
             raise TemplateError(f"The email template {name}.txt.j2 must start with 'Subject: '.")
-        return text.one_line(first.removeprefix("Subject:"), 180), body.lstrip("\n"), html
+        subject = text.one_line(first.removeprefix("Subject:").replace(_VALUE_BREAK, " "), 180)
+        body = body.lstrip("\n").replace(_VALUE_BREAK, "\n")
+        return subject, body, html.replace(_VALUE_BREAK, "\n")
 
     def compose(
         self,
@@ -98,17 +116,20 @@ class Composer:
         dedupe_key: str,
         kind: str,
         cluster_id: str | None,
-        template: str,
-        context: dict[str, Any],
+        template: str = "",
+        context: dict[str, Any] | None = None,
+        rendered: tuple[str, str, str] | None = None,
         to: Sequence[Address],
         cc: Sequence[Address] = (),
         attachment: Attachment | None = None,
         attachments: Sequence[Attachment] = (),
+        headers: dict[str, str] | None = None,
         now: datetime,
     ) -> list[Outgoing]:
         """One message, or several when the recipients exceed the per-message limit; each
-        part has its own dedupe key and Message-ID."""
-        subject, plain, html = self.render(template, context)
+        part has its own dedupe key and Message-ID. The text comes from `template` rendered
+        with `context`, or is given `rendered` as (subject, plain text, html)."""
+        subject, plain, html = rendered or self.render(template, context or {})
         files = [*([attachment] if attachment else []), *attachments]
         everyone = [*to, *cc]
         chunks = [
@@ -122,13 +143,18 @@ class Composer:
             copies = [a for a in chunk if a not in main]
             msg = self._message(subject, plain, html, main, copies, files, now)
             msg["Message-ID"] = self.message_id(key, f"{now.isoformat()}\n{subject}\n{plain}")
+            # What the state calls this message: a lost or restored state database finds
+            # what was already delivered again in the outbox (see cluster_sync/recovery.py).
+            msg[KEY_HEADER] = key
+            for name, value in (headers or {}).items():
+                msg[name] = value  # our own tokens (hashes), never partner text
             result.append(
                 Outgoing(
                     dedupe_key=key,
                     kind=kind,
                     cluster_id=cluster_id,
-                    sender=self.sender.email,
-                    recipients=tuple(a.email for a in chunk),
+                    sender=ascii_address(self.sender.email),
+                    recipients=tuple(ascii_address(a.email) for a in chunk),
                     message=msg,
                 )
             )
@@ -145,12 +171,12 @@ class Composer:
         now: datetime,
     ) -> EmailMessage:
         msg = EmailMessage()
-        msg["Subject"] = subject
-        msg["From"] = _header(self.sender)
-        msg["To"] = [_header(a) for a in to]
+        msg["Subject"] = _BuiltHeader("Subject", subject, subject_header(subject))
+        msg["From"] = address_header("From", [self.sender])
+        msg["To"] = address_header("To", to)
         if cc:
-            msg["Cc"] = [_header(a) for a in cc]
-        msg["Reply-To"] = _header(self.reply_to)
+            msg["Cc"] = address_header("Cc", cc)
+        msg["Reply-To"] = address_header("Reply-To", [self.reply_to])
         msg["Date"] = format_datetime(now)
         msg["Auto-Submitted"] = "auto-generated"  # tells vacation responders not to answer
         msg.set_content(plain)
@@ -165,10 +191,79 @@ class Composer:
         return msg
 
 
-def _header(address: Address) -> HeaderAddress:
+def _mark_breaks(value: Any) -> Any:
+    return value.replace("\n", _VALUE_BREAK) if isinstance(value, str) else value
+
+
+class _BuiltHeader(str):
+    """A header whose wire form is built here; the email package stores and emits it as is.
+    Its text value (what `msg[name]` gives) is the decoded one."""
+
+    def __new__(cls, name: str, value: str, lines: list[str]) -> _BuiltHeader:
+        header = super().__new__(cls, value)
+        header.name = name
+        header.lines = lines
+        return header
+
+    name: str
+    lines: list[str]
+
+    def fold(self, *, policy: Policy) -> str:
+        return f"{self.name}: " + f"{policy.linesep} ".join(self.lines) + policy.linesep
+
+
+def ascii_address(address: str) -> str:
+    """The address as it goes on the wire: the domain in IDNA ("xn--…"). Addresses with a
+    non-ASCII part before the @ never get this far: validation refuses them."""
+    local, _, domain = address.rpartition("@")
+    if domain.isascii():
+        return address
+    try:
+        checked = validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise TemplateError(
+            f"The address {address!r} cannot be written in a header: {exc}"
+        ) from None
+    return f"{local}@{checked.ascii_domain}"
+
+
+def mailbox(address: Address) -> str:
+    """One mailbox, alone: `Name <a@b>`, the name quoted when it holds specials, or one
+    RFC 2047 encoded word when it is not plain ASCII (or looks like an encoded word itself)."""
+    addr = ascii_address(address.email)
     name = text.one_line(address.name, 120)
-    local, _, domain = address.email.rpartition("@")
-    return HeaderAddress(display_name=name, username=local, domain=domain)
+    if not name:
+        return addr
+    if name.isascii() and "=?" not in name:
+        return formataddr((name, addr))
+    return f"{_UTF8.header_encode(name)} <{addr}>"
+
+
+def address_header(name: str, addresses: Sequence[Address]) -> _BuiltHeader:
+    boxes = [mailbox(a) for a in addresses]
+    lines = [box + ("," if i < len(boxes) - 1 else "") for i, box in enumerate(boxes)]
+    value = ", ".join(_readable(a) for a in addresses)
+    return _BuiltHeader(name, value, lines)
+
+
+def _readable(address: Address) -> str:
+    name = text.one_line(address.name, 120).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{name}" <{address.email}>' if name else address.email
+
+
+def subject_header(subject: str) -> list[str]:
+    """The Subject's folded lines: plain ASCII folded at spaces, anything else as encoded words
+    (the unstructured Subject joins adjacent encoded words back exactly)."""
+    if subject.isascii() and "=?" not in subject:
+        lines: list[str] = []
+        for word in subject.split(" "):  # one_line left single spaces only
+            if lines and len(lines[-1]) + 1 + len(word) <= 76:
+                lines[-1] += " " + word
+            else:
+                lines.append(word)  # the fold's leading space stands for the one split on
+        return lines
+    encoded = Header(subject, _UTF8, header_name="Subject").encode(linesep="\n", maxlinelen=76)
+    return [line.strip() for line in encoded.split("\n")]
 
 
 def _parse_one(value: str, key: str) -> Address:

@@ -108,15 +108,16 @@ class HeaderMap:
         index: dict[str, int] = {}
         for i, header in enumerate(headers):
             index.setdefault(text.fold(str(header or "")), i)
+        wanted = {f.key: config.columns.get(f.key, f.header) for f in form.FIELDS}
+        _refuse_duplicates(headers, [*wanted.values(), *form.STATUS_HEADERS, form.APPROVED], where)
         fields: dict[str, int] = {}
         missing: list[str] = []
         for f in form.FIELDS:
-            wanted = config.columns.get(f.key, f.header)
-            position = index.get(text.fold(wanted))
+            position = index.get(text.fold(wanted[f.key]))
             if position is not None:
                 fields[f.key] = position
             elif f.required:
-                missing.append(f"“{wanted}”")
+                missing.append(f"“{wanted[f.key]}”")
         if missing:
             raise UserError(
                 f"{where} lacks {len(missing)} required column(s): {', '.join(missing)}.",
@@ -131,7 +132,8 @@ class HeaderMap:
         def cell(i: int | None) -> Any:
             return cells[i] if i is not None and i < len(cells) else None
 
-        values = {key: cell(i) for key, i in self.fields.items()}
+        # The one place a partner's text enters: cleaned here, safe everywhere downstream.
+        values = {key: text.safe_value(cell(i)) for key, i in self.fields.items()}
         cid = cell(self.status.get(form.CLUSTER_ID))
         status = cell(self.status.get(form.SYNC_STATUS))
         return SourceRow(
@@ -139,7 +141,44 @@ class HeaderMap:
             values=values,
             cluster_id=normalise_cluster_id(cid),
             approved=form.is_ticked(cell(self.approved)),
-            sync_status=str(status or ""),
+            sync_status=text.safe(str(status or "")),
+        )
+
+
+def column_letter(index: int) -> str:
+    """The spreadsheet's name of a 0-based column: 0 -> A, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _refuse_duplicates(headers: Sequence[Any], used: Sequence[str], where: str) -> None:
+    """A header cluster-sync reads or writes that appears twice (a form question deleted and
+    created again adds a second column with the same title) is refused: reading either copy
+    could make every row look empty and mail every submitter, and nothing says which one is
+    right. A person deletes or renames one copy, and the next run goes ahead."""
+    wanted = {text.fold(h) for h in used}
+    columns: dict[str, list[int]] = {}
+    for i, header in enumerate(headers):
+        key = text.fold(str(header or ""))
+        if key in wanted:
+            columns.setdefault(key, []).append(i)
+    repeated = [
+        f"“{text.one_line(str(headers[found[0]]), 80)}” is in columns "
+        + " and ".join(column_letter(i) for i in found)
+        for found in columns.values()
+        if len(found) > 1
+    ]
+    if repeated:
+        raise UserError(
+            f"{where} has {len(repeated)} column header(s) twice; nothing was read or sent:",
+            repeated,
+            hint="this happens when a form question is deleted and created again: delete the "
+            "column that holds the old answers, or rename it (for example add “(old)”), then run "
+            "the sync again.",
         )
 
 
