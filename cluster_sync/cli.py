@@ -410,16 +410,22 @@ def forget(
         for path in plan.files:
             say(ctx, f"    {path}")
         if not yes or dry_run:
-            say(ctx, f"Dry run: {plan.items} item(s) would change; run again with --yes to erase.")
+            say(
+                ctx,
+                f"Dry run: {counted(plan.items, 'item')} would change; run again with --yes to erase.",
+            )
             return
         result = erase(cfg, state, plan, datetime.now(cfg.zone).date())
     if result.remaining:
         raise ClusterSyncError(
-            f"Erased {plan.items} item(s), but these still name the person: "
+            f"Erased {counted(plan.items, 'item')}, but these still name the person: "
             + ", ".join(result.remaining),
             hint="remove them by hand; docs/privacy.md lists every place cluster-sync writes.",
         )
-    say(ctx, f"Erased: {plan.items} item(s) changed; the address is on the suppression list.")
+    say(
+        ctx,
+        f"Erased: {counted(plan.items, 'item')} changed; the address is on the suppression list.",
+    )
     say(ctx, "Also delete or edit the person's answers in the responses sheet (the sync cannot).")
 
 
