@@ -174,6 +174,14 @@ class HeaderMap:
         )
 
 
+def column_index(letters: str) -> int:
+    """The 0-based index of a spreadsheet column name: A -> 0, AA -> 26."""
+    index = 0
+    for ch in letters.upper():
+        index = index * 26 + ord(ch) - 64
+    return index - 1
+
+
 def column_letter(index: int) -> str:
     """The spreadsheet's name of a 0-based column: 0 -> A, 26 -> AA."""
     letters = ""

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import re
 
+from cluster_sync.sources.base import column_index
+from cluster_sync.sources.base import column_letter as column_letters
+
 _TEXT_LIMIT = 32_767  # the most characters an Excel cell holds
 _CELL_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -27,23 +30,6 @@ _ATTR = re.compile(r"([\w.:-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _MERGE = re.compile(r"<(?:[\w.-]+:)?mergeCell\b[^>]*?\bref\s*=\s*[\"']([^\"']+)[\"']")
 _DIMENSION = re.compile(r"(<(?:[\w.-]+:)?dimension\b[^>]*?\bref\s*=\s*[\"'])([^\"']+)([\"'])")
 _FORMULA = re.compile(r"<(?:[\w.-]+:)?f[\s/>]")
-
-
-def column_index(letters: str) -> int:
-    """0-based: A -> 0, AA -> 26."""
-    index = 0
-    for ch in letters.upper():
-        index = index * 26 + ord(ch) - 64
-    return index - 1
-
-
-def column_letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _attrs(text: str) -> dict[str, str]:

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from cluster_sync.sources.base import column_index
+from cluster_sync.sources.base import column_letter as column_letters
+
 Value = str | int | float | bool
 
 SERIAL_EPOCH = datetime(1899, 12, 30)
@@ -36,23 +39,6 @@ class Cell:
 
 
 # -- A1 notation -----------------------------------------------------------------------------
-
-
-def column_letters(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def column_index(letters: str) -> int:
-    index = 0
-    for ch in letters.upper():
-        index = index * 26 + ord(ch) - 64
-    return index - 1
 
 
 def quote_title(title: str) -> str:
