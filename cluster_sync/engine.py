@@ -23,11 +23,9 @@ from typing import Any
 from cluster_sync import form, recovery, text
 from cluster_sync.changes import describe_changes
 from cluster_sync.config import Config
-from cluster_sync.dates import format_moment
 from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
 from cluster_sync.identity import Identified, identify
-from cluster_sync.links import registration_link
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue, queue_counts
 from cluster_sync.model import Address, Registration
@@ -42,6 +40,7 @@ from cluster_sync.outputs import (
 from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
+from cluster_sync.render.messages import edit_link, factsheet_message, problems_message
 from cluster_sync.sheetstatus import ERROR_LINE, local_time, status_line
 from cluster_sync.sources.base import RowStatus, Snapshot, Source
 from cluster_sync.state import State, StoredRegistration
@@ -497,14 +496,20 @@ class Sync:
         """The factsheet to its people; "updated" only when an earlier version reached them,
         with what changed since that version."""
         cluster_id = str(item.cluster_id)
-        context = factsheet_context(reg, cluster_id, version, self.today)
-        context.update(updated=not first, short_name=reg.short_name, changes=changes)
-        context.update(self._link(item))
         everyone = reg.recipients()
         if self.config.mail.factsheet_to == "contact":
             everyone = everyone[:1]
         link = self._email_link(path, cluster_id, version, files)
-        context["factsheet_link"] = link
+        context = factsheet_message(
+            reg,
+            cluster_id,
+            version,
+            self.today,
+            updated=not first,
+            changes=changes,
+            link=self._link(item),
+            factsheet_link=link,
+        )
         messages = self.composer.compose(
             dedupe_key=f"factsheet:{cluster_id}:v{version}",
             kind="factsheet" if first else "factsheet_update",
@@ -591,17 +596,15 @@ class Sync:
         problems_hash: str,
         previous: str | None,
     ) -> int:
-        stamp = item.row.values.get("timestamp")
-        when = item.outcome.submitted_at
-        context = {
-            "name": to.name or str(item.row.values.get("contact_person") or ""),
-            "title": str(item.row.values.get("title") or ""),
-            "cluster_id": item.cluster_id,
-            # never the sheet's 03/04/2025: a day and a month a reader could swap
-            "submitted": format_moment(when) if when else (str(stamp) if stamp else "recently"),
-            "problems": problems,
-            **self._link(item),
-        }
+        context = problems_message(
+            name=to.name or str(item.row.values.get("contact_person") or ""),
+            title=str(item.row.values.get("title") or ""),
+            cluster_id=item.cluster_id,
+            submitted=item.outcome.submitted_at,
+            typed_stamp=item.row.values.get("timestamp"),
+            problems=problems,
+            link=self._link(item),
+        )
         messages = self.composer.compose(
             # The previous set is part of the key: problems that go A, B, then A again are told
             # three times (each is a change), yet a crash never tells the same change twice.
@@ -617,9 +620,7 @@ class Sync:
         return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
 
     def _link(self, item: Identified) -> dict[str, Any]:
-        """The row's own edit link for the email, else the form's address (see links.py)."""
-        link, personal = registration_link(item.row.values.get("edit_link"), self.config.form.url)
-        return {"edit_link": link, "edit_link_personal": personal}
+        return edit_link(item.row.values.get("edit_link"), self.config.form.url)
 
     # -- after the rows ---------------------------------------------------------------------
 

@@ -423,86 +423,10 @@ def build(out: Path) -> Path:
 # --------------------------------------------------------------------------- preview
 
 
-# --------------------------------------------------------------------------- preview
-
-
-def sample_registration():
-    """A realistic registration in several scripts, for previews. tests/test_factsheet_render.py
-    renders it too and checks some of its values, so a change here may need one there."""
-    from cluster_sync.model import Address, Participant, Registration, RoadmapItem
-
-    return Registration(
-        title='Posidonia meadows: R&D <pilot> & "quotes" for restoring seagrass 🌊',
-        acronym="POSEIDON-R",
-        question=(
-            "Regions restoring Posidonia oceanica meadows lack a shared, tested protocol to choose "
-            "sites, grow and transplant cuttings and monitor survival. How can the MPA4Change and "
-            "COASTRUST restoration results be adopted by coastal authorities in Crete, Malta and "
-            "Bulgaria within one planting season?"
-        ),
-        objectives=(
-            "Adapt the MPA4Change site-selection protocol to three new coastal territories",
-            "Train regional technicians in cutting collection, nursery and transplanting",
-            "Agree a common survival-monitoring sheet shared by all pilot sites",
-            "Feed a joint policy statement to WG4 on seagrass restoration funding",
-        ),
-        working_groups=(
-            "WG1 Connectivity of ecosystems",
-            "WG4 Ecosystem restoration and Nature-based Solutions",
-        ),
-        cluster_type="Territorial",
-        lead_organisation="Περιφέρεια Κρήτης",
-        lead_country="Greece",
-        lead_role="Thematic Project consortium",
-        contact_person="Γιώργος Παπαδόπουλος",
-        contact_email=Address("g.papadopoulos@example.org", "Γιώργος Παπαδόπουλος"),
-        participant_categories=("TPs", "TPs' APs", "Mission APs", "External partners"),
-        thematic_projects=("MPA4Change", "COASTRUST", "GreenList4MMPAs"),
-        participants=(
-            Participant("María José Núñez", "mj.nunez@example.org", "Junta de Andalucía", "Spain"),
-            Participant("Ġorġ Borġ", "gorg.borg@example.com", "ERA Malta", "Malta"),
-            Participant(
-                "Ana Đurđević",
-                "ana.durdevic@example.org",
-                "Ministarstvo ekologije, prostornog planiranja i urbanizma",
-                "Montenegro",
-            ),
-            Participant(
-                "Joëlle Lefèvre",
-                "joelle.lefevre@example.org",
-                "Office français de la biodiversité",
-                "France",
-            ),
-            Participant("Стефан Димитров", "s.dimitrov@example.com", "Община Бургас", "Bulgaria"),
-        ),
-        results=(
-            "The MPA4Change seagrass site-suitability model and field protocol, the COASTRUST "
-            "nursery guidelines for Posidonia cuttings, and the GreenList4MMPAs monitoring "
-            "indicators, packaged as a step-by-step transfer kit."
-        ),
-        transfer_levels=("Regional", "National", "International"),
-        outcomes=("Transference", "Adoption", "Networking", "Input to policy statements"),
-        start_date=date(2025, 3, 1),
-        end_date=date(2025, 11, 30),
-        roadmap=(
-            RoadmapItem(date(2025, 3, 15), "Kick-off webinar and choice of pilot sites"),
-            RoadmapItem(date(2025, 4, 10), "Field visit to the Crete nursery (Chania)"),
-            RoadmapItem(date(2025, 5, 20), "Technician training in Malta, hands-on transplanting"),
-            RoadmapItem(date(2025, 7, 1), "First transplanting at the three pilot sites"),
-            RoadmapItem(date(2025, 9, 30), "Survival monitoring, shared results sheet"),
-            RoadmapItem(date(2025, 11, 20), "Policy input to WG4 at the Institutional Dialogue"),
-        ),
-        expertise=(
-            "A marine ecologist who has led a Posidonia transplanting programme, and an expert "
-            "in EU funding for nature restoration."
-        ),
-        consent=True,
-    )
-
-
 def preview(png: Path, template: Path, today: date = date(2025, 6, 12), dpi: int = 100) -> Path:
     """Render the sample through cluster_sync and save page 1 as a PNG."""
     from cluster_sync.render.factsheet import factsheet_context, render_docx
+    from cluster_sync.sample import sample_registration
 
     if not (shutil.which("soffice") and shutil.which("pdftoppm")):
         sys.exit("--preview needs LibreOffice (soffice) and poppler (pdftoppm) on the PATH")

@@ -1,0 +1,69 @@
+"""What each email template is given: one builder per message, used by the sync and by `check`.
+
+The sync calls these with a row's data; `check` calls the very same functions with the sample
+registration and run of cluster_sync/sample.py, so a tag a template uses but its builder does not
+give fails `check`, not the night. The digest's tags are built by summary.digest_context and the
+CoP report email's by report.service.report_email_context, beside the data they read.
+cluster_sync/sample.py lists every email template with its builder (`sample_emails`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from cluster_sync.dates import format_moment
+from cluster_sync.links import registration_link
+from cluster_sync.model import Registration
+from cluster_sync.render.factsheet import factsheet_context
+
+
+def edit_link(cell: object, form_url: str | None) -> dict[str, Any]:
+    """The row's own edit link for the email, else the form's address (see links.py)."""
+    link, personal = registration_link(cell, form_url)
+    return {"edit_link": link, "edit_link_personal": personal}
+
+
+def factsheet_message(
+    reg: Registration,
+    cluster_id: str,
+    version: int,
+    today: date,
+    *,
+    updated: bool,
+    changes: Sequence[str],
+    link: dict[str, Any],
+    factsheet_link: str | None,
+) -> dict[str, Any]:
+    """The tags of factsheet.*.j2: the factsheet's own, and whether this is an update (with
+    what changed), where to edit the registration, and where the published file is."""
+    context = factsheet_context(reg, cluster_id, version, today)
+    context.update(updated=updated, short_name=reg.short_name, changes=list(changes))
+    context.update(link)
+    context["factsheet_link"] = factsheet_link
+    return context
+
+
+def problems_message(
+    *,
+    name: str,
+    title: str,
+    cluster_id: str | None,
+    submitted: datetime | None,
+    typed_stamp: object,
+    problems: Sequence[str],
+    link: dict[str, Any],
+) -> dict[str, Any]:
+    """The tags of problems.*.j2."""
+    return {
+        "name": name,
+        "title": title,
+        "cluster_id": cluster_id,
+        # never the sheet's 03/04/2025: a day and a month a reader could swap
+        "submitted": format_moment(submitted)
+        if submitted
+        else (str(typed_stamp) if typed_stamp else "recently"),
+        "problems": list(problems),
+        **link,
+    }
