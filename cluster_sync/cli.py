@@ -418,5 +418,30 @@ def export(ctx: click.Context, fmt: str, out: Path | None) -> None:
     say(ctx, f"Registry: {count} cluster{'' if count == 1 else 's'} written to {out}")
 
 
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.pass_context
+@handle_errors
+def init(ctx: click.Context, folder: Path) -> None:
+    """Write a deployment folder: configuration, Word and email templates, the systemd
+    service and timer, a crontab line, the form's questions and example responses. Never
+    writes over a file."""
+    from cluster_sync.deployment import init as write_folder
+
+    written = write_folder(folder)
+    say(ctx, f"Wrote {counted(len(written), 'file')} into {folder}:")
+    for path in written:
+        say(ctx, f"  {path.relative_to(folder.resolve())}")
+    config = folder / "config"
+    say(
+        ctx,
+        "Next: try it on the example responses with "
+        f"`cluster-sync --config {config / 'example.toml'} sync`; then fill in "
+        f"{config / 'cluster-sync.toml'} (the lines marked CHANGE) and the secrets in "
+        f"{config / 'env'}, and run `cluster-sync --config {config / 'cluster-sync.toml'} check`. "
+        f"{folder / 'schedule'} holds the systemd units and the crontab line.",
+    )
+
+
 def main() -> None:
     cli(prog_name="cluster-sync")

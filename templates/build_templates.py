@@ -3,9 +3,12 @@
 The .docx is what the secretariat edits in Word; this script is how it was first made, so the
 design can be rebuilt from scratch (or compared with an edited copy) at any time:
 
-    python templates/build_templates.py                      # writes templates/factsheet.docx
-    python templates/build_templates.py --out /tmp/f.docx    # somewhere else
-    python templates/build_templates.py --preview docs/images/factsheet-example.png
+    python templates/build_templates.py --out /tmp/f.docx    # a fresh copy to compare
+    python templates/build_templates.py --force              # replaces templates/factsheet.docx
+    python templates/build_templates.py --out /tmp/f.docx --preview docs/images/factsheet-example.png
+
+It never writes over an existing file without --force: the shipped template may hold edits
+made in Word since.
 
 `--preview` renders the template with sample data through cluster_sync's own renderer and turns
 page 1 into a PNG; it needs LibreOffice (`soffice`) and poppler (`pdftoppm`).
@@ -389,7 +392,7 @@ def _gap(table: Table, twips: int) -> None:
     gap.append(gap_ppr)
 
 
-def build(out: Path) -> Path:
+def build(out: Path, force: bool = False) -> Path:
     doc = Document()
     section = doc.sections[0]
     section.start_type = WD_SECTION.NEW_PAGE
@@ -417,7 +420,7 @@ def build(out: Path) -> Path:
         comments="Tags: see docs/templates.md. Rebuild: python templates/build_templates.py",
         keywords="cluster, factsheet, template",
     )
-    return save(doc, out)
+    return save(doc, out, force)
 
 
 # --------------------------------------------------------------------------- preview
@@ -456,10 +459,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the .docx")
     parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --out when it exists (edits made in it are lost)",
+    )
+    parser.add_argument(
         "--preview", type=Path, metavar="PNG", help="also render sample data to this PNG"
     )
     args = parser.parse_args(argv)
-    out = build(args.out)
+    out = build(args.out, args.force)
     print(f"wrote {out}")
     if args.preview:
         print(f"wrote {preview(args.preview, out)}")
