@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-google test check lint format typecheck install clean lock pictures
+.PHONY: demo demo-reset demo-google test check lint format typecheck install clean lock pictures
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "Python 3.11 or newer is needed: install python3.11, or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
@@ -20,6 +20,12 @@ demo: $(STAMP)
 	@mkdir -p var/demo
 	@test -f var/demo/responses.csv || cp examples/responses.csv var/demo/responses.csv
 	$(BIN)/cluster-sync --config config/demo.toml sync
+
+# The demo from the start again, without reinstalling: its state, files, outbox, log and its
+# copy of the example responses (var/demo/) are removed, then `make demo` runs.
+demo-reset: $(STAMP)
+	rm -rf var/demo
+	@$(MAKE) --no-print-directory demo
 
 # The Google path without a Google account: a local fake of the Sheets API on loopback, loaded
 # with the example responses; runs `check` and `sync` against it and prints the sheet after.

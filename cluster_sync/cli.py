@@ -35,14 +35,46 @@ from cluster_sync.text import counted
 log = logging.getLogger("cluster_sync")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+CONFIG_HELP = "The configuration file (or set CLUSTER_SYNC_CONFIG)."
+
+
+def _config_here(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    """`cluster-sync sync --config X`: the option after the command wins over the one
+    before it, the environment and the default."""
+    if value is not None:
+        ctx.obj["config_path"] = value
+
+
+class Command(click.Command):
+    """A command that takes --config after its name too, as operators type it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(
+            click.Option(
+                ["--config", "config_here"],
+                type=click.Path(path_type=Path),
+                expose_value=False,
+                callback=_config_here,
+                help=CONFIG_HELP,
+            )
+        )
+
+
+class Group(click.Group):
+    command_class = Command
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path),
     default=config_mod.DEFAULT_PATH,
+    envvar="CLUSTER_SYNC_CONFIG",
     show_default=True,
-    help="The configuration file.",
+    show_envvar=True,
+    help=CONFIG_HELP,
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show details and tracebacks.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors (for cron).")
@@ -418,7 +450,7 @@ def export(ctx: click.Context, fmt: str, out: Path | None) -> None:
     say(ctx, f"Registry: {count} cluster{'' if count == 1 else 's'} written to {out}")
 
 
-@cli.command()
+@cli.command(cls=click.Command)  # no configuration: it writes one
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @click.pass_context
 @handle_errors
