@@ -5,6 +5,7 @@ example data."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -17,6 +18,7 @@ from cluster_sync.cli import cli
 from cluster_sync.deployment import plan
 
 ROOT = Path(__file__).resolve().parent.parent
+NOT_SHIPPED = (".*", "var", "build", "dist", "*.egg-info", "__pycache__", "tests", "benchmarks")
 
 
 def _init(folder: Path) -> tuple[int, str]:
@@ -80,11 +82,14 @@ def _run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Compl
 def test_a_wheel_installed_outside_the_checkout_inits_checks_and_syncs(tmp_path: Path) -> None:
     """Built offline from this checkout, installed with no download: the new environment sees
     this one's dependencies through a path file, never this checkout's cluster_sync."""
+    # built from a copy, so that nothing left in this checkout's build/ can slip into it
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(*NOT_SHIPPED))
     wheels = tmp_path / "wheels"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_", "VIRTUAL"))}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     pip = [sys.executable, "-m", "pip"]
-    _run([*pip, "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels)],
+    _run([*pip, "wheel", str(source), "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels)],
          tmp_path, env)  # fmt: skip
     (wheel,) = wheels.glob("cluster_sync-*.whl")
     venv = tmp_path / "venv"

@@ -1,6 +1,7 @@
 """The command line: a thin layer over the library. Each command opens what it needs, makes one
 library call and prints the result (cluster_sync.console says it, and shows every error in one
-place, in plain words)."""
+place, in plain words). click is imported here, in the other modules of this package and in
+cluster_sync.console only: the library never needs it."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ import logging
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from cluster_sync import __version__, logs
+from cluster_sync import __version__
 from cluster_sync import config as config_mod
+from cluster_sync.cli.base import CONFIG_HELP, Group, load_config, opened_state
+from cluster_sync.cli.report import report
 from cluster_sync.config import Config
 from cluster_sync.console import (
     due_now,
@@ -29,40 +31,9 @@ from cluster_sync.console import (
     say_delivery,
 )
 from cluster_sync.errors import ClusterSyncError
-from cluster_sync.report.command import report
 from cluster_sync.text import counted
 
 log = logging.getLogger("cluster_sync")
-
-
-CONFIG_HELP = "The configuration file (or set CLUSTER_SYNC_CONFIG)."
-
-
-def _config_here(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
-    """`cluster-sync sync --config X`: the option after the command wins over the one
-    before it, the environment and the default."""
-    if value is not None:
-        ctx.obj["config_path"] = value
-
-
-class Command(click.Command):
-    """A command that takes --config after its name too, as operators type it."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.params.append(
-            click.Option(
-                ["--config", "config_here"],
-                type=click.Path(path_type=Path),
-                expose_value=False,
-                callback=_config_here,
-                help=CONFIG_HELP,
-            )
-        )
-
-
-class Group(click.Group):
-    command_class = Command
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,31 +55,6 @@ def cli(ctx: click.Context, config_path: Path, verbose: bool, quiet: bool) -> No
     """Sync cluster registrations: validate them, make Word factsheets, email them, and show
     what was done in the responses sheet."""
     ctx.obj = {"config_path": config_path, "verbose": verbose, "quiet": quiet}
-
-
-def load_config(ctx: click.Context) -> Config:
-    cfg = config_mod.load(ctx.obj["config_path"])
-    logs.setup(cfg.path(cfg.log.file) if cfg.log.file else None, cfg.log.level, ctx.obj["verbose"])
-    return cfg
-
-
-@contextmanager
-def opened_state(cfg: Config, must_exist: bool = False) -> Iterator[Any]:
-    """The state database; `must_exist` for commands that only look at it, so that they never
-    create one by accident (a typo in the path, or no sync run yet)."""
-    from cluster_sync.state import State
-
-    path = cfg.path(cfg.state.database)
-    if must_exist and not path.exists():
-        raise ClusterSyncError(
-            f"There is no state database at {path}: no sync has run with this configuration yet.",
-            hint="run `cluster-sync sync` first, or check state.database in the configuration.",
-        )
-    state = State(path)
-    try:
-        yield state
-    finally:
-        state.close()
 
 
 # -- sync ------------------------------------------------------------------------------------
@@ -426,7 +372,6 @@ def resend(ctx: click.Context, cluster_id: str, to: str | None) -> None:
         say(ctx, "`cluster-sync outbox` shows what is waiting and why.", fg="yellow")
 
 
-# The report command lives with the report library; it imports only click here.
 cli.add_command(report)
 
 
