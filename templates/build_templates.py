@@ -5,7 +5,7 @@ design can be rebuilt from scratch (or compared with an edited copy) at any time
 
     python templates/build_templates.py --out /tmp/f.docx    # a fresh copy to compare
     python templates/build_templates.py --force              # replaces templates/factsheet.docx
-    python templates/build_templates.py --out /tmp/f.docx --preview docs/images/factsheet-example.png
+    python templates/build_templates.py --out /tmp/p.docx --preview docs/images/factsheet-example.png
 
 It never writes over an existing file without --force: the shipped template may hold edits
 made in Word since.
@@ -426,17 +426,17 @@ def build(out: Path, force: bool = False) -> Path:
 # --------------------------------------------------------------------------- preview
 
 
-def preview(png: Path, template: Path, today: date = date(2025, 6, 12), dpi: int = 100) -> Path:
+def preview(png: Path, template: Path, today: date | None = None, dpi: int = 100) -> Path:
     """Render the sample through cluster_sync and save page 1 as a PNG."""
     from cluster_sync.render.factsheet import factsheet_context, render_docx
-    from cluster_sync.sample import sample_registration
+    from cluster_sync.sample import PREVIEW_DAY, sample_registration
 
     if not (shutil.which("soffice") and shutil.which("pdftoppm")):
         sys.exit("--preview needs LibreOffice (soffice) and poppler (pdftoppm) on the PATH")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         docx_path = work / "factsheet.docx"
-        context = factsheet_context(sample_registration(), "CL-2025-007", 2, today)
+        context = factsheet_context(sample_registration(), "CL-2025-007", 2, today or PREVIEW_DAY)
         render_docx(template, context, docx_path)
         subprocess.run(
             ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(work), str(docx_path)],

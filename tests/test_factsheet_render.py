@@ -20,11 +20,11 @@ from cluster_sync.render.factsheet import (
     factsheet_filename,
     render_docx,
 )
-from cluster_sync.sample import sample_registration
+from cluster_sync.sample import PREVIEW_DAY, sample_registration
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 TEMPLATE = TEMPLATES / "factsheet.docx"
-TODAY = date(2025, 6, 12)
+TODAY = PREVIEW_DAY  # the day the documentation's example page is shown on
 TITLE = 'Posidonia meadows: R&D <pilot> & "quotes" for restoring seagrass 🌊'
 
 
