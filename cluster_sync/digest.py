@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from cluster_sync import keys
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.mailers.base import Envelope
@@ -80,7 +81,7 @@ class Digest:
             a for cell in self.config.mail.secretariat for a, _ in parse_addresses(cell) if a
         ]
         return self.composer.compose(
-            dedupe_key=f"digest:run:{summary.run_id}",
+            dedupe_key=keys.digest(summary.run_id),
             kind="digest",
             cluster_id=None,
             template="digest",

@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from cluster_sync import form, recovery, text
+from cluster_sync import form, keys, recovery, text
 from cluster_sync.changes import describe_changes
 from cluster_sync.config import Config
 from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
@@ -201,7 +201,7 @@ class Sync:
             a for cell in self.config.mail.secretariat for a, _ in parse_addresses(cell) if a
         ]
         messages = self.composer.compose(
-            dedupe_key=f"mass-change:{mass.key}",  # told once per distinct situation
+            dedupe_key=keys.mass_change(mass.key),
             kind="notice",
             cluster_id=None,
             rendered=mass.notice(),
@@ -511,7 +511,7 @@ class Sync:
             factsheet_link=link,
         )
         messages = self.composer.compose(
-            dedupe_key=f"factsheet:{cluster_id}:v{version}",
+            dedupe_key=keys.factsheet(cluster_id, version),
             kind="factsheet" if first else "factsheet_update",
             cluster_id=cluster_id,
             template="factsheet",
@@ -606,9 +606,7 @@ class Sync:
             link=self._link(item),
         )
         messages = self.composer.compose(
-            # The previous set is part of the key: problems that go A, B, then A again are told
-            # three times (each is a change), yet a crash never tells the same change twice.
-            dedupe_key=f"problems:{item.cluster_id}:{previous}>{problems_hash}",
+            dedupe_key=keys.problems(item.cluster_id, previous, problems_hash),
             kind="problems",
             cluster_id=item.cluster_id,
             template="problems",

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from cluster_sync import keys
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
-from cluster_sync.links import registration_link
 from cluster_sync.mailqueue import enqueue
 from cluster_sync.model import Address, Registration
 from cluster_sync.outputs import Made, attachments
-from cluster_sync.render.factsheet import factsheet_context
+from cluster_sync.render.messages import edit_link, factsheet_message
 from cluster_sync.report.service import report_composer
 from cluster_sync.sources.base import normalise_cluster_id
 from cluster_sync.state import State, StoredRegistration
@@ -44,12 +44,18 @@ def resend(config: Config, state: State, cluster_id: str, to: str | None, now: d
     people = [_one_address(to)] if to else reg.recipients()
     if not to and config.mail.factsheet_to == "contact":
         people = people[:1]
-    link, personal = registration_link(None, config.form.url)
-    context = factsheet_context(reg, stored.cluster_id, stored.version, now.date())
-    context.update(updated=False, short_name=reg.short_name, changes=[])
-    context.update(edit_link=link, edit_link_personal=personal)
+    context = factsheet_message(
+        reg,
+        stored.cluster_id,
+        stored.version,
+        now.date(),
+        updated=False,
+        changes=(),
+        link=edit_link(None, config.form.url),
+        factsheet_link=None,
+    )
     messages = report_composer(config).compose(
-        dedupe_key=f"resend:{stored.cluster_id}:v{stored.version}:{uuid.uuid4().hex}",
+        dedupe_key=keys.resend(stored.cluster_id, stored.version, uuid.uuid4().hex),
         kind="factsheet_resend",
         cluster_id=stored.cluster_id,
         template="factsheet",

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from cluster_sync import text
+from cluster_sync import keys, text
 from cluster_sync.config import Config
 from cluster_sync.identity import Identified
 from cluster_sync.mailqueue import refused_of, saved_only
@@ -86,13 +86,10 @@ def _valid_line(state: State, stored: StoredRegistration, config: Config) -> str
 def _factsheet_email(state: State, cluster_id: str, version: int) -> list[Any]:
     """The queued parts of a factsheet's email: one message, or several when it goes to more
     people than one message may carry."""
-    key = f"factsheet:{cluster_id}:v{version}"
     return state.db.execute(
-        # the key itself, or its parts "key#1", "key#2"... ("$" sorts right after "#"), a
-        # range the unique index on dedupe_key answers without scanning the queue
         "SELECT state, recipients, sent_at, last_reply FROM messages "
         "WHERE dedupe_key = ? OR (dedupe_key >= ? AND dedupe_key < ?) ORDER BY id",
-        (key, f"{key}#", f"{key}$"),
+        keys.with_parts(keys.factsheet(cluster_id, version)),
     ).fetchall()
 
 

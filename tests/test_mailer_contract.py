@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import typing
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -17,7 +18,8 @@ import pytest
 from smtp_server import PASSWORD, USER, Server, Tls, outgoing, smtp_server
 
 from cluster_sync import mailqueue
-from cluster_sync.config import LimitsConfig, SmtpConfig
+from cluster_sync.config import LimitsConfig, MailConfig, SmtpConfig
+from cluster_sync.mailers import BACKENDS
 from cluster_sync.mailers.base import (
     SAVED_REPLY,
     Envelope,
@@ -54,6 +56,9 @@ def parsed(raw: bytes) -> EmailMessage:
 class MailerContract:
     """Subclasses give a working mailer, one whose destination cannot be used, and what
     has arrived at the destination (each message's bytes)."""
+
+    #: the `mail.backend` of the backend under test
+    backend = ""
 
     @pytest.fixture
     def mailer(self, tmp_path: Path) -> Mailer:
@@ -170,6 +175,8 @@ class MailerContract:
 
 
 class TestOutboxMailer(MailerContract):
+    backend = "outbox"
+
     @pytest.fixture
     def mailer(self, tmp_path: Path) -> Mailer:
         self.folder = tmp_path / "outbox"
@@ -193,6 +200,8 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
 
 
 class TestSmtpMailer(MailerContract):
+    backend = "smtp"
+
     @pytest.fixture
     def server(self, tls: Tls, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
         monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
@@ -224,3 +233,9 @@ class TestSmtpMailer(MailerContract):
 
     def received(self) -> list[bytes]:
         return [m.data for m in self.server.recorder.messages]
+
+
+def test_every_registered_backend_is_in_the_configuration_and_under_contract() -> None:
+    configured = set(typing.get_args(MailConfig.model_fields["backend"].annotation))
+    tested = {case.backend for case in MailerContract.__subclasses__()}
+    assert configured == set(BACKENDS) == tested

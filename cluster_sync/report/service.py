@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from cluster_sync import keys
 from cluster_sync.config import Config
 from cluster_sync.mailqueue import enqueue
 from cluster_sync.outputs import Made, attachments, make_outputs
@@ -47,7 +48,7 @@ def default_out(config: Config, period: Period) -> Path:
 
 
 def dedupe_key(period: Period) -> str:
-    return f"report:{period.start.isoformat()}:{period.end.isoformat()}"
+    return keys.report(period.start.isoformat(), period.end.isoformat())
 
 
 def _factsheets(state: State, gathered: Gathered, config: Config) -> dict[str, str]:
