@@ -5,8 +5,7 @@ config.MailConfig.backend (tests/test_mailer_contract.py checks the two agree)."
 
 from __future__ import annotations
 
-import importlib
-
+from cluster_sync import plugins
 from cluster_sync.config import Config
 from cluster_sync.mailers.base import (
     Envelope,
@@ -35,6 +34,5 @@ BACKENDS: dict[str, str] = {
 
 def open_mailer(config: Config) -> Mailer:
     """The backend the configuration names (not yet connected: delivery opens it)."""
-    module, _, cls = BACKENDS[config.mail.backend].partition(":")
-    mailer: Mailer = getattr(importlib.import_module(module), cls).from_config(config)
+    mailer: Mailer = plugins.load(BACKENDS, config.mail.backend).from_config(config)
     return mailer

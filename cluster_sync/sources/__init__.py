@@ -5,8 +5,7 @@ config.py, keyed by its `type` (tests/test_source_contract.py checks the two agr
 
 from __future__ import annotations
 
-import importlib
-
+from cluster_sync import plugins
 from cluster_sync.config import Config
 from cluster_sync.sources.base import RowStatus, Snapshot, Source, SourceRow
 
@@ -22,6 +21,5 @@ SOURCES: dict[str, str] = {
 
 def open_source(config: Config) -> Source:
     """The source the configuration names."""
-    module, _, cls = SOURCES[config.source.type].partition(":")
-    source: Source = getattr(importlib.import_module(module), cls).from_config(config)
+    source: Source = plugins.load(SOURCES, config.source.type).from_config(config)
     return source
