@@ -120,7 +120,7 @@ def running_on(today: date) -> Registration:
     return replace(reg, start_date=reg.start_date + shift, end_date=end, roadmap=roadmap)
 
 
-def sample_run(today: date | None = None) -> RunSummary:
+def sample_run() -> RunSummary:
     """A run in which every kind of row and every kind of trouble happened once."""
     summary = RunSummary(7, "the sample source", sheet_link="https://docs.google.com/x/edit")
     title = sample_registration().title
@@ -129,7 +129,15 @@ def sample_run(today: date | None = None) -> RunSummary:
     summary.results = [
         RowResult(2, CLUSTER_ID, title, "new", "factsheet v1"),
         RowResult(3, "CL-2000-002", "Updated", "updated", "factsheet v2", changes=[*CHANGES]),
-        RowResult(4, "CL-2000-003", "", "invalid", problems=[*PROBLEMS], since="s", told="t"),
+        RowResult(
+            4,
+            "CL-2000-003",
+            "",
+            "invalid",
+            problems=[*PROBLEMS],
+            since="3 March 2025, 14:05",
+            told="told by email on 3 March 2025, 14:06",
+        ),
         RowResult(5, "CL-2000-004", "", "invalid", problems=[PROBLEMS[0]], untold=True),
         RowResult(6, None, "Twice", "duplicate", "duplicate of CL-2000-001"),
         RowResult(7, "CL-2000-005", "Broken", "error", "OSError: disk full"),
@@ -216,7 +224,7 @@ def sample_emails(today: date, form_url: str | None = None) -> list[tuple[str, d
         problems=PROBLEMS,
         link=personal,
     )
-    run = sample_run(today)
+    run = sample_run()
     return [
         ("factsheet", first),
         ("factsheet", update),

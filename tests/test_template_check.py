@@ -109,7 +109,7 @@ def test_the_sample_fills_every_list_a_template_loops_over() -> None:
         lists = {k: v for k, v in context.items() if isinstance(v, list)}
         empty = [k for k, v in lists.items() if not v and not _empty_by_design(template, k)]
         assert not empty, (template, empty)
-    run = sample_run(today)
+    run = sample_run()
     assert all(run.of(kind) for kind in ("new", "updated", "invalid", "duplicate", "error"))
 
 
