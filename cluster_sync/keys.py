@@ -51,6 +51,15 @@ def part(key: str, number: int) -> str:
     return f"{key}#{number}"
 
 
+def whole(key: str) -> str:
+    """The key a part belongs to (itself, when it is not a part)."""
+    return key.partition("#")[0]
+
+
+#: every factsheet key, as a range of `dedupe_key` the unique index answers (";" follows ":")
+FACTSHEETS = ("factsheet:", "factsheet;")
+
+
 def with_parts(key: str) -> tuple[str, str, str]:
     """(key, low, high): `dedupe_key = key OR (dedupe_key >= low AND dedupe_key < high)` finds
     the key and its parts ("$" sorts right after "#"), a range the unique index answers."""
