@@ -216,7 +216,7 @@ class MailConfig(_Section):
 
 
 def _check_addresses(values: list[str], single: bool) -> None:
-    from cluster_sync.validate import parse_addresses
+    from cluster_sync.addresses import parse_addresses
 
     for value in values:
         found = parse_addresses(value)

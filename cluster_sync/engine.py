@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cluster_sync import form, keys, recovery, text, unchanged
+from cluster_sync.addresses import parse_addresses, secretariat
 from cluster_sync.changes import describe_changes
 from cluster_sync.config import Config
 from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
@@ -48,7 +49,7 @@ from cluster_sync.sources.base import RowStatus, Snapshot, Source, SourceRow
 from cluster_sync.state import State, StoredRegistration
 from cluster_sync.summary import RowResult, RunSummary
 from cluster_sync.unchanged import Quiet, row_fingerprint, run_salt, settings_digest
-from cluster_sync.validate import Outcome, is_blank_row, parse_addresses, validate_row
+from cluster_sync.validate import Outcome, is_blank_row, validate_row
 
 log = logging.getLogger(__name__)
 Progress = Callable[[Iterable[Identified]], Iterable[Identified]]
@@ -214,15 +215,12 @@ class Sync:
             return identified
         summary.mass_change = mass
         log.error("%s. What to do: %s", mass.headline(), mass.what_to_do())
-        secretariat = [
-            a for cell in self.config.mail.secretariat for a, _ in parse_addresses(cell) if a
-        ]
         messages = self.composer.compose(
             dedupe_key=keys.mass_change(mass.key),
             kind="notice",
             cluster_id=None,
             rendered=mass.notice(),
-            to=secretariat,
+            to=secretariat(self.config),
             now=self.now,
         )
         with self.state.transaction():

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cluster_sync import keys
+from cluster_sync.addresses import parse_addresses
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.mailqueue import enqueue
@@ -23,7 +24,6 @@ from cluster_sync.render.messages import edit_link, factsheet_message
 from cluster_sync.report.service import report_composer
 from cluster_sync.sources.base import normalise_cluster_id
 from cluster_sync.state import State, StoredRegistration
-from cluster_sync.validate import parse_addresses
 
 
 @dataclass(frozen=True)

@@ -276,7 +276,7 @@ def subject_header(subject: str) -> list[str]:
 
 
 def _parse_one(value: str, key: str) -> Address:
-    from cluster_sync.validate import parse_addresses
+    from cluster_sync.addresses import parse_addresses
 
     found = parse_addresses(value)
     address, error = found[0]

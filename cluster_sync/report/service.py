@@ -168,11 +168,11 @@ def report_email_context(report: Report) -> dict[str, Any]:
 
 def send_report(config: Config, state: State, report: Report, now: datetime) -> bool:
     """Queue the draft to the secretariat; False when this period was queued before."""
-    from cluster_sync.validate import parse_addresses
+    from cluster_sync.addresses import secretariat
 
     if sent_message(state, report.period):
         return False
-    to = [a for cell in config.mail.secretariat for a, _ in parse_addresses(cell) if a]
+    to = secretariat(config)
     messages = report_composer(config).compose(
         dedupe_key=dedupe_key(report.period),
         kind="report",
