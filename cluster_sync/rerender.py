@@ -36,6 +36,8 @@ from cluster_sync.render.branding import logo_images
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
 from cluster_sync.report.service import report_composer
 from cluster_sync.state import State, StoredRegistration
+from cluster_sync.summary import EXIT_MAIL_UNUSABLE, EXIT_NOT_PUBLISHED, EXIT_ROWS_FAILED
+from cluster_sync.text import counted
 
 if TYPE_CHECKING:
     from cluster_sync.mailers.base import Mailer
@@ -57,6 +59,27 @@ class Rerendered:
     queued: int = 0  # messages queued (a long list of people may take more than one)
     delivery: DeliveryReport | None = None
     publishing: PublishReport | None = None
+
+    def exit_codes(self) -> list[tuple[int, str]]:
+        """What a monitor must hear about, as (exit code, one line), highest code first; the
+        codes mean what they mean for `sync` (README, docs/operations.md)."""
+        found = []
+        if self.publishing is not None and (self.publishing.unpublished or self.publishing.errors):
+            errors = "; ".join(self.publishing.errors[:3])
+            found.append((EXIT_NOT_PUBLISHED, f"some factsheet files were not published: {errors}"))
+        if self.failed:
+            found.append(
+                (EXIT_ROWS_FAILED, f"{counted(len(self.failed), 'factsheet')} could not be made")
+            )
+        if self.delivery is not None and self.delivery.unreachable:
+            found.append(
+                (
+                    EXIT_MAIL_UNUSABLE,
+                    f"mail delivery stopped: {self.delivery.capped}; the "
+                    "emails stay queued for the next sync or `cluster-sync send`",
+                )
+            )
+        return sorted(found, reverse=True)
 
 
 @dataclass(frozen=True)
