@@ -43,8 +43,6 @@ def rerender(ctx: click.Context, cluster_ids: tuple[str, ...], every: bool, noti
     from cluster_sync.mailqueue import queue_counts
     from cluster_sync.rerender import rerender as make_again
 
-    if every and cluster_ids:
-        raise click.UsageError("give Cluster IDs or --all, not both.")
     cfg = load_config(ctx)
     with state_lock(cfg.path(cfg.state.database)), opened_state(cfg, must_exist=True) as state:
         mailer = open_mailer(cfg) if notify else None

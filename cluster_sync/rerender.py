@@ -128,6 +128,11 @@ def rerender(
             hint="for example `cluster-sync rerender CL-2025-007`, or `cluster-sync rerender "
             "--all` for every factsheet made with an older template.",
         )
+    if every and names:
+        raise ClusterSyncError(
+            "Give Cluster IDs or --all, not both; nothing was re-rendered.",
+            hint="`--all` already includes every factsheet made with an older template.",
+        )
     check_templates(config)  # a broken template stops here, before any file is written
     done = Rerendered()
     ids = chosen(config, state, names, every)
