@@ -12,6 +12,7 @@ import docx
 from test_cli import run
 from test_sync import NOW, edit_cell, outbox, read_eml, row_by_title, rows, sync
 
+from cluster_sync import config as config_mod
 from cluster_sync.config import Config
 from cluster_sync.state import State
 
@@ -22,7 +23,9 @@ NEW_LOGO = '[branding]\nprogramme_logo = "logo.png"\n'
 def _versions(config: Config) -> dict[str, tuple[str, int, int]]:
     state = State(config.path(config.state.database))
     try:
-        return {r.cluster_id: (r.status, r.version, r.emailed_version) for r in state.registrations()}
+        return {
+            r.cluster_id: (r.status, r.version, r.emailed_version) for r in state.registrations()
+        }
     finally:
         state.close()
 
@@ -38,7 +41,9 @@ def _messages(config: Config) -> list[tuple[str, str, str]]:
 
 def _with_new_logo(make_config: Callable[..., Config], project: Path) -> Config:
     """The same project after the secretariat added the programme logo: a new template."""
-    shutil.copy(ROOT / "examples" / "branding" / "programme-logo-placeholder.png", project / "logo.png")
+    shutil.copy(
+        ROOT / "examples" / "branding" / "programme-logo-placeholder.png", project / "logo.png"
+    )
     return make_config(extra=NEW_LOGO)
 
 
@@ -87,7 +92,9 @@ def test_rerender_all_makes_new_versions_and_emails_nobody(
         old = before[cid]
         if status == "valid":
             assert version == old[1] + 1 and emailed == version  # they had the same answers
-            new = next(config.path(config.output.directory).glob(f"factsheets/{cid}-*-v{version}.docx"))
+            new = next(
+                config.path(config.output.directory).glob(f"factsheets/{cid}-*-v{version}.docx")
+            )
             assert _pictures(new) > 0  # the logo reached the existing factsheet
         else:
             assert (status, version, emailed) == old  # needs fixing: left alone
@@ -150,7 +157,9 @@ def test_a_version_not_yet_sent_is_left_to_the_sync(
 ) -> None:
     config = make_config(approval=True)
     sync(config)
-    held = next(r for r in rows(project / "responses.csv") if "waiting for approval" in r["Sync status"])
+    held = next(
+        r for r in rows(project / "responses.csv") if "waiting for approval" in r["Sync status"]
+    )
     cid = held["Cluster ID"]
     code, output = run(config, "rerender", cid, "--notify")
     assert code == 0, output
@@ -201,3 +210,45 @@ def test_rerender_says_what_to_do_and_does_nothing_on_a_bad_request(
     assert code == 1 and "Give Cluster IDs or --all, not both" in output
     assert "Traceback" not in output
     assert _versions(config) == before
+
+
+def test_rerender_makes_every_format_and_publishes_the_new_version(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    from publish_fixtures import responses
+    from test_publish_folder import folder_section
+
+    responses(project, 2)
+    web = project / "www"
+    web.mkdir()
+    make_config()  # writes the file this test edits: PDF as well, and a web folder
+    path = project / "cluster-sync.toml"
+    text = path.read_text(encoding="utf-8").replace(
+        "[mail]\n", 'formats = ["docx", "pdf"]\n\n[mail]\nattach = ["pdf"]\n'
+    )
+    path.write_text(text + folder_section(web), encoding="utf-8")
+    sync(config_mod.load(path))
+    shutil.copy(
+        ROOT / "examples" / "branding" / "programme-logo-placeholder.png", project / "logo.png"
+    )
+    path.write_text(text + folder_section(web) + NEW_LOGO, encoding="utf-8")
+    config = config_mod.load(path)
+
+    code, output = run(config, "rerender", "--all")
+    assert code == 0, output
+    assert "Made again with the current template: 2 factsheets" in output
+    assert "Factsheet files published: 4, not published yet: 0." in output
+    state = State(config.path(config.state.database))
+    try:
+        files = state.db.execute(
+            "SELECT format, path FROM factsheet_files WHERE version = 2 ORDER BY cluster_id, format"
+        ).fetchall()
+        published = state.db.execute(
+            "SELECT format FROM published WHERE version = 2 AND state = 'done' ORDER BY format"
+        ).fetchall()
+    finally:
+        state.close()
+    assert [f["format"] for f in files] == ["docx", "pdf", "docx", "pdf"]
+    for _, pdf in (f for f in files if f["format"] == "pdf"):
+        assert Path(pdf).read_bytes().startswith(b"%PDF")
+    assert sorted(p[0] for p in published) == ["docx", "docx", "pdf", "pdf"]
