@@ -18,7 +18,6 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
@@ -34,10 +33,11 @@ from cluster_sync.factsheet_mail import (
 )
 from cluster_sync.files import atomic_write
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure, TemporaryFailure
+from cluster_sync.mailqueue import Outgoing
 from cluster_sync.model import Address
 from cluster_sync.outputs import Made, attachments, make_outputs, problems
 from cluster_sync.render.branding import logo_images
-from cluster_sync.render.email import KEY_HEADER, ascii_address
+from cluster_sync.render.email import KEY_HEADER
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
 from cluster_sync.report.service import report_composer
 from cluster_sync.state import State
@@ -110,8 +110,8 @@ def preview(
     context["factsheet_link"] = None
     recipients = people(config, reg)
     done.recipients = [a.email for a in recipients]
-    message = _message(config, context, recipients, docx, files, now)
-    atomic_write(folder / EMAIL_FILE, message.as_bytes(policy=SMTP))
+    saved = _message(config, context, recipients, docx, files, now)
+    atomic_write(folder / EMAIL_FILE, saved.message.as_bytes(policy=SMTP))
     done.files.append(folder / EMAIL_FILE)
     if test_address is not None and mailer is not None:
         test = _message(config, context, [test_address], docx, files, now, test=True)
@@ -128,7 +128,7 @@ def _message(
     files: dict[str, Made],
     now: datetime,
     test: bool = False,
-) -> EmailMessage:
+) -> Outgoing:
     composer = report_composer(config)
     subject, plain, html = composer.render("factsheet", context)
     (outgoing,) = composer.compose(
@@ -144,20 +144,19 @@ def _message(
     message = outgoing.message
     del message[KEY_HEADER]  # never taken for a queued message (see the module's words)
     message[TEST_HEADER] = "test send" if test else "preview"
-    return message
+    return outgoing
 
 
-def _send(mailer: Mailer, message: EmailMessage, cluster_id: str) -> str:
+def _send(mailer: Mailer, test: Outgoing, cluster_id: str) -> str:
     """Straight through the backend, outside the queue; the answer, or an error in words."""
-    recipients = [a.addr_spec for a in message["To"].addresses]
     envelope = Envelope(
         id=0,
-        message_id=str(message["Message-ID"]),
+        message_id=str(test.message["Message-ID"]),
         kind="preview",
         cluster_id=cluster_id,
-        sender=ascii_address(message["From"].addresses[0].addr_spec),
-        recipients=tuple(ascii_address(a) for a in recipients),
-        raw=message.as_bytes(policy=SMTP),
+        sender=test.sender,
+        recipients=test.recipients,
+        raw=test.message.as_bytes(policy=SMTP),
     )
     try:
         mailer.check_settings()
@@ -171,5 +170,5 @@ def _send(mailer: Mailer, message: EmailMessage, cluster_id: str) -> str:
         ) from None
     finally:
         mailer.close()
-    log.info("preview of %s: test message sent to %s", cluster_id, ", ".join(recipients))
+    log.info("preview of %s: test message sent to %s", cluster_id, ", ".join(test.recipients))
     return result.reply
