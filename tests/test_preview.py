@@ -3,12 +3,16 @@ factsheet and its email made into a folder, changing nothing; a test send marked
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import docx
+import pytest
+from smtp_server import PASSWORD, USER, Tls, smtp_server
 from test_cli import run
 from test_sync import NOW, edit_cell, outbox, read_eml, row_by_title, rows, sync
 
@@ -168,3 +172,34 @@ def test_preview_says_what_to_do(make_config: Callable[..., Config], project: Pa
     code, output = run(config, "preview", invalid)
     assert code == 1 and "has no factsheet yet" in output
     assert "Traceback" not in output
+
+
+def test_send_to_through_a_real_smtp_server(
+    make_config: Callable[..., Config],
+    project: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = make_config()
+    sync(config)  # into the outbox; then the mail goes through SMTP
+    cid = row_by_title(project / "responses.csv", "Adapting coastal plans")["Cluster ID"]
+    tables = _rows_of(config)
+    tls = Tls.make(tmp_path_factory.mktemp("tls"))
+    monkeypatch.setenv("CLUSTER_SYNC_TEST_SMTP_PASSWORD", PASSWORD)
+    with smtp_server(tls) as server:
+        path = project / "cluster-sync.toml"
+        text = path.read_text(encoding="utf-8").replace('backend = "outbox"', 'backend = "smtp"')
+        text = text.replace("cop@example.org>", f"{USER}>", 1)
+        text += (
+            f'\n[mail.smtp]\nhost = "{server.host}"\nport = {server.port}\n'
+            f'security = "starttls"\nusername = "{USER}"\n'
+            f'password_env = "CLUSTER_SYNC_TEST_SMTP_PASSWORD"\nca_file = "{server.ca_file}"\n'
+        )
+        path.write_text(text, encoding="utf-8")
+        code, output = run(config, "preview", cid, "--send-to", "ana@example.net")
+        assert code == 0, output
+        (received,) = server.recorder.messages
+    assert received.rcpt_tos == ["ana@example.net"]
+    message = email.message_from_bytes(received.data, policy=email.policy.default)
+    assert str(message["Subject"]).startswith("[TEST] ") and message[TEST_HEADER] == "test send"
+    assert _rows_of(config) == tables
