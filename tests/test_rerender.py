@@ -252,3 +252,44 @@ def test_rerender_makes_every_format_and_publishes_the_new_version(
     for _, pdf in (f for f in files if f["format"] == "pdf"):
         assert Path(pdf).read_bytes().startswith(b"%PDF")
     assert sorted(p[0] for p in published) == ["docx", "docx", "pdf", "pdf"]
+
+
+def test_a_factsheet_that_cannot_be_written_exits_5_and_the_others_are_made(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    sync(config)
+    before = _versions(config)
+    one = row_by_title(project / "responses.csv", "Adapting coastal plans")["Cluster ID"]
+    other = row_by_title(project / "responses.csv", "Governance toolkit")["Cluster ID"]
+    folder = config.path(config.output.directory) / "factsheets"
+    (v1,) = folder.glob(f"{one}-*-v1.docx")
+    (folder / v1.name.replace("-v1.docx", "-v2.docx")).mkdir()  # in the way of the new file
+
+    code, output = run(config, "rerender", one, other)
+    assert code == 5, output
+    assert f"Made again with the current template: 1 factsheet ({other} v2)." in output
+    assert f"{one}: could not be made again: its factsheet could not be written" in output
+    assert "Warning: 1 factsheet could not be made" in output
+    after = _versions(config)
+    assert after[one] == before[one] and after[other][1] == 2
+
+
+def test_a_new_version_that_cannot_be_published_exits_7(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    from test_publish_folder import folder_section
+
+    web = project / "www"
+    web.mkdir()
+    config = make_config(extra=folder_section(web))
+    sync(config)
+    cid = row_by_title(project / "responses.csv", "Adapting coastal plans")["Cluster ID"]
+    shutil.rmtree(web)
+    web.write_text("a file where the web folder should be")
+
+    code, output = run(config, "rerender", cid)
+    assert code == 7, output
+    assert f"Made again with the current template: 1 factsheet ({cid} v2)." in output
+    assert "Factsheet files published: 0, not published yet: 1." in output
+    assert "Warning: some factsheet files were not published" in output
