@@ -18,7 +18,6 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.policy import SMTP
 from pathlib import Path
 
 from cluster_sync.changes import describe_changes
@@ -111,7 +110,7 @@ def preview(
     recipients = people(config, reg)
     done.recipients = [a.email for a in recipients]
     saved = _message(config, context, recipients, docx, files, now)
-    atomic_write(folder / EMAIL_FILE, saved.message.as_bytes(policy=SMTP))
+    atomic_write(folder / EMAIL_FILE, saved.as_bytes())
     done.files.append(folder / EMAIL_FILE)
     if test_address is not None and mailer is not None:
         test = _message(config, context, [test_address], docx, files, now, test=True)
@@ -156,7 +155,7 @@ def _send(mailer: Mailer, test: Outgoing, cluster_id: str) -> str:
         cluster_id=cluster_id,
         sender=test.sender,
         recipients=test.recipients,
-        raw=test.message.as_bytes(policy=SMTP),
+        raw=test.as_bytes(),
     )
     try:
         mailer.check_settings()
