@@ -190,7 +190,7 @@ def _record(
     stored, cid = job.stored, job.stored.cluster_id
     version = stored.version + 1
     had_it = stored.emailed_version == stored.version  # the partner has the replaced version
-    assert stored.data is not None and stored.content_hash is not None  # with_factsheet
+    assert stored.data is not None  # with_factsheet checked it
     with state.transaction():
         state.keep_version_data(cid, stored.version, stored.data)
         if had_it and mailer is not None:
@@ -202,7 +202,8 @@ def _record(
         state.save_registration(
             dataclasses.replace(stored, version=version, emailed_version=emailed)
         )
-        state.add_factsheet(cid, version, stored.content_hash, str(job.path))
+        content = stored.content_hash or job.reg.content_hash()
+        state.add_factsheet(cid, version, content, str(job.path))
         state.record_factsheet_files(
             cid,
             version,
