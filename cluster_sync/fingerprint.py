@@ -104,9 +104,8 @@ def template_ages(config: Config, state: State) -> TemplateAges:
     ages = TemplateAges(current)
     rows = state.db.execute(
         "SELECT r.cluster_id, t.template FROM registrations r "
-        "JOIN factsheets f ON f.cluster_id = r.cluster_id AND f.version = r.version "
         "LEFT JOIN factsheet_templates t ON t.cluster_id = r.cluster_id AND t.version = r.version "
-        "WHERE r.status = 'valid' AND r.version > 0 ORDER BY r.cluster_id"
+        "WHERE r.status = 'valid' AND r.version > 0 AND r.data IS NOT NULL ORDER BY r.cluster_id"
     ).fetchall()
     for cluster_id, template in rows:
         if template is None:

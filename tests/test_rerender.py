@@ -293,3 +293,22 @@ def test_a_new_version_that_cannot_be_published_exits_7(
     assert f"Made again with the current template: 1 factsheet ({cid} v2)." in output
     assert "Factsheet files published: 0, not published yet: 1." in output
     assert "Warning: some factsheet files were not published" in output
+
+
+def test_after_a_lost_state_database_the_templates_are_unknown(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    sync(config)
+    valid = sorted(cid for cid, (status, *_) in _versions(config).items() if status == "valid")
+    sent = sorted(outbox(config))
+    config.path(config.state.database).unlink()
+    sync(config, NOW.replace(day=26))  # rebuilt from the sheet, the files and the outbox
+    code, output = run(config, "status")
+    assert f"(template unknown): {len(valid)} (" in output, output
+    code, output = run(config, "rerender", "--all")
+    assert code == 0, output
+    assert f"Made again with the current template: {len(valid)} factsheets" in output
+    assert sorted(outbox(config)) == sent
+    code, output = run(config, "status")
+    assert "template unknown" not in output
