@@ -64,7 +64,9 @@ def _report(config: Config) -> str:
         period = Period(today - timedelta(days=90), today)
         out = Path(scratch) / "check.docx"
         report = make_report(config, state, period, today, out, convert=False)
-        report_composer(config).render("report", report_email_context(report))
+        composer = report_composer(config)
+        for correction in (False, True):  # the first draft of a period, and a correction
+            composer.render("report", report_email_context(report, correction))
     state.close()
     return "CoP report template and its email render"
 

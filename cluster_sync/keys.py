@@ -42,9 +42,20 @@ def report(start: str, end: str) -> str:
     return f"report:{start}:{end}"
 
 
+def correction(report_key: str, draft: int) -> str:
+    """A corrected draft of a period sent before (`report --send --correction`): each draft
+    once, on purpose."""
+    return f"{report_key}:draft{draft}"
+
+
 def resend(cluster_id: str, version: int, request: str) -> str:
     """Each request its own: asking twice sends twice."""
     return f"resend:{cluster_id}:v{version}:{request}"
+
+
+def preview(cluster_id: str, request: str) -> str:
+    """`preview --send-to`: each request its own."""
+    return f"preview:{cluster_id}:{request}"
 
 
 def part(key: str, number: int) -> str:

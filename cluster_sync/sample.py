@@ -215,6 +215,17 @@ def sample_emails(today: date, form_url: str | None = None) -> list[tuple[str, d
         link=personal,
         factsheet_link=FACTSHEET_LINK,
     )
+    rerendered = factsheet_message(
+        reg,
+        CLUSTER_ID,
+        VERSION + 1,
+        today,
+        updated=True,
+        changes=(),
+        link=form,
+        factsheet_link=None,
+        rerendered=True,
+    )
     problems = problems_message(
         name=reg.contact_person,
         title=reg.title,
@@ -228,6 +239,7 @@ def sample_emails(today: date, form_url: str | None = None) -> list[tuple[str, d
     return [
         ("factsheet", first),
         ("factsheet", update),
+        ("factsheet", rerendered),
         ("problems", problems),
         ("digest", digest_context(run, today, final=False)),
         ("digest", digest_context(run, today, final=True)),

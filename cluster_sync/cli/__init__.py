@@ -19,6 +19,7 @@ import click
 from cluster_sync import __version__
 from cluster_sync import config as config_mod
 from cluster_sync.cli.base import CONFIG_HELP, Group, load_config, opened_state
+from cluster_sync.cli.clusters import preview, rerender
 from cluster_sync.cli.report import report
 from cluster_sync.config import Config
 from cluster_sync.console import (
@@ -196,6 +197,7 @@ def check(ctx: click.Context, connect: bool) -> None:
 @handle_errors
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show the registrations, their state, what is queued, and the last runs."""
+    from cluster_sync.fingerprint import template_ages
     from cluster_sync.mailqueue import queue_counts, queue_listing
     from cluster_sync.publish.service import overview, target_key
     from cluster_sync.sheetstatus import email_state
@@ -208,6 +210,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         counts = queue_counts(state)
         runs = [dict(r) for r in state.last_runs(5)]
         published = overview(state, target_key(cfg))
+        ages = template_ages(cfg, state)
     if as_json:
         click.echo(
             json.dumps(
@@ -220,6 +223,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
                         "failed": counts.failed,
                     },
                     "runs": runs,
+                    "templates": {"older": ages.older, "unknown": ages.unknown},
                 }
                 | ({"publishing": published} if published else {}),
                 default=str,
@@ -235,6 +239,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
             state_text = f"needs fixing ({len(r.problems)})"
         click.echo(f"  {r.cluster_id}  {state_text:<34} {r.title[:60]}")
     click.echo(f"Mail queue: {queue_line(counts)} (details: cluster-sync outbox)")
+    for line in ages.lines():
+        click.echo(line)
     if published:
         click.echo(
             f"Published factsheet files: {published['published']}, waiting: {published['waiting']}"
@@ -373,6 +379,8 @@ def resend(ctx: click.Context, cluster_id: str, to: str | None) -> None:
 
 
 cli.add_command(report)
+cli.add_command(rerender)
+cli.add_command(preview)
 
 
 @cli.command("export")

@@ -51,18 +51,24 @@ def load_config(ctx: click.Context) -> Config:
     return cfg
 
 
-@contextmanager
-def opened_state(cfg: Config, must_exist: bool = False) -> Iterator[Any]:
-    """The state database; `must_exist` for commands that only look at it, so that they never
+def existing_database(cfg: Config) -> Path:
+    """The state database's path, for commands that only look at it, so that they never
     create one by accident (a typo in the path, or no sync run yet)."""
-    from cluster_sync.state import State
-
     path = cfg.path(cfg.state.database)
-    if must_exist and not path.exists():
+    if not path.exists():
         raise ClusterSyncError(
             f"There is no state database at {path}: no sync has run with this configuration yet.",
             hint="run `cluster-sync sync` first, or check state.database in the configuration.",
         )
+    return path
+
+
+@contextmanager
+def opened_state(cfg: Config, must_exist: bool = False) -> Iterator[Any]:
+    """The state database; `must_exist` for commands that only look at it (existing_database)."""
+    from cluster_sync.state import State
+
+    path = existing_database(cfg) if must_exist else cfg.path(cfg.state.database)
     state = State(path)
     try:
         yield state

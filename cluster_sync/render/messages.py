@@ -35,11 +35,14 @@ def factsheet_message(
     changes: Sequence[str],
     link: dict[str, Any],
     factsheet_link: str | None,
+    rerendered: bool = False,
 ) -> dict[str, Any]:
     """The tags of factsheet.*.j2: the factsheet's own, and whether this is an update (with
-    what changed), where to edit the registration, and where the published file is."""
+    what changed) or the same answers made again with a new template (`rerender`), where to
+    edit the registration, and where the published file is."""
     context = factsheet_context(reg, cluster_id, version, today)
     context.update(updated=updated, short_name=reg.short_name, changes=list(changes))
+    context["rerendered"] = rerendered
     context.update(link)
     context["factsheet_link"] = factsheet_link
     return context

@@ -151,11 +151,13 @@ def report_composer(config: Config) -> Composer:
     )
 
 
-def report_email_context(report: Report) -> dict[str, Any]:
+def report_email_context(report: Report, correction: bool = False) -> dict[str, Any]:
+    """The tags of report.*.j2; `correction` for a corrected draft of a period sent before."""
     c = report.context
-    keys = ("report_title", "period_label", "generated_on", "draft", "summary", "figures")
+    shared = ("report_title", "period_label", "generated_on", "draft", "summary", "figures")
     return {
-        **{k: c[k] for k in keys},
+        **{k: c[k] for k in shared},
+        "correction": correction,
         "filename": report.docx.name,
         "open_problems": len(c["open_problems"]) + c["unnamed_problems"],
         "awaiting_approval": len(c["awaiting_approval"]),
@@ -168,17 +170,33 @@ def report_email_context(report: Report) -> dict[str, Any]:
 
 def send_report(config: Config, state: State, report: Report, now: datetime) -> bool:
     """Queue the draft to the secretariat; False when this period was queued before."""
-    from cluster_sync.addresses import secretariat
-
     if sent_message(state, report.period):
         return False
+    return _queue_report(config, state, report, now, dedupe_key(report.period), correction=False)
+
+
+def send_correction(config: Config, state: State, report: Report, now: datetime) -> bool:
+    """Queue this draft as the correction of a period sent before (`report --send
+    --correction`), under a key of its own (`report:<from>:<to>:draft<N>`): on purpose, each
+    corrected draft is sent once. The period's first report when none was sent yet."""
+    if not sent_message(state, report.period):
+        return send_report(config, state, report, now)
+    key = keys.correction(dedupe_key(report.period), report.draft)
+    return _queue_report(config, state, report, now, key, correction=True)
+
+
+def _queue_report(
+    config: Config, state: State, report: Report, now: datetime, key: str, correction: bool
+) -> bool:
+    from cluster_sync.addresses import secretariat
+
     to = secretariat(config)
     messages = report_composer(config).compose(
-        dedupe_key=dedupe_key(report.period),
-        kind="report",
+        dedupe_key=key,
+        kind="report_correction" if correction else "report",
         cluster_id=None,
         template="report",
-        context=report_email_context(report),
+        context=report_email_context(report, correction),
         to=to,
         attachments=attachments(config, report.docx, report.files),
         now=now,
