@@ -74,6 +74,9 @@ class FormConfig(_Section):
                 "the form's Send button)"
             )
         return value.strip()
+    #: the consent option exactly as the form words it (docs/privacy.md): a ticked answer
+    #: with this text is consent to publish the factsheet and name the cluster in reports
+    consent_text: str = Field(default=form.CONSENT_TEXT, min_length=10)
 
     @field_validator("timezone")
     @classmethod
@@ -386,6 +389,35 @@ class PublishConfig(_Section):
                 "(see docs/publishing.md)"
             )
         return self
+class PrivacyConfig(_Section):
+    """How long personal data is kept and who may read the files (docs/privacy.md says why)."""
+
+    #: mode of every file created (state, log, outbox, outputs); folders get the matching x bits
+    file_mode: str = "0600"
+    #: days after sending that an email's body and attachments are pruned (headers are kept)
+    sent_body_days: Annotated[int, Field(ge=1)] | None = 90
+    #: months after 31 December of the year a cluster ended that its people are anonymised
+    anonymise_after_months: Annotated[int, Field(ge=1)] | None = 60
+    #: factsheet versions kept per cluster (the newest ones); older files are deleted
+    keep_factsheet_versions: Annotated[int, Field(ge=1)] | None = 3
+
+    @field_validator("file_mode")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        try:
+            mode = int(value, 8)
+        except ValueError:
+            raise ValueError('is not an octal mode such as "0600" or "0640"') from None
+        if mode & ~0o660 or mode & 0o600 != 0o600:
+            raise ValueError(
+                "must let the owner read and write, may add the group, never others or execute: "
+                'use "0600", "0640" or "0660"'
+            )
+        return value
+
+    @property
+    def mode(self) -> int:
+        return int(self.file_mode, 8)
 
 
 class Config(_Section):
@@ -401,6 +433,7 @@ class Config(_Section):
     report: ReportScheduleConfig = ReportScheduleConfig()
     publish: PublishConfig | None = None
     branding: BrandingConfig = BrandingConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     #: the folder relative paths are resolved against (the config file's project root)
     base_dir: Path = Path(".")
 

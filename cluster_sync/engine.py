@@ -15,6 +15,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -26,6 +27,7 @@ from cluster_sync.config import Config
 from cluster_sync.dates import format_moment
 from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
+from cluster_sync.files import configure as configure_files
 from cluster_sync.identity import Identified, identify
 from cluster_sync.links import registration_link
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
@@ -39,6 +41,8 @@ from cluster_sync.outputs import (
     make_outputs,
     problems,
 )
+from cluster_sync.privacy.retention import apply_retention, is_anonymised, plan_retention
+from cluster_sync.privacy.suppress import Suppressed, checker, suppress_data
 from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
@@ -74,8 +78,10 @@ class Sync:
         dry_run: bool = False,
         sleep: Callable[[float], None] | None = None,
         only: str | None = None,
+        retention: bool = True,
         accept_mass_change: bool = False,
     ) -> None:
+        configure_files(config.privacy.mode)
         self.config = config
         #: `sync --only CL-ID`: every row is read and identified, only this one is handled
         self.only = only
@@ -92,6 +98,10 @@ class Sync:
         self.dry_run = dry_run  # on a scratch copy of the state: never writes the sheet
         self.write_back = write_back and not dry_run
         self.sleep = sleep
+        self.retention = retention and not dry_run  # a dry run must not delete real files
+        #: sheet row -> people erased on request whom the row still names (cluster_sync/privacy)
+        self.erased_in_row: dict[int, int] = {}
+        self.suppressed: Suppressed | None = None
         self.accept_mass_change = accept_mass_change
         self.run_id: int | None = None
         self.documents: list[Path] = []  # factsheets whose other formats this run needs
@@ -145,6 +155,7 @@ class Sync:
         check_templates(self.config)
         self._check_mailer()
         snapshot = self.source.read()
+        self.suppressed = checker(self.state)
         rows = self._validated(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")
         evidence = recovery.gather(self.state, self.config, snapshot.rows)
@@ -166,6 +177,9 @@ class Sync:
         if not self.only:
             self._scheduled_report(summary)
         self._publish(summary)
+        # retention is for the whole state: `sync --only` handles one registration, not that
+        if self.retention and not self.only:
+            self._prune(summary)
         self._deliver_all(summary)
         if self.write_back:
             self._write_back(identified, summary)
@@ -184,6 +198,15 @@ class Sync:
                 "shows it (CL-2025-007); nothing was done.",
             )
         return chosen
+
+    def _prune(self, summary: RunSummary) -> None:
+        """Retention (docs/privacy.md): what is kept longer than `[privacy]` allows goes,
+        before the digest is written, which says so."""
+        plan = plan_retention(self.config, self.state, self.now)
+        if plan.items:
+            apply_retention(self.config, self.state, plan, self.now)
+            log.info("retention pruned %s", plan.describe())
+        summary.pruned = plan.counts
 
     def _brake(self, identified: list[Identified], summary: RunSummary) -> list[Identified]:
         """Before any row is handled: hold back a mass change (cluster_sync/brake.py) and
@@ -278,8 +301,23 @@ class Sync:
                 summary.blank += 1
                 continue
             summary.rows += 1
-            rows.append((row, validate_row(row.values, self.config.form.date_order, tz)))
+            settings = self.config.form
+            outcome = validate_row(row.values, settings.date_order, tz, settings.consent_text)
+            rows.append((row, self._without_erased(row.row_number, outcome)))
+        summary.erased_rows = sorted(self.erased_in_row)
         return rows
+
+    def _without_erased(self, row_number: int, outcome: Outcome) -> Outcome:
+        """People who asked to be forgotten are left out of what the sync keeps, even though
+        the old response in the sheet still names them."""
+        if self.suppressed is None or outcome.registration is None:
+            return outcome
+        data = json.loads(outcome.registration.to_json())
+        cleaned, removed = suppress_data(data, self.suppressed)
+        if cleaned == data:
+            return outcome
+        self.erased_in_row[row_number] = max(removed, 1)
+        return replace(outcome, registration=Registration.from_data(cleaned))
 
     def _deliver(self, summary: RunSummary, before: DeliveryReport | None = None) -> DeliveryReport:
         """One delivery pass; `before` is an earlier pass of this run, counted in the digest."""
@@ -307,6 +345,10 @@ class Sync:
             title = text.one_line(str(item.row.values.get("title") or ""), 300)
             note = f"duplicate of {item.duplicate_of} (same cluster title): not processed"
             return RowResult(item.row.row_number, None, title, "duplicate", note)
+        if is_anonymised(self.state, item.cluster_id):
+            # its people were removed after the retention period: the old row is not read again
+            note = "anonymised after the retention period; not read again"
+            return RowResult(item.row.row_number, item.cluster_id, "", "unchanged", note)
         if item.outcome.registration is not None:
             return self._valid(item, item.outcome.registration, summary)
         return self._invalid(item, summary)
@@ -574,6 +616,9 @@ class Sync:
         for key in ("respondent_email", "contact_email"):
             cell = item.row.values.get(key)
             address = parse_addresses(str(cell))[0][0] if cell else None
+            # an erased person is never written to again, even from an old row naming them
+            if address and self.suppressed and self.suppressed(address.email):
+                address = None
             found.append(address)
         respondent, contact = found
         submitter = respondent or contact
@@ -648,6 +693,12 @@ class Sync:
             # What the sheet showed before may no longer be true: say what happened instead,
             # in plain words; the details are for the secretariat, not for the sheet.
             line = ERROR_LINE
+        if item.row.row_number in self.erased_in_row:
+            # the sheet still holds what was erased: only the secretariat can remove it there
+            line = (
+                "Personal data in this response was erased on request: the secretariat must "
+                f"also delete or edit the response in the sheet. {line}"
+            )
         # The Factsheet column only with publishing on: None leaves the cell alone.
         link = links.get(item.cluster_id) if links and item.cluster_id else None
         more = {form.FACTSHEET: link} if self.config.publish is not None else {}

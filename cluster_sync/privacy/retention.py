@@ -1,0 +1,193 @@
+"""Retention: what is kept no longer than needed, pruned by the nightly sync.
+
+- sent emails: after `sent_body_days` only the headers stay (recipients, Message-ID, date);
+- clusters that ended: `anonymise_after_months` after 31 December of the end year, the names
+  and addresses go; the cluster's facts (organisations, countries, dates, texts) stay for
+  reports, and the current factsheet is rendered again without the people;
+- factsheets: only the newest `keep_factsheet_versions` files of each cluster are kept.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cluster_sync.config import Config
+from cluster_sync.privacy.messages import pruned_message
+from cluster_sync.privacy.search import REMOVED
+from cluster_sync.privacy.suppress import scrub_addresses
+from cluster_sync.state import State, StoredRegistration
+
+
+@dataclass
+class RetentionPlan:
+    bodies: list[int] = field(default_factory=list)  # message ids
+    anonymise: list[str] = field(default_factory=list)  # cluster ids
+    old_factsheets: list[Path] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "email bodies": len(self.bodies),
+            "clusters anonymised": len(self.anonymise),
+            "old factsheet versions": len(self.old_factsheets),
+        }
+
+    @property
+    def items(self) -> int:
+        return sum(self.counts.values())
+
+    def describe(self) -> str:
+        parts = [f"{n} {what}" for what, n in self.counts.items() if n]
+        return ", ".join(parts) if parts else "nothing"
+
+
+def add_months(day: date, months: int) -> date:
+    years, month = divmod(day.month - 1 + months, 12)
+    year = day.year + years
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def plan_retention(config: Config, state: State, now: datetime) -> RetentionPlan:
+    rules = config.privacy
+    plan = RetentionPlan()
+    if rules.sent_body_days is not None:
+        cutoff = now - timedelta(days=rules.sent_body_days)
+        plan.bodies = [
+            int(r[0])
+            for r in state.db.execute(
+                "SELECT id FROM messages WHERE state = 'sent' AND sent_at < ? "
+                "AND id NOT IN (SELECT message_id FROM pruned_messages) ORDER BY id",
+                (_iso(cutoff),),
+            )
+        ]
+    if rules.anonymise_after_months is not None:
+        done = {r[0] for r in state.db.execute("SELECT cluster_id FROM anonymised")}
+        today = now.astimezone(config.zone).date()
+        for reg in state.registrations():
+            ended = _end(reg)
+            if reg.cluster_id in done or ended is None:
+                continue
+            if add_months(date(ended.year, 12, 31), rules.anonymise_after_months) < today:
+                plan.anonymise.append(reg.cluster_id)
+    if rules.keep_factsheet_versions is not None:
+        rows = state.db.execute(
+            "SELECT path FROM (SELECT path, row_number() OVER (PARTITION BY cluster_id "
+            "ORDER BY version DESC) AS n FROM factsheets) WHERE n > ?",
+            (rules.keep_factsheet_versions,),
+        )
+        plan.old_factsheets = [Path(r[0]) for r in rows]
+    return plan
+
+
+def _end(reg: StoredRegistration) -> date | None:
+    value = (reg.data or {}).get("end_date")
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def apply_retention(config: Config, state: State, plan: RetentionPlan, now: datetime) -> None:
+    from cluster_sync.privacy.forget import drop_other_formats
+
+    stamp = _iso(now)
+    state.db.execute("PRAGMA secure_delete = ON")
+    with state.transaction():
+        for message_id in plan.bodies:
+            (raw,) = state.db.execute(
+                "SELECT raw FROM messages WHERE id = ?", (message_id,)
+            ).fetchone()
+            state.db.execute(
+                "UPDATE messages SET raw = ? WHERE id = ?", (pruned_message(bytes(raw)), message_id)
+            )
+            state.db.execute(
+                "INSERT OR IGNORE INTO pruned_messages (message_id, at) VALUES (?, ?)",
+                (message_id, stamp),
+            )
+        for cluster_id in plan.anonymise:
+            _anonymise(state, cluster_id, stamp)
+        for path in plan.old_factsheets:
+            drop_other_formats(state, path)
+            state.db.execute("DELETE FROM factsheets WHERE path = ?", (str(path),))
+        if plan.items:
+            state.db.execute(
+                "INSERT INTO erasures (at, kind, items, counts) VALUES (?, 'retention', ?, ?)",
+                (stamp, plan.items, json.dumps(plan.counts)),
+            )
+    for path in plan.old_factsheets:
+        path.unlink(missing_ok=True)
+    today = now.astimezone(config.zone).date()
+    for cluster_id in plan.anonymise:
+        _rerender_current(config, state, cluster_id, today)
+
+
+def anonymised_data(data: dict[str, Any]) -> dict[str, Any]:
+    """The cluster's facts without its people: organisations and countries stay."""
+
+    data = dict(data)
+    data["participants"] = [{**p, "name": "", "email": ""} for p in data.get("participants") or []]
+    data["contact_email"] = {"email": "", "name": ""}
+    data["contact_person"] = ""
+    data["respondent_email"] = None
+    return dict(scrub_addresses(data, _everyone))
+
+
+def _anonymise(state: State, cluster_id: str, stamp: str) -> None:
+    reg = state.registration(cluster_id)
+    if reg is None:
+        return
+    values = dict(reg.__dict__)
+    values.update(
+        data=anonymised_data(reg.data) if reg.data else None,
+        submitter=None,
+        problems=scrub_addresses(reg.problems, _everyone),
+    )
+    state.save_registration(StoredRegistration(**values))
+    for row in state.db.execute(
+        "SELECT id, recipients, raw FROM messages WHERE cluster_id = ?", (cluster_id,)
+    ).fetchall():
+        count = len(json.loads(row["recipients"]))
+        state.db.execute(
+            "UPDATE messages SET recipients = ?, raw = ? WHERE id = ?",
+            (json.dumps([REMOVED] * count), _anonymous_message(bytes(row["raw"])), row["id"]),
+        )
+    state.db.execute(
+        "INSERT OR IGNORE INTO anonymised (cluster_id, at) VALUES (?, ?)", (cluster_id, stamp)
+    )
+
+
+def _everyone(address: str) -> bool:
+    return True
+
+
+def _anonymous_message(raw: bytes) -> bytes:
+    from cluster_sync.privacy.search import parse_message
+
+    pruned = parse_message(pruned_message(raw))
+    for key in ("To", "Cc"):
+        del pruned[key]
+    pruned["To"] = "undisclosed-recipients:;"
+    return pruned.as_bytes()
+
+
+def _rerender_current(config: Config, state: State, cluster_id: str, today: date) -> None:
+    from cluster_sync.privacy.forget import rerender_factsheet
+
+    reg = state.registration(cluster_id)
+    path = state.factsheet_path(cluster_id, reg.version) if reg else None
+    if path:
+        rerender_factsheet(config, state, Path(path), today)
+
+
+def is_anonymised(state: State, cluster_id: str) -> bool:
+    row = state.db.execute("SELECT 1 FROM anonymised WHERE cluster_id = ?", (cluster_id,))
+    return row.fetchone() is not None
