@@ -74,6 +74,7 @@ class FormConfig(_Section):
                 "the form's Send button)"
             )
         return value.strip()
+
     #: the consent option exactly as the form words it (docs/privacy.md): a ticked answer
     #: with this text is consent to publish the factsheet and name the cluster in reports
     consent_text: str = Field(default=form.CONSENT_TEXT, min_length=10)
@@ -389,6 +390,8 @@ class PublishConfig(_Section):
                 "(see docs/publishing.md)"
             )
         return self
+
+
 class PrivacyConfig(_Section):
     """How long personal data is kept and who may read the files (docs/privacy.md says why)."""
 
