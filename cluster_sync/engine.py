@@ -43,6 +43,7 @@ from cluster_sync.outputs import (
 )
 from cluster_sync.privacy.retention import apply_retention, is_anonymised, plan_retention
 from cluster_sync.privacy.suppress import Suppressed, checker, suppress_data
+from cluster_sync.publish.service import clear_withdrawn, mark_withdrawn
 from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
@@ -486,6 +487,8 @@ class Sync:
                 )
                 values["emailed_version"] = values["version"]
             self.state.save_registration(StoredRegistration(**values))
+            # consent is given (again): what it allows is published again
+            clear_withdrawn(self.state, str(item.cluster_id), "consent")
             if rendered:
                 self.state.add_factsheet(
                     str(item.cluster_id), values["version"], values["content_hash"], str(path)
@@ -597,6 +600,8 @@ class Sync:
         )
         notify = submitter is not None and values["notified_problems_hash"] != problems_hash
         with self.state.transaction():
+            if item.cluster_id and _consent_missing(item):
+                self._withdraw_consent(item.cluster_id)
             if notify and submitter is not None:
                 previous = values["notified_problems_hash"]
                 queued = self._queue_problems(item, submitter, problems, problems_hash, previous)
@@ -608,6 +613,16 @@ class Sync:
             result.untold = True
             result.note = "no usable email address: nobody could tell the submitter"
         return result
+
+    def _withdraw_consent(self, cluster_id: str) -> None:
+        """Consent not (or no longer) given: what is published of the cluster is withdrawn by
+        the publishing pass, and a factsheet email still waiting in the queue is not sent."""
+        mark_withdrawn(self.state, cluster_id, "consent")
+        self.state.db.execute(
+            "UPDATE messages SET state = 'failed', last_reply = ? WHERE cluster_id = ? "
+            "AND kind LIKE 'factsheet%' AND state = 'queued'",
+            ("not sent: consent to publish was withdrawn", cluster_id),
+        )
 
     def _submitter(self, item: Identified) -> Address | None:
         """Who is told about problems, named in To: by the contact person's name when it is
@@ -673,6 +688,9 @@ class Sync:
 
         errors = {r.row: r.note for r in summary.of("error")}
         links = sheet_links(self.state, target_key(self.config))
+        # a withdrawn factsheet's link is emptied: it no longer opens anything
+        for (cluster_id,) in self.state.db.execute("SELECT cluster_id FROM withdrawn"):
+            links.setdefault(cluster_id, "")
         statuses = [
             self._status(item, errors.get(item.row.row_number), links) for item in identified
         ]
@@ -703,6 +721,12 @@ class Sync:
         link = links.get(item.cluster_id) if links and item.cluster_id else None
         more = {form.FACTSHEET: link} if self.config.publish is not None else {}
         return RowStatus(item.row, item.cluster_id, line[:480], when, more)
+
+
+def _consent_missing(item: Identified) -> bool:
+    """The response does not give the consent the form asks for (blank or another answer)."""
+    question = form.FIELDS_BY_KEY["consent"].header
+    return any(p.question == question for p in item.outcome.problems)
 
 
 def _title(item: Identified) -> str:

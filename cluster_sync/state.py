@@ -131,7 +131,8 @@ MIGRATIONS: list[str] = [
     """,
     # 6: personal data (cluster_sync/privacy): the suppression list of erased people (salted
     # address hashes), erasure and retention events (counts, never whom), anonymised clusters
-    # and emails whose bodies were pruned
+    # and emails whose bodies were pruned; clusters whose published copies are to be withdrawn
+    # (consent withdrawn: kept until it is given again; erasure: until re-published without them)
     """
     CREATE TABLE privacy_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE suppressed (address_hash TEXT PRIMARY KEY, created_at TEXT NOT NULL);
@@ -144,6 +145,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE anonymised (cluster_id TEXT PRIMARY KEY, at TEXT NOT NULL);
     CREATE TABLE pruned_messages (message_id INTEGER PRIMARY KEY, at TEXT NOT NULL);
+    CREATE TABLE withdrawn (
+        cluster_id TEXT PRIMARY KEY,
+        reason TEXT NOT NULL CHECK (reason IN ('consent', 'erasure')),
+        at TEXT NOT NULL
+    );
     """,
 ]
 

@@ -105,6 +105,7 @@ class RunSummary:
             written_back=self.written_back,
             published=self.publishing.published if self.publishing else 0,
             publish_errors=len(self.publishing.errors) if self.publishing else 0,
+            withdrawn=self.publishing.withdrawn if self.publishing else 0,
         )
         return counts
 
@@ -113,7 +114,18 @@ class RunSummary:
         """Worth a digest: work done, or bad news, in this run's rows."""
         c = self.counts
         return (
-            any(c[k] for k in ("new", "updated", "factsheets", "queued", "error", "publish_errors"))
+            any(
+                c[k]
+                for k in (
+                    "new",
+                    "updated",
+                    "factsheets",
+                    "queued",
+                    "error",
+                    "publish_errors",
+                    "withdrawn",
+                )
+            )
             or bool(self.interrupted)
             or bool(self.erased_rows)
             or any(self.pruned.values())
@@ -236,6 +248,7 @@ def digest_context(
         "delivery_known": final,
         "delivery_line": delivery_line(summary, final, queue),
         "published": summary.counts["published"],
+        "withdrawn": summary.counts["withdrawn"],
         "publish_errors": summary.publishing.errors if summary.publishing else [],
         "erased_rows": summary.erased_rows,
         "pruned": {k: n for k, n in summary.pruned.items() if n},

@@ -76,7 +76,8 @@ def test_scratch_of_reads_an_older_database_without_touching_it(tmp_path: Path) 
     state.next_cluster_id("CL", 2025)
     state.db.execute("DROP INDEX messages_sent")  # as migration 1 left it
     state.db.execute("DROP TABLE version_data")
-    for table in ("privacy_settings", "suppressed", "erasures", "anonymised", "pruned_messages"):
+    privacy = ("privacy_settings", "suppressed", "erasures", "anonymised", "pruned_messages")
+    for table in (*privacy, "withdrawn"):
         state.db.execute(f"DROP TABLE {table}")
     state.db.execute("PRAGMA user_version = 1")
     state.close()

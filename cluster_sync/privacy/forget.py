@@ -20,7 +20,9 @@ from cluster_sync.model import Registration
 from cluster_sync.privacy import suppress
 from cluster_sync.privacy.messages import addressees, redact_message
 from cluster_sync.privacy.search import file_mentions, mentions, message_text, redact_text
+from cluster_sync.publish.service import mark_withdrawn
 from cluster_sync.state import State, StoredRegistration, now_utc
+from cluster_sync.text import counted
 
 
 @dataclass
@@ -38,6 +40,10 @@ class ErasurePlan:
     files_removed: list[Path] = field(default_factory=list)
     log_file: Path | None = None
     other_records: int = 0  # other rows of the state naming them (runs, problems...)
+    #: clusters with factsheet files published (Drive, web folder) whose versions name them
+    published: list[str] = field(default_factory=list)
+    published_files: int = 0  # distinct published files of those clusters
+    old_answers: int = 0  # kept answers of earlier versions (version_data) naming them
 
     @property
     def counts(self) -> dict[str, int]:
@@ -53,6 +59,8 @@ class ErasurePlan:
             "reports re-rendered": len(self.reports_rerendered),
             "other files removed": len(self.files_removed),
             "log file redacted": int(self.log_file is not None),
+            "old answers kept for change lists": self.old_answers,
+            "published files withdrawn": self.published_files,
             "other state records": self.other_records,
         }
 
@@ -122,9 +130,31 @@ def plan_erasure(config: Config, state: State, address: str, names: list[str]) -
             plan.names += sorted(_names_in(reg.data or {}, address) - set(plan.names))
             current[reg.cluster_id] = reg.version
     _plan_messages(state, plan)
-    _plan_files(config, state, plan, current)
-    plan.other_records = len(_text_hits(state, [address], skip={"registrations", "messages"}))
+    touched = _plan_files(config, state, plan, current)
+    _plan_published(state, plan, touched | set(plan.registrations))
+    plan.old_answers = sum(
+        1
+        for cluster_id, data in state.db.execute("SELECT cluster_id, data FROM version_data")
+        if mentions(str(data), [address])
+        or (cluster_id in current and mentions(str(data), _needles(plan)))
+    )
+    skip = {"registrations", "messages", "version_data"}
+    plan.other_records = len(_text_hits(state, [address], skip=skip))
     return plan
+
+
+def _plan_published(state: State, plan: ErasurePlan, clusters: set[str]) -> None:
+    """Every file published of a cluster naming them is withdrawn, with the earlier versions a
+    target keeps (Drive's revisions); the version made without them is published again."""
+    for cluster_id in sorted(clusters):
+        (files,) = state.db.execute(
+            "SELECT count(DISTINCT target || '/' || remote_id) FROM published "
+            "WHERE cluster_id = ? AND remote_id IS NOT NULL",
+            (cluster_id,),
+        ).fetchone()
+        if files:
+            plan.published.append(cluster_id)
+            plan.published_files += int(files)
 
 
 def _plan_messages(state: State, plan: ErasurePlan) -> None:
@@ -140,7 +170,11 @@ def _plan_messages(state: State, plan: ErasurePlan) -> None:
             plan.messages_redacted.append(int(row["id"]))
 
 
-def _plan_files(config: Config, state: State, plan: ErasurePlan, current: dict[str, int]) -> None:
+def _plan_files(
+    config: Config, state: State, plan: ErasurePlan, current: dict[str, int]
+) -> set[str]:
+    """The files naming them; returns the clusters whose factsheets do."""
+    touched: set[str] = set()
     needles = [plan.address]
     # names only where the address was found too: elsewhere a name may be someone else's
     named = _needles(plan)
@@ -151,6 +185,7 @@ def _plan_files(config: Config, state: State, plan: ErasurePlan, current: dict[s
         ours = row["cluster_id"] in current
         if not path.exists() or not file_mentions(path, named if ours else needles):
             continue
+        touched.add(row["cluster_id"])
         if current.get(row["cluster_id"]) == row["version"]:
             plan.factsheets_rerendered.append(path)
         else:
@@ -174,6 +209,7 @@ def _plan_files(config: Config, state: State, plan: ErasurePlan, current: dict[s
     log_file = config.path(config.log.file) if config.log.file else None
     if log_file and file_mentions(log_file, needles):
         plan.log_file = log_file
+    return touched
 
 
 def _text_hits(state: State, needles: list[str], skip: set[str]) -> list[str]:
@@ -200,14 +236,18 @@ def erase(config: Config, state: State, plan: ErasurePlan, today: date) -> Erasu
     state.db.execute("PRAGMA secure_delete = ON")  # freed pages are zeroed, not left behind
     with state.transaction():
         _erase_registrations(state, plan, needles)
+        _erase_old_answers(state, plan, needles)
         _erase_messages(state, plan, needles)
         _sweep_text(state, needles)
+        for cluster_id in plan.published:
+            mark_withdrawn(state, cluster_id, "erasure")
         suppress.add(state, plan.address)
         state.db.execute(
             "INSERT INTO erasures (at, kind, items, counts) VALUES (?, 'forget', ?, ?)",
             (now_utc(), plan.items, json.dumps(plan.counts)),
         )
     _erase_files(config, state, plan, needles, today)
+    unpublished = _withdraw_published(config, state, plan)
     state.db.execute("VACUUM")
     state.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     again = plan_erasure(config, state, plan.address, [])
@@ -217,7 +257,33 @@ def erase(config: Config, state: State, plan: ErasurePlan, today: date) -> Erasu
     remaining += [str(p) for p in again.files]
     # what was changed must not name them either (a name is checked only there)
     remaining += [str(p) for p in plan.files if p.exists() and file_mentions(p, needles)]
-    return ErasureResult(plan, remaining)
+    return ErasureResult(plan, remaining + unpublished)
+
+
+def _withdraw_published(config: Config, state: State, plan: ErasurePlan) -> list[str]:
+    """The publishing pass, now: the marked clusters' files are withdrawn from the target
+    (Drive: deleted with their revisions) and the re-rendered versions published in their
+    place. What could not be withdrawn, in words (the next sync tries again)."""
+    if not plan.published:
+        return []
+    if config.publish is None:
+        return [
+            "published factsheet files (publishing is no longer configured, so they cannot be "
+            "reached: delete them at the Drive folder or web folder they went to)"
+        ]
+    from cluster_sync.publish.service import publish_configured
+
+    report = publish_configured(config, state)
+    pending = state.db.execute(
+        "SELECT count(*) FROM withdrawn WHERE reason = 'erasure'"
+    ).fetchone()[0]
+    if not pending:
+        return []
+    why = "; ".join(report.errors) or "not reached"
+    return [
+        f"published factsheet files of {counted(pending, 'cluster')} ({why}); the next sync "
+        "tries again"
+    ]
 
 
 def _erase_registrations(state: State, plan: ErasurePlan, needles: list[str]) -> None:
@@ -244,6 +310,23 @@ def _erase_registrations(state: State, plan: ErasurePlan, needles: list[str]) ->
             problems=[redact_text(p, needles) for p in reg.problems],
         )
         state.save_registration(StoredRegistration(**values))
+
+
+def _erase_old_answers(state: State, plan: ErasurePlan, needles: list[str]) -> None:
+    """The answers kept of earlier versions (for the change lists of update emails): the person
+    leaves them as they leave the registration, so a later change list does not name them."""
+    key = plan.address.casefold()
+    rows = state.db.execute("SELECT cluster_id, version, data FROM version_data").fetchall()
+    for cluster_id, version, data in rows:
+        ours = cluster_id in plan.registrations
+        if not mentions(str(data), needles if ours else [plan.address]):
+            continue
+        cleaned, _ = suppress.suppress_data(json.loads(data), lambda a: a.casefold() == key)
+        text = redact_text(json.dumps(cleaned, ensure_ascii=False), needles)
+        state.db.execute(
+            "UPDATE version_data SET data = ? WHERE cluster_id = ? AND version = ?",
+            (text, cluster_id, version),
+        )
 
 
 def _erase_messages(state: State, plan: ErasurePlan, needles: list[str]) -> None:
@@ -330,6 +413,23 @@ def rerender_factsheet(config: Config, state: State, path: Path, today: date) ->
     context = factsheet_context(registration, reg.cluster_id, row["version"], today)
     template = config.path(config.output.factsheet_template)
     render_docx(template, context, path, extras=logo_images(config.branding))
+    _remake_other_formats(config, state, reg.cluster_id, row["version"], path)
+
+
+def _remake_other_formats(
+    config: Config, state: State, cluster_id: str, version: int, docx: Path
+) -> None:
+    """The version's other formats (its PDF) made again from the re-rendered document and
+    recorded, as the sync records them; a format that cannot be made is recorded with why."""
+    from cluster_sync.outputs import make_outputs
+
+    made = make_outputs(config, [docx], fresh=[docx])[docx]
+    with state.transaction():
+        state.record_factsheet_files(
+            cluster_id,
+            version,
+            {n: (str(m.path) if m.path else None, m.problem) for n, m in made.items()},
+        )
 
 
 def drop_other_formats(state: State, path: Path) -> None:

@@ -3,11 +3,21 @@ for a message already sent, the body and attachments replaced by a short note.""
 
 from __future__ import annotations
 
+import re
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, getaddresses
 
-from cluster_sync.privacy.search import document_text, mentions, parse_message, redact_text
+from cluster_sync.privacy.search import (
+    REMOVED,
+    document_text,
+    mentions,
+    parse_message,
+    redact_text,
+)
+
+#: a response's own edit link (the "Edit link" column): it opens answers that name the person
+_EDIT_LINK = re.compile(r"https://docs\.google\.com/forms/[^\s\"'<>]*edit2=[^\s\"'<>]*")
 
 KEPT_HEADERS = ("From", "Reply-To", "Date", "Message-ID", "Subject", "In-Reply-To", "References")
 
@@ -34,11 +44,9 @@ def _headers(source: EmailMessage, target: EmailMessage, address: str, needles: 
 def _body(source: EmailMessage, target: EmailMessage, needles: list[str], note: str) -> None:
     plain = source.get_body(preferencelist=("plain",))
     html = source.get_body(preferencelist=("html",))
-    target.set_content(
-        redact_text(str(plain.get_content()), needles) if plain is not None else note
-    )
+    target.set_content(_clean(str(plain.get_content()), needles) if plain is not None else note)
     if html is not None:
-        target.add_alternative(redact_text(str(html.get_content()), needles), subtype="html")
+        target.add_alternative(_clean(str(html.get_content()), needles), subtype="html")
     for part in source.iter_attachments():
         data = part.get_payload(decode=True)
         if not isinstance(data, bytes) or mentions(document_text(data), needles):
@@ -47,6 +55,10 @@ def _body(source: EmailMessage, target: EmailMessage, needles: list[str], note: 
         target.add_attachment(
             data, maintype=maintype, subtype=subtype, filename=part.get_filename()
         )
+
+
+def _clean(text: str, needles: list[str]) -> str:
+    return _EDIT_LINK.sub(REMOVED, redact_text(text, needles))
 
 
 def redact_message(raw: bytes, address: str, needles: list[str], keep_body: bool) -> bytes:

@@ -64,6 +64,20 @@ class FolderTarget:
             ) from None
         return Remote(file.key, self._link(file), file.version, reused=reused)
 
+    def withdraw(self, remote: Remote) -> None:
+        # remote_id is our own key (CL-2025-007.pdf), never a partner's words: a plain name
+        if not remote.remote_id or "/" in remote.remote_id or remote.remote_id.startswith("."):
+            raise PublishError(f"The state names a published file {remote.remote_id!r}.")
+        try:
+            (self.folder / remote.remote_id).unlink(missing_ok=True)
+        except OSError as exc:
+            raise PublishError(
+                f"Could not remove {remote.remote_id} from {self.folder}: {exc.strerror or exc}.",
+                hint="check that the account running the sync may delete files in "
+                "publish.folder.path; the next sync tries again.",
+                stop=True,
+            ) from None
+
     def check(self) -> str:
         self.prepare([])
         if not os.access(self.folder, os.W_OK):
