@@ -360,6 +360,27 @@ class FolderPublishConfig(_Section):
     path: Path
     #: the address at which that folder is served, e.g. https://www.example.org/factsheets/
     base_url: str
+    #: mode of the files put there: the web server must read them, through the folder's group
+    #: by default (docs/privacy.md); "0644" when it shares no group with this account
+    file_mode: str = "0640"
+
+    @field_validator("file_mode")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        try:
+            mode = int(value, 8)
+        except ValueError:
+            raise ValueError('is not an octal mode such as "0640"') from None
+        if mode & ~0o664 or mode & 0o600 != 0o600:
+            raise ValueError(
+                "must let the owner read and write, never execute, never let others write: "
+                'use "0600", "0640", "0660" or "0644"'
+            )
+        return value
+
+    @property
+    def mode(self) -> int:
+        return int(self.file_mode, 8)
 
     @field_validator("base_url")
     @classmethod

@@ -177,10 +177,11 @@ class Sync:
             summary.results.append(result)
         if not self.only:
             self._scheduled_report(summary)
-        self._publish(summary)
-        # retention is for the whole state: `sync --only` handles one registration, not that
+        # retention is for the whole state: `sync --only` handles one registration, not that.
+        # Before publishing: an anonymised cluster's copies are replaced in the same run.
         if self.retention and not self.only:
             self._prune(summary)
+        self._publish(summary)
         self._deliver_all(summary)
         if self.write_back:
             self._write_back(identified, summary)

@@ -96,6 +96,40 @@ def test_write_back_keeps_the_exports_own_mode(
     assert mode(export) == 0o664
 
 
+@pytest.mark.parametrize(("setting", "expected"), [("", 0o640), ('file_mode = "0644"\n', 0o644)])
+def test_the_published_web_folder_gets_its_own_mode(
+    make_config: Callable[..., Config], project: Path, setting: str, expected: int
+) -> None:
+    """The web server reads the published copies through the folder's group by default; the
+    state and outputs stay owner-only all the same."""
+    web = project / "www"
+    web.mkdir()
+    extra = (
+        f'\n[publish]\ntarget = "folder"\n\n[publish.folder]\npath = "{web.as_posix()}"\n'
+        f'base_url = "https://www.example.org/f/"\n{setting}'
+    )
+    config = make_config(extra=extra)
+    files.configure(config.privacy.mode)
+    sync(config)
+    published = list(web.iterdir())
+    assert published and {p.name: oct(mode(p)) for p in published if mode(p) != expected} == {}
+    found, _ = everything(config)
+    assert {str(p): oct(mode(p)) for p in found if mode(p) != 0o600} == {}
+
+
+@pytest.mark.parametrize("value", ["0666", "0750", "0444"])
+def test_a_web_folder_mode_others_could_write_is_refused(
+    make_config: Callable[..., Config], project: Path, value: str
+) -> None:
+    extra = (
+        f'\n[publish]\ntarget = "folder"\n\n[publish.folder]\npath = "{project.as_posix()}"\n'
+        f'base_url = "https://www.example.org/f/"\nfile_mode = "{value}"\n'
+    )
+    with pytest.raises(ConfigError) as error:
+        make_config(extra=extra)
+    assert [p for p in error.value.problems if p.startswith("publish.folder.file_mode")]
+
+
 @pytest.mark.parametrize("value", ["0644", "0600x", "0700", "0400"])
 def test_a_mode_others_could_read_or_the_owner_cannot_write_is_refused(
     make_config: Callable[..., Config], value: str

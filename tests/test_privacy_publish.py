@@ -24,6 +24,7 @@ from publish_fixtures import (
 )
 from test_privacy_forget import state_mentions, words
 
+from cluster_sync import config as config_mod
 from cluster_sync import logs
 from cluster_sync.config import Config
 from cluster_sync.privacy.forget import erase, plan_erasure
@@ -115,15 +116,11 @@ def test_consent_edited_to_no_withdraws_the_published_copies(
     assert published_copies(kind, project, drive) == after and drive.uploads == uploads
 
     # consent given again: its factsheet is published again
-    edit_answer(path, "Cluster number 1", "Consent", before_consent(config))
+    edit_answer(path, "Cluster number 1", "Consent", config.form.consent_text)
     back = run_sync(config)
     assert back.publishing is not None and back.publishing.published == 1
     assert len(published_copies(kind, project, drive)) == 2
     assert sheet(path)[0]["Factsheet"].startswith("https://")
-
-
-def before_consent(config: Config) -> str:
-    return config.form.consent_text
 
 
 def test_a_content_manager_moves_a_withdrawn_file_to_the_trash(
@@ -150,14 +147,12 @@ def test_a_content_manager_moves_a_withdrawn_file_to_the_trash(
 
 
 def pdf_publishing_config(make_config: MakeConfig, project: Path, extra: str) -> Config:
-    config = make_config(extra=extra)
+    make_config(extra=extra)
     toml = project / "cluster-sync.toml"
     text = toml.read_text(encoding="utf-8").replace(
         "[mail]\n", 'formats = ["docx", "pdf"]\n\n[mail]\nattach = ["docx", "pdf"]\n'
     )
     toml.write_text(text + '\n[output.pdf]\nsoffice = "soffice"\ntimeout_seconds = 120\n')
-    from cluster_sync import config as config_mod
-
     return config_mod.load(toml)
 
 

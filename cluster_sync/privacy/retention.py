@@ -4,7 +4,11 @@
 - clusters that ended: `anonymise_after_months` after 31 December of the end year, the names
   and addresses go; the cluster's facts (organisations, countries, dates, texts) stay for
   reports, and the current factsheet is rendered again without the people;
-- factsheets: only the newest `keep_factsheet_versions` files of each cluster are kept.
+- factsheets: only the newest `keep_factsheet_versions` files of each cluster are kept (with
+  their other formats), and the answers kept of older versions go too (`version_data`, except
+  the version its people last received, which an update's change list is made from);
+- an anonymised cluster's earlier factsheet versions are deleted, its kept answers anonymised,
+  and its published copies withdrawn; the publishing pass puts the anonymised version in place.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from cluster_sync.config import Config
 from cluster_sync.privacy.messages import pruned_message
 from cluster_sync.privacy.search import REMOVED
 from cluster_sync.privacy.suppress import scrub_addresses
+from cluster_sync.publish.service import mark_withdrawn
 from cluster_sync.state import State, StoredRegistration
 
 
@@ -28,6 +33,8 @@ class RetentionPlan:
     bodies: list[int] = field(default_factory=list)  # message ids
     anonymise: list[str] = field(default_factory=list)  # cluster ids
     old_factsheets: list[Path] = field(default_factory=list)
+    #: (cluster id, version): answers kept of earlier versions for change lists
+    old_answers: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -35,6 +42,7 @@ class RetentionPlan:
             "email bodies": len(self.bodies),
             "clusters anonymised": len(self.anonymise),
             "old factsheet versions": len(self.old_factsheets),
+            "old answers": len(self.old_answers),
         }
 
     @property
@@ -85,7 +93,34 @@ def plan_retention(config: Config, state: State, now: datetime) -> RetentionPlan
             (rules.keep_factsheet_versions,),
         )
         plan.old_factsheets = [Path(r[0]) for r in rows]
+        plan.old_answers = _old_answers(state, rules.keep_factsheet_versions)
+    # an anonymised cluster keeps no earlier version naming its people
+    for cluster_id in plan.anonymise:
+        plan.old_factsheets += [
+            p for p in _earlier(state, cluster_id) if p not in plan.old_factsheets
+        ]
     return plan
+
+
+def _old_answers(state: State, keep: int) -> list[tuple[str, int]]:
+    """The answers kept of versions older than the `keep` newest, except those of the version
+    its people last received (an update email's change list is made from it)."""
+    rows = state.db.execute(
+        "SELECT v.cluster_id, v.version FROM version_data v JOIN registrations r "
+        "ON r.cluster_id = v.cluster_id WHERE v.version <= r.version - ? "
+        "AND v.version != r.emailed_version ORDER BY v.cluster_id, v.version",
+        (keep,),
+    )
+    return [(str(c), int(v)) for c, v in rows]
+
+
+def _earlier(state: State, cluster_id: str) -> list[Path]:
+    rows = state.db.execute(
+        "SELECT f.path FROM factsheets f JOIN registrations r ON r.cluster_id = f.cluster_id "
+        "WHERE f.cluster_id = ? AND f.version < r.version ORDER BY f.version",
+        (cluster_id,),
+    )
+    return [Path(r[0]) for r in rows]
 
 
 def _end(reg: StoredRegistration) -> date | None:
@@ -115,6 +150,9 @@ def apply_retention(config: Config, state: State, plan: RetentionPlan, now: date
             )
         for cluster_id in plan.anonymise:
             _anonymise(state, cluster_id, stamp)
+        state.db.executemany(
+            "DELETE FROM version_data WHERE cluster_id = ? AND version = ?", plan.old_answers
+        )
         for path in plan.old_factsheets:
             drop_other_formats(state, path)
             state.db.execute("DELETE FROM factsheets WHERE path = ?", (str(path),))
@@ -160,6 +198,20 @@ def _anonymise(state: State, cluster_id: str, stamp: str) -> None:
             "UPDATE messages SET recipients = ?, raw = ? WHERE id = ?",
             (json.dumps([REMOVED] * count), _anonymous_message(bytes(row["raw"])), row["id"]),
         )
+    for version, data in state.db.execute(
+        "SELECT version, data FROM version_data WHERE cluster_id = ?", (cluster_id,)
+    ).fetchall():
+        state.db.execute(
+            "UPDATE version_data SET data = ? WHERE cluster_id = ? AND version = ?",
+            (
+                json.dumps(anonymised_data(json.loads(data)), ensure_ascii=False),
+                cluster_id,
+                version,
+            ),
+        )
+    if state.db.execute("SELECT 1 FROM published WHERE cluster_id = ?", (cluster_id,)).fetchone():
+        # the published copies name its people: withdrawn, the anonymised version put in place
+        mark_withdrawn(state, cluster_id, "erasure")
     state.db.execute(
         "INSERT OR IGNORE INTO anonymised (cluster_id, at) VALUES (?, ?)", (cluster_id, stamp)
     )

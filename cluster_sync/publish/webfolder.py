@@ -22,9 +22,10 @@ from cluster_sync.publish import FactsheetFile, Job, Remote, checked_link
 
 
 class FolderTarget:
-    def __init__(self, folder: Path, base_url: str) -> None:
+    def __init__(self, folder: Path, base_url: str, mode: int = 0o640) -> None:
         self.folder = folder
         self.base_url = base_url
+        self.mode = mode
         self.key = f"folder:{folder}|{base_url}"
         self.description = f"the web folder {folder} ({base_url})"
 
@@ -33,7 +34,7 @@ class FolderTarget:
         assert config.publish is not None
         settings = config.publish.folder
         assert isinstance(settings, FolderPublishConfig)
-        return cls(config.path(settings.path), settings.base_url)
+        return cls(config.path(settings.path), settings.base_url, settings.mode)
 
     def link_before_upload(self, file: FactsheetFile, known: Remote | None) -> str | None:
         return self._link(file)
@@ -55,7 +56,7 @@ class FolderTarget:
             # A re-run after a crash finds the same bytes there: nothing to write again.
             reused = target.is_file() and _digest(target.read_bytes()) == _digest(data)
             if not reused:
-                atomic_write(target, data)
+                atomic_write(target, data, mode=self.mode)
         except OSError as exc:
             raise PublishError(
                 f"Could not copy {file.path.name} to {target}: {exc.strerror or exc}.",
