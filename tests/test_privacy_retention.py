@@ -118,3 +118,95 @@ def test_only_the_last_factsheet_versions_are_kept_and_status_says_what_goes(
     summary = sync(config, now + timedelta(days=3))
     assert summary.pruned["old factsheet versions"] == 1
     assert sorted(folder.glob(f"{cluster_id}-*")) == versions[1:]
+
+
+def test_an_anonymised_cluster_keeps_no_earlier_version_no_old_answers_no_named_copy(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    """Anonymisation reaches what publishing and change lists keep: the earlier factsheet
+    versions are deleted, the kept answers lose the people, and the web folder's copy is
+    replaced by the anonymised version in the same run."""
+    from publish_fixtures import edit_answer, responses, run_sync, sheet
+
+    web = project / "www"
+    web.mkdir()
+    extra = (
+        f'\n[publish]\ntarget = "folder"\n\n[publish.folder]\npath = "{web.as_posix()}"\n'
+        'base_url = "https://www.example.org/f/"\n\n[privacy]\nanonymise_after_months = 12\n'
+    )
+    path = responses(project, 1, contact_person="Maria Pinna")  # ended 30 June 2025
+    config = make_config(extra=extra)
+    now = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    run_sync(config, now=now)
+    edit_answer(path, "Cluster number 1", "Acronym", "RENAMED")
+    run_sync(config, now=now + timedelta(days=1))
+    (row,) = sheet(path)
+    cluster_id = row["Cluster ID"]
+    folder = config.path(config.output.directory) / "factsheets"
+    assert len(list(folder.glob(f"{cluster_id}-*.docx"))) == 2
+    (copy,) = web.iterdir()
+    assert "maria pinna" in words(copy.read_bytes())
+    assert plan_at(config, datetime(2027, 1, 2, tzinfo=UTC))["clusters anonymised"] == 1
+
+    summary = run_sync(config, now=datetime(2027, 1, 2, 2, 0, tzinfo=UTC))
+
+    assert summary.pruned["clusters anonymised"] == 1
+    assert summary.publishing is not None
+    assert (summary.publishing.withdrawn, summary.publishing.published) == (1, 1)
+    (current,) = folder.glob(f"{cluster_id}-*.docx")
+    assert current.name.endswith("-v2.docx")
+    (copy,) = web.iterdir()
+    assert copy.read_bytes() == current.read_bytes()
+    for data in (copy.read_bytes(), current.read_bytes()):
+        assert "maria pinna" not in words(data) and "contact1@example.org" not in words(data)
+    state = State(config.path(config.state.database))
+    kept = state.version_data(cluster_id, 1)
+    state.close()
+    assert kept is not None and kept["acronym"] == "CL1"  # the facts stay
+    assert "maria pinna" not in json.dumps(kept).casefold()
+    assert "contact1@example.org" not in json.dumps(kept).casefold()
+    assert sheet(path)[0]["Factsheet"] == row["Factsheet"]  # the same link, anonymised file
+
+
+def test_old_answers_beyond_the_kept_versions_go_except_the_one_last_received(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config(extra="\n[privacy]\nkeep_factsheet_versions = 1\n", approval=True)
+    now = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    responses = project / "responses.csv"
+    edit_cell_all_approved(responses)
+    sync(config, now, retention=False)
+    cluster_id = row_by_title(responses, "Governance toolkit")["Cluster ID"]
+    # v2 and v3 are made but held for approval: v1 is the version its people last received
+    edit_cell(responses, cluster_id, "Approved", "")
+    for n in (1, 2):
+        edit_cell(responses, cluster_id, "Expertise needed", f"Edit number {n}")
+        sync(config, now + timedelta(days=n), retention=False)
+    state = State(config.path(config.state.database))
+    reg = state.registration(cluster_id)
+    assert reg is not None and (reg.version, reg.emailed_version) == (3, 1)
+    plan = plan_retention(config, state, now + timedelta(days=3))
+    state.close()
+    assert (cluster_id, 2) in plan.old_answers and (cluster_id, 1) not in plan.old_answers
+    sync(config, now + timedelta(days=3))
+    state = State(config.path(config.state.database))
+    assert state.version_data(cluster_id, 2) is None
+    assert state.version_data(cluster_id, 1) is not None  # the change list is made from it
+    state.close()
+
+
+def edit_cell_all_approved(responses: Path) -> None:
+    """Tick "Approved" on every row of the export (the approval column exists already)."""
+    import csv
+
+    with responses.open(encoding="utf-8-sig", newline="") as handle:
+        grid = list(csv.reader(handle))
+    if "Approved" not in grid[0]:
+        grid[0].append("Approved")
+        for line in grid[1:]:
+            line.append("")
+    col = grid[0].index("Approved")
+    for line in grid[1:]:
+        line[col] = "TRUE"
+    with responses.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\r\n").writerows(grid)
