@@ -27,6 +27,7 @@ from test_privacy_forget import state_mentions, words
 from cluster_sync import config as config_mod
 from cluster_sync import logs
 from cluster_sync.config import Config
+from cluster_sync.privacy.export import person_record
 from cluster_sync.privacy.forget import erase, plan_erasure
 from cluster_sync.report.gather import Period
 from cluster_sync.report.service import make_report
@@ -181,6 +182,12 @@ def test_after_forget_the_person_is_nowhere_and_the_next_sync_keeps_it_so(
     assert state.version_data(first["Cluster ID"], 1) is not None
     assert make_report(config, state, Period(date(2024, 1, 1), date(2027, 12, 31)), date.today())
 
+    record = person_record(config, state, PERSON)  # the access request first
+    assert {p["cluster_id"] for p in record["published"]} == {first["Cluster ID"]}
+    assert [(v["cluster_id"], v["version"]) for v in record["earlier_versions"]] == [
+        (first["Cluster ID"], 1)
+    ]
+    assert any(f.endswith(".pdf") for f in record["files"]["factsheets"])
     plan = plan_erasure(config, state, PERSON, [])
     assert plan.published == [first["Cluster ID"]] and plan.old_answers == 1
     result = erase(config, state, plan, date(2026, 11, 26))

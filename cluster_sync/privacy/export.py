@@ -66,7 +66,9 @@ def person_record(config: Config, state: State, address: str) -> dict[str, Any]:
         values["role"] = "recipient" if to_them else "mentioned in the message"
         messages.append(values)
     files = {
-        "factsheets": [str(p) for p in plan.factsheets_rerendered + plan.factsheets_removed],
+        "factsheets": _with_other_formats(
+            state, plan.factsheets_rerendered + plan.factsheets_removed
+        ),
         "reports": [str(p) for p in plan.reports_rerendered],
         "outbox": [str(p) for p in plan.outbox_deleted + plan.outbox_redacted],
         "other outputs": [str(p) for p in plan.files_removed],
@@ -77,9 +79,49 @@ def person_record(config: Config, state: State, address: str) -> dict[str, Any]:
         "controller_note": "Held by cluster-sync for the programme; see docs/privacy.md.",
         "erased_before": _was_erased(state, plan.address),
         "registrations": registrations,
+        "earlier_versions": _earlier_answers(state, plan.address),
         "messages": messages,
         "files": files,
+        "published": [
+            dict(r)
+            for r in state.db.execute(
+                "SELECT DISTINCT cluster_id, format, url, target FROM published "
+                "WHERE state = 'done' AND url IS NOT NULL AND cluster_id IN "
+                f"({', '.join('?' * len(plan.published))}) ORDER BY 1, 2",
+                plan.published,
+            )
+        ],
     }
+
+
+def _with_other_formats(state: State, documents: list[Path]) -> list[str]:
+    """Each factsheet and the files made of it (its PDF)."""
+    found = []
+    for path in documents:
+        found.append(str(path))
+        for (other,) in state.db.execute(
+            "SELECT f.path FROM factsheet_files f JOIN factsheets d ON d.cluster_id = "
+            "f.cluster_id AND d.version = f.version WHERE d.path = ? AND f.path IS NOT NULL "
+            "AND f.path != ?",
+            (str(path), str(path)),
+        ):
+            found.append(str(other))
+    return found
+
+
+def _earlier_answers(state: State, address: str) -> list[dict[str, Any]]:
+    """The answers kept of earlier versions that name them (for change lists), their own
+    data only."""
+    key = address.casefold()
+    found = []
+    for cluster_id, version, data in state.db.execute(
+        "SELECT cluster_id, version, data FROM version_data ORDER BY 1, 2"
+    ):
+        if key not in str(data).casefold():
+            continue
+        answers = suppress.suppress_data(json.loads(data), lambda a: a.casefold() != key)[0]
+        found.append({"cluster_id": cluster_id, "version": version, "answers": answers})
+    return found
 
 
 def _was_erased(state: State, address: str) -> bool:
@@ -99,6 +141,9 @@ def person_text(record: dict[str, Any]) -> str:
     for m in record["messages"]:
         when = m["sent_at"] or m["queued_at"]
         lines.append(f"  #{m['id']} {m['kind']} ({m['state']} {when}): {m['subject']}")
+    lines.append(f"Earlier versions' answers kept naming it: {len(record['earlier_versions'])}")
+    lines.append(f"Published factsheet files naming it: {len(record['published'])}")
+    lines += [f"  {p['cluster_id']} {p['format']}: {p['url']}" for p in record["published"]]
     lines.append("Files naming this address:")
     for label, paths in record["files"].items():
         lines.append(f"  {label}: {len(paths)}")

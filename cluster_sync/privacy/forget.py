@@ -19,6 +19,7 @@ from cluster_sync.files import atomic_write, current_mode
 from cluster_sync.model import Registration
 from cluster_sync.privacy import suppress
 from cluster_sync.privacy.messages import addressees, redact_message
+from cluster_sync.privacy.outputs import drop_other_formats, rerender_factsheet
 from cluster_sync.privacy.search import file_mentions, mentions, message_text, redact_text
 from cluster_sync.publish.service import mark_withdrawn
 from cluster_sync.state import State, StoredRegistration, now_utc
@@ -394,64 +395,6 @@ def _erase_files(
             handle.seek(0)
             handle.write(text)
             handle.truncate()
-
-
-def rerender_factsheet(config: Config, state: State, path: Path, today: date) -> None:
-    """The recorded factsheet at `path` rendered again from the stored (cleaned) data, or
-    removed when there is no valid data to render it from."""
-    from cluster_sync.render.branding import logo_images
-    from cluster_sync.render.factsheet import factsheet_context, render_docx
-
-    row = state.db.execute(
-        "SELECT cluster_id, version FROM factsheets WHERE path = ?", (str(path),)
-    ).fetchone()
-    reg = state.registration(row["cluster_id"]) if row else None
-    if reg is None or not reg.data or reg.status != "valid":
-        path.unlink(missing_ok=True)
-        return
-    registration = Registration.from_data(reg.data)
-    context = factsheet_context(registration, reg.cluster_id, row["version"], today)
-    template = config.path(config.output.factsheet_template)
-    render_docx(template, context, path, extras=logo_images(config.branding))
-    _remake_other_formats(config, state, reg.cluster_id, row["version"], path)
-
-
-def _remake_other_formats(
-    config: Config, state: State, cluster_id: str, version: int, docx: Path
-) -> None:
-    """The version's other formats (its PDF) made again from the re-rendered document and
-    recorded, as the sync records them; a format that cannot be made is recorded with why."""
-    from cluster_sync.outputs import make_outputs
-
-    made = make_outputs(config, [docx], fresh=[docx])[docx]
-    with state.transaction():
-        state.record_factsheet_files(
-            cluster_id,
-            version,
-            {n: (str(m.path) if m.path else None, m.problem) for n, m in made.items()},
-        )
-
-
-def drop_other_formats(state: State, path: Path) -> None:
-    """The other files made from a factsheet (its PDF): removed with it or when it is rendered
-    again, since they show what it said before; the sync makes them again from the new one."""
-    row = state.db.execute(
-        "SELECT cluster_id, version FROM factsheets WHERE path = ?", (str(path),)
-    ).fetchone()
-    if row is None:
-        return
-    others = state.db.execute(
-        "SELECT path FROM factsheet_files WHERE cluster_id = ? AND version = ? AND path != ?",
-        (row["cluster_id"], row["version"], str(path)),
-    ).fetchall()
-    for (other,) in others:
-        if other:
-            Path(other).unlink(missing_ok=True)
-    state.db.execute(
-        "DELETE FROM factsheet_files WHERE cluster_id = ? AND version = ? "
-        "AND (path IS NULL OR path != ?)",
-        (row["cluster_id"], row["version"], str(path)),
-    )
 
 
 def _rerender_reports(config: Config, state: State, plan: ErasurePlan, today: date) -> None:

@@ -132,7 +132,7 @@ def _end(reg: StoredRegistration) -> date | None:
 
 
 def apply_retention(config: Config, state: State, plan: RetentionPlan, now: datetime) -> None:
-    from cluster_sync.privacy.forget import drop_other_formats
+    from cluster_sync.privacy.outputs import drop_other_formats
 
     stamp = _iso(now)
     state.db.execute("PRAGMA secure_delete = ON")
@@ -232,7 +232,7 @@ def _anonymous_message(raw: bytes) -> bytes:
 
 
 def _rerender_current(config: Config, state: State, cluster_id: str, today: date) -> None:
-    from cluster_sync.privacy.forget import rerender_factsheet
+    from cluster_sync.privacy.outputs import rerender_factsheet
 
     reg = state.registration(cluster_id)
     path = state.factsheet_path(cluster_id, reg.version) if reg else None
