@@ -13,14 +13,21 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from cluster_sync import mailstore
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.files import atomic_write, current_mode
 from cluster_sync.model import Registration
 from cluster_sync.privacy import suppress
-from cluster_sync.privacy.messages import addressees, redact_message
+from cluster_sync.privacy.messages import addressees, complete, redact_message, store
 from cluster_sync.privacy.outputs import drop_other_formats, rerender_factsheet
-from cluster_sync.privacy.search import file_mentions, mentions, message_text, redact_text
+from cluster_sync.privacy.search import (
+    document_text,
+    file_mentions,
+    mentions,
+    message_text,
+    redact_text,
+)
 from cluster_sync.publish.service import mark_withdrawn
 from cluster_sync.state import State, StoredRegistration, now_utc
 from cluster_sync.text import counted
@@ -159,11 +166,17 @@ def _plan_published(state: State, plan: ErasurePlan, clusters: set[str]) -> None
 
 
 def _plan_messages(state: State, plan: ErasurePlan) -> None:
+    """Messages to or about them, attachments included; names only in their clusters' ones
+    (elsewhere a name may be someone else's)."""
     key = plan.address.casefold()
-    for row in state.db.execute("SELECT id, state, recipients, raw FROM messages ORDER BY id"):
+    rows = state.db.execute("SELECT id, cluster_id, state, recipients, raw FROM messages")
+    for row in rows.fetchall():
         recipients = [str(r).casefold() for r in json.loads(row["recipients"])]
-        if key not in recipients and not mentions(message_text(bytes(row["raw"])), [key]):
-            continue
+        ours = row["cluster_id"] in plan.registrations
+        if key not in recipients:
+            raw = complete(state, int(row["id"]), bytes(row["raw"]))
+            if not mentions(message_text(raw), _needles(plan) if ours else [key]):
+                continue
         only_them = bool(recipients) and all(r == key for r in recipients)
         if row["state"] != "sent" and only_them:
             plan.messages_deleted.append(int(row["id"]))
@@ -247,6 +260,7 @@ def erase(config: Config, state: State, plan: ErasurePlan, today: date) -> Erasu
             "INSERT INTO erasures (at, kind, items, counts) VALUES (?, 'forget', ?, ?)",
             (now_utc(), plan.items, json.dumps(plan.counts)),
         )
+    mailstore.collect(state)  # attachments no message needs any more (theirs among them)
     _erase_files(config, state, plan, needles, today)
     unpublished = _withdraw_published(config, state, plan)
     state.db.execute("VACUUM")
@@ -255,6 +269,11 @@ def erase(config: Config, state: State, plan: ErasurePlan, today: date) -> Erasu
     # messages were searched (decoded) by the plan; everything else column by column
     remaining = _text_hits(state, [plan.address], skip={"messages"})
     remaining += [f"message #{n}" for n in again.messages_deleted + again.messages_redacted]
+    remaining += [
+        f"a stored attachment ({digest[:12]})"
+        for digest, data in state.db.execute("SELECT hash, data FROM attachments")
+        if mentions(document_text(bytes(data)), needles)
+    ]
     remaining += [str(p) for p in again.files]
     # what was changed must not name them either (a name is checked only there)
     remaining += [str(p) for p in plan.files if p.exists() and file_mentions(p, needles)]
@@ -347,10 +366,11 @@ def _erase_messages(state: State, plan: ErasurePlan, needles: list[str]) -> None
             if sent
             else [p for p in people if p.casefold() != key]
         )
-        raw = redact_message(bytes(row["raw"]), plan.address, needles, keep_body=not sent)
+        whole = complete(state, message_id, bytes(row["raw"]))
+        store(state, message_id, redact_message(whole, plan.address, needles, keep_body=not sent))
         state.db.execute(
-            "UPDATE messages SET raw = ?, recipients = ?, subject = ? WHERE id = ?",
-            (raw, json.dumps(people), redact_text(row["subject"], needles), message_id),
+            "UPDATE messages SET recipients = ?, subject = ? WHERE id = ?",
+            (json.dumps(people), redact_text(row["subject"], needles), message_id),
         )
 
 

@@ -20,8 +20,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cluster_sync import mailstore
 from cluster_sync.config import Config
-from cluster_sync.privacy.messages import pruned_message
+from cluster_sync.privacy.messages import pruned_message, store
 from cluster_sync.privacy.search import REMOVED
 from cluster_sync.privacy.suppress import scrub_addresses
 from cluster_sync.publish.service import mark_withdrawn
@@ -141,9 +142,7 @@ def apply_retention(config: Config, state: State, plan: RetentionPlan, now: date
             (raw,) = state.db.execute(
                 "SELECT raw FROM messages WHERE id = ?", (message_id,)
             ).fetchone()
-            state.db.execute(
-                "UPDATE messages SET raw = ? WHERE id = ?", (pruned_message(bytes(raw)), message_id)
-            )
+            store(state, message_id, pruned_message(bytes(raw)))
             state.db.execute(
                 "INSERT OR IGNORE INTO pruned_messages (message_id, at) VALUES (?, ?)",
                 (message_id, stamp),
@@ -161,6 +160,8 @@ def apply_retention(config: Config, state: State, plan: RetentionPlan, now: date
                 "INSERT INTO erasures (at, kind, items, counts) VALUES (?, 'retention', ?, ?)",
                 (stamp, plan.items, json.dumps(plan.counts)),
             )
+    # the attachments of pruned and anonymised emails, once no unsent message needs them
+    mailstore.collect(state)
     for path in plan.old_factsheets:
         path.unlink(missing_ok=True)
     today = now.astimezone(config.zone).date()
@@ -194,9 +195,10 @@ def _anonymise(state: State, cluster_id: str, stamp: str) -> None:
         "SELECT id, recipients, raw FROM messages WHERE cluster_id = ?", (cluster_id,)
     ).fetchall():
         count = len(json.loads(row["recipients"]))
+        store(state, row["id"], _anonymous_message(bytes(row["raw"])))
         state.db.execute(
-            "UPDATE messages SET recipients = ?, raw = ? WHERE id = ?",
-            (json.dumps([REMOVED] * count), _anonymous_message(bytes(row["raw"])), row["id"]),
+            "UPDATE messages SET recipients = ? WHERE id = ?",
+            (json.dumps([REMOVED] * count), row["id"]),
         )
     for version, data in state.db.execute(
         "SELECT version, data FROM version_data WHERE cluster_id = ?", (cluster_id,)

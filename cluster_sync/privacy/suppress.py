@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cluster_sync.privacy.search import EMAIL, REMOVED
@@ -55,6 +55,16 @@ def checker(state: State) -> Suppressed | None:
         return hashlib.sha256(value.encode()).hexdigest() in hashes
 
     return suppressed
+
+
+def names_suppressed(values: Mapping[str, Any], suppressed: Suppressed) -> bool:
+    """Whether any cell of a row holds a suppressed address."""
+    return any(
+        suppressed(m.group(0))
+        for value in values.values()
+        if isinstance(value, str)
+        for m in EMAIL.finditer(value)
+    )
 
 
 def scrub_addresses(value: Any, suppressed: Suppressed) -> Any:
