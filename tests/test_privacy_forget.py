@@ -19,6 +19,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from test_sync import NOW, edit_cell, row_by_title, rows, sync
 
+from cluster_sync import config as config_mod
 from cluster_sync import logs
 from cluster_sync.cli import cli
 from cluster_sync.config import Config
@@ -181,3 +182,51 @@ def test_forgetting_a_contact_keeps_the_cluster_and_its_other_people(
     state.close()
     assert reg is not None and reg.data is not None and reg.status == "valid"
     assert reg.data["contact_email"]["email"] == "" and reg.data["participants"]
+
+
+def test_forget_reaches_the_attachments_kept_for_queued_emails(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    """Emails still queued keep their attachments apart, once each by hash: forget removes
+    those naming the person, and the attachments no message needs any more go too."""
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on: delivery must wait
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    make_config()
+    toml = project / "cluster-sync.toml"
+    text = toml.read_text(encoding="utf-8").replace('backend = "outbox"', 'backend = "smtp"')
+    smtp = f'\n[mail.smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\nauth = "none"\n'
+    toml.write_text(text + smtp, encoding="utf-8")
+    config = config_mod.load(toml)
+    sync(config)
+    database = config.path(config.state.database)
+    state = State(database)
+    governance_id = row_by_title(project / "responses.csv", "Governance toolkit")["Cluster ID"]
+    queued = state.db.execute(
+        "SELECT id FROM messages WHERE cluster_id = ? AND state = 'queued'", (governance_id,)
+    ).fetchall()
+    assert queued  # its factsheet email waits, its attachment kept apart
+    assert [h for h, d in state.db.execute("SELECT hash, data FROM attachments")
+            if NAME.casefold() in words(bytes(d))]  # fmt: skip
+
+    result = erase(config, state, plan_erasure(config, state, PERSON, []), NOW.date())
+
+    assert result.remaining == []
+    needed = {
+        h
+        for (h,) in state.db.execute(
+            "SELECT m.hash FROM message_attachments m JOIN messages ON messages.id = m.message "
+            "WHERE messages.state != 'sent'"
+        )
+    }
+    kept = {h for (h,) in state.db.execute("SELECT hash FROM attachments")}
+    assert kept == needed  # nothing orphaned
+    from cluster_sync import mailstore
+
+    for row in state.db.execute("SELECT id, raw FROM messages WHERE state = 'queued'"):
+        whole = mailstore.whole(state, dict(row))  # every queued email can still be sent
+        assert PERSON not in words(whole) and NAME.casefold() not in words(whole)
+    state.close()
+    assert state_mentions(database, PERSON) == [] and state_mentions(database, NAME) == []
