@@ -268,6 +268,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
             f"Published factsheet files: {published['published']}, waiting: {published['waiting']}"
             + (f" (last problem: {published['last_error']})" if published["last_error"] else "")
         )
+        if published["to_withdraw"]:
+            click.echo(f"Published files the next sync withdraws: {published['to_withdraw']}")
     click.echo(f"Retention at the next sync will remove: {prune.describe()}")
     for run in runs:
         c = json.loads(run["counts"])

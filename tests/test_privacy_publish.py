@@ -235,3 +235,33 @@ def _assert_nowhere(
                 assert needle.casefold() not in readable(content), name
     pdfs = list(config.path(config.output.directory).rglob("*.pdf"))
     assert pdfs and all(pdf_text(p)[0] for p in pdfs)  # PDFs there, with text, were read
+
+
+def test_a_withdrawal_drive_refuses_is_shown_and_done_by_the_next_sync(
+    make_config: MakeConfig, project: Path, drive: FakeDrive
+) -> None:
+    from click.testing import CliRunner
+
+    from cluster_sync.cli import cli
+
+    path = responses(project, 1)
+    config = make_config(extra=drive_section(drive.base_url))
+    run_sync(config)
+    (file,) = drive.in_folder(FOLDER)
+    edit_answer(path, "Cluster number 1", "Consent", "")
+    drive.fail(503, times=4, kind="files.delete")  # every try of this run (retries = 3)
+
+    failed = run_sync(config)
+
+    assert failed.publishing is not None and failed.publishing.withdrawn == 0
+    assert failed.publishing.errors and "withdrawing" in failed.publishing.errors[0]
+    assert drive.in_folder(FOLDER) == [file]
+    status = CliRunner().invoke(cli, ["--config", str(project / "cluster-sync.toml"), "status"])
+    assert "Published files the next sync withdraws: 1" in status.output, status.output
+
+    later = run_sync(config)
+
+    assert later.publishing is not None and later.publishing.withdrawn == 1
+    assert drive.in_folder(FOLDER) == [] and file.id not in drive.files
+    status = CliRunner().invoke(cli, ["--config", str(project / "cluster-sync.toml"), "status"])
+    assert "withdraws" not in status.output

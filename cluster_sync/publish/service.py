@@ -318,8 +318,14 @@ def overview(state: State, key: str | None) -> dict[str, Any]:
         "ORDER BY updated_at DESC LIMIT 1",
         (key,),
     ).fetchone()
+    (withdraw,) = state.db.execute(
+        "SELECT count(DISTINCT remote_id) FROM published WHERE target = ? AND remote_id IS NOT "
+        "NULL AND cluster_id IN (SELECT cluster_id FROM withdrawn)",
+        (key,),
+    ).fetchone()
     return {
         "published": int(counts.get("done", 0)),
         "waiting": int(counts.get("pending", 0)),
         "last_error": error[0] if error else None,
+        "to_withdraw": int(withdraw),
     }
