@@ -79,14 +79,18 @@ def plan_retention(config: Config, state: State, now: datetime) -> RetentionPlan
             )
         ]
     if rules.anonymise_after_months is not None:
-        done = {r[0] for r in state.db.execute("SELECT cluster_id FROM anonymised")}
         today = now.astimezone(config.zone).date()
-        for reg in state.registrations():
-            ended = _end(reg)
-            if reg.cluster_id in done or ended is None:
-                continue
-            if add_months(date(ended.year, 12, 31), rules.anonymise_after_months) < today:
-                plan.anonymise.append(reg.cluster_id)
+        # only the end dates are read (not every registration's answers): a nightly run
+        # costs what changed, not what exists
+        ends = state.db.execute(
+            "SELECT cluster_id, json_extract(data, '$.end_date') FROM registrations "
+            "WHERE data IS NOT NULL AND cluster_id NOT IN (SELECT cluster_id FROM anonymised) "
+            "ORDER BY cluster_id"
+        )
+        for cluster_id, end in ends:
+            ended = _end(end)
+            if ended and add_months(date(ended.year, 12, 31), rules.anonymise_after_months) < today:
+                plan.anonymise.append(cluster_id)
     if rules.keep_factsheet_versions is not None:
         rows = state.db.execute(
             "SELECT path FROM (SELECT path, row_number() OVER (PARTITION BY cluster_id "
@@ -124,8 +128,7 @@ def _earlier(state: State, cluster_id: str) -> list[Path]:
     return [Path(r[0]) for r in rows]
 
 
-def _end(reg: StoredRegistration) -> date | None:
-    value = (reg.data or {}).get("end_date")
+def _end(value: object) -> date | None:
     try:
         return date.fromisoformat(str(value)) if value else None
     except ValueError:
