@@ -265,3 +265,20 @@ def test_a_withdrawal_drive_refuses_is_shown_and_done_by_the_next_sync(
     assert drive.in_folder(FOLDER) == [] and file.id not in drive.files
     status = CliRunner().invoke(cli, ["--config", str(project / "cluster-sync.toml"), "status"])
     assert "withdraws" not in status.output
+
+
+def test_forget_says_which_published_copies_it_could_not_reach(
+    make_config: MakeConfig, project: Path, drive: FakeDrive
+) -> None:
+    """Publishing switched off since: the copies published then cannot be reached, and forget
+    says so (and where) instead of claiming the person is gone everywhere."""
+    responses(project, 1, participants=PARTICIPANT)
+    run_sync(make_config(extra=publishing("folder", project, drive)))
+    config = make_config()  # no [publish] any more
+    state = State(config.path(config.state.database))
+    result = erase(config, state, plan_erasure(config, state, PERSON, []), date(2026, 11, 26))
+    state.close()
+    assert len(result.remaining) == 1
+    assert "no longer the configured destination" in result.remaining[0]
+    assert str(project / "www") in result.remaining[0]
+    assert list((project / "www").iterdir())  # not touched: it is not ours to reach now

@@ -286,24 +286,33 @@ def _withdraw_published(config: Config, state: State, plan: ErasurePlan) -> list
     place. What could not be withdrawn, in words (the next sync tries again)."""
     if not plan.published:
         return []
-    if config.publish is None:
-        return [
-            "published factsheet files (publishing is no longer configured, so they cannot be "
-            "reached: delete them at the Drive folder or web folder they went to)"
-        ]
-    from cluster_sync.publish.service import publish_configured
+    from cluster_sync.publish.service import publish_configured, target_key
 
-    report = publish_configured(config, state)
-    pending = state.db.execute(
-        "SELECT count(*) FROM withdrawn WHERE reason = 'erasure'"
-    ).fetchone()[0]
-    if not pending:
-        return []
-    why = "; ".join(report.errors) or "not reached"
-    return [
-        f"published factsheet files of {counted(pending, 'cluster')} ({why}); the next sync "
-        "tries again"
-    ]
+    left = []
+    if config.publish is not None:
+        report = publish_configured(config, state)
+        pending = state.db.execute(
+            "SELECT count(*) FROM withdrawn WHERE reason = 'erasure'"
+        ).fetchone()[0]
+        if pending:
+            why = "; ".join(report.errors) or "not reached"
+            left.append(
+                f"published factsheet files of {counted(pending, 'cluster')} ({why}); the next "
+                "sync tries again"
+            )
+    # a destination no longer configured cannot be reached from here
+    current = target_key(config)
+    marks = ", ".join("?" * len(plan.published))
+    for (target,) in state.db.execute(
+        f"SELECT DISTINCT target FROM published WHERE cluster_id IN ({marks}) ORDER BY 1",
+        plan.published,
+    ).fetchall():
+        if target != current:
+            left.append(
+                f"factsheet files published to {target}, no longer the configured "
+                "destination: delete them there"
+            )
+    return left
 
 
 def _erase_registrations(state: State, plan: ErasurePlan, needles: list[str]) -> None:
