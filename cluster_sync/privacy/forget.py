@@ -21,6 +21,7 @@ from cluster_sync.model import Registration
 from cluster_sync.privacy import suppress
 from cluster_sync.privacy.messages import addressees, complete, redact_message, store
 from cluster_sync.privacy.outputs import drop_other_formats, rerender_factsheet
+from cluster_sync.privacy.published import plan_published, withdraw_published
 from cluster_sync.privacy.search import (
     document_text,
     file_mentions,
@@ -30,7 +31,6 @@ from cluster_sync.privacy.search import (
 )
 from cluster_sync.publish.service import mark_withdrawn
 from cluster_sync.state import State, StoredRegistration, now_utc
-from cluster_sync.text import counted
 
 
 @dataclass
@@ -139,7 +139,7 @@ def plan_erasure(config: Config, state: State, address: str, names: list[str]) -
             current[reg.cluster_id] = reg.version
     _plan_messages(state, plan)
     touched = _plan_files(config, state, plan, current)
-    _plan_published(state, plan, touched | set(plan.registrations))
+    plan.published, plan.published_files = plan_published(state, touched | set(plan.registrations))
     plan.old_answers = sum(
         1
         for cluster_id, data in state.db.execute("SELECT cluster_id, data FROM version_data")
@@ -149,20 +149,6 @@ def plan_erasure(config: Config, state: State, address: str, names: list[str]) -
     skip = {"registrations", "messages", "version_data"}
     plan.other_records = len(_text_hits(state, [address], skip=skip))
     return plan
-
-
-def _plan_published(state: State, plan: ErasurePlan, clusters: set[str]) -> None:
-    """Every file published of a cluster naming them is withdrawn, with the earlier versions a
-    target keeps (Drive's revisions); the version made without them is published again."""
-    for cluster_id in sorted(clusters):
-        (files,) = state.db.execute(
-            "SELECT count(DISTINCT target || '/' || remote_id) FROM published "
-            "WHERE cluster_id = ? AND remote_id IS NOT NULL",
-            (cluster_id,),
-        ).fetchone()
-        if files:
-            plan.published.append(cluster_id)
-            plan.published_files += int(files)
 
 
 def _plan_messages(state: State, plan: ErasurePlan) -> None:
@@ -262,7 +248,7 @@ def erase(config: Config, state: State, plan: ErasurePlan, today: date) -> Erasu
         )
     mailstore.collect(state)  # attachments no message needs any more (theirs among them)
     _erase_files(config, state, plan, needles, today)
-    unpublished = _withdraw_published(config, state, plan)
+    unpublished = withdraw_published(config, state, plan.published)
     state.db.execute("VACUUM")
     state.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     again = plan_erasure(config, state, plan.address, [])
@@ -278,41 +264,6 @@ def erase(config: Config, state: State, plan: ErasurePlan, today: date) -> Erasu
     # what was changed must not name them either (a name is checked only there)
     remaining += [str(p) for p in plan.files if p.exists() and file_mentions(p, needles)]
     return ErasureResult(plan, remaining + unpublished)
-
-
-def _withdraw_published(config: Config, state: State, plan: ErasurePlan) -> list[str]:
-    """The publishing pass, now: the marked clusters' files are withdrawn from the target
-    (Drive: deleted with their revisions) and the re-rendered versions published in their
-    place. What could not be withdrawn, in words (the next sync tries again)."""
-    if not plan.published:
-        return []
-    from cluster_sync.publish.service import publish_configured, target_key
-
-    left = []
-    if config.publish is not None:
-        report = publish_configured(config, state)
-        pending = state.db.execute(
-            "SELECT count(*) FROM withdrawn WHERE reason = 'erasure'"
-        ).fetchone()[0]
-        if pending:
-            why = "; ".join(report.errors) or "not reached"
-            left.append(
-                f"published factsheet files of {counted(pending, 'cluster')} ({why}); the next "
-                "sync tries again"
-            )
-    # a destination no longer configured cannot be reached from here
-    current = target_key(config)
-    marks = ", ".join("?" * len(plan.published))
-    for (target,) in state.db.execute(
-        f"SELECT DISTINCT target FROM published WHERE cluster_id IN ({marks}) ORDER BY 1",
-        plan.published,
-    ).fetchall():
-        if target != current:
-            left.append(
-                f"factsheet files published to {target}, no longer the configured "
-                "destination: delete them there"
-            )
-    return left
 
 
 def _erase_registrations(state: State, plan: ErasurePlan, needles: list[str]) -> None:
