@@ -77,6 +77,16 @@ def _registration(state: State, typed: str) -> StoredRegistration:
             f"{stored.cluster_id} has no factsheet yet (its registration is {stored.status}).",
             hint="its factsheet is made and sent by the sync once the registration is valid.",
         )
+    withdrawn = state.db.execute(
+        "SELECT 1 FROM withdrawn WHERE cluster_id = ? AND reason = 'consent'", (stored.cluster_id,)
+    ).fetchone()
+    if withdrawn:
+        raise ClusterSyncError(
+            f"{stored.cluster_id}'s response no longer gives consent to share its factsheet; "
+            "nothing was sent.",
+            hint="the factsheet goes out again once the response gives consent again "
+            "(docs/privacy.md).",
+        )
     return stored
 
 

@@ -62,3 +62,25 @@ def test_withdrawn_consent_is_no_longer_published(
     report = make_report(config, state, Period(date(2024, 1, 1), date(2027, 12, 31)), NOW.date())
     state.close()
     assert "Governance toolkit" not in report.markdown.read_text(encoding="utf-8")
+
+
+def test_a_factsheet_whose_consent_was_withdrawn_is_not_resent(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    import pytest
+
+    from cluster_sync.errors import ClusterSyncError
+    from cluster_sync.resend import resend
+
+    config = make_config()
+    responses = project / "responses.csv"
+    sync(config)
+    cluster_id = row_by_title(responses, "Governance toolkit")["Cluster ID"]
+    edit_cell(responses, cluster_id, "Consent", "No")
+    sync(config, NOW.replace(day=26))
+    state = State(config.path(config.state.database))
+    before = state.db.execute("SELECT count(*) FROM messages").fetchone()[0]
+    with pytest.raises(ClusterSyncError, match="no longer gives consent"):
+        resend(config, state, cluster_id, None, NOW.replace(day=27))
+    assert state.db.execute("SELECT count(*) FROM messages").fetchone()[0] == before
+    state.close()
