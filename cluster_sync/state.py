@@ -150,7 +150,18 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX message_attachments_hash ON message_attachments (hash);
     """,
-    # 8: personal data (cluster_sync/privacy): the suppression list of erased people (salted
+    # 8 (issue 13) which factsheet template made each factsheet version: a fingerprint of the
+    # template and the artwork it prints (cluster_sync/fingerprint.py). Versions made before
+    # this table existed have no row: their template is unknown.
+    """
+    CREATE TABLE IF NOT EXISTS factsheet_templates (
+        cluster_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        template TEXT NOT NULL,
+        PRIMARY KEY (cluster_id, version)
+    );
+    """,
+    # 9: personal data (cluster_sync/privacy): the suppression list of erased people (salted
     # address hashes), erasure and retention events (counts, never whom), anonymised clusters
     # and emails whose bodies were pruned; clusters whose published copies are to be withdrawn
     # (consent withdrawn: kept until it is given again; erasure: until re-published without them)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster_sync.config import Config
-from cluster_sync.errors import PublishError
+from cluster_sync.errors import ClusterSyncError, PublishError
 from cluster_sync.publish import FORMATS, FactsheetFile, Job, Remote, Target, version_files
 from cluster_sync.state import State, now_utc
 
@@ -134,6 +134,21 @@ def clear_withdrawn(state: State, cluster_id: str, reason: str) -> None:
 def is_withdrawn(state: State, cluster_id: str) -> bool:
     found = state.db.execute("SELECT 1 FROM withdrawn WHERE cluster_id = ?", (cluster_id,))
     return found.fetchone() is not None
+
+
+def refuse_without_consent(state: State, cluster_id: str) -> None:
+    """A ClusterSyncError for a cluster whose response withdrew consent: its factsheet is not
+    sent or published again until consent is given again."""
+    found = state.db.execute(
+        "SELECT 1 FROM withdrawn WHERE cluster_id = ? AND reason = 'consent'", (cluster_id,)
+    ).fetchone()
+    if found:
+        raise ClusterSyncError(
+            f"{cluster_id}'s response no longer gives consent to share its factsheet; nothing "
+            "was sent.",
+            hint="the factsheet goes out again once the response gives consent again "
+            "(docs/privacy.md).",
+        )
 
 
 def withdraw_due(state: State, target: Target) -> int:
