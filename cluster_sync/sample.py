@@ -150,7 +150,11 @@ def sample_run() -> RunSummary:
         sent=1, failed=[(1, "subject", "550 no")], refused=[(2, "a@example.org", "550 no")]
     )
     summary.queue = QueueCounts(due=1, held=1, failed=1)
-    summary.publishing = PublishReport(published=1, errors=["CL-2000-001.pdf v1: e"], failed=1)
+    summary.publishing = PublishReport(
+        published=1, errors=["CL-2000-001.pdf v1: e"], failed=1, withdrawn=1
+    )
+    summary.erased_rows = [9]
+    summary.pruned = {"email bodies": 2}
     return summary
 
 

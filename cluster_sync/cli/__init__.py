@@ -20,6 +20,7 @@ from cluster_sync import __version__
 from cluster_sync import config as config_mod
 from cluster_sync.cli.base import CONFIG_HELP, Group, load_config, opened_state
 from cluster_sync.cli.clusters import preview, rerender
+from cluster_sync.cli.privacy import export_person, forget
 from cluster_sync.cli.report import report
 from cluster_sync.config import Config
 from cluster_sync.console import (
@@ -197,8 +198,11 @@ def check(ctx: click.Context, connect: bool) -> None:
 @handle_errors
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show the registrations, their state, what is queued, and the last runs."""
+    from datetime import UTC, datetime
+
     from cluster_sync.fingerprint import template_ages
     from cluster_sync.mailqueue import queue_counts, queue_listing
+    from cluster_sync.privacy.retention import plan_retention
     from cluster_sync.publish.service import overview, target_key
     from cluster_sync.sheetstatus import email_state
 
@@ -210,6 +214,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         counts = queue_counts(state)
         runs = [dict(r) for r in state.last_runs(5)]
         published = overview(state, target_key(cfg))
+        prune = plan_retention(cfg, state, datetime.now(UTC))
         ages = template_ages(cfg, state)
     if as_json:
         click.echo(
@@ -223,6 +228,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
                         "failed": counts.failed,
                     },
                     "runs": runs,
+                    "retention_next_run": prune.counts,
                     "templates": {"older": ages.older, "unknown": ages.unknown},
                 }
                 | ({"publishing": published} if published else {}),
@@ -246,6 +252,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
             f"Published factsheet files: {published['published']}, waiting: {published['waiting']}"
             + (f" (last problem: {published['last_error']})" if published["last_error"] else "")
         )
+        if published["to_withdraw"]:
+            click.echo(f"Published files the next sync withdraws: {published['to_withdraw']}")
+    click.echo(f"Retention at the next sync will remove: {prune.describe()}")
     for run in runs:
         c = json.loads(run["counts"])
         delivered = f"{c.get('sent', 0)} sent" + (
@@ -379,6 +388,8 @@ def resend(ctx: click.Context, cluster_id: str, to: str | None) -> None:
 
 
 cli.add_command(report)
+cli.add_command(forget)
+cli.add_command(export_person)
 cli.add_command(rerender)
 cli.add_command(preview)
 

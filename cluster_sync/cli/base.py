@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from cluster_sync import config as config_mod
-from cluster_sync import logs
+from cluster_sync import files, logs
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
 
@@ -47,6 +47,7 @@ class Group(click.Group):
 
 def load_config(ctx: click.Context) -> Config:
     cfg = config_mod.load(ctx.obj["config_path"])
+    files.configure(cfg.privacy.mode)
     logs.setup(cfg.path(cfg.log.file) if cfg.log.file else None, cfg.log.level, ctx.obj["verbose"])
     return cfg
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from cluster_sync.config import Config
-from cluster_sync.files import atomic_write
+from cluster_sync.files import atomic_write, make_dirs
 from cluster_sync.mailers.base import SAVED_REPLY, Envelope, SendResult, TemporaryFailure
 
 #: Outlook opens a message with this header as a draft, ready to send; other clients ignore it
@@ -40,7 +40,7 @@ class OutboxMailer:
 
     def open(self) -> None:
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.folder)
         except OSError as exc:
             raise TemporaryFailure(f"cannot create {self.folder}: {exc.strerror}") from None
 
