@@ -23,13 +23,13 @@ from typing import Any
 from cluster_sync import form, recovery, text
 from cluster_sync.changes import describe_changes
 from cluster_sync.config import Config
-from cluster_sync.dates import format_moment
 from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
 from cluster_sync.identity import Identified, identify
 from cluster_sync.links import registration_link
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue, queue_counts
+from cluster_sync.messages import msg
 from cluster_sync.model import Address, Registration
 from cluster_sync.outputs import (
     SOURCE,
@@ -42,6 +42,7 @@ from cluster_sync.outputs import (
 from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
+from cluster_sync.render.languages import choose_language
 from cluster_sync.sheetstatus import ERROR_LINE, local_time, status_line
 from cluster_sync.sources.base import RowStatus, Snapshot, Source
 from cluster_sync.state import State, StoredRegistration
@@ -500,6 +501,8 @@ class Sync:
         context = factsheet_context(reg, cluster_id, version, self.today)
         context.update(updated=not first, short_name=reg.short_name, changes=changes)
         context.update(self._link(item))
+        # dates as dates: the email writes them in its own language (3 mars 2025)
+        context.update(start_date=reg.start_date, end_date=reg.end_date)
         everyone = reg.recipients()
         if self.config.mail.factsheet_to == "contact":
             everyone = everyone[:1]
@@ -519,6 +522,7 @@ class Sync:
                 recovery.CONTENT_HEADER: reg.content_hash(),
             },
             now=self.now,
+            language=self._language(item),
         )
         return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
 
@@ -598,8 +602,9 @@ class Sync:
             "title": str(item.row.values.get("title") or ""),
             "cluster_id": item.cluster_id,
             # never the sheet's 03/04/2025: a day and a month a reader could swap
-            "submitted": format_moment(when) if when else (str(stamp) if stamp else "recently"),
-            "problems": problems,
+            "submitted": when or (str(stamp) if stamp else msg("recently")),
+            # each with its words in any language; the email shows them in its own
+            "problems": list(item.outcome.problems),
             **self._link(item),
         }
         messages = self.composer.compose(
@@ -613,8 +618,17 @@ class Sync:
             to=[to],
             headers={recovery.REF_HEADER: recovery.ref(item.natural_key)},
             now=self.now,
+            language=self._language(item),
         )
         return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
+
+    def _language(self, item: Identified) -> str:
+        """The language of this row's emails (cluster_sync/render/languages.py)."""
+        answer = item.row.values.get(form.PREFERRED_LANGUAGE.key)
+        choice = choose_language(self.composer.languages, self.config.mail, item.cluster_id, answer)
+        if choice.note:
+            log.warning("row %s: %s", item.row.row_number, choice.note)
+        return choice.code
 
     def _link(self, item: Identified) -> dict[str, Any]:
         """The row's own edit link for the email, else the form's address (see links.py)."""

@@ -62,6 +62,8 @@ ENGLISH: dict[str, str] = {
     ),
     "consent_wrong": "{question}: “{answer}” is not the consent option.",
     "end_before_start": "{end_question} ({end}) is before {start_question} ({start}).",
+    # --- words of the emails themselves -------------------------------------------------------
+    "recently": "recently",
     # --- the change list of an updated factsheet (changes.py) ---------------------------------
     "change": "{question}: {change}",
     "change_from_to": "{old} → {new}",
