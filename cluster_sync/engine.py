@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster_sync import form, recovery, text
-from cluster_sync.changes import describe_changes
+from cluster_sync.changes import change_messages
 from cluster_sync.config import Config
 from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
@@ -29,7 +29,7 @@ from cluster_sync.identity import Identified, identify
 from cluster_sync.links import registration_link
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue, queue_counts
-from cluster_sync.messages import msg
+from cluster_sync.messages import Message, msg
 from cluster_sync.model import Address, Registration
 from cluster_sync.outputs import (
     SOURCE,
@@ -379,7 +379,7 @@ class Sync:
         if rendered or (send and not held):
             self.documents.append(path)
         received = self._emailed_data(stored) if send else None
-        changes = describe_changes(received, values["data"]) if received else []
+        changes = change_messages(received, values["data"]) if received else []
         replaced = (stored.version, stored.data) if changed and stored and stored.data else None
         return partial(
             self._record,
@@ -427,7 +427,7 @@ class Sync:
         rendered: bool,
         held: bool,
         summary: RunSummary,
-        changes: list[str],
+        changes: list[Message],
         replaced: tuple[int, dict[str, Any]] | None,
     ) -> RowResult:
         """Queue the factsheet email and record the version, its files and the registration
@@ -493,7 +493,7 @@ class Sync:
         path: Path,
         first: bool,
         files: dict[str, Made],
-        changes: list[str],
+        changes: list[Message],
     ) -> int:
         """The factsheet to its people; "updated" only when an earlier version reached them,
         with what changed since that version."""
