@@ -20,6 +20,7 @@ from cluster_sync.mailqueue import enqueue
 from cluster_sync.model import Address, Registration
 from cluster_sync.outputs import Made, attachments
 from cluster_sync.render.factsheet import factsheet_context
+from cluster_sync.render.languages import choose_language
 from cluster_sync.report.service import report_composer
 from cluster_sync.sources.base import normalise_cluster_id
 from cluster_sync.state import State, StoredRegistration
@@ -48,7 +49,11 @@ def resend(config: Config, state: State, cluster_id: str, to: str | None, now: d
     context = factsheet_context(reg, stored.cluster_id, stored.version, now.date())
     context.update(updated=False, short_name=reg.short_name, changes=[])
     context.update(edit_link=link, edit_link_personal=personal)
-    messages = report_composer(config).compose(
+    context.update(start_date=reg.start_date, end_date=reg.end_date)  # in the email's words
+    composer = report_composer(config)
+    # the language the registration asked for when it was last stored (or the settings')
+    language = choose_language(composer.languages, config.mail, stored.cluster_id, reg.language)
+    messages = composer.compose(
         dedupe_key=f"resend:{stored.cluster_id}:v{stored.version}:{uuid.uuid4().hex}",
         kind="factsheet_resend",
         cluster_id=stored.cluster_id,
@@ -58,6 +63,7 @@ def resend(config: Config, state: State, cluster_id: str, to: str | None, now: d
         cc=people[1:],
         attachments=attachments(config, path, _files(state, stored)),
         now=now,
+        language=language.code,
     )
     with state.transaction():
         queued = sum(enqueue(state, m, None, now) for m in messages)
