@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-google test check lint format typecheck install clean lock pictures
+.PHONY: demo demo-google test check lint format typecheck install clean lock pictures bench
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "Python 3.11 or newer is needed: install python3.11, or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
@@ -48,6 +48,11 @@ check: $(STAMP)
 	$(BIN)/ruff format --check cluster_sync tests benchmarks examples templates
 	$(BIN)/mypy
 	$(BIN)/pytest -q
+
+# Every benchmark in benchmarks/, written into docs/benchmarks.md with the machine it ran on.
+# BENCH_ARGS="--sizes 100 1000 10000" adds the 10,000-row sync (about 30 minutes more here).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_all.py $(BENCH_ARGS)
 
 # Regenerate the pinned lock file from pyproject.toml (needs network access to the package index).
 lock:

@@ -1,28 +1,37 @@
-"""How long the nightly sync takes as the number of registrations grows.
+"""How the nightly sync grows with the number of registrations.
 
-Builds an export of N responses from the example rows (titles made unique), then times, with the
-outbox backend and a fresh state: the first sync (validate, render every factsheet, queue and
-write every email, write statuses back) and a second sync with nothing changed (the nightly
-steady state). Run: .venv/bin/python benchmarks/bench_sync.py [N ...]
+    python benchmarks/bench_sync.py [N ...] [--smtp] [--quiet-repeats 3]
+
+For each N: a generated export (benchmarks/data.py) and a fresh state, then, each step in its
+own process so that its peak memory (VmHWM) is its own:
+
+- `sync --dry-run` of the fresh state (what the first sync would do; delivers nothing);
+- the first sync: validate, render every factsheet, queue and deliver every email (to the
+  outbox folder, or with --smtp to a local aiosmtpd server over STARTTLS + AUTH), write every
+  status back into the export;
+- the no-change sync, repeated (median): the nightly steady state;
+- the state database's size after it.
 """
 
 from __future__ import annotations
 
-import csv
-import platform
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
-
-from cluster_sync import config as config_mod
-from cluster_sync.engine import Sync
-from cluster_sync.mailers import open_mailer
-from cluster_sync.sources import open_source
-from cluster_sync.state import State
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))
+
 CONFIG = """
 [source]
 path = "responses.csv"
@@ -34,56 +43,156 @@ directory = "output"
 factsheet_template = "{root}/templates/factsheet.docx"
 email_templates = "{root}/templates/email"
 [mail]
+backend = "{backend}"
 outbox = "outbox"
 from = "CoP <cop@example.org>"
 reply_to = "secretariat@example.org"
 secretariat = ["secretariat@example.org"]
+[mail.limits]
+per_minute = 1000000
+per_day = 1000000
+"""
+SMTP = """
+[mail.smtp]
+host = "127.0.0.1"
+port = {port}
+security = "starttls"
+username = "{user}"
+password_env = "BENCH_SMTP_PASSWORD"
+ca_file = "{ca_file}"
 """
 
 
-def make_export(path: Path, count: int) -> None:
-    with (ROOT / "examples" / "responses.csv").open(encoding="utf-8-sig", newline="") as handle:
-        header, *rows = list(csv.reader(handle))
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    title = header.index("Cluster title")
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        for i in range(count):
-            row = list(rows[i % len(rows)])
-            row[title] = f"{row[title][:100]} #{i}"
-            writer.writerow(row)
+def write_config(folder: Path, smtp: dict[str, Any] | None = None) -> None:
+    text = CONFIG.format(root=ROOT.as_posix(), backend="smtp" if smtp else "outbox")
+    if smtp:
+        text += SMTP.format(**smtp)
+    (folder / "cluster-sync.toml").write_text(text, encoding="utf-8")
 
 
-def timed_sync(folder: Path) -> tuple[float, dict[str, int]]:
+# -- one step, in its own process ----------------------------------------------------------------
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory. VmHWM, where Linux has it: ru_maxrss survives exec,
+    so a child started by a big parent would report the parent's peak."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def step(folder: Path, kind: str) -> dict[str, Any]:
+    """Run one sync in `folder` (kind: dry, real) and report its time and peak memory."""
+    from cluster_sync import config as config_mod
+    from cluster_sync.engine import Sync
+    from cluster_sync.mailers import open_mailer
+    from cluster_sync.mailers.outbox import OutboxMailer
+    from cluster_sync.sources import open_source
+    from cluster_sync.state import State
+
     config = config_mod.load(folder / "cluster-sync.toml")
-    state = State(config.path(config.state.database))
-    started = time.perf_counter()
-    summary = Sync(
-        config, state, open_source(config), open_mailer(config), now=datetime.now(UTC)
-    ).run()
-    elapsed = time.perf_counter() - started
+    started, cpu = time.perf_counter(), time.process_time()
+    if kind == "dry":  # as `cluster-sync sync --dry-run` does it
+        scratch = Path(tempfile.mkdtemp(dir=folder))
+        state = State.scratch_of(config.path(config.state.database), scratch)
+        sync = Sync(
+            config, state, open_source(config), OutboxMailer(scratch / "outbox"),
+            output_dir=scratch, existing_dir=config.path(config.output.directory),
+            write_back=False,
+        )  # fmt: skip
+    else:
+        state = State(config.path(config.state.database))
+        sync = Sync(config, state, open_source(config), open_mailer(config))
+    summary = sync.run()
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     state.close()
-    return elapsed, summary.counts
+    if kind == "dry":
+        shutil.rmtree(scratch)
+    return {
+        "seconds": elapsed,
+        "cpu_seconds": cpu,
+        "peak_mb": peak_mb(),
+        "counts": summary.counts,
+    }
 
 
-def main(sizes: list[int]) -> None:
-    print(
-        f"python {platform.python_version()} on {platform.machine()}, {platform.processor() or 'cpu'}"
+def run_step(folder: Path, kind: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--step", kind, str(folder)],
+        capture_output=True,
+        check=True,
+        env=os.environ | {"BENCH_SMTP_PASSWORD": os.environ.get("BENCH_SMTP_PASSWORD", "")},
     )
-    print(f"{'rows':>6} {'first sync':>11} {'per row':>9} {'factsheets':>10} {'no-op sync':>11}")
-    for size in sizes:
-        with tempfile.TemporaryDirectory() as scratch:
-            folder = Path(scratch)
-            (folder / "cluster-sync.toml").write_text(CONFIG.format(root=ROOT.as_posix()))
-            make_export(folder / "responses.csv", size)
-            first, counts = timed_sync(folder)
-            again, _ = timed_sync(folder)
-            print(
-                f"{size:>6} {first:>10.2f}s {first / size * 1000:>7.1f}ms "
-                f"{counts['factsheets']:>10} {again:>10.2f}s"
-            )
+    return dict(json.loads(done.stdout.decode().strip().splitlines()[-1]))
+
+
+# -- one size ------------------------------------------------------------------------------------
+
+
+def measure(
+    size: int, quiet_repeats: int = 3, smtp: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    from data import make_export
+
+    (ROOT / "var").mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"bench-sync-{size}-", dir=ROOT / "var"))
+    try:
+        write_config(folder, smtp)
+        make_export(folder / "responses.csv", size)
+        dry = run_step(folder, "dry")
+        first = run_step(folder, "real")
+        quiet = [run_step(folder, "real") for _ in range(quiet_repeats)]
+        database = folder / "state.sqlite3"
+        return {
+            "rows": size,
+            "dry": dry,
+            "first": first,
+            "quiet_seconds": statistics.median(q["seconds"] for q in quiet),
+            "quiet_cpu_seconds": statistics.median(q["cpu_seconds"] for q in quiet),
+            "quiet_peak_mb": max(q["peak_mb"] for q in quiet),
+            "quiet_counts": quiet[-1]["counts"],
+            "database_mb": database.stat().st_size / 1e6,
+        }
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def smtp_server() -> tuple[Any, dict[str, Any]]:
+    """The local STARTTLS server of benchmarks/bench_smtp.py, in its own process."""
+    from bench_smtp import ServerProcess
+    from smtp_server import PASSWORD, USER, Tls
+
+    tls = Tls.make(Path(tempfile.mkdtemp(prefix="bench-tls-", dir=ROOT / "var")))
+    server = ServerProcess(tls)
+    os.environ["BENCH_SMTP_PASSWORD"] = PASSWORD
+    return server, {"port": server.port, "user": USER, "ca_file": tls.ca_file.as_posix()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int)
+    parser.add_argument("--smtp", action="store_true")
+    parser.add_argument("--quiet-repeats", type=int, default=3)
+    parser.add_argument("--step", nargs=2, metavar=("KIND", "FOLDER"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.step:
+        print(json.dumps(step(Path(args.step[1]), args.step[0])))
+        return
+    server, smtp = smtp_server() if args.smtp else (None, None)
+    print(f"{'rows':>6} {'dry run':>9} {'first':>9} {'peak':>8} {'no-change':>10} {'state':>8}")
+    for size in args.sizes or [100, 1000]:
+        r = measure(size, args.quiet_repeats, smtp)
+        print(
+            f"{size:>6} {r['dry']['seconds']:>8.2f}s {r['first']['seconds']:>8.2f}s "
+            f"{r['first']['peak_mb']:>6.0f}MB {r['quiet_seconds']:>9.3f}s {r['database_mb']:>6.1f}MB",
+            flush=True,
+        )
+    if server:
+        server.stop()
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [100, 500, 1000])
+    main()

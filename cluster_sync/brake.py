@@ -89,9 +89,12 @@ class MassChange:
         return subject, plain + "\n", f"<!DOCTYPE html><html><body>{body}</body></html>\n"
 
 
-def check(state: State, identified: Sequence[Identified], limit: SafetyConfig) -> MassChange | None:
-    """The rows to hold back, or None when the run may go ahead as it is."""
-    valid_before = newly_invalid = 0
+def check(
+    state: State, identified: Sequence[Identified], limit: SafetyConfig, still_valid: int = 0
+) -> MassChange | None:
+    """The rows to hold back, or None when the run may go ahead as it is. `still_valid`:
+    valid registrations whose rows were left alone as unchanged (cluster_sync/unchanged.py)."""
+    valid_before, newly_invalid = still_valid, 0
     held = []
     for item in identified:
         stored = state.registration(item.cluster_id) if item.cluster_id else None

@@ -158,7 +158,7 @@ def _dry_run(ctx: click.Context, cfg: Config, keep: bool) -> Any:
 
     scratch = Path(tempfile.mkdtemp(prefix="cluster-sync-dry-run-"))
     try:
-        state = State.scratch_of(cfg.path(cfg.state.database))
+        state = State.scratch_of(cfg.path(cfg.state.database), scratch)
         try:
             summary = Sync(
                 cfg,

@@ -3,8 +3,9 @@
 Each row is handled on its own: a broken row, a failed render or a failed email never stops the
 others. A factsheet file is written (atomically) before the transaction that records it and
 queues its email, so a crash leaves at worst a file that the next run overwrites identically.
-Rows go in two passes: render every factsheet, make the run's other formats (PDF) in one batch,
-then queue and record each row; a format that cannot be made never holds a row back.
+Unchanged rows are skipped before validation (cluster_sync/unchanged.py). The other rows go in
+two passes: render every factsheet, make the run's other formats (PDF) in one batch, then queue
+and record each row; a format that cannot be made never holds a row back.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from cluster_sync import form, recovery, text
+from cluster_sync import form, recovery, text, unchanged
 from cluster_sync.changes import change_messages
 from cluster_sync.config import Config
 from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
-from cluster_sync.identity import Identified, identify
+from cluster_sync.identity import Identified, identify, natural_key
 from cluster_sync.links import registration_link
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue, queue_counts
@@ -43,10 +45,11 @@ from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
 from cluster_sync.render.languages import choose_language
-from cluster_sync.sheetstatus import ERROR_LINE, local_time, status_line
-from cluster_sync.sources.base import RowStatus, Snapshot, Source
+from cluster_sync.sheetstatus import ERROR_LINE, Parts, local_time, status_line
+from cluster_sync.sources.base import RowStatus, Snapshot, Source, SourceRow
 from cluster_sync.state import State, StoredRegistration
 from cluster_sync.summary import RowResult, RunSummary
+from cluster_sync.unchanged import Quiet, row_fingerprint, run_salt, settings_digest
 from cluster_sync.validate import Outcome, is_blank_row, parse_addresses, validate_row
 
 log = logging.getLogger(__name__)
@@ -87,6 +90,8 @@ class Sync:
         #: where the factsheets of earlier runs are (a dry run renders into a scratch folder
         #: but reuses, as the real run would, what the real output folder already holds)
         self.existing_dir = existing_dir or self.output_dir
+        self.settings = ""  # see cluster_sync/unchanged.py; set when the run starts
+        self.salt = ""  # the settings and the sheet's time zone; set once the sheet is read
         self.now = now or datetime.now(UTC)
         self.today = self.now.astimezone(config.zone).date()
         self.progress = progress
@@ -143,16 +148,23 @@ class Sync:
 
         # Every template is tried with sample data first: a broken one stops the run before
         # anything is rendered or sent, not halfway (after the factsheets, at the digest).
-        check_templates(self.config)
+        # Templates and settings that passed in an earlier run are not tried again.
+        self.settings = settings_digest(self.config)
+        if not self.state.checked(self.settings):
+            check_templates(self.config)
+            self.state.record_check(self.settings)
         self._check_mailer()
         snapshot = self.source.read()
-        rows = self._validated(snapshot, summary)
+        quiet, rows = self._split(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")
         evidence = recovery.gather(self.state, self.config, snapshot.rows)
         recovery.apply(self.state, evidence)
-        identified = identify(self.state, rows, self.config.ids.prefix, self.today, stamp, evidence)
+        with self.state.transaction():  # one commit for all new IDs, not one each
+            identified = identify(
+                self.state, rows, self.config.ids.prefix, self.today, stamp, evidence
+            )
         identified = self._only(identified)
-        identified = self._brake(identified, summary)
+        identified = self._brake(identified, quiet, summary)
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified
         # Rows are rendered first and their emails queued after the run's documents were
         # converted in one batch: one LibreOffice start, not one per factsheet.
@@ -164,12 +176,13 @@ class Sync:
             result = step if isinstance(step, RowResult) else self._handle(item, step)
             assert isinstance(result, RowResult)
             summary.results.append(result)
+        self._count_quiet(quiet, summary)
         if not self.only:
             self._scheduled_report(summary)
         self._publish(summary)
         self._deliver_all(summary)
         if self.write_back:
-            self._write_back(identified, summary)
+            self._write_back(identified, quiet, summary)
 
     def _only(self, identified: list[Identified]) -> list[Identified]:
         if self.only is None:
@@ -186,12 +199,16 @@ class Sync:
             )
         return chosen
 
-    def _brake(self, identified: list[Identified], summary: RunSummary) -> list[Identified]:
+    def _brake(
+        self, identified: list[Identified], quiet: list[Quiet], summary: RunSummary
+    ) -> list[Identified]:
         """Before any row is handled: hold back a mass change (cluster_sync/brake.py) and
-        tell the secretariat, unless a person accepted it for this run."""
+        tell the secretariat, unless a person accepted it for this run. Unchanged rows count
+        among the registrations that were valid (none of them can have become invalid)."""
         from cluster_sync import brake
 
-        mass = brake.check(self.state, identified, self.config.safety)
+        still_valid = sum(q.stored.status == "valid" for q in quiet)
+        mass = brake.check(self.state, identified, self.config.safety, still_valid)
         if mass is None:
             return identified
         if self.accept_mass_change:
@@ -268,13 +285,45 @@ class Sync:
 
             summary.publishing = publish_configured(self.config, self.state, self.sleep)
 
-    def _validated(self, snapshot: Snapshot, summary: RunSummary) -> list[tuple[Any, Outcome]]:
-        tz = snapshot.timezone or self.config.zone
-        rows = []
+    def _split(
+        self, snapshot: Snapshot, summary: RunSummary
+    ) -> tuple[list[Quiet], list[tuple[SourceRow, Outcome]]]:
+        """(unchanged rows, validated rows to process): unchanged rows are found from raw
+        fingerprints before anything is validated (cluster_sync/unchanged.py). `sync --only`
+        processes its row whatever its fingerprint says."""
+        self.salt = run_salt(self.settings, snapshot.timezone)
+        if self.only is not None:
+            quiet: list[Quiet] = []
+            rest = list(snapshot.rows)
+        else:
+            quiet, rest = unchanged.split(
+                self.state, snapshot.rows, self.salt, self.existing_dir / "factsheets", self.config
+            )
         for number, why in snapshot.unreadable.items():
             summary.rows += 1
             summary.results.append(RowResult(number, None, "", "error", f"not read: {why}"))
-        for row in snapshot.rows:
+        tz = snapshot.timezone or self.config.zone
+        rows = self._validated(rest, tz, summary)
+        quiet, back = unchanged.apart_from(quiet, {natural_key(r, o) for r, o in rows})
+        rows += self._validated(back, tz, summary)
+        summary.rows += len(quiet)
+        return quiet, rows
+
+    def _count_quiet(self, quiet: list[Quiet], summary: RunSummary) -> None:
+        """Unchanged rows count and show in the digest as the full path would have them."""
+        for q in quiet:
+            result = q.result()
+            summary.results.append(result)
+            if q.held():
+                summary.awaiting_approval.append(result)
+        summary.results.sort(key=lambda r: r.row)
+        summary.awaiting_approval.sort(key=lambda r: r.row)
+
+    def _validated(
+        self, source_rows: list[SourceRow], tz: ZoneInfo, summary: RunSummary
+    ) -> list[tuple[SourceRow, Outcome]]:
+        rows = []
+        for row in source_rows:
             if is_blank_row(row.values):
                 summary.blank += 1
                 continue
@@ -353,6 +402,7 @@ class Sync:
             "problems_hash": None,
             "notified_problems_hash": stored.notified_problems_hash if stored else None,
             "submitter": stored.submitter if stored else None,
+            "row_fingerprint": row_fingerprint(item.row, self.salt, item.cluster_id),
         }
 
     def _valid(self, item: Identified, reg: Registration, summary: RunSummary) -> Pending:
@@ -637,14 +687,22 @@ class Sync:
 
     # -- after the rows ---------------------------------------------------------------------
 
-    def _write_back(self, identified: list[Identified], summary: RunSummary) -> None:
+    def _write_back(
+        self, identified: list[Identified], quiet: list[Quiet], summary: RunSummary
+    ) -> None:
         from cluster_sync.publish.service import sheet_links, target_key
+        from cluster_sync.sheetstatus import factsheet_parts
 
         errors = {r.row: r.note for r in summary.of("error")}
         links = sheet_links(self.state, target_key(self.config))
+        parts = factsheet_parts(self.state)
         statuses = [
-            self._status(item, errors.get(item.row.row_number), links) for item in identified
+            self._status(item, errors.get(item.row.row_number), parts, links) for item in identified
         ]
+        for q in quiet:
+            # the row as identify() would have it; its outcome is not needed for a status
+            item = Identified(q.row, Outcome(None), q.stored.natural_key, q.stored.cluster_id)
+            statuses.append(self._status(item, None, parts, links, q.stored))
         changed = [s for s in statuses if s.changed]
         try:
             summary.written_back = self.source.write_back(changed) if changed else 0
@@ -654,10 +712,16 @@ class Sync:
             log.error("write-back failed: %s", exc)
 
     def _status(
-        self, item: Identified, error: str | None, links: dict[str, str] | None = None
+        self,
+        item: Identified,
+        error: str | None,
+        parts: Parts,
+        links: dict[str, str] | None = None,
+        stored: StoredRegistration | None = None,
     ) -> RowStatus:
-        stored = self.state.registration(item.cluster_id) if item.cluster_id else None
-        line, when = status_line(self.state, item, stored, self.config)
+        if stored is None and item.cluster_id:
+            stored = self.state.registration(item.cluster_id)
+        line, when = status_line(self.state, item, stored, self.config, parts)
         if error is not None:
             # What the sheet showed before may no longer be true: say what happened instead,
             # in plain words; the details are for the secretariat, not for the sheet.

@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from typing import Any
 
+from cluster_sync import mailstore
 from cluster_sync.config import LimitsConfig
 from cluster_sync.mailers.base import (
     SAVED_REPLY,
@@ -49,6 +50,17 @@ class Outgoing:
     sender: str
     recipients: tuple[str, ...]
     message: EmailMessage
+    #: the attached files' bytes, in order: `message` holds mailstore.SLOT in place of the
+    #: base64 of each
+    attachments: tuple[bytes, ...] = ()
+
+    def as_bytes(self) -> bytes:
+        """The complete message, as it will be sent."""
+        raw = self.message.as_bytes(policy=SMTP)
+        if not self.attachments:
+            return raw
+        raw, offsets = mailstore.cut(raw, len(self.attachments))
+        return mailstore.fill(raw, offsets, self.attachments)
 
 
 @dataclass
@@ -126,10 +138,11 @@ def _iso(moment: datetime) -> str:
 def enqueue(state: State, outgoing: Outgoing, run_id: int | None, now: datetime) -> bool:
     """Queue a message unless one with the same dedupe key exists; True when queued now."""
     msg = outgoing.message
-    raw = msg.as_bytes(policy=SMTP)
+    raw, offsets, hashes = _stored_bytes(state, outgoing)
     cursor = state.db.execute(
         "INSERT INTO messages (dedupe_key, message_id, kind, cluster_id, subject, sender, "
-        "recipients, raw, state, queued_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?) "
+        "recipients, raw, state, queued_at, run_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?) "
         "ON CONFLICT (dedupe_key) DO NOTHING",
         (
             outgoing.dedupe_key,
@@ -144,10 +157,24 @@ def enqueue(state: State, outgoing: Outgoing, run_id: int | None, now: datetime)
             run_id,
         ),
     )
-    return cursor.rowcount == 1
+    if cursor.rowcount != 1:
+        return False
+    if hashes:
+        mailstore.attach(state, int(cursor.lastrowid or 0), offsets, hashes)
+    return True
 
 
-def _envelope(row: dict[str, Any]) -> Envelope:
+def _stored_bytes(state: State, outgoing: Outgoing) -> tuple[bytes, list[int], list[str]]:
+    """(the message's bytes as stored, where each attachment goes, each attachment's hash):
+    every attachment is kept apart, once (cluster_sync/mailstore.py)."""
+    raw = outgoing.message.as_bytes(policy=SMTP)
+    if not outgoing.attachments:
+        return raw, [], []
+    raw, offsets = mailstore.cut(raw, len(outgoing.attachments))
+    return raw, offsets, [mailstore.keep(state, data) for data in outgoing.attachments]
+
+
+def _envelope(state: State, row: dict[str, Any]) -> Envelope:
     return Envelope(
         id=int(row["id"]),
         message_id=str(row["message_id"]),
@@ -155,17 +182,24 @@ def _envelope(row: dict[str, Any]) -> Envelope:
         cluster_id=row["cluster_id"],
         sender=str(row["sender"]),
         recipients=tuple(json.loads(str(row["recipients"]))),
-        raw=bytes(row["raw"]),
+        raw=mailstore.whole(state, row),
     )
 
 
-def _due(state: State, now: datetime) -> list[Envelope]:
+def _due(state: State, now: datetime) -> list[int]:
+    """The ids of what is due: each message is loaded only when its turn comes, so a queue of
+    thousands never sits in memory at once."""
     rows = state.db.execute(
-        "SELECT * FROM messages WHERE state = 'queued' "
+        "SELECT id FROM messages WHERE state = 'queued' "
         "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id",
         (_iso(now),),
     ).fetchall()
-    return [_envelope(dict(r)) for r in rows]
+    return [int(r[0]) for r in rows]
+
+
+def _load(state: State, message_id: int) -> Envelope:
+    row = state.db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+    return _envelope(state, dict(row))
 
 
 def _sent_since(state: State, since: datetime) -> int:
@@ -180,7 +214,7 @@ def _recover(state: State, mailer: Mailer, now: datetime) -> int:
     rows = state.db.execute("SELECT * FROM messages WHERE state = 'sending'").fetchall()
     found = f"{SAVED_REPLY} (found after an interrupted run)"
     for row in rows:
-        envelope = _envelope(dict(row))
+        envelope = _envelope(state, dict(row))
         delivered = mailer.already_delivered(envelope)
         with state.transaction() as db:
             if delivered:
@@ -230,12 +264,12 @@ class Delivery:
             return self.report
         try:
             failing = 0
-            for index, envelope in enumerate(due):
+            for index, message_id in enumerate(due):
                 if not self._within_caps():
                     self.report.deferred += len(due) - index
                     break
                 before = self.report.deferred
-                self._deliver(envelope)
+                self._deliver(_load(self.state, message_id))
                 failing = failing + 1 if self.report.deferred > before else 0
                 if failing >= GIVE_UP_AFTER:
                     # Every other message would wait out the same in-run retries for nothing.
@@ -365,7 +399,9 @@ def deliver(
     close=False the connection stays open (the caller closes it)."""
     delivery = Delivery(state, mailer, limits, clock, sleep, in_run_waits, close=close)
     delivery.before_send = before_send
-    return delivery.run()
+    report = delivery.run()
+    mailstore.collect(state)
+    return report
 
 
 def replace_content(state: State, envelope: Envelope, outgoing: Outgoing) -> Envelope:
@@ -374,12 +410,14 @@ def replace_content(state: State, envelope: Envelope, outgoing: Outgoing) -> Env
     message = outgoing.message
     del message["Message-ID"]
     message["Message-ID"] = envelope.message_id
-    raw = message.as_bytes(policy=SMTP)
+    raw, offsets, hashes = _stored_bytes(state, outgoing)
     with state.transaction() as db:
-        db.execute(
+        cursor = db.execute(
             "UPDATE messages SET raw = ?, subject = ? WHERE id = ? AND state = 'queued'",
             (raw, str(message["Subject"]), envelope.id),
         )
+        if cursor.rowcount == 1:
+            mailstore.attach(state, envelope.id, offsets, hashes)
     return Envelope(
         envelope.id,
         envelope.message_id,
@@ -387,7 +425,7 @@ def replace_content(state: State, envelope: Envelope, outgoing: Outgoing) -> Env
         envelope.cluster_id,
         envelope.sender,
         envelope.recipients,
-        raw,
+        outgoing.as_bytes(),
     )
 
 

@@ -128,6 +128,27 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (cluster_id, version)
     );
     """,
+    # 6: the fingerprint of the raw row a registration was last processed from, so that a
+    # sync skips the rows that did not change without validating them; and the settings and
+    # templates already tried with sample data, which need not be tried again
+    # (cluster_sync/unchanged.py)
+    """
+    ALTER TABLE registrations ADD COLUMN row_fingerprint TEXT;
+    CREATE TABLE template_checks (settings TEXT PRIMARY KEY, checked_at TEXT NOT NULL);
+    """,
+    # 7: a message's attachments are each kept once, by content hash, apart from the message,
+    # and only until the messages that use them are sent (cluster_sync/mailstore.py)
+    """
+    CREATE TABLE attachments (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
+    CREATE TABLE message_attachments (
+        message INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,  -- the files of one message, in order
+        at INTEGER NOT NULL,  -- where its base64 goes in the stored message
+        hash TEXT NOT NULL,
+        PRIMARY KEY (message, position)
+    );
+    CREATE INDEX message_attachments_hash ON message_attachments (hash);
+    """,
 ]
 
 
@@ -151,8 +172,9 @@ class StoredRegistration:
     approved: bool
     submitter: str | None
     first_seen: str
-    last_seen: str
+    last_seen: str  # the last run that processed the row (an unchanged row is skipped)
     last_changed: str
+    row_fingerprint: str | None = None  # see cluster_sync/unchanged.py
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredRegistration:
@@ -174,6 +196,11 @@ class State:
             self.db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA foreign_keys = ON")
+            if self.schema_version == 0:
+                # pages freed (attachments dropped once sent) go back to the file system
+                # (mailstore.collect); only a new database, before
+                # anything else is written, can be set so
+                self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             if self.path:
                 self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = FULL")
@@ -194,10 +221,14 @@ class State:
         return copy
 
     @classmethod
-    def scratch_of(cls, path: Path) -> State:
-        """An in-memory copy of the database at `path` (empty when there is none), read
-        without writing to it (not even a migration), then brought to the current schema."""
-        copy = cls(":memory:")
+    def scratch_of(cls, path: Path, folder: Path | None = None) -> State:
+        """A copy of the database at `path` (empty when there is none), read without writing
+        to it (not even a migration), then brought to the current schema. In memory, or in
+        `folder` when given: a dry run queues every email it would send, attachments
+        included, and must not hold them all in memory."""
+        copy = cls(folder / "state.sqlite3" if folder else ":memory:")
+        if folder:
+            copy.db.execute("PRAGMA synchronous = OFF")  # a scratch copy need not survive a crash
         if not path.exists():
             return copy
         try:
@@ -236,10 +267,17 @@ class State:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception. Nested calls join the outer
-        transaction."""
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception. A nested call joins the outer
+        transaction under a savepoint: an exception undoes what it did, and only that."""
         if self.db.in_transaction:
-            yield self.db
+            self.db.execute("SAVEPOINT nested")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK TO nested")
+                self.db.execute("RELEASE nested")
+                raise
+            self.db.execute("RELEASE nested")
             return
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -263,6 +301,30 @@ class State:
             (natural_key,),
         ).fetchone()
         return StoredRegistration.from_row(row) if row else None
+
+    def registrations_brief(self) -> dict[str, tuple[StoredRegistration, str | None]]:
+        """Every registration, without its data, with the path of its current factsheet: one
+        read for the whole sheet (the data, the bulk of a row, is left out)."""
+        names = [r[1] for r in self.db.execute("PRAGMA table_info(registrations)")]
+        columns = ", ".join(f"r.{n}" for n in names if n != "data")  # data is most of the bytes
+        cursor = self.db.cursor()
+        cursor.row_factory = None  # plain tuples: ten thousand rows are read here
+        cursor.execute(
+            f"SELECT {columns}, f.path AS factsheet_path FROM registrations r "
+            "LEFT JOIN factsheets f ON f.cluster_id = r.cluster_id AND f.version = r.version"
+        )
+        keys = [d[0] for d in cursor.description]
+        result = {}
+        for row in cursor:
+            values = dict(zip(keys, row, strict=True))
+            path = values.pop("factsheet_path")
+            values["data"] = None
+            values["problems"] = (
+                json.loads(values["problems"]) if values["problems"] != "[]" else []
+            )
+            values["approved"] = bool(values["approved"])
+            result[values["cluster_id"]] = (StoredRegistration(**values), path)
+        return result
 
     def registrations(self) -> list[StoredRegistration]:
         rows = self.db.execute("SELECT * FROM registrations ORDER BY cluster_id").fetchall()
@@ -389,6 +451,15 @@ class State:
         ).fetchone()
         return row[0] if row else None
 
+    def checked(self, settings: str) -> bool:
+        """Whether templates and settings with this digest passed check_templates before."""
+        row = self.db.execute("SELECT 1 FROM template_checks WHERE settings = ?", (settings,))
+        return row.fetchone() is not None
+
+    def record_check(self, settings: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO template_checks VALUES (?, ?)", (settings, now_utc()))
+
     def record_factsheet_files(
         self, cluster_id: str, version: int, files: dict[str, tuple[str | None, str | None]]
     ) -> None:
@@ -407,6 +478,14 @@ class State:
             (cluster_id, version),
         ).fetchall()
         return {r["format"]: (r["path"], r["problem"]) for r in rows}
+
+    def clusters_missing_files(self) -> set[str]:
+        """The clusters whose current factsheet version has a format that could not be made."""
+        rows = self.db.execute(
+            "SELECT DISTINCT f.cluster_id FROM factsheet_files f JOIN registrations r "
+            "ON r.cluster_id = f.cluster_id AND r.version = f.version WHERE f.path IS NULL"
+        )
+        return {r[0] for r in rows}
 
     # -- runs -------------------------------------------------------------------------------
 

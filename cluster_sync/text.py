@@ -102,10 +102,11 @@ def fold(value: str) -> str:
 def one_line(value: str, limit: int = 200) -> str:
     """Text safe for a single-line context such as an email header or a sheet status cell."""
     text = " ".join(clean_line(value).split())
-    # invisible format characters go, but not the joiners that emoji and Persian words need
-    text = "".join(
-        ch for ch in text if ch in _JOINERS or unicodedata.category(ch) not in ("Cc", "Cf")
-    )
+    if not text.isprintable():  # printable text has no Cc/Cf character: skip the slow scan
+        # invisible format characters go, but not the joiners that emoji and Persian words need
+        text = "".join(
+            ch for ch in text if ch in _JOINERS or unicodedata.category(ch) not in ("Cc", "Cf")
+        )
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

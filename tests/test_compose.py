@@ -35,7 +35,7 @@ def composer(limit: int = 100) -> Composer:
 
 
 def parsed(outgoing: Outgoing) -> EmailMessage:
-    raw = outgoing.message.as_bytes(policy=email.policy.SMTP)
+    raw = outgoing.as_bytes()
     return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
 
 

@@ -180,3 +180,19 @@ def test_the_share_and_minimum_are_settings(
     assert summary.mass_change.newly_invalid == 2
     assert sorted(i.cluster_id for i in summary.mass_change.held) == sorted(touched)
     assert not {r.cluster_id for r in summary.results} & set(touched)
+
+
+def test_rows_left_alone_as_unchanged_count_among_the_valid(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    """The rows skipped as unchanged (cluster_sync/unchanged.py) are still valid registrations:
+    two broken rows out of all of them stay under half, though they are all the rows that
+    changed."""
+    config = make_config(extra="\n[safety]\nmax_newly_invalid_share = 0.5\nmin_newly_invalid = 2\n")
+    sync(config)
+    touched = _blank_column(project / "responses.csv", "Lead organisation", 2)
+    summary = sync(config, NOW)
+    assert summary.mass_change is None
+    assert sorted(r.cluster_id for r in summary.of("invalid") if r.cluster_id in touched) == sorted(
+        touched
+    )

@@ -150,7 +150,7 @@ def test_implicit_tls(tls: Tls, state: State) -> None:
 
 def test_already_delivered_cannot_be_known(server: Server, state: State) -> None:
     queue(state, outgoing(1))
-    envelope = mailqueue._due(state, START)[0]
+    envelope = mailqueue._load(state, mailqueue._due(state, START)[0])
     assert SmtpMailer(settings(server)).already_delivered(envelope) is None
 
 

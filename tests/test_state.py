@@ -72,12 +72,12 @@ def test_scratch_copy_leaves_the_real_database_alone(tmp_path: Path) -> None:
 
 def test_scratch_of_reads_an_older_database_without_touching_it(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
-    state = State(path)
-    state.next_cluster_id("CL", 2025)
-    state.db.execute("DROP INDEX messages_sent")  # as migration 1 left it
-    state.db.execute("DROP TABLE version_data")
-    state.db.execute("PRAGMA user_version = 1")
-    state.close()
+    old = sqlite3.connect(path)  # a database as migration 1 left it
+    old.executescript(MIGRATIONS[0])
+    old.execute("INSERT INTO id_counters VALUES (2025, 1)")
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
     before = path.read_bytes()
     copy = State.scratch_of(path)
     assert copy.schema_version == len(MIGRATIONS)

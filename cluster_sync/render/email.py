@@ -29,7 +29,7 @@ from typing import Any
 import jinja2
 from email_validator import EmailNotValidError, validate_email
 
-from cluster_sync import text
+from cluster_sync import mailstore, text
 from cluster_sync.errors import TemplateError
 from cluster_sync.mailqueue import Outgoing
 from cluster_sync.messages import Message
@@ -187,6 +187,7 @@ class Composer:
                     sender=ascii_address(self.sender.email),
                     recipients=tuple(ascii_address(a.email) for a in chunk),
                     message=msg,
+                    attachments=tuple(f.data for f in files),
                 )
             )
         return result
@@ -213,12 +214,16 @@ class Composer:
         msg.set_content(plain)
         msg.add_alternative(html, subtype="html")
         for attachment in files:
+            # The base64 of each file is left out here and put in by the queue, which stores
+            # it once (cluster_sync/mailstore.py); Outgoing.as_bytes() gives it whole.
             msg.add_attachment(
-                attachment.data,
+                b"",
                 maintype=attachment.maintype,
                 subtype=attachment.subtype,
                 filename=attachment.filename,
             )
+            slot = list(msg.iter_attachments())[-1]
+            slot.set_payload(mailstore.SLOT + "\n")
         return msg
 
 
@@ -248,6 +253,10 @@ class _BuiltHeader(str):
 
     name: str
     lines: list[str]
+
+    def __getnewargs__(self) -> tuple[str, str, list[str]]:  # type: ignore[override]
+        # a message holding it can be copied (copy.deepcopy) and pickled
+        return self.name, str(self), self.lines
 
     def fold(self, *, policy: Policy) -> str:
         return f"{self.name}: " + f"{policy.linesep} ".join(self.lines) + policy.linesep

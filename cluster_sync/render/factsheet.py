@@ -8,13 +8,11 @@ template (jinja only ever compiles the template file itself).
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from slugify import slugify
 
 from cluster_sync import text
@@ -23,6 +21,7 @@ from cluster_sync.errors import TemplateError
 from cluster_sync.files import atomic_write
 from cluster_sync.model import Registration
 from cluster_sync.render import branding
+from cluster_sync.render.docx_fast import new_environment, open_template, prepare, template_errors
 
 CO_FUNDING = "Co-funded by the European Union · Interreg Euro-MED · Natural Heritage mission"
 
@@ -122,9 +121,10 @@ def render_docx(
 ) -> None:
     """Render a docxtpl template into out_path atomically; a broken template raises a
     TemplateError that names the template and the tag. `extras(doc)` adds context values that
-    need the template object (inline images); `finish(doc)` edits the result before saving."""
-    from docxtpl import DocxTemplate
-
+    need the template object (inline images); `finish(doc)` edits the result before saving.
+    The template is prepared once per file content (and pictures) and rendered from that
+    (render/docx_fast.py); with `finish`, extras other than pictures, or a template that needs
+    it, docxtpl renders it."""
     if not template.is_file():
         raise TemplateError(
             f"The Word template {template} does not exist.",
@@ -132,42 +132,29 @@ def render_docx(
             "templates/build_templates.py and templates/build_report_template.py rebuild the "
             "default ones.",
         )
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    doc = DocxTemplate(str(template))
-    try:
-        doc.init_docx()  # docxtpl opens the file lazily: find a damaged one here, by name
-    except Exception as exc:  # python-docx raises several kinds for a file that is not Word's
-        raise TemplateError(
-            f"The Word template {template} cannot be opened as a Word document "
-            f"({type(exc).__name__}).",
-            hint="save it again from Word as a .docx document, or restore the original.",
-        ) from None
+    prepared = prepare(template, tags_doc, extras) if finish is None else None
+    if prepared is not None:
+        with template_errors(template, tags_doc):
+            data = prepared.render(context)
+    else:
+        data = render_with_docxtpl(template, context, extras, finish, tags_doc)
+    atomic_write(out_path, data)
+
+
+def render_with_docxtpl(
+    template: Path,
+    context: dict[str, Any],
+    extras: Callable[[Any], dict[str, Any]] | None = None,
+    finish: Callable[[Any], None] | None = None,
+    tags_doc: str = "docs/templates.md",
+) -> bytes:
+    """docxtpl's own rendering, from the file: `DocxTemplate`, `render`, `save`."""
+    doc = open_template(template, template)
     full = {**context, **(extras(doc) if extras else {})}
-    try:
-        doc.render(full, jinja_env=env, autoescape=True)
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(
-            f"The Word template {template} has a broken tag: {exc.message} "
-            f"(near “{_snippet(exc)}”).",
-            hint=f"open the template in Word and fix the tag; {tags_doc} lists the tags.",
-        ) from None
-    except jinja2.UndefinedError as exc:
-        raise TemplateError(
-            f"The Word template {template} uses a tag that does not exist: {exc.message}.",
-            hint=f"{tags_doc} lists the tags a template can use.",
-        ) from None
+    with template_errors(template, tags_doc):
+        doc.render(full, jinja_env=new_environment(), autoescape=True)
     if finish:
         finish(doc)
     buffer = io.BytesIO()
     doc.save(buffer)
-    atomic_write(out_path, buffer.getvalue())
-
-
-def _snippet(exc: jinja2.TemplateSyntaxError) -> str:
-    source = exc.source or ""
-    lines = source.splitlines()
-    if exc.lineno and 0 < exc.lineno <= len(lines):
-        line = re.sub(r"<[^>]+>", "", lines[exc.lineno - 1])  # the template's XML, not its text
-        start = max(0, line.find("{") - 10)
-        return line[start : start + 80]
-    return source[:80]
+    return buffer.getvalue()

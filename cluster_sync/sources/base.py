@@ -157,7 +157,10 @@ class HeaderMap:
             return cells[i] if i is not None and i < len(cells) else None
 
         # The one place a partner's text enters: cleaned here, safe everywhere downstream.
-        values = {key: text.safe_value(cell(i)) for key, i in self.fields.items()}
+        count = len(cells)  # a sheet's trailing empty cells may be left out of a row
+        values = {
+            key: text.safe_value(cells[i] if i < count else None) for key, i in self.fields.items()
+        }
         cid = cell(self.status.get(form.CLUSTER_ID))
         status = cell(self.status.get(form.SYNC_STATUS))
         return SourceRow(
