@@ -57,8 +57,8 @@ def settings_digest(config: Config) -> str:
     # the English templates and each language folder's (templates and messages.toml)
     found = [*emails.glob("*.j2"), *emails.glob("*/*.j2"), *emails.glob("*/messages.toml")]
     for path in sorted(found) if emails.is_dir() else []:
-        name = path.relative_to(emails).as_posix()
-        digest.update(name.encode() + b"\0" + path.read_bytes())
+        relative = path.relative_to(emails).as_posix()
+        digest.update(relative.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
