@@ -406,3 +406,43 @@ def _is_problems(config: Config, cluster_id: str) -> bool:
 def _plain(config: Config, cluster_id: str, kind: str) -> str:
     [path] = [p for p in outbox(config) if cluster_id in p.name and kind in p.name]
     return read_eml(path).get_body(("plain",)).get_content()  # type: ignore[union-attr,no-any-return]
+
+
+# --- checked before any email goes -------------------------------------------------------------
+
+
+def _own_templates(config: Config, project: Path) -> tuple[Config, Path]:
+    """The configuration with a copy of the email templates of its own, to break."""
+    templates = project / "email"
+    shutil.copytree(TEMPLATES, templates)
+    path = project / "cluster-sync.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(TEMPLATES.as_posix(), templates.as_posix()), encoding="utf-8")
+    output = config.output.model_copy(update={"email_templates": templates})
+    return config.model_copy(update={"output": output}), templates
+
+
+def test_a_broken_translation_stops_check_and_the_run_before_anything_is_sent(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    from cluster_sync.unchanged import settings_digest
+
+    config, templates = _own_templates(make_config(), project)
+    before = settings_digest(config)
+    problems = templates / "fr" / "problems.txt.j2"
+    problems.write_text(problems.read_text(encoding="utf-8") + "{{ no_such_tag }}\n", "utf-8")
+    assert settings_digest(config) != before  # so the next sync tries the templates again
+    args = ["--config", str(project / "cluster-sync.toml")]
+    result = CliRunner().invoke(cli, [*args, "check"])
+    assert result.exit_code == 2 and "no_such_tag" in result.output, result.output
+    result = CliRunner().invoke(cli, [*args, "sync"])
+    assert result.exit_code == 2 and not outbox(config)
+
+
+def test_an_unknown_configured_language_is_refused_by_check(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    make_config(extra='\n[mail.cluster_languages]\n"CL-2025-001" = "Klingon"\n')
+    result = CliRunner().invoke(cli, ["--config", str(project / "cluster-sync.toml"), "check"])
+    assert result.exit_code == 2
+    assert "mail.cluster_languages.CL-2025-001 = 'Klingon'" in result.output
