@@ -446,3 +446,22 @@ def test_an_unknown_configured_language_is_refused_by_check(
     result = CliRunner().invoke(cli, ["--config", str(project / "cluster-sync.toml"), "check"])
     assert result.exit_code == 2
     assert "mail.cluster_languages.CL-2025-001 = 'Klingon'" in result.output
+
+
+def test_a_resent_factsheet_is_in_the_language_it_was_sent_in(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    args = ["--config", str(project / "cluster-sync.toml")]
+    assert CliRunner().invoke(cli, [*args, "sync"]).exit_code == 0
+    with (project / "responses.csv").open(encoding="utf-8", newline="") as handle:
+        greek = next(
+            r["Cluster ID"] for r in csv.DictReader(handle) if r["Preferred language"] == "Greek"
+        )
+    before = set(outbox(config))
+    result = CliRunner().invoke(cli, [*args, "resend", greek])
+    assert result.exit_code == 0, result.output
+    (new,) = set(outbox(config)) - before
+    message = read_eml(new)
+    assert message["Content-Language"] == "el"
+    assert str(message["Subject"]).startswith("Ενημερωτικό δελτίο του cluster σας")
