@@ -82,13 +82,26 @@ def check_templates(config: Config) -> str:
     )
     _check_languages(composer, config)
     for language in composer.languages.codes:  # every language folder, each template
-        for name, context in partner_samples().items():
+        for name, context in partner_renders():
             composer.render(name, context, language)
     composer.render("digest", _sample_digest())
     others = [code for code in composer.languages.codes if code != ENGLISH_CODE]
     return "factsheet and email templates render" + (
         f" (emails to partners also in {', '.join(others)})" if others else ""
     )
+
+
+def partner_renders() -> list[tuple[str, dict[str, Any]]]:
+    """Each email to a partner with each of its branches: a first factsheet, an update, a
+    new layout (`rerender --notify`), the problems."""
+    samples = partner_samples()
+    factsheet = samples["factsheet"]
+    return [
+        ("factsheet", {**factsheet, "updated": False}),
+        ("factsheet", factsheet),
+        ("factsheet", {**factsheet, "rerendered": True}),
+        ("problems", samples["problems"]),
+    ]
 
 
 def partner_samples() -> dict[str, dict[str, Any]]:
