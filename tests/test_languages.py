@@ -465,3 +465,24 @@ def test_a_resent_factsheet_is_in_the_language_it_was_sent_in(
     message = read_eml(new)
     assert message["Content-Language"] == "el"
     assert str(message["Subject"]).startswith("Ενημερωτικό δελτίο του cluster σας")
+
+
+def test_a_preview_is_in_the_language_its_people_get(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    config = make_config()
+    args = ["--config", str(project / "cluster-sync.toml")]
+    assert CliRunner().invoke(cli, [*args, "sync"]).exit_code == 0
+    with (project / "responses.csv").open(encoding="utf-8", newline="") as handle:
+        spanish = next(
+            r["Cluster ID"] for r in csv.DictReader(handle) if r["Preferred language"] == "es"
+        )
+    out = project / "preview"
+    result = CliRunner().invoke(cli, [*args, "preview", spanish, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    message = read_eml(out / "email.eml")
+    sent = next(
+        read_eml(p) for p in outbox(config) if spanish in p.name and "-factsheet-" in p.name
+    )
+    assert message["Content-Language"] == sent["Content-Language"] == "es"
+    assert message["Subject"] == sent["Subject"]
