@@ -426,6 +426,10 @@ class Sync:
             change = "new" if values["version"] == 1 else "updated"
         if values["data"] is None:  # a registration recovered without its answers
             values["data"] = json.loads(reg.to_json())
+        elif values["data"].get("language", "") != reg.language:
+            # only the Preferred language changed: no new version, but resend and preview
+            # speak the language asked for now
+            values["data"] = {**values["data"], "language": reg.language}
         path, rendered = self._factsheet(item, reg, values["version"], changed, summary)
         send = values["emailed_version"] < values["version"]
         held = send and self.config.approval.required and not item.row.approved

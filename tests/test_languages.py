@@ -486,3 +486,23 @@ def test_a_preview_is_in_the_language_its_people_get(
     )
     assert message["Content-Language"] == sent["Content-Language"] == "es"
     assert message["Subject"] == sent["Subject"]
+
+
+def test_a_new_language_answer_alone_makes_no_new_version_but_is_used_from_then_on(
+    make_config: Callable[..., Config], project: Path
+) -> None:
+    from test_sync import NOW, edit_cell, row_by_title, sync
+
+    config = make_config()
+    sync(config)
+    row = row_by_title(project / "responses.csv", "Governance toolkit")
+    assert row["Preferred language"] == ""
+    edit_cell(project / "responses.csv", row["Cluster ID"], "Preferred language", "Français")
+    summary = sync(config, NOW.replace(day=26))
+    assert summary.counts["factsheets"] == 0 and not summary.of("updated")
+    before = set(outbox(config))
+    args = ["--config", str(project / "cluster-sync.toml")]
+    result = CliRunner().invoke(cli, [*args, "resend", row["Cluster ID"]])
+    assert result.exit_code == 0, result.output
+    (new,) = set(outbox(config)) - before
+    assert read_eml(new)["Content-Language"] == "fr"
