@@ -8,12 +8,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cluster_sync.config import Config
-from cluster_sync.errors import ClusterSyncError
+from cluster_sync.errors import ClusterSyncError, TemplateError
 from cluster_sync.render.branding import logo_images, missing
+from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, render_docx
-from cluster_sync.sample import CLUSTER_ID, VERSION, sample_emails, sample_registration, seed_state
+from cluster_sync.render.languages import ENGLISH_CODE
+from cluster_sync.sample import (
+    CLUSTER_ID,
+    PARTNER_TEMPLATES,
+    VERSION,
+    sample_emails,
+    sample_registration,
+    seed_state,
+)
 from cluster_sync.sources import open_source
 from cluster_sync.text import counted
 
@@ -33,7 +43,10 @@ class CheckWarning(Exception):
 
 def check_templates(config: Config) -> str:
     """The factsheet and every email template, rendered through the builders the sync uses
-    with the sample registration and run (cluster_sync/sample.py): every list filled."""
+    with the sample registration and run (cluster_sync/sample.py), every list filled; the
+    emails to partners in every language there are emails in."""
+    from cluster_sync.report.service import report_composer  # the composer the sync uses
+
     today = date.today()
     with tempfile.TemporaryDirectory() as scratch:
         render_docx(
@@ -42,12 +55,58 @@ def check_templates(config: Config) -> str:
             Path(scratch) / "check.docx",
             extras=logo_images(config.branding),
         )
-    from cluster_sync.report.service import report_composer  # the composer the sync uses
-
     composer = report_composer(config)
+    _check_languages(composer, config)
     for template, context in sample_emails(today, config.form.url):
-        composer.render(template, context)
-    return "factsheet and email templates render"
+        if template in PARTNER_TEMPLATES:
+            for language in composer.languages.codes:  # every language folder
+                composer.render(template, context, language)
+        else:
+            composer.render(template, context)
+    others = [code for code in composer.languages.codes if code != ENGLISH_CODE]
+    return "factsheet and email templates render" + (
+        f" (emails to partners also in {', '.join(others)})" if others else ""
+    )
+
+
+def partner_renders() -> list[tuple[str, dict[str, Any]]]:
+    """Each email to a partner with each of its branches, every optional part on (an edit
+    link, a published link): a first factsheet, an update, a new layout (`rerender
+    --notify`), the problems."""
+    samples = sample_emails(date.today())
+    return [
+        (name, context)
+        for name, context in samples
+        if name in PARTNER_TEMPLATES and context["edit_link"] and context.get("factsheet_link", 1)
+    ]
+
+
+def partner_samples() -> dict[str, dict[str, Any]]:
+    """Sample tags of each email to a partner, every list non-empty, every optional part on
+    (the update with its changes and published link)."""
+    renders = partner_renders()
+    factsheet = next(c for n, c in renders if n == "factsheet" and c["factsheet_link"])
+    problems = next(c for n, c in renders if n == "problems")
+    return {"factsheet": factsheet, "problems": problems}
+
+
+def _check_languages(composer: Composer, config: Config) -> None:
+    """`[mail] language` and each `[mail.cluster_languages]` name a language there are emails in."""
+    settings = {"mail.language": config.mail.language}
+    settings.update(
+        {f"mail.cluster_languages.{k}": v for k, v in config.mail.cluster_languages.items()}
+    )
+    unknown = [
+        f"{key} = {value!r}"
+        for key, value in settings.items()
+        if composer.languages.find(value) is None
+    ]
+    if unknown:
+        raise TemplateError(
+            f"{'; '.join(unknown)}: no emails are written in that language "
+            f"(there are: {', '.join(composer.languages.codes)}).",
+            hint="give one of those codes, or add a folder for the language (docs/languages.md).",
+        )
 
 
 def _report(config: Config) -> str:

@@ -52,7 +52,8 @@ def packaged(folder: str) -> Traversable:
 
 
 def plan(folder: Path) -> list[Planned]:
-    """Every file `init` writes, the email templates included whatever their number."""
+    """Every file `init` writes, the email templates included whatever their number (and
+    each language's folder)."""
     planned = [
         Planned(
             packaged(package) / name,
@@ -62,11 +63,18 @@ def plan(folder: Path) -> list[Planned]:
         )
         for package, name, destination in LAYOUT
     ]
-    email = packaged("templates") / "email"
-    for item in sorted(email.iterdir(), key=lambda t: t.name):
-        if item.is_file() and item.name.endswith(".j2"):
-            planned.append(Planned(item, folder / "templates" / "email" / item.name))
+    planned += _email_files(packaged("templates") / "email", folder / "templates" / "email")
     return planned
+
+
+def _email_files(source: Traversable, destination: Path) -> list[Planned]:
+    found = []
+    for item in sorted(source.iterdir(), key=lambda t: t.name):
+        if item.is_dir():
+            found += _email_files(item, destination / item.name)
+        elif item.name.endswith((".j2", ".toml")):
+            found.append(Planned(item, destination / item.name))
+    return found
 
 
 def executable() -> str:

@@ -24,8 +24,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cluster_sync import form, keys, recovery, text, unchanged
-from cluster_sync.addresses import parse_addresses, secretariat
-from cluster_sync.changes import describe_changes
+from cluster_sync.addresses import secretariat
+from cluster_sync.changes import change_messages
 from cluster_sync.config import Config
 from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
@@ -35,6 +35,7 @@ from cluster_sync.fingerprint import record_template, template_fingerprint
 from cluster_sync.identity import Identified, identify, natural_key
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue, queue_counts
+from cluster_sync.messages import Message
 from cluster_sync.model import Address, Registration
 from cluster_sync.outputs import (
     SOURCE,
@@ -50,13 +51,14 @@ from cluster_sync.publish.service import clear_withdrawn, mark_withdrawn
 from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
+from cluster_sync.render.languages import choose_language
 from cluster_sync.render.messages import edit_link, factsheet_message, problems_message
 from cluster_sync.sheetstatus import ERROR_LINE, Parts, local_time, status_line
 from cluster_sync.sources.base import RowStatus, Snapshot, Source, SourceRow
 from cluster_sync.state import State, StoredRegistration
 from cluster_sync.summary import RowResult, RunSummary
 from cluster_sync.unchanged import Quiet, row_fingerprint, run_salt, settings_digest
-from cluster_sync.validate import Outcome, is_blank_row, validate_row
+from cluster_sync.validate import Outcome, is_blank_row, parse_addresses, validate_row
 
 log = logging.getLogger(__name__)
 Progress = Callable[[Iterable[Identified]], Iterable[Identified]]
@@ -481,13 +483,17 @@ class Sync:
             change = "new" if values["version"] == 1 else "updated"
         if values["data"] is None:  # a registration recovered without its answers
             values["data"] = json.loads(reg.to_json())
+        elif values["data"].get("language", "") != reg.language:
+            # only the Preferred language changed: no new version, but resend and preview
+            # speak the language asked for now
+            values["data"] = {**values["data"], "language": reg.language}
         path, rendered = self._factsheet(item, reg, values["version"], changed, summary)
         send = values["emailed_version"] < values["version"]
         held = send and self.config.approval.required and not item.row.approved
         if rendered or (send and not held):
             self.documents.append(path)
         received = self._emailed_data(stored) if send else None
-        changes = describe_changes(received, values["data"]) if received else []
+        changes = change_messages(received, values["data"]) if received else []
         replaced = (stored.version, stored.data) if changed and stored and stored.data else None
         return partial(
             self._record,
@@ -531,7 +537,7 @@ class Sync:
         rendered: bool,
         held: bool,
         summary: RunSummary,
-        changes: list[str],
+        changes: list[Message],
         replaced: tuple[int, dict[str, Any]] | None,
     ) -> RowResult:
         """Queue the factsheet email and record the version, its files and the registration
@@ -600,7 +606,7 @@ class Sync:
         path: Path,
         first: bool,
         files: dict[str, Made],
-        changes: list[str],
+        changes: list[Message],
     ) -> int:
         """The factsheet to its people; "updated" only when an earlier version reached them,
         with what changed since that version."""
@@ -633,6 +639,7 @@ class Sync:
                 recovery.CONTENT_HEADER: reg.content_hash(),
             },
             now=self.now,
+            language=self._language(item),
         )
         return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
 
@@ -726,7 +733,7 @@ class Sync:
             cluster_id=item.cluster_id,
             submitted=item.outcome.submitted_at,
             typed_stamp=item.row.values.get("timestamp"),
-            problems=problems,
+            problems=list(item.outcome.problems),
             link=self._link(item),
         )
         messages = self.composer.compose(
@@ -738,8 +745,17 @@ class Sync:
             to=[to],
             headers={recovery.REF_HEADER: recovery.ref(item.natural_key)},
             now=self.now,
+            language=self._language(item),
         )
         return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
+
+    def _language(self, item: Identified) -> str:
+        """The language of this row's emails (cluster_sync/render/languages.py)."""
+        answer = item.row.values.get(form.PREFERRED_LANGUAGE.key)
+        choice = choose_language(self.composer.languages, self.config.mail, item.cluster_id, answer)
+        if choice.note:
+            log.warning("row %s: %s", item.row.row_number, choice.note)
+        return choice.code
 
     def _link(self, item: Identified) -> dict[str, Any]:
         return edit_link(item.row.values.get("edit_link"), self.config.form.url)

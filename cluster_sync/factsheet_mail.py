@@ -3,17 +3,23 @@ registration behind a typed Cluster ID, its people, and the factsheet email's co
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from cluster_sync.addresses import parse_addresses
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
+from cluster_sync.messages import Message
 from cluster_sync.model import Address, Registration
+from cluster_sync.render.email import Composer
+from cluster_sync.render.languages import choose_language
 from cluster_sync.render.messages import edit_link, factsheet_message
 from cluster_sync.sources.base import normalise_cluster_id
 from cluster_sync.state import State, StoredRegistration
+from cluster_sync.validate import parse_addresses
+
+log = logging.getLogger(__name__)
 
 
 def with_factsheet(state: State, typed: str) -> tuple[StoredRegistration, Registration]:
@@ -49,7 +55,7 @@ def email_context(
     today: date,
     *,
     updated: bool = False,
-    changes: Sequence[str] = (),
+    changes: Sequence[Message | str] = (),
     rerendered: bool = False,
     factsheet_link: str | None = None,
 ) -> dict[str, Any]:
@@ -66,6 +72,15 @@ def email_context(
         factsheet_link=factsheet_link,
         rerendered=rerendered,
     )
+
+
+def email_language(config: Config, composer: Composer, cluster_id: str, reg: Registration) -> str:
+    """The language of this registration's emails (docs/languages.md), from the answer stored
+    with its last version; a note when that answer names no language there are emails in."""
+    choice = choose_language(composer.languages, config.mail, cluster_id, reg.language)
+    if choice.note:
+        log.warning("%s: %s", cluster_id, choice.note)
+    return choice.code
 
 
 def emailed_data(state: State, stored: StoredRegistration) -> dict[str, Any] | None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from cluster_sync.mailqueue import DeliveryReport, QueueCounts
+from cluster_sync.messages import Message
 from cluster_sync.model import Address, Participant, Registration, RoadmapItem
 from cluster_sync.publish.service import PublishReport
 from cluster_sync.state import State, StoredRegistration
@@ -23,13 +24,15 @@ from cluster_sync.summary import RowResult, RunSummary
 #: the day the documentation's example factsheet is shown on (templates/build_templates.py)
 PREVIEW_DAY = date(2025, 6, 12)
 CLUSTER_ID = "CL-2000-001"
+#: the emails to partners, written in each language there are emails in (the others: English)
+PARTNER_TEMPLATES = ("factsheet", "problems")
 VERSION = 2
-CHANGES = ("End date: 31 December 2025 → 30 June 2026", "Participants: 1 added")
 PROBLEMS = (
     'End date: "31/02/2025" is not a date; use the date picker.',
     "Contact email: “ana@example” has no domain such as example.org.",
 )
 EDIT_LINK = "https://docs.google.com/forms/d/e/1FAIpQLSdSampleForm0000/viewform?edit2=sample"
+FORM_URL = "https://docs.google.com/forms/d/e/1FAIpQLSdSampleForm0000/viewform"
 FACTSHEET_LINK = "https://www.example.org/factsheets/CL-2000-001-v2.pdf"
 
 
@@ -120,6 +123,14 @@ def running_on(today: date) -> Registration:
     return replace(reg, start_date=reg.start_date + shift, end_date=end, roadmap=roadmap)
 
 
+def sample_changes() -> list[Message]:
+    """What an update of the sample says changed (a date and a list), in any language."""
+    from cluster_sync.changes import change_messages
+
+    before = json.loads(sample_registration().to_json())
+    return change_messages(before, {**before, "end_date": "2030-09-30", "objectives": ["New"]})
+
+
 def sample_run() -> RunSummary:
     """A run in which every kind of row and every kind of trouble happened once."""
     summary = RunSummary(7, "the sample source", sheet_link="https://docs.google.com/x/edit")
@@ -128,7 +139,7 @@ def sample_run() -> RunSummary:
     summary.blank = 1
     summary.results = [
         RowResult(2, CLUSTER_ID, title, "new", "factsheet v1"),
-        RowResult(3, "CL-2000-002", "Updated", "updated", "factsheet v2", changes=[*CHANGES]),
+        RowResult(3, "CL-2000-002", "Updated", "updated", "factsheet v2", changes=sample_changes()),
         RowResult(
             4,
             "CL-2000-003",
@@ -197,17 +208,29 @@ def seed_state(state: State, today: date, now: str) -> None:
     )
 
 
-def sample_emails(today: date, form_url: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+def sample_emails(today: date, form_url: str | None = FORM_URL) -> list[tuple[str, dict[str, Any]]]:
     """Every email template but the report's (made from a report: see checks.py), each with
     the tags its builder gives in every case the sync meets: a first factsheet, an update
     with its changes and a published link, problems, the digest as queued and as final."""
     from cluster_sync.render.messages import edit_link, factsheet_message, problems_message
     from cluster_sync.summary import digest_context
+    from cluster_sync.validate import validate_row
 
     reg = sample_registration()
+    broken = validate_row({"end_date": "someday", "contact_email": "a@", "consent": ""})
     personal, form = edit_link(EDIT_LINK, form_url), edit_link(None, form_url)
     first = factsheet_message(
         reg, CLUSTER_ID, 1, today, updated=False, changes=(), link=form, factsheet_link=None
+    )
+    linked = factsheet_message(
+        reg,
+        CLUSTER_ID,
+        1,
+        today,
+        updated=False,
+        changes=(),
+        link=personal,
+        factsheet_link=FACTSHEET_LINK,
     )
     update = factsheet_message(
         reg,
@@ -215,7 +238,7 @@ def sample_emails(today: date, form_url: str | None = None) -> list[tuple[str, d
         VERSION,
         today,
         updated=True,
-        changes=CHANGES,
+        changes=sample_changes(),
         link=personal,
         factsheet_link=FACTSHEET_LINK,
     )
@@ -227,21 +250,22 @@ def sample_emails(today: date, form_url: str | None = None) -> list[tuple[str, d
         updated=True,
         changes=(),
         link=form,
-        factsheet_link=None,
+        factsheet_link=FACTSHEET_LINK,
         rerendered=True,
     )
     problems = problems_message(
         name=reg.contact_person,
         title=reg.title,
         cluster_id="CL-2000-003",
-        submitted=None,
-        typed_stamp="03/04/2025 10:11:12",
-        problems=PROBLEMS,
+        submitted=datetime(2025, 3, 3, 14, 5),
+        typed_stamp="03/03/2025 14:05:00",
+        problems=broken.problems,
         link=personal,
     )
     run = sample_run()
     return [
         ("factsheet", first),
+        ("factsheet", linked),
         ("factsheet", update),
         ("factsheet", rerendered),
         ("problems", problems),

@@ -18,12 +18,11 @@ import pytest
 from google_fixtures import answer_row
 
 from cluster_sync import form, text
-from cluster_sync.addresses import parse_addresses
 from cluster_sync.mailqueue import Outgoing
 from cluster_sync.model import Address
 from cluster_sync.render.email import Composer, ascii_address
 from cluster_sync.render.factsheet import factsheet_context
-from cluster_sync.validate import validate_row
+from cluster_sync.validate import parse_addresses, validate_row
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

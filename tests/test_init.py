@@ -34,8 +34,13 @@ def test_init_writes_a_deployment_folder(tmp_path: Path) -> None:
     assert written == sorted(p.destination.relative_to(folder).as_posix() for p in plan(folder))
     for name in ("config/cluster-sync.toml", "templates/factsheet.docx", "form.md"):
         assert name in written
-    emails = {p.name for p in (ROOT / "templates" / "email").glob("*.j2")}
-    assert {p.name for p in (folder / "templates" / "email").iterdir()} == emails
+    shipped = ROOT / "templates" / "email"
+    emails = {p.relative_to(shipped) for p in shipped.rglob("*") if p.suffix in (".j2", ".toml")}
+    written_emails = folder / "templates" / "email"
+    assert {
+        p.relative_to(written_emails) for p in written_emails.rglob("*") if p.is_file()
+    } == emails
+    assert any(len(p.parts) == 2 for p in emails)  # the languages' folders too
     assert (folder / "templates" / "factsheet.docx").read_bytes() == (
         ROOT / "templates" / "factsheet.docx"
     ).read_bytes()

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from cluster_sync.dates import format_moment
 from cluster_sync.links import registration_link
-from cluster_sync.model import Registration
+from cluster_sync.messages import Message, msg
+from cluster_sync.model import Problem, Registration
 from cluster_sync.render.factsheet import factsheet_context
 
 
@@ -32,7 +32,7 @@ def factsheet_message(
     today: date,
     *,
     updated: bool,
-    changes: Sequence[str],
+    changes: Sequence[Message | str],
     link: dict[str, Any],
     factsheet_link: str | None,
     rerendered: bool = False,
@@ -43,6 +43,8 @@ def factsheet_message(
     context = factsheet_context(reg, cluster_id, version, today)
     context.update(updated=updated, short_name=reg.short_name, changes=list(changes))
     context["rerendered"] = rerendered
+    # dates as dates: the email writes them in its own language (3 mars 2025)
+    context.update(start_date=reg.start_date, end_date=reg.end_date)
     context.update(link)
     context["factsheet_link"] = factsheet_link
     return context
@@ -55,18 +57,17 @@ def problems_message(
     cluster_id: str | None,
     submitted: datetime | None,
     typed_stamp: object,
-    problems: Sequence[str],
+    problems: Sequence[Problem | str],
     link: dict[str, Any],
 ) -> dict[str, Any]:
-    """The tags of problems.*.j2."""
+    """The tags of problems.*.j2. The moment is given as a moment and each problem with its
+    words in any language: the email writes them in its own."""
     return {
         "name": name,
         "title": title,
         "cluster_id": cluster_id,
         # never the sheet's 03/04/2025: a day and a month a reader could swap
-        "submitted": format_moment(submitted)
-        if submitted
-        else (str(typed_stamp) if typed_stamp else "recently"),
+        "submitted": submitted or (str(typed_stamp) if typed_stamp else msg("recently")),
         "problems": list(problems),
         **link,
     }
