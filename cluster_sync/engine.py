@@ -690,6 +690,10 @@ class Sync:
             item = Identified(q.row, Outcome(None), q.stored.natural_key, q.stored.cluster_id)
             statuses.append(self._status(item, None, parts, links, q.stored))
         changed = [s for s in statuses if s.changed]
+        if changed:
+            # The sheet will show IDs and statuses from the state: they must survive a power
+            # loss before it does (cluster_sync/state.py)
+            self.state.make_durable()
         try:
             summary.written_back = self.source.write_back(changed) if changed else 0
         except ClusterSyncError as exc:
