@@ -17,7 +17,8 @@ commits with `synchronous = FULL` (the WAL is synced at that commit) or `make_du
 commits are appended in order, so syncing one makes every earlier one durable too. The durable
 points: a message marked `sending` before it is handed to a server or the outbox
 (mailqueue.Delivery), publishing's `pending` records before an upload, and the state before the
-sheet or export is written (engine.Sync._write_back: Cluster IDs, statuses). Everything else
+sheet or export is written (engine.Sync._write_back: Cluster IDs, statuses), and the end of
+every run (`finish_run`). Everything else
 (one commit per row, the `sent` marks) costs no disk wait: docs/operations.md says what a power
 loss can do.
 """
@@ -542,7 +543,8 @@ class State:
     def finish_run(
         self, run_id: int, outcome: str, counts: dict[str, int], error: str | None = None
     ) -> None:
-        with self.transaction() as db:
+        # durable: a finished run leaves nothing that a power loss could take back
+        with self.transaction(durable=True) as db:
             db.execute(
                 "UPDATE runs SET finished_at = ?, outcome = ?, counts = ?, error = ? WHERE id = ?",
                 (now_utc(), outcome, json.dumps(counts), error, run_id),
