@@ -171,7 +171,11 @@ class Sync:
             (item, self._handle(item, partial(self._first, item, summary))) for item in items
         ]
         self._make_outputs(summary)
-        for item, step in pending:
+        pending.reverse()
+        while pending:
+            # each row's step (its answers, its context) is let go once done, not kept
+            # through delivery and write-back: at 10,000 rows that is tens of megabytes
+            item, step = pending.pop()
             result = step if isinstance(step, RowResult) else self._handle(item, step)
             assert isinstance(result, RowResult)
             summary.results.append(result)
