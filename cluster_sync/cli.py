@@ -18,6 +18,7 @@ import click
 
 from cluster_sync import __version__, logs
 from cluster_sync import config as config_mod
+from cluster_sync.cluster_commands import preview, rerender
 from cluster_sync.config import Config
 from cluster_sync.console import (
     due_now,
@@ -60,18 +61,25 @@ def load_config(ctx: click.Context) -> Config:
     return cfg
 
 
+def existing_database(cfg: Config) -> Path:
+    """The state database's path, for commands that only look at it, so that they never
+    create one by accident (a typo in the path, or no sync run yet)."""
+    path = cfg.path(cfg.state.database)
+    if not path.exists():
+        raise ClusterSyncError(
+            f"There is no state database at {path}: no sync has run with this configuration yet.",
+            hint="run `cluster-sync sync` first, or check state.database in the configuration.",
+        )
+    return path
+
+
 @contextmanager
 def opened_state(cfg: Config, must_exist: bool = False) -> Iterator[Any]:
     """The state database; `must_exist` for commands that only look at it, so that they never
     create one by accident (a typo in the path, or no sync run yet)."""
     from cluster_sync.state import State
 
-    path = cfg.path(cfg.state.database)
-    if must_exist and not path.exists():
-        raise ClusterSyncError(
-            f"There is no state database at {path}: no sync has run with this configuration yet.",
-            hint="run `cluster-sync sync` first, or check state.database in the configuration.",
-        )
+    path = existing_database(cfg) if must_exist else cfg.path(cfg.state.database)
     state = State(path)
     try:
         yield state
@@ -218,6 +226,7 @@ def check(ctx: click.Context, connect: bool) -> None:
 @handle_errors
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show the registrations, their state, what is queued, and the last runs."""
+    from cluster_sync.fingerprint import template_ages
     from cluster_sync.mailqueue import queue_counts, queue_listing
     from cluster_sync.publish.service import overview, target_key
     from cluster_sync.sheetstatus import email_state
@@ -230,6 +239,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         counts = queue_counts(state)
         runs = [dict(r) for r in state.last_runs(5)]
         published = overview(state, target_key(cfg))
+        ages = template_ages(cfg, state)
     if as_json:
         click.echo(
             json.dumps(
@@ -242,6 +252,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
                         "failed": counts.failed,
                     },
                     "runs": runs,
+                    "templates": {"older": ages.older, "unknown": ages.unknown},
                 }
                 | ({"publishing": published} if published else {}),
                 default=str,
@@ -257,6 +268,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
             state_text = f"needs fixing ({len(r.problems)})"
         click.echo(f"  {r.cluster_id}  {state_text:<34} {r.title[:60]}")
     click.echo(f"Mail queue: {queue_line(counts)} (details: cluster-sync outbox)")
+    for line in ages.lines():
+        click.echo(line)
     if published:
         click.echo(
             f"Published factsheet files: {published['published']}, waiting: {published['waiting']}"
@@ -396,6 +409,8 @@ def resend(ctx: click.Context, cluster_id: str, to: str | None) -> None:
 
 # The report command lives with the report library; it imports only click here.
 cli.add_command(report)
+cli.add_command(rerender)
+cli.add_command(preview)
 
 
 @cli.command("export")

@@ -28,6 +28,8 @@ from cluster_sync.config import Config
 from cluster_sync.dates import format_moment
 from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
+from cluster_sync.factsheet_mail import emailed_data
+from cluster_sync.fingerprint import record_template, template_fingerprint
 from cluster_sync.identity import Identified, identify, natural_key
 from cluster_sync.links import registration_link
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
@@ -101,6 +103,7 @@ class Sync:
         self.run_id: int | None = None
         self.documents: list[Path] = []  # factsheets whose other formats this run needs
         self.files: dict[Path, dict[str, Made]] = {}
+        self.template = template_fingerprint(config)  # recorded with each factsheet it makes
         mail = config.mail
         self.composer = Composer(
             config.path(config.output.email_templates),
@@ -451,11 +454,7 @@ class Sync:
     def _emailed_data(self, stored: StoredRegistration | None) -> dict[str, Any] | None:
         """The answers of the version the partner last received (None: none received, or
         received before versions were kept)."""
-        if stored is None or stored.emailed_version == 0:
-            return None
-        if stored.emailed_version == stored.version:
-            return stored.data
-        return self.state.version_data(stored.cluster_id, stored.emailed_version)
+        return None if stored is None else emailed_data(self.state, stored)
 
     def _make_outputs(self, summary: RunSummary) -> None:
         """The other formats of this run's factsheets, all at once."""
@@ -502,6 +501,7 @@ class Sync:
                 self.state.add_factsheet(
                     str(item.cluster_id), values["version"], values["content_hash"], str(path)
                 )
+                record_template(self.state, str(item.cluster_id), values["version"], self.template)
             if files:
                 self.state.record_factsheet_files(
                     str(item.cluster_id),

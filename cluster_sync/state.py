@@ -167,6 +167,17 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX message_attachments_hash ON message_attachments (hash);
     """,
+    # 8 (issue 13) which factsheet template made each factsheet version: a fingerprint of the
+    # template and the artwork it prints (cluster_sync/fingerprint.py). Versions made before
+    # this table existed have no row: their template is unknown.
+    """
+    CREATE TABLE IF NOT EXISTS factsheet_templates (
+        cluster_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        template TEXT NOT NULL,
+        PRIMARY KEY (cluster_id, version)
+    );
+    """,
 ]
 
 

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from cluster_sync import __version__
 from cluster_sync.config import Config
+from cluster_sync.fingerprint import template_fingerprint
 from cluster_sync.sources.base import SourceRow
 from cluster_sync.state import State, StoredRegistration
 from cluster_sync.summary import RowResult
@@ -49,10 +50,7 @@ def settings_digest(config: Config) -> str:
     configuration, the factsheet and email templates and the logos; as one digest."""
     digest = hashlib.sha256(f"{SCHEME}\0{__version__}\0".encode())
     digest.update(config.model_dump_json().encode())
-    files = [config.output.factsheet_template, config.branding.programme_logo, config.branding.eu_emblem]  # fmt: skip
-    for name in files:
-        path = config.path(name) if name else None
-        digest.update(path.read_bytes() if path and path.is_file() else b"-")
+    digest.update(template_fingerprint(config).encode())  # the factsheet template and logos
     emails = config.path(config.output.email_templates)
     for path in sorted(emails.glob("*.j2")) if emails.is_dir() else []:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())

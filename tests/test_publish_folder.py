@@ -72,12 +72,12 @@ def test_a_new_version_replaces_the_file_and_keeps_the_link(
 
 
 def test_a_title_never_reaches_a_path(make_config: MakeConfig, project: Path, web: Path) -> None:
-    title = "../../escape 'quoted' \"double\" \\ back"
+    title = "../../zqoutside 'quoted' \"double\" \\ back"
     path = responses(project, 1, title=title)
     run_sync(make_config(extra=folder_section(web)))
 
     assert [p.name for p in web.iterdir()] == [sheet(path)[0]["Cluster ID"] + ".docx"]
-    assert not (project / "escape").exists() and not list(project.parent.glob("*escape*"))
+    assert not (project / "zqoutside").exists() and not list(project.parent.glob("*zqoutside*"))
 
 
 def test_a_missing_web_folder_delays_the_link_not_the_email(

@@ -362,6 +362,55 @@ def test_the_command_with_send_twice_delivers_once(config: Config, state: State)
     assert count == 1
 
 
+def test_a_corrected_draft_is_sent_on_purpose_only(config: Config, state: State) -> None:
+    portfolio(state)
+    cli.add_command(report)
+    runner = CliRunner()
+    args = ["--config", str(config.base_dir / "cluster-sync.toml"), "report",
+            "--from", "2026-01-01", "--to", "2026-12-31", "--send"]  # fmt: skip
+    assert runner.invoke(cli, args).exit_code == 0
+    again = runner.invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    assert "already sent" in again.output
+    assert "To send this corrected draft 2, run the same command with --correction." in again.output
+
+    corrected = runner.invoke(cli, [*args, "--correction"])
+    assert corrected.exit_code == 0, corrected.output
+    assert "Queued to the secretariat (corrected draft 3)" in corrected.output
+    assert "Sent 1," in corrected.output
+    rows = state.db.execute(
+        "SELECT dedupe_key, kind, subject, state, message_id FROM messages ORDER BY id"
+    ).fetchall()
+    assert [(r["dedupe_key"], r["kind"], r["state"]) for r in rows] == [
+        ("report:2026-01-01:2026-12-31", "report", "sent"),
+        ("report:2026-01-01:2026-12-31:draft3", "report_correction", "sent"),
+    ]
+    assert rows[0]["subject"].endswith("(draft 1)")
+    assert rows[1]["subject"].endswith("(draft 3, correction)")
+    emls = sorted((config.base_dir / "outbox").rglob("*.eml"))
+    assert len(emls) == 2
+    body = emls[1].read_text(encoding="utf-8", errors="replace")
+    assert "This is a corrected draft: it replaces the report of this period sent before." in body
+    (sent,) = state.db.execute("SELECT sent_message FROM reports").fetchone()
+    assert sent == rows[1]["message_id"]  # "already sent" names the latest
+
+    alone = runner.invoke(cli, [*args[:-1], "--correction"])
+    assert alone.exit_code == 1 and "--correction goes with --send" in alone.output
+
+
+def test_a_correction_of_a_period_never_sent_is_its_report(config: Config, state: State) -> None:
+    portfolio(state)
+    cli.add_command(report)
+    result = CliRunner().invoke(
+        cli, ["--config", str(config.base_dir / "cluster-sync.toml"), "report",
+              "--from", "2026-01-01", "--to", "2026-06-30", "--send", "--correction"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Nothing was sent for this period before" in result.output
+    (key,) = state.db.execute("SELECT dedupe_key FROM messages").fetchone()
+    assert key == "report:2026-01-01:2026-06-30"
+
+
 def test_the_command_refuses_a_reversed_period(config: Config) -> None:
     cli.add_command(report)
     result = CliRunner().invoke(

@@ -62,23 +62,44 @@ def _period(start: date | None, end: date | None, today: date) -> Period:
     is_flag=True,
     help="Queue the report to the secretariat (once per period) and deliver now.",
 )
+@click.option(
+    "--correction",
+    is_flag=True,
+    help="With --send: send this draft although the period was sent before, marked as a "
+    "corrected draft.",
+)
 @click.pass_context
 def report(
-    ctx: click.Context, start: datetime | None, end: datetime | None, out: Path | None, send: bool
+    ctx: click.Context,
+    start: datetime | None,
+    end: datetime | None,
+    out: Path | None,
+    send: bool,
+    correction: bool,
 ) -> None:
     """Make the Community of Practice clusters report for a period (.docx and .md)."""
     from cluster_sync.cli import handle_errors
 
-    handle_errors(_run)(ctx, _day(start), _day(end), out, send)
+    handle_errors(_run)(ctx, _day(start), _day(end), out, send, correction)
 
 
 def _run(
-    ctx: click.Context, start: date | None, end: date | None, out: Path | None, send: bool
+    ctx: click.Context,
+    start: date | None,
+    end: date | None,
+    out: Path | None,
+    send: bool,
+    correction: bool = False,
 ) -> None:
     from cluster_sync.cli import load_config, opened_state, say
     from cluster_sync.lock import state_lock
     from cluster_sync.report.service import make_report
 
+    if correction and not send:
+        raise ClusterSyncError(
+            "--correction goes with --send; nothing was made.",
+            hint="run `cluster-sync report --send --correction` with the period's --from and --to.",
+        )
     cfg = load_config(ctx)
     now = datetime.now(UTC)
     period = _period(start, end, now.astimezone(cfg.zone).date())
@@ -90,7 +111,7 @@ def _run(
             say(ctx, line)
         say(ctx, made.summary)
         if send:
-            _send(ctx, cfg, state, made, now)
+            _send(ctx, cfg, state, made, now, correction)
 
 
 def _other_files(cfg: Config, made: Report) -> list[str]:
@@ -104,19 +125,29 @@ def _other_files(cfg: Config, made: Report) -> list[str]:
     return lines
 
 
-def _send(ctx: click.Context, cfg: Config, state: State, made: Report, now: datetime) -> None:
+def _send(
+    ctx: click.Context, cfg: Config, state: State, made: Report, now: datetime, correction: bool
+) -> None:
     from cluster_sync.cli import say
     from cluster_sync.mailers import open_mailer
     from cluster_sync.mailqueue import deliver
-    from cluster_sync.report.service import send_report, sent_message
+    from cluster_sync.report.service import send_correction, send_report, sent_message
 
-    if send_report(cfg, state, made, now):
+    before = sent_message(state, made.period)
+    if correction and send_correction(cfg, state, made, now):
+        what = f"corrected draft {made.draft}" if before else f"draft {made.draft}"
+        say(ctx, f"Queued to the secretariat ({what}): {', '.join(cfg.mail.secretariat)}")
+        if not before:
+            say(ctx, "Nothing was sent for this period before: it goes as the period's report.")
+    elif not correction and send_report(cfg, state, made, now):
         say(ctx, f"Queued to the secretariat: {', '.join(cfg.mail.secretariat)}")
+    elif correction:
+        say(ctx, f"Draft {made.draft} of this period was already queued; not again.", fg="yellow")
     else:
         say(
             ctx,
-            f"The report of this period was already sent ({sent_message(state, made.period)}); "
-            "not queued again.",
+            f"The report of this period was already sent ({before}); not queued again. To send "
+            f"this corrected draft {made.draft}, run the same command with --correction.",
             fg="yellow",
         )
     result = deliver(state, open_mailer(cfg), cfg.mail.limits)

@@ -167,17 +167,33 @@ def report_email_context(report: Report) -> dict[str, Any]:
 
 def send_report(config: Config, state: State, report: Report, now: datetime) -> bool:
     """Queue the draft to the secretariat; False when this period was queued before."""
-    from cluster_sync.validate import parse_addresses
-
     if sent_message(state, report.period):
         return False
+    return _queue_report(config, state, report, now, dedupe_key(report.period), correction=False)
+
+
+def send_correction(config: Config, state: State, report: Report, now: datetime) -> bool:
+    """Queue this draft as the correction of a period sent before (`report --send
+    --correction`), under a key of its own (`report:<from>:<to>:draft<N>`): on purpose, each
+    corrected draft is sent once. The period's first report when none was sent yet."""
+    if not sent_message(state, report.period):
+        return send_report(config, state, report, now)
+    key = f"{dedupe_key(report.period)}:draft{report.draft}"
+    return _queue_report(config, state, report, now, key, correction=True)
+
+
+def _queue_report(
+    config: Config, state: State, report: Report, now: datetime, key: str, correction: bool
+) -> bool:
+    from cluster_sync.validate import parse_addresses
+
     to = [a for cell in config.mail.secretariat for a, _ in parse_addresses(cell) if a]
     messages = report_composer(config).compose(
-        dedupe_key=dedupe_key(report.period),
-        kind="report",
+        dedupe_key=key,
+        kind="report_correction" if correction else "report",
         cluster_id=None,
         template="report",
-        context=report_email_context(report),
+        context=report_email_context(report) | {"correction": correction},
         to=to,
         attachments=attachments(config, report.docx, report.files),
         now=now,

@@ -1,0 +1,83 @@
+"""What the commands acting on one cluster share (`resend`, `rerender`, `preview`): the stored
+registration behind a typed Cluster ID, its people, and the factsheet email's context."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from cluster_sync.config import Config
+from cluster_sync.errors import ClusterSyncError
+from cluster_sync.links import registration_link
+from cluster_sync.model import Address, Registration
+from cluster_sync.render.factsheet import factsheet_context
+from cluster_sync.sources.base import normalise_cluster_id
+from cluster_sync.state import State, StoredRegistration
+from cluster_sync.validate import parse_addresses
+
+
+def with_factsheet(state: State, typed: str) -> tuple[StoredRegistration, Registration]:
+    """The registration `typed` names and its answers, when it has a factsheet; else a
+    ClusterSyncError saying what to do."""
+    cluster_id = normalise_cluster_id(typed)
+    stored = state.registration(cluster_id) if cluster_id else None
+    if stored is None:
+        raise ClusterSyncError(
+            f"There is no registration {typed!r}.",
+            hint="give a Cluster ID as `cluster-sync status` or the sheet shows it (CL-2025-007).",
+        )
+    if stored.version == 0 or not stored.data:
+        raise ClusterSyncError(
+            f"{stored.cluster_id} has no factsheet yet (its registration is {stored.status}).",
+            hint="its factsheet is made and sent by the sync once the registration is valid.",
+        )
+    return stored, Registration.from_data(stored.data)
+
+
+def people(config: Config, reg: Registration) -> list[Address]:
+    """Who gets the factsheet email: the contact first, then the participants, unless
+    `[mail] factsheet_to = "contact"`."""
+    everyone = reg.recipients()
+    return everyone[:1] if config.mail.factsheet_to == "contact" else everyone
+
+
+def email_context(
+    config: Config,
+    reg: Registration,
+    cluster_id: str,
+    version: int,
+    today: date,
+    *,
+    updated: bool = False,
+    changes: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The factsheet email's tags (docs/templates.md), with the form's link: the stored
+    answers do not keep the row's personal edit link."""
+    context = factsheet_context(reg, cluster_id, version, today)
+    link, personal = registration_link(None, config.form.url)
+    context.update(updated=updated, short_name=reg.short_name, changes=list(changes))
+    context.update(edit_link=link, edit_link_personal=personal)
+    return context
+
+
+def emailed_data(state: State, stored: StoredRegistration) -> dict[str, Any] | None:
+    """The answers of the version the partner last received (None: none received, or received
+    before versions were kept)."""
+    if stored.emailed_version == 0:
+        return None
+    if stored.emailed_version == stored.version:
+        return stored.data
+    return state.version_data(stored.cluster_id, stored.emailed_version)
+
+
+def one_address(value: str, option: str) -> Address:
+    """The one address an option (`--to`, `--send-to`) gives, or an error saying so."""
+    found = parse_addresses(value)
+    address, error = found[0]
+    if address is None or len(found) != 1:
+        raise ClusterSyncError(
+            f"{option} {value!r} is not one email address{': ' + error if error else ''}.",
+            hint=f"give one address, such as {option} ana@example.org.",
+        )
+    return address
