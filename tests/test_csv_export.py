@@ -494,24 +494,3 @@ def test_an_export_that_keeps_changing_is_left_as_its_last_save(
     assert "nothing was written" in caught.value.message
     assert path.read_bytes() == saves[-1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["responses.csv"]
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        b"",
-        b"a,b\r\n1,2\r\n",
-        b"a,b\n1,2",
-        b'a,b\r1,"x\r\ny"\r\n\r\n',
-        'Τίτλος,Заглавие\n"многоредов\nтекст",🌿\r\nend\u2028still,\x85\n'.encode(),
-        b"\n\n\r\r\n",
-    ],
-)
-def test_an_all_utf8_file_is_split_into_the_lines_the_line_by_line_decoding_finds(
-    body: bytes,
-) -> None:
-    from cluster_sync.sources.csv_export import _decode, _decode_lines
-
-    fast, slow = _decode(body, b""), _decode_lines(body, b"")
-    assert fast.text == slow.text
-    assert fast.lines == slow.lines

@@ -31,9 +31,6 @@ _QUOTED = re.compile(r'"([^"]*(?:""[^"]*)*)"')
 _SEP_LINE = re.compile(r"^sep=(.)$")  # Excel's "sep=;" hint on the first line
 _LINE_REST = re.compile(r"[^\r\n]*")
 _UNQUOTED = {d: re.compile(f"[^{re.escape(d)}\r\n]*") for d in DELIMITERS}
-#: the line breaks bytes.splitlines knows, in text and in bytes
-_BREAK = re.compile("\r\n|\r|\n")
-_BREAK_BYTES = re.compile(b"\r\n|\r|\n")
 
 
 @dataclass(slots=True)
@@ -237,24 +234,6 @@ def _number(value: str) -> bool:
 
 
 def _decode(body: bytes, bom: bytes) -> CsvExport:
-    """The text and where each line starts. A file that is UTF-8 throughout (nearly every
-    export) is decoded at once: UTF-8 never uses a carriage return or line feed byte inside a
-    character, so the text's line breaks are the bytes' and its lines are the same ones
-    _decode_lines finds one by one (the slow way, needed when some line is not UTF-8)."""
-    try:
-        whole = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return _decode_lines(body, bom)
-    chars = [0, *(m.end() for m in _BREAK.finditer(whole))]
-    places = [0, *(m.end() for m in _BREAK_BYTES.finditer(body))]
-    if chars[-1] == len(whole):  # no line starts at the very end
-        chars.pop()
-        places.pop()
-    lines = [_Line(c, b, "utf-8") for c, b in zip(chars, places, strict=True)]
-    return CsvExport(body=body, bom=bom, text=whole, lines=lines)
-
-
-def _decode_lines(body: bytes, bom: bytes) -> CsvExport:
     lines: list[_Line] = []
     parts: list[str] = []
     chars = 0
