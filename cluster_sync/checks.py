@@ -114,6 +114,8 @@ def _sample_digest() -> dict[str, object]:
     ]
     summary.awaiting_approval = [summary.results[0]]
     summary.interrupted = ["run 1 was stopped before it finished"]
+    summary.erased_rows = [8]
+    summary.pruned = {"email bodies": 2}
     summary.delivery = DeliveryReport(
         sent=1, failed=[(1, "subject", "550 no")], refused=[(2, "a@example.org", "550 no")]
     )

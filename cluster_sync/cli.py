@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from cluster_sync import __version__, logs
+from cluster_sync import __version__, files, logs
 from cluster_sync import config as config_mod
 from cluster_sync.cluster_commands import preview, rerender
 from cluster_sync.config import Config
@@ -57,6 +57,7 @@ def cli(ctx: click.Context, config_path: Path, verbose: bool, quiet: bool) -> No
 
 def load_config(ctx: click.Context) -> Config:
     cfg = config_mod.load(ctx.obj["config_path"])
+    files.configure(cfg.privacy.mode)
     logs.setup(cfg.path(cfg.log.file) if cfg.log.file else None, cfg.log.level, ctx.obj["verbose"])
     return cfg
 
@@ -226,8 +227,11 @@ def check(ctx: click.Context, connect: bool) -> None:
 @handle_errors
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show the registrations, their state, what is queued, and the last runs."""
+    from datetime import UTC, datetime
+
     from cluster_sync.fingerprint import template_ages
     from cluster_sync.mailqueue import queue_counts, queue_listing
+    from cluster_sync.privacy.retention import plan_retention
     from cluster_sync.publish.service import overview, target_key
     from cluster_sync.sheetstatus import email_state
 
@@ -239,6 +243,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         counts = queue_counts(state)
         runs = [dict(r) for r in state.last_runs(5)]
         published = overview(state, target_key(cfg))
+        prune = plan_retention(cfg, state, datetime.now(UTC))
         ages = template_ages(cfg, state)
     if as_json:
         click.echo(
@@ -252,6 +257,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
                         "failed": counts.failed,
                     },
                     "runs": runs,
+                    "retention_next_run": prune.counts,
                     "templates": {"older": ages.older, "unknown": ages.unknown},
                 }
                 | ({"publishing": published} if published else {}),
@@ -275,6 +281,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
             f"Published factsheet files: {published['published']}, waiting: {published['waiting']}"
             + (f" (last problem: {published['last_error']})" if published["last_error"] else "")
         )
+        if published["to_withdraw"]:
+            click.echo(f"Published files the next sync withdraws: {published['to_withdraw']}")
+    click.echo(f"Retention at the next sync will remove: {prune.describe()}")
     for run in runs:
         c = json.loads(run["counts"])
         delivered = f"{c.get('sent', 0)} sent" + (
@@ -431,6 +440,72 @@ def export(ctx: click.Context, fmt: str, out: Path | None) -> None:
     with opened_state(cfg, must_exist=True) as state:
         count = export_registry(state, fmt, out, datetime.now(cfg.zone).date())
     say(ctx, f"Registry: {count} cluster{'' if count == 1 else 's'} written to {out}")
+
+
+# -- personal data (docs/privacy.md) --------------------------------------------------------
+
+
+@cli.command()
+@click.argument("address")
+@click.option("--name", "names", multiple=True, help="Also remove this name (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Only show what would change (the default).")
+@click.option("--yes", is_flag=True, help="Do it: erase the person everywhere.")
+@click.pass_context
+@handle_errors
+def forget(
+    ctx: click.Context, address: str, names: tuple[str, ...], dry_run: bool, yes: bool
+) -> None:
+    """Erase a person (an erasure request): from the state, the outbox, the outputs, the log."""
+    from datetime import datetime
+
+    from cluster_sync.lock import state_lock
+    from cluster_sync.privacy.forget import erase, plan_erasure
+
+    cfg = load_config(ctx)
+    with state_lock(cfg.path(cfg.state.database)), opened_state(cfg, must_exist=True) as state:
+        plan = plan_erasure(cfg, state, address, list(names))
+        for what, n in plan.counts.items():
+            say(ctx, f"  {what}: {n}")
+        for path in plan.files:
+            say(ctx, f"    {path}")
+        if not yes or dry_run:
+            say(
+                ctx,
+                f"Dry run: {counted(plan.items, 'item')} would change; run again with --yes to erase.",
+            )
+            return
+        result = erase(cfg, state, plan, datetime.now(cfg.zone).date())
+    if result.remaining:
+        raise ClusterSyncError(
+            f"Erased {counted(plan.items, 'item')}, but these still name the person: "
+            + ", ".join(result.remaining),
+            hint="remove them by hand; docs/privacy.md lists every place cluster-sync writes.",
+        )
+    say(
+        ctx,
+        f"Erased: {counted(plan.items, 'item')} changed; the address is on the suppression list.",
+    )
+    say(ctx, "Also delete or edit the person's answers in the responses sheet (the sync cannot).")
+
+
+@cli.command("export-person")
+@click.argument("address")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the JSON here (and a .txt beside it) instead of printing.")  # fmt: skip
+@click.pass_context
+@handle_errors
+def export_person(ctx: click.Context, address: str, out: Path | None) -> None:
+    """Everything held about one address (an access request), as JSON and in words."""
+    from cluster_sync.privacy.export import person_record, person_text, write_record
+
+    cfg = load_config(ctx)
+    with opened_state(cfg, must_exist=True) as state:
+        record = person_record(cfg, state, address)
+    if out is None:
+        click.echo(person_text(record), nl=False)
+        return
+    paths = write_record(record, out)
+    say(ctx, f"Written: {paths[0]} and {paths[1]}")
 
 
 def main() -> None:

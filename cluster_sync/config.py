@@ -75,6 +75,10 @@ class FormConfig(_Section):
             )
         return value.strip()
 
+    #: the consent option exactly as the form words it (docs/privacy.md): a ticked answer
+    #: with this text is consent to publish the factsheet and name the cluster in reports
+    consent_text: str = Field(default=form.CONSENT_TEXT, min_length=10)
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -356,6 +360,27 @@ class FolderPublishConfig(_Section):
     path: Path
     #: the address at which that folder is served, e.g. https://www.example.org/factsheets/
     base_url: str
+    #: mode of the files put there: the web server must read them, through the folder's group
+    #: by default (docs/privacy.md); "0644" when it shares no group with this account
+    file_mode: str = "0640"
+
+    @field_validator("file_mode")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        try:
+            mode = int(value, 8)
+        except ValueError:
+            raise ValueError('is not an octal mode such as "0640"') from None
+        if mode & ~0o664 or mode & 0o600 != 0o600:
+            raise ValueError(
+                "must let the owner read and write, never execute, never let others write: "
+                'use "0600", "0640", "0660" or "0644"'
+            )
+        return value
+
+    @property
+    def mode(self) -> int:
+        return int(self.file_mode, 8)
 
     @field_validator("base_url")
     @classmethod
@@ -388,6 +413,37 @@ class PublishConfig(_Section):
         return self
 
 
+class PrivacyConfig(_Section):
+    """How long personal data is kept and who may read the files (docs/privacy.md says why)."""
+
+    #: mode of every file created (state, log, outbox, outputs); folders get the matching x bits
+    file_mode: str = "0600"
+    #: days after sending that an email's body and attachments are pruned (headers are kept)
+    sent_body_days: Annotated[int, Field(ge=1)] | None = 90
+    #: months after 31 December of the year a cluster ended that its people are anonymised
+    anonymise_after_months: Annotated[int, Field(ge=1)] | None = 60
+    #: factsheet versions kept per cluster (the newest ones); older files are deleted
+    keep_factsheet_versions: Annotated[int, Field(ge=1)] | None = 3
+
+    @field_validator("file_mode")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        try:
+            mode = int(value, 8)
+        except ValueError:
+            raise ValueError('is not an octal mode such as "0600" or "0640"') from None
+        if mode & ~0o660 or mode & 0o600 != 0o600:
+            raise ValueError(
+                "must let the owner read and write, may add the group, never others or execute: "
+                'use "0600", "0640" or "0660"'
+            )
+        return value
+
+    @property
+    def mode(self) -> int:
+        return int(self.file_mode, 8)
+
+
 class Config(_Section):
     source: Annotated[FileSourceConfig | GoogleSourceConfig, Field(discriminator="type")]
     form: FormConfig = FormConfig()
@@ -401,6 +457,7 @@ class Config(_Section):
     report: ReportScheduleConfig = ReportScheduleConfig()
     publish: PublishConfig | None = None
     branding: BrandingConfig = BrandingConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     #: the folder relative paths are resolved against (the config file's project root)
     base_dir: Path = Path(".")
 

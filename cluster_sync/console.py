@@ -215,6 +215,14 @@ def print_summary(ctx: click.Context, summary: RunSummary, where: dict[str, Path
     if summary.publishing:
         p = summary.publishing
         say(ctx, f"  factsheets published: {p.published}   not published yet: {p.unpublished}")
+        if p.withdrawn:
+            say(ctx, f"  published files withdrawn (consent withdrawn or erased): {p.withdrawn}")
+    pruned = ", ".join(f"{n} {what}" for what, n in summary.pruned.items() if n)
+    if pruned:
+        say(ctx, f"  retention removed: {pruned}")
+    if summary.erased_rows:
+        rows = ", ".join(str(n) for n in summary.erased_rows)
+        say(ctx, f"  sheet rows naming people erased on request (edit them): {rows}")
     if not dry:
         say(ctx, f"  sheet rows updated: {c['written_back']}")
     for label, path in where.items():

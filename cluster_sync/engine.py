@@ -16,6 +16,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -29,6 +30,7 @@ from cluster_sync.dates import format_moment
 from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
 from cluster_sync.factsheet_mail import emailed_data
+from cluster_sync.files import configure as configure_files
 from cluster_sync.fingerprint import record_template, template_fingerprint
 from cluster_sync.identity import Identified, identify, natural_key
 from cluster_sync.links import registration_link
@@ -43,6 +45,9 @@ from cluster_sync.outputs import (
     make_outputs,
     problems,
 )
+from cluster_sync.privacy.retention import apply_retention, is_anonymised, plan_retention
+from cluster_sync.privacy.suppress import Suppressed, checker, names_suppressed, suppress_data
+from cluster_sync.publish.service import clear_withdrawn, mark_withdrawn
 from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
@@ -79,8 +84,10 @@ class Sync:
         dry_run: bool = False,
         sleep: Callable[[float], None] | None = None,
         only: str | None = None,
+        retention: bool = True,
         accept_mass_change: bool = False,
     ) -> None:
+        configure_files(config.privacy.mode)
         self.config = config
         #: `sync --only CL-ID`: every row is read and identified, only this one is handled
         self.only = only
@@ -99,6 +106,10 @@ class Sync:
         self.dry_run = dry_run  # on a scratch copy of the state: never writes the sheet
         self.write_back = write_back and not dry_run
         self.sleep = sleep
+        self.retention = retention and not dry_run  # a dry run must not delete real files
+        #: sheet row -> people erased on request whom the row still names (cluster_sync/privacy)
+        self.erased_in_row: dict[int, int] = {}
+        self.suppressed: Suppressed | None = None
         self.accept_mass_change = accept_mass_change
         self.run_id: int | None = None
         self.documents: list[Path] = []  # factsheets whose other formats this run needs
@@ -157,6 +168,7 @@ class Sync:
             self.state.record_check(self.settings)
         self._check_mailer()
         snapshot = self.source.read()
+        self.suppressed = checker(self.state)
         quiet, rows = self._split(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")
         evidence = recovery.gather(self.state, self.config, snapshot.rows)
@@ -185,6 +197,10 @@ class Sync:
         self._count_quiet(quiet, summary)
         if not self.only:
             self._scheduled_report(summary)
+        # retention is for the whole state: `sync --only` handles one registration, not that.
+        # Before publishing: an anonymised cluster's copies are replaced in the same run.
+        if self.retention and not self.only:
+            self._prune(summary)
         self._publish(summary)
         self._deliver_all(summary)
         if self.write_back:
@@ -204,6 +220,15 @@ class Sync:
                 "shows it (CL-2025-007); nothing was done.",
             )
         return chosen
+
+    def _prune(self, summary: RunSummary) -> None:
+        """Retention (docs/privacy.md): what is kept longer than `[privacy]` allows goes,
+        before the digest is written, which says so."""
+        plan = plan_retention(self.config, self.state, self.now)
+        if plan.items:
+            apply_retention(self.config, self.state, plan, self.now)
+            log.info("retention pruned %s", plan.describe())
+        summary.pruned = plan.counts
 
     def _brake(
         self, identified: list[Identified], quiet: list[Quiet], summary: RunSummary
@@ -305,6 +330,7 @@ class Sync:
             quiet, rest = unchanged.split(
                 self.state, snapshot.rows, self.salt, self.existing_dir / "factsheets", self.config
             )
+            quiet, rest = self._erased_apart(quiet, rest)
         for number, why in snapshot.unreadable.items():
             summary.rows += 1
             summary.results.append(RowResult(number, None, "", "error", f"not read: {why}"))
@@ -314,6 +340,20 @@ class Sync:
         rows += self._validated(back, tz, summary)
         summary.rows += len(quiet)
         return quiet, rows
+
+    def _erased_apart(
+        self, quiet: list[Quiet], rest: list[SourceRow]
+    ) -> tuple[list[Quiet], list[SourceRow]]:
+        """A row naming someone erased on request is never skipped as unchanged: it is read
+        each run, so the erased person stays out and its status keeps saying the sheet must
+        be edited (docs/privacy.md)."""
+        if self.suppressed is None:
+            return quiet, rest
+        check = self.suppressed
+        named = [q for q in quiet if names_suppressed(q.row.values, check)]
+        if not named:
+            return quiet, rest
+        return [q for q in quiet if q not in named], rest + [q.row for q in named]
 
     def _count_quiet(self, quiet: list[Quiet], summary: RunSummary) -> None:
         """Unchanged rows count and show in the digest as the full path would have them."""
@@ -334,8 +374,23 @@ class Sync:
                 summary.blank += 1
                 continue
             summary.rows += 1
-            rows.append((row, validate_row(row.values, self.config.form.date_order, tz)))
+            settings = self.config.form
+            outcome = validate_row(row.values, settings.date_order, tz, settings.consent_text)
+            rows.append((row, self._without_erased(row.row_number, outcome)))
+        summary.erased_rows = sorted(self.erased_in_row)
         return rows
+
+    def _without_erased(self, row_number: int, outcome: Outcome) -> Outcome:
+        """People who asked to be forgotten are left out of what the sync keeps, even though
+        the old response in the sheet still names them."""
+        if self.suppressed is None or outcome.registration is None:
+            return outcome
+        data = json.loads(outcome.registration.to_json())
+        cleaned, removed = suppress_data(data, self.suppressed)
+        if cleaned == data:
+            return outcome
+        self.erased_in_row[row_number] = max(removed, 1)
+        return replace(outcome, registration=Registration.from_data(cleaned))
 
     def _deliver(self, summary: RunSummary, before: DeliveryReport | None = None) -> DeliveryReport:
         """One delivery pass; `before` is an earlier pass of this run, counted in the digest."""
@@ -363,6 +418,10 @@ class Sync:
             title = text.one_line(str(item.row.values.get("title") or ""), 300)
             note = f"duplicate of {item.duplicate_of} (same cluster title): not processed"
             return RowResult(item.row.row_number, None, title, "duplicate", note)
+        if is_anonymised(self.state, item.cluster_id):
+            # its people were removed after the retention period: the old row is not read again
+            note = "anonymised after the retention period; not read again"
+            return RowResult(item.row.row_number, item.cluster_id, "", "unchanged", note)
         if item.outcome.registration is not None:
             return self._valid(item, item.outcome.registration, summary)
         return self._invalid(item, summary)
@@ -497,6 +556,8 @@ class Sync:
                 )
                 values["emailed_version"] = values["version"]
             self.state.save_registration(StoredRegistration(**values))
+            # consent is given (again): what it allows is published again
+            clear_withdrawn(self.state, str(item.cluster_id), "consent")
             if rendered:
                 self.state.add_factsheet(
                     str(item.cluster_id), values["version"], values["content_hash"], str(path)
@@ -609,6 +670,8 @@ class Sync:
         )
         notify = submitter is not None and values["notified_problems_hash"] != problems_hash
         with self.state.transaction():
+            if item.cluster_id and _consent_missing(item):
+                self._withdraw_consent(item.cluster_id)
             if notify and submitter is not None:
                 previous = values["notified_problems_hash"]
                 queued = self._queue_problems(item, submitter, problems, problems_hash, previous)
@@ -621,6 +684,16 @@ class Sync:
             result.note = "no usable email address: nobody could tell the submitter"
         return result
 
+    def _withdraw_consent(self, cluster_id: str) -> None:
+        """Consent not (or no longer) given: what is published of the cluster is withdrawn by
+        the publishing pass, and a factsheet email still waiting in the queue is not sent."""
+        mark_withdrawn(self.state, cluster_id, "consent")
+        self.state.db.execute(
+            "UPDATE messages SET state = 'failed', last_reply = ? WHERE cluster_id = ? "
+            "AND kind LIKE 'factsheet%' AND state = 'queued'",
+            ("not sent: consent to publish was withdrawn", cluster_id),
+        )
+
     def _submitter(self, item: Identified) -> Address | None:
         """Who is told about problems, named in To: by the contact person's name when it is
         the contact's address and was typed without a name."""
@@ -628,6 +701,9 @@ class Sync:
         for key in ("respondent_email", "contact_email"):
             cell = item.row.values.get(key)
             address = parse_addresses(str(cell))[0][0] if cell else None
+            # an erased person is never written to again, even from an old row naming them
+            if address and self.suppressed and self.suppressed(address.email):
+                address = None
             found.append(address)
         respondent, contact = found
         submitter = respondent or contact
@@ -685,6 +761,9 @@ class Sync:
 
         errors = {r.row: r.note for r in summary.of("error")}
         links = sheet_links(self.state, target_key(self.config))
+        # a withdrawn factsheet's link is emptied: it no longer opens anything
+        for (cluster_id,) in self.state.db.execute("SELECT cluster_id FROM withdrawn"):
+            links.setdefault(cluster_id, "")
         parts = factsheet_parts(self.state)
         statuses = [
             self._status(item, errors.get(item.row.row_number), parts, links) for item in identified
@@ -720,10 +799,22 @@ class Sync:
             # What the sheet showed before may no longer be true: say what happened instead,
             # in plain words; the details are for the secretariat, not for the sheet.
             line = ERROR_LINE
+        if item.row.row_number in self.erased_in_row:
+            # the sheet still holds what was erased: only the secretariat can remove it there
+            line = (
+                "Personal data in this response was erased on request: the secretariat must "
+                f"also delete or edit the response in the sheet. {line}"
+            )
         # The Factsheet column only with publishing on: None leaves the cell alone.
         link = links.get(item.cluster_id) if links and item.cluster_id else None
         more = {form.FACTSHEET: link} if self.config.publish is not None else {}
         return RowStatus(item.row, item.cluster_id, line[:480], when, more)
+
+
+def _consent_missing(item: Identified) -> bool:
+    """The response does not give the consent the form asks for (blank or another answer)."""
+    question = form.FIELDS_BY_KEY["consent"].header
+    return any(p.question == question for p in item.outcome.problems)
 
 
 def _title(item: Identified) -> str:

@@ -1,14 +1,91 @@
-"""File writes that a crash cannot leave half done, and that never overwrite a change made
-by someone else in the meantime."""
+"""File writes that a crash cannot leave half done, that never overwrite a change made by
+someone else in the meantime, and whose modes are set explicitly.
+
+Everything cluster-sync creates (the state database, the log, the outbox, the outputs) holds
+personal data, so it is created readable by its owner only (0600, folders 0700), whatever the
+umask says. `[privacy] file_mode` widens that for a shared group folder (0640 → folders 0750).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import stat
 import tempfile
 from pathlib import Path
+
+DEFAULT_FILE_MODE = 0o600
+_mode = {"file": DEFAULT_FILE_MODE}
+
+
+def configure(file_mode: int) -> None:
+    """The mode of every file created from now on (one setting per process, like the umask)."""
+    _mode["file"] = file_mode
+
+
+def file_mode() -> int:
+    return _mode["file"]
+
+
+def dir_mode() -> int:
+    """A folder is searchable by whoever may read the files in it."""
+    mode = _mode["file"] | stat.S_IRWXU
+    for read, search in ((stat.S_IRGRP, stat.S_IXGRP), (stat.S_IROTH, stat.S_IXOTH)):
+        if mode & read:
+            mode |= search
+    return mode
+
+
+def make_dirs(path: Path) -> None:
+    """Create `path` and any missing parents with the folder mode; existing folders keep theirs."""
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue  # made meanwhile by another process
+        os.chmod(folder, dir_mode())
+    if not path.is_dir():
+        raise FileExistsError(errno.EEXIST, "a file is in the way of the folder", str(path))
+
+
+def restrict(path: Path) -> None:
+    """Give an existing file of ours the configured mode (a database or log made by an older
+    version). Someone else's file (a colleague reading a shared folder) is left as it is."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) != file_mode():
+        os.chmod(path, file_mode())
+
+
+def create_private(path: Path) -> None:
+    """Create an empty file with the configured mode unless it exists, then set its mode."""
+    make_dirs(path.parent)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, file_mode())
+    except FileExistsError:
+        restrict(path)
+        return
+    os.fchmod(fd, file_mode())  # the umask may have taken bits away; set them exactly
+    os.close(fd)
+
+
+def current_mode(path: Path) -> int | None:
+    """The permission bits of an existing file, None when there is none."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return None
 
 
 class ChangedMeanwhile(Exception):
@@ -19,10 +96,11 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write beside the target, fsync, then rename over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_temp(path, data, mode=None)
+def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write beside the target, fsync, then rename over it. The file gets `mode`, else the
+    configured one."""
+    make_dirs(path.parent)
+    tmp = _write_temp(path, data, file_mode() if mode is None else mode)
     try:
         os.replace(tmp, path)
     except BaseException:
@@ -49,14 +127,13 @@ def replace_if_unchanged(path: Path, data: bytes, made_from: str) -> None:
         raise
 
 
-def _write_temp(path: Path, data: bytes, mode: int | None) -> str:
+def _write_temp(path: Path, data: bytes, mode: int) -> str:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            if mode is not None:
-                os.fchmod(handle.fileno(), mode)
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -11,11 +11,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cluster_sync.errors import LockedError
+from cluster_sync.files import create_private
 
 
 @contextmanager
 def exclusive(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    create_private(path)
     with path.open("a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

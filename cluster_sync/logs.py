@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from cluster_sync.files import create_private
+
 _SECRETS: set[str] = set()
 
 
@@ -34,7 +36,8 @@ def setup(log_file: Path | None, level: str, verbose: bool = False) -> None:
     # CLI already shows every error once, in plain words).
     root.addHandler(logging.NullHandler())
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
+        # created with the configured mode (owner only by default), not the umask's 0644
+        create_private(log_file)
         handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8")
         handler.setFormatter(_Redacting("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)

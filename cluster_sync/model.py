@@ -94,7 +94,8 @@ class Registration:
         contact = Address(self.contact_email.email, self.contact_email.name or self.contact_person)
         people = [contact, *(Address(p.email, p.name) for p in self.participants)]
         for person in people:
-            if person.email.casefold() not in seen:
+            # an erased person's address is blank: nobody to write to
+            if person.email and person.email.casefold() not in seen:
                 seen.add(person.email.casefold())
                 result.append(person)
         return result

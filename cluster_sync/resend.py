@@ -18,6 +18,7 @@ from cluster_sync.errors import ClusterSyncError
 from cluster_sync.factsheet_mail import email_context, one_address, people, with_factsheet
 from cluster_sync.mailqueue import enqueue
 from cluster_sync.outputs import Made, attachments
+from cluster_sync.publish.service import refuse_without_consent
 from cluster_sync.report.service import report_composer
 from cluster_sync.state import State, StoredRegistration
 
@@ -34,6 +35,7 @@ def resend(config: Config, state: State, cluster_id: str, to: str | None, now: d
     """Queue the factsheet last made for `cluster_id` to its people, or to the one address
     `to`; raises ClusterSyncError saying what to do when there is nothing to send."""
     stored, reg = with_factsheet(state, cluster_id)
+    refuse_without_consent(state, stored.cluster_id)
     path = _factsheet_file(state, stored)
     recipients = [one_address(to, "--to")] if to else people(config, reg)
     today = now.astimezone(config.zone).date()

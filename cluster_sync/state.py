@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster_sync.errors import StateError
+from cluster_sync.files import create_private, restrict
 
 MIGRATIONS: list[str] = [
     # 1: the first schema
@@ -178,6 +179,28 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (cluster_id, version)
     );
     """,
+    # 9: personal data (cluster_sync/privacy): the suppression list of erased people (salted
+    # address hashes), erasure and retention events (counts, never whom), anonymised clusters
+    # and emails whose bodies were pruned; clusters whose published copies are to be withdrawn
+    # (consent withdrawn: kept until it is given again; erasure: until re-published without them)
+    """
+    CREATE TABLE privacy_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE suppressed (address_hash TEXT PRIMARY KEY, created_at TEXT NOT NULL);
+    CREATE TABLE erasures (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        items INTEGER NOT NULL,
+        counts TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE anonymised (cluster_id TEXT PRIMARY KEY, at TEXT NOT NULL);
+    CREATE TABLE pruned_messages (message_id INTEGER PRIMARY KEY, at TEXT NOT NULL);
+    CREATE TABLE withdrawn (
+        cluster_id TEXT PRIMARY KEY,
+        reason TEXT NOT NULL CHECK (reason IN ('consent', 'erasure')),
+        at TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -221,7 +244,9 @@ class State:
         self.path = Path(path) if str(path) != ":memory:" else None
         try:
             if self.path:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # SQLite gives its -wal and -shm files the database file's mode: create it
+                # with the configured mode first, whatever the umask
+                create_private(self.path)
             self.db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA foreign_keys = ON")
@@ -232,6 +257,8 @@ class State:
                 self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             if self.path:
                 self.db.execute("PRAGMA journal_mode = WAL")
+                for suffix in ("-wal", "-shm", "-journal"):
+                    restrict(self.path.with_name(self.path.name + suffix))
             self._synchronous = "NORMAL" if self.path else "OFF"
             self.db.execute(f"PRAGMA synchronous = {self._synchronous}")
             self._durable_wanted = False  # a durable commit asked for inside a transaction

@@ -62,6 +62,10 @@ class RunSummary:
     dry_run: bool = False
     #: earlier runs killed before they queued their digest: what each had done, in words
     interrupted: list[str] = field(default_factory=list)
+    #: sheet rows that still name people erased on request (the secretariat must edit them)
+    erased_rows: list[int] = field(default_factory=list)
+    #: what retention removed this run, by kind (cluster_sync/privacy/retention.py)
+    pruned: dict[str, int] = field(default_factory=dict)
     #: files made per format beyond the .docx ("pdf": 16), and why some could not be made
     outputs: dict[str, int] = field(default_factory=dict)
     output_problems: list[str] = field(default_factory=list)
@@ -101,6 +105,7 @@ class RunSummary:
             written_back=self.written_back,
             published=self.publishing.published if self.publishing else 0,
             publish_errors=len(self.publishing.errors) if self.publishing else 0,
+            withdrawn=self.publishing.withdrawn if self.publishing else 0,
         )
         return counts
 
@@ -109,8 +114,21 @@ class RunSummary:
         """Worth a digest: work done, or bad news, in this run's rows."""
         c = self.counts
         return (
-            any(c[k] for k in ("new", "updated", "factsheets", "queued", "error", "publish_errors"))
+            any(
+                c[k]
+                for k in (
+                    "new",
+                    "updated",
+                    "factsheets",
+                    "queued",
+                    "error",
+                    "publish_errors",
+                    "withdrawn",
+                )
+            )
             or bool(self.interrupted)
+            or bool(self.erased_rows)
+            or any(self.pruned.values())
             or any(r.note == "problems sent" or (r.untold and r.news) for r in self.of("invalid"))
         )
 
@@ -230,7 +248,10 @@ def digest_context(
         "delivery_known": final,
         "delivery_line": delivery_line(summary, final, queue),
         "published": summary.counts["published"],
+        "withdrawn": summary.counts["withdrawn"],
         "publish_errors": summary.publishing.errors if summary.publishing else [],
+        "erased_rows": summary.erased_rows,
+        "pruned": {k: n for k, n in summary.pruned.items() if n},
     }
 
 

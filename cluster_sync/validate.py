@@ -368,17 +368,13 @@ def _roadmap(c: _Checker) -> tuple[RoadmapItem, ...]:
     return tuple(sorted(items, key=lambda item: item.date))
 
 
-def _consent(c: _Checker) -> bool:
+def _consent(c: _Checker, wording: str) -> bool:
     f = form.FIELDS_BY_KEY["consent"]
     if c.is_blank("consent"):
-        c.problem(
-            f,
-            "Consent was not given: tick “I agree that this information is published in the "
-            "factsheet and in CoP reports” so the factsheet can be shared.",
-        )
+        c.problem(f, f"Consent was not given: tick “{wording}” so the factsheet can be shared.")
         return False
     answer = str(c.raw("consent"))
-    if text.fold(answer) == text.fold(form.CONSENT_TEXT) or form.is_ticked(answer):
+    if text.fold(answer) == text.fold(wording) or form.is_ticked(answer):
         return True
     c.problem(f, f"Consent: “{text.one_line(answer, 80)}” is not the consent option.")
     return False
@@ -402,7 +398,10 @@ def _submitted_at(c: _Checker) -> datetime | None:
 
 
 def validate_row(
-    values: Mapping[str, Any], order: DateOrder = "DMY", tz: ZoneInfo | None = None
+    values: Mapping[str, Any],
+    order: DateOrder = "DMY",
+    tz: ZoneInfo | None = None,
+    consent: str = form.CONSENT_TEXT,
 ) -> Outcome:
     """Check every question of one response and build its Registration when nothing is wrong."""
     c = _Checker(values, order, tz)
@@ -431,7 +430,7 @@ def validate_row(
         outcomes=c.checkboxes("outcomes"),
         roadmap=_roadmap(c),
         expertise=c.paragraph("expertise"),
-        consent=_consent(c),
+        consent=_consent(c, consent),
     )
     submitted = _submitted_at(c)
     if c.problems:

@@ -88,6 +88,26 @@ class TargetContract:
 
         assert promised == first.url
 
+    def test_a_withdrawn_file_is_gone_with_its_earlier_versions(
+        self, target: Target, tmp_path: Path
+    ) -> None:
+        v1 = self.version(tmp_path, 1, b"first")
+        target.prepare([Job(v1, None, False)])
+        first = target.publish(Job(v1, None, False))
+        v2 = self.version(tmp_path, 2, b"second")
+        target.prepare([Job(v2, first, False)])
+        second = target.publish(Job(v2, first, False))
+
+        target.withdraw(second)
+
+        assert self.count(target) == 0
+        assert not self.anywhere(target, b"first") and not self.anywhere(target, b"second")
+        target.withdraw(second)  # already gone: fine, nothing raised
+
+    def anywhere(self, target: Target, data: bytes) -> bool:
+        """Whether any content the target keeps (earlier versions too) is `data`."""
+        raise NotImplementedError
+
 
 class TestFolderTarget(TargetContract):
     @pytest.fixture
@@ -102,6 +122,10 @@ class TestFolderTarget(TargetContract):
     def count(self, target: Target) -> int:
         assert isinstance(target, FolderTarget)
         return len(list(target.folder.iterdir()))
+
+    def anywhere(self, target: Target, data: bytes) -> bool:
+        assert isinstance(target, FolderTarget)
+        return any(p.read_bytes() == data for p in target.folder.rglob("*") if p.is_file())
 
 
 class TestDriveTarget(TargetContract):
@@ -124,3 +148,6 @@ class TestDriveTarget(TargetContract):
 
     def count(self, target: Target) -> int:
         return len(self.fake.in_folder(FOLDER))
+
+    def anywhere(self, target: Target, data: bytes) -> bool:
+        return any(data in (f.content, *f.revisions) for f in self.fake.files.values())

@@ -29,10 +29,12 @@ NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 VALID, INVALID, DUPLICATES = 16, 7, 1  # examples/README.md lists them row by row
 
 
-def sync(config: Config, now: datetime = NOW) -> RunSummary:
+def sync(config: Config, now: datetime = NOW, retention: bool = True) -> RunSummary:
     state = State(config.path(config.state.database))
     try:
-        return Sync(config, state, open_source(config), open_mailer(config), now=now).run()
+        return Sync(
+            config, state, open_source(config), open_mailer(config), now=now, retention=retention
+        ).run()
     finally:
         state.close()
 

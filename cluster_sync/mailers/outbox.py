@@ -6,7 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from cluster_sync.files import atomic_write
+from cluster_sync.files import atomic_write, make_dirs
 from cluster_sync.mailers.base import SAVED_REPLY, Envelope, SendResult, TemporaryFailure
 
 #: Outlook opens a message with this header as a draft, ready to send; other clients ignore it
@@ -34,7 +34,7 @@ class OutboxMailer:
 
     def open(self) -> None:
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.folder)
         except OSError as exc:
             raise TemporaryFailure(f"cannot create {self.folder}: {exc.strerror}") from None
 

@@ -91,6 +91,11 @@ class Target(Protocol):
         """Put the file at the target, replacing `job.known`; raise PublishError."""
         ...
 
+    def withdraw(self, remote: Remote) -> None:
+        """Remove a published file with every earlier version it kept (Drive's revisions), so
+        nobody can open it any more; a file already gone is fine. Raise PublishError."""
+        ...
+
     def check(self) -> str:
         """Whether publishing can work, in one line (for `cluster-sync check`); uploads nothing."""
         ...

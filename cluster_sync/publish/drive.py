@@ -98,6 +98,31 @@ class DriveTarget:
         self._share(created.remote_id)
         return created
 
+    def withdraw(self, remote: Remote) -> None:
+        """files.delete: the file and all its revisions, for good. In a shared drive only a
+        Manager may delete; a Content manager's 403 is answered by moving the file to the
+        trash instead (nobody but the drive's members can open it; Drive empties it in 30 days)."""
+        path = f"/drive/v3/files/{remote.remote_id}"
+        params = {"supportsAllDrives": "true"}
+        try:
+            self.api.retrying(
+                lambda: self.api.once("DELETE", path, params=params),
+                "DELETE",
+                f"withdrawing {remote.url}",
+                gone_ok=True,
+            )
+        except PublishError as exc:
+            if exc.status != 403:
+                raise
+            log.warning("Drive refused to delete %s; moving it to the trash", remote.remote_id)
+            self.api.call(
+                "PATCH",
+                path,
+                f"moving {remote.url} to the trash",
+                params={**params, "fields": "id,trashed"},
+                json={"trashed": True},
+            )
+
     def check(self) -> str:
         """One request: the folder, as the account sees it."""
         params = {"supportsAllDrives": "true", "fields": "id,name,mimeType,driveId"}

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster_sync.config import Config
-from cluster_sync.errors import PublishError
+from cluster_sync.errors import ClusterSyncError, PublishError
 from cluster_sync.publish import FORMATS, FactsheetFile, Job, Remote, Target, version_files
 from cluster_sync.state import State, now_utc
 
@@ -32,6 +32,7 @@ class PublishReport:
     errors: list[str] = field(default_factory=list)  # what went wrong, in plain words
     failed: int = 0  # files tried and not published
     waiting: int = 0  # files not tried, the target being unusable; the next run tries them
+    withdrawn: int = 0  # published files removed (consent withdrawn, an erasure)
 
     @property
     def unpublished(self) -> int:
@@ -41,6 +42,12 @@ class PublishReport:
 def publish_due(state: State, target: Target) -> PublishReport:
     """Publish every released factsheet version the target does not hold yet."""
     report = PublishReport()
+    try:
+        report.withdrawn = withdraw_due(state, target)
+    except PublishError as exc:
+        # nothing of those clusters is published meanwhile: _jobs leaves them out
+        log.error("withdrawing published files failed: %s", exc)
+        report.errors.append(f"withdrawing published files: {exc}")
     jobs = _jobs(state, target.key)
     if not jobs:
         return report  # a night without changes costs no call at all
@@ -79,7 +86,8 @@ def _jobs(state: State, key: str) -> list[Job]:
     rows = state.db.execute(
         "SELECT r.cluster_id, r.version, f.path FROM registrations r "
         "JOIN factsheets f ON f.cluster_id = r.cluster_id AND f.version = r.version "
-        "WHERE r.version > 0 AND r.emailed_version >= r.version AND ("
+        "WHERE r.version > 0 AND r.emailed_version >= r.version "
+        "AND NOT EXISTS (SELECT 1 FROM withdrawn w WHERE w.cluster_id = r.cluster_id) AND ("
         " NOT EXISTS (SELECT 1 FROM published p WHERE p.target = ? AND p.cluster_id = r.cluster_id"
         "  AND p.version = r.version AND p.state = 'done')"
         " OR EXISTS (SELECT 1 FROM published p WHERE p.target = ? AND p.cluster_id = r.cluster_id"
@@ -99,6 +107,75 @@ def _jobs(state: State, key: str) -> list[Job]:
             known = _known(state, key, cluster_id, file.format)
             jobs.append(Job(file, known, recovering=row == "pending"))
     return jobs
+
+
+# -- withdrawal (docs/privacy.md) -------------------------------------------------------------
+
+
+def mark_withdrawn(state: State, cluster_id: str, reason: str) -> None:
+    """Ask the next publishing pass to remove what is published of this cluster: 'consent'
+    (kept, so nothing is published again, until consent is given again) or 'erasure' (cleared
+    once removed, so the version made without the erased person is published in its place).
+    Withdrawn consent outweighs an erasure. Call inside the caller's transaction."""
+    state.db.execute(
+        "INSERT INTO withdrawn (cluster_id, reason, at) VALUES (?, ?, ?) "
+        "ON CONFLICT (cluster_id) DO UPDATE SET reason = 'consent' "
+        "WHERE excluded.reason = 'consent'",
+        (cluster_id, reason, now_utc()),
+    )
+
+
+def clear_withdrawn(state: State, cluster_id: str, reason: str) -> None:
+    state.db.execute(
+        "DELETE FROM withdrawn WHERE cluster_id = ? AND reason = ?", (cluster_id, reason)
+    )
+
+
+def is_withdrawn(state: State, cluster_id: str) -> bool:
+    found = state.db.execute("SELECT 1 FROM withdrawn WHERE cluster_id = ?", (cluster_id,))
+    return found.fetchone() is not None
+
+
+def refuse_without_consent(state: State, cluster_id: str) -> None:
+    """A ClusterSyncError for a cluster whose response withdrew consent: its factsheet is not
+    sent or published again until consent is given again."""
+    found = state.db.execute(
+        "SELECT 1 FROM withdrawn WHERE cluster_id = ? AND reason = 'consent'", (cluster_id,)
+    ).fetchone()
+    if found:
+        raise ClusterSyncError(
+            f"{cluster_id}'s response no longer gives consent to share its factsheet; nothing "
+            "was sent.",
+            hint="the factsheet goes out again once the response gives consent again "
+            "(docs/privacy.md).",
+        )
+
+
+def withdraw_due(state: State, target: Target) -> int:
+    """Remove from the target every file published for a cluster marked withdrawn, then its
+    records; the number of files removed. Each cluster is committed on its own, so a failure
+    halfway leaves the rest for the next run."""
+    removed = 0
+    marked = state.db.execute("SELECT cluster_id, reason FROM withdrawn ORDER BY cluster_id")
+    for cluster_id, reason in marked.fetchall():
+        remotes = state.db.execute(
+            "SELECT DISTINCT remote_id, url FROM published WHERE target = ? AND cluster_id = ? "
+            "AND remote_id IS NOT NULL",
+            (target.key, cluster_id),
+        ).fetchall()
+        for remote_id, url in remotes:
+            target.withdraw(Remote(remote_id, url or ""))
+            removed += 1
+        with state.transaction() as db:
+            db.execute(
+                "DELETE FROM published WHERE target = ? AND cluster_id = ?",
+                (target.key, cluster_id),
+            )
+            if reason == "erasure":
+                clear_withdrawn(state, cluster_id, reason)
+        if remotes:
+            log.info("%s: %d published file(s) withdrawn (%s)", cluster_id, len(remotes), reason)
+    return removed
 
 
 def _rows(state: State, key: str, cluster_id: str, version: int) -> dict[str, str]:
@@ -257,8 +334,14 @@ def overview(state: State, key: str | None) -> dict[str, Any]:
         "ORDER BY updated_at DESC LIMIT 1",
         (key,),
     ).fetchone()
+    (withdraw,) = state.db.execute(
+        "SELECT count(DISTINCT remote_id) FROM published WHERE target = ? AND remote_id IS NOT "
+        "NULL AND cluster_id IN (SELECT cluster_id FROM withdrawn)",
+        (key,),
+    ).fetchone()
     return {
         "published": int(counts.get("done", 0)),
         "waiting": int(counts.get("pending", 0)),
         "last_error": error[0] if error else None,
+        "to_withdraw": int(withdraw),
     }

@@ -22,9 +22,10 @@ from cluster_sync.publish import FactsheetFile, Job, Remote, checked_link
 
 
 class FolderTarget:
-    def __init__(self, folder: Path, base_url: str) -> None:
+    def __init__(self, folder: Path, base_url: str, mode: int = 0o640) -> None:
         self.folder = folder
         self.base_url = base_url
+        self.mode = mode
         self.key = f"folder:{folder}|{base_url}"
         self.description = f"the web folder {folder} ({base_url})"
 
@@ -33,7 +34,7 @@ class FolderTarget:
         assert config.publish is not None
         settings = config.publish.folder
         assert isinstance(settings, FolderPublishConfig)
-        return cls(config.path(settings.path), settings.base_url)
+        return cls(config.path(settings.path), settings.base_url, settings.mode)
 
     def link_before_upload(self, file: FactsheetFile, known: Remote | None) -> str | None:
         return self._link(file)
@@ -55,7 +56,7 @@ class FolderTarget:
             # A re-run after a crash finds the same bytes there: nothing to write again.
             reused = target.is_file() and _digest(target.read_bytes()) == _digest(data)
             if not reused:
-                atomic_write(target, data)
+                atomic_write(target, data, mode=self.mode)
         except OSError as exc:
             raise PublishError(
                 f"Could not copy {file.path.name} to {target}: {exc.strerror or exc}.",
@@ -63,6 +64,20 @@ class FolderTarget:
                 stop=True,
             ) from None
         return Remote(file.key, self._link(file), file.version, reused=reused)
+
+    def withdraw(self, remote: Remote) -> None:
+        # remote_id is our own key (CL-2025-007.pdf), never a partner's words: a plain name
+        if not remote.remote_id or "/" in remote.remote_id or remote.remote_id.startswith("."):
+            raise PublishError(f"The state names a published file {remote.remote_id!r}.")
+        try:
+            (self.folder / remote.remote_id).unlink(missing_ok=True)
+        except OSError as exc:
+            raise PublishError(
+                f"Could not remove {remote.remote_id} from {self.folder}: {exc.strerror or exc}.",
+                hint="check that the account running the sync may delete files in "
+                "publish.folder.path; the next sync tries again.",
+                stop=True,
+            ) from None
 
     def check(self) -> str:
         self.prepare([])

@@ -15,6 +15,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from cluster_sync.dates import format_date
+from cluster_sync.files import make_dirs, restrict
 from cluster_sync.report.figures import TIMELINE_MAX_BARS, WorkingGroupRow, split_wg
 from cluster_sync.report.gather import ACTIVE, COMPLETED, PLANNED, Cluster, Period
 
@@ -185,6 +186,7 @@ def status_by_wg(rows: Sequence[WorkingGroupRow], out: Path) -> Path:
 
 
 def _save(fig: Figure, out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(out.parent)
     fig.savefig(out, dpi=DPI, facecolor="white", metadata={"Software": None})
+    restrict(out)
     return out

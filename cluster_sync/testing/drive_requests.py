@@ -41,7 +41,12 @@ def route(method: str, path: str) -> tuple[str, str]:
             if sub == "permissions" and method == "POST":
                 return "permissions.create", file_id
             if not sub:
-                kinds = {"PATCH": update, "GET": "files.get", "PUT": "resumable.put"}
+                kinds = {
+                    "PATCH": update,
+                    "GET": "files.get",
+                    "PUT": "resumable.put",
+                    "DELETE": "files.delete",
+                }
                 return kinds.get(method, "unknown"), file_id
         if path == prefix and method == "PUT":
             return "resumable.put", ""

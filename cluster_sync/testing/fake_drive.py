@@ -10,7 +10,9 @@ permissions.create (domain and user readers, `allowFileDiscovery`, `sendNotifica
 for users), `supportsAllDrives` (files in a shared drive are invisible without it), and JSON
 error bodies of Google's shape, including the 403 `storageQuotaExceeded` a service account
 without storage receives. Faults can be injected (429, 5xx, stalls) and requests are counted by
-kind ("files.create", "files.update", "files.list", "files.get", "permissions.create").
+kind ("files.create", "files.update", "files.list", "files.get", "files.delete",
+"permissions.create"). files.delete removes a file with its revisions (in a shared drive only
+for an organizer); files.update without an upload changes metadata only (`trashed`).
 
     with FakeDrive() as drive:
         drive.add_folder("FOLDER_ID", shared_drive=True)
@@ -101,6 +103,9 @@ class FakeDrive(LoopbackFake):
         self.no_storage = False
         #: True: refuse appProperties search terms (400), as a server without them would
         self.plain_queries_only = False
+        #: the account's role in the shared drives: only an "organizer" (Manager) may delete a
+        #: file there for good; a "fileOrganizer" (Content manager) may move it to the trash
+        self.shared_drive_role = "organizer"
         self.calls: Counter[str] = Counter()
         self.log: list[tuple[str, str, str]] = []  # (kind, method, path with query)
         self._faults: list[_Fault] = []
@@ -202,9 +207,14 @@ class FakeDrive(LoopbackFake):
             return 200, self._finish_session(query, body), {}
         if kind == "files.create":
             return 200, self._create(*upload_parts(query, headers, body), all_drives), {}
+        if kind == "files.update" and "uploadType" not in query:
+            return 200, self._update_metadata(self._file(file_id, all_drives), body), {}
         if kind == "files.update":
             target = self._file(file_id, all_drives)
             return 200, self._update(target, *upload_parts(query, headers, body)), {}
+        if kind == "files.delete":
+            self._delete(self._file(file_id, all_drives))
+            return 204, b"", {}
         if kind == "files.get" and file_id in self.folders:
             return 200, self._folder(file_id, all_drives), {}
         if kind == "files.get":
@@ -289,6 +299,32 @@ class FakeDrive(LoopbackFake):
         target.name = str(meta.get("name") or target.name)
         target.app_properties = _properties(target.app_properties, meta.get("appProperties"))
         return target.resource()
+
+    def _update_metadata(self, target: DriveFile, body: bytes) -> Json:
+        """files.update without content (PATCH on /drive/v3/files/ID): name, properties and
+        `trashed`; the content and its revisions stay."""
+        meta = json.loads(body or b"{}")
+        if "parents" in meta:
+            raise DriveError(
+                403,
+                "The parents field is not directly writable in update requests.",
+                "fieldNotWritable",
+            )
+        target.name = str(meta.get("name") or target.name)
+        target.app_properties = _properties(target.app_properties, meta.get("appProperties"))
+        if "trashed" in meta:
+            target.trashed = bool(meta["trashed"])
+        return target.resource()
+
+    def _delete(self, target: DriveFile) -> None:
+        """files.delete: the file and its revisions are gone for good (no trash)."""
+        if target.shared_drive and self.shared_drive_role != "organizer":
+            raise DriveError(
+                403,
+                "The user does not have sufficient permissions for this file.",
+                "insufficientFilePermissions",
+            )
+        del self.files[target.id]
 
     def _list(self, query: dict[str, str]) -> Json:
         all_drives = (
