@@ -17,8 +17,9 @@ commits with `synchronous = FULL` (the WAL is synced at that commit) or `make_du
 commits are appended in order, so syncing one makes every earlier one durable too. The durable
 points: a message marked `sending` before it is handed to a server or the outbox
 (mailqueue.Delivery), publishing's `pending` records before an upload, and the state before the
-sheet or export is written (engine.Sync._write_back: Cluster IDs, statuses), and the end of
-every run (`finish_run`). Everything else
+sheet or export is written (engine.Sync._write_back: Cluster IDs, statuses), erasure and
+retention before they delete files (cluster_sync/privacy/), and the end of every run
+(`finish_run`). Everything else
 (one commit per row, the `sent` marks) costs no disk wait: docs/operations.md says what a power
 loss can do.
 """

@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from cluster_sync.config import Config
 from cluster_sync.engine import Sync
 from cluster_sync.mailers.base import Envelope, SendResult
@@ -29,13 +31,21 @@ class Trace:
         state.db.set_trace_callback(self.statements.append)
 
     def commits(self) -> list[tuple[int, bool]]:
-        """(position, durable) of every COMMIT so far: durable when it ran under FULL."""
-        mode, found = "", []
+        """(position, durable) of every commit so far, a COMMIT or a change made outside
+        BEGIN ... COMMIT (SQLite commits it on its own): durable when it ran under FULL."""
+        mode, inside, found = "", False, []
         for position, statement in enumerate(self.statements):
             words = " ".join(statement.split()).upper()
             if words.startswith("PRAGMA SYNCHRONOUS ="):
                 mode = words.rsplit("=", 1)[1].strip()
+            elif words.startswith("BEGIN"):
+                inside = True
             elif words == "COMMIT":
+                inside = False
+                found.append((position, mode == "FULL"))
+            elif words == "ROLLBACK":
+                inside = False
+            elif not inside and words.startswith(("INSERT", "UPDATE", "DELETE", "REPLACE")):
                 found.append((position, mode == "FULL"))
         return found
 
@@ -140,3 +150,47 @@ def test_every_message_and_the_write_back_follow_a_durable_commit(
     # and the rows' own commits are not synced: far fewer durable commits than commits
     durable = sum(d for _, d in trace.commits())
     assert durable <= len(mailer.seen) + 3 < len(trace.commits())
+
+
+def test_forget_changes_files_only_once_the_erasure_is_durable(
+    make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power loss after `forget` deleted or rewrote files must not bring the erased data
+    back into the state: before any file it deletes or replaces, the erasure's transaction
+    (its first commit) or a later commit was made with `synchronous = FULL`, which makes it
+    durable. The bookkeeping of the files themselves may commit without a sync: lost, it
+    names a file that is no longer there."""
+    import os
+
+    from test_sync import sync
+
+    from cluster_sync.privacy.forget import erase, plan_erasure
+
+    config = make_config()
+    sync(config)
+    state = State(config.path(config.state.database))
+    plan = plan_erasure(config, state, "lucia.deiana@example.org", [])
+    trace = Trace(state)
+    seen: list[bool] = []
+
+    def erasure_durable() -> bool:
+        commits = trace.commits()
+        return bool(commits) and any(durable for _, durable in commits)
+
+    unlink, replace = Path.unlink, os.replace
+
+    def watched_unlink(path: Path, missing_ok: bool = False) -> None:
+        seen.append(erasure_durable())
+        unlink(path, missing_ok=missing_ok)
+
+    def watched_replace(source: str, target: str) -> None:
+        seen.append(erasure_durable())
+        replace(source, target)
+
+    monkeypatch.setattr(Path, "unlink", watched_unlink)
+    monkeypatch.setattr(os, "replace", watched_replace)
+    erase(config, state, plan, NOW.date())
+    state.close()
+    assert seen and all(seen)
+    # the erasure's own transaction is the first commit, and it is not durable by itself
+    assert trace.commits()[0][1] is False
