@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from cluster_sync.config import Config
-from cluster_sync.errors import ClusterSyncError
+from cluster_sync.errors import ClusterSyncError, TemplateError
 from cluster_sync.model import Address, Participant, Registration, RoadmapItem
 from cluster_sync.render.branding import logo_images, missing
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, render_docx
+from cluster_sync.render.languages import ENGLISH_CODE
 from cluster_sync.sources import open_source
 from cluster_sync.text import counted
 
@@ -77,24 +80,72 @@ def check_templates(config: Config) -> str:
         mail.reply_to,
         mail.message_id_domain,
     )
-    context = factsheet_context(reg, "CL-2000-001", 1, date.today())
-    link = {"edit_link": "https://docs.google.com/forms/d/e/x/viewform", "edit_link_personal": True}
-    context.update(updated=True, short_name=reg.short_name, changes=["End date: a → b"], **link)
-    composer.render("factsheet", context)
-    composer.render("factsheet", {**context, "factsheet_link": "https://example.org/f.pdf"})
-    composer.render(
-        "problems",
-        {
-            "name": "",
-            "title": "t",
-            "cluster_id": "CL-2000-001",
-            "submitted": "now",
-            "problems": ["p"],
-            **link,
-        },
-    )
+    _check_languages(composer, config)
+    for language in composer.languages.codes:  # every language folder, each template
+        for name, context in partner_renders():
+            composer.render(name, context, language)
     composer.render("digest", _sample_digest())
-    return "factsheet and email templates render"
+    others = [code for code in composer.languages.codes if code != ENGLISH_CODE]
+    return "factsheet and email templates render" + (
+        f" (emails to partners also in {', '.join(others)})" if others else ""
+    )
+
+
+def partner_renders() -> list[tuple[str, dict[str, Any]]]:
+    """Each email to a partner with each of its branches: a first factsheet, an update, a
+    new layout (`rerender --notify`), the problems."""
+    samples = partner_samples()
+    factsheet = samples["factsheet"]
+    return [
+        ("factsheet", {**factsheet, "updated": False}),
+        ("factsheet", factsheet),
+        ("factsheet", {**factsheet, "rerendered": True}),
+        ("problems", samples["problems"]),
+    ]
+
+
+def partner_samples() -> dict[str, dict[str, Any]]:
+    """Sample tags of each email to a partner, every list non-empty, every optional part on."""
+    from cluster_sync.changes import change_messages
+    from cluster_sync.validate import validate_row
+
+    reg = sample_registration()
+    context = factsheet_context(reg, "CL-2000-001", 2, date.today())
+    before = json.loads(reg.to_json())
+    after = {**before, "end_date": "2030-09-30", "objectives": ["A new objective"]}
+    link = {"edit_link": "https://docs.google.com/forms/d/e/x/viewform", "edit_link_personal": True}
+    context.update(updated=True, short_name=reg.short_name, changes=change_messages(before, after))
+    context.update(start_date=reg.start_date, end_date=reg.end_date, **link)
+    context["factsheet_link"] = "https://example.org/f.pdf"
+    broken = validate_row({"end_date": "someday", "contact_email": "a@", "consent": ""})
+    problems = {
+        "name": "Ana",
+        "title": "Restoring seagrass",
+        "cluster_id": "CL-2000-001",
+        "submitted": datetime(2025, 3, 3, 14, 5),
+        "problems": broken.problems,
+        **link,
+    }
+    return {"factsheet": context, "problems": problems}
+
+
+def _check_languages(composer: Composer, config: Config) -> None:
+    """`[mail] language` and each `[mail.cluster_languages]` name a language there are emails in."""
+    settings = {"mail.language": config.mail.language}
+    settings.update(
+        {f"mail.cluster_languages.{k}": v for k, v in config.mail.cluster_languages.items()}
+    )
+    unknown = [
+        f"{key} = {value!r}"
+        for key, value in settings.items()
+        if composer.languages.find(value) is None
+    ]
+    if unknown:
+        raise TemplateError(
+            f"{'; '.join(unknown)}: no emails are written in that language "
+            f"(there are: {', '.join(composer.languages.codes)}).",
+            hint="give one of those codes, or add a folder for the language (docs/languages.md).",
+        )
 
 
 def _sample_digest() -> dict[str, object]:

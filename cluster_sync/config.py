@@ -192,6 +192,11 @@ class MailConfig(_Section):
     #: which of output.formats the factsheet and report emails attach; the .docx goes instead
     #: when none of them could be made
     attach: list[str] = Field(default_factory=lambda: ["docx"], min_length=1)
+    #: the language of emails to partners who did not answer "Preferred language" (a code or
+    #: a name: "fr", "French", "Français"); English when templates/email/ has no such folder
+    language: str = "en"
+    #: Cluster ID -> language, set by the secretariat; it wins over the form's answer
+    cluster_languages: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("attach")
     @classmethod

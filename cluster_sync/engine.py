@@ -24,9 +24,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cluster_sync import form, recovery, text, unchanged
-from cluster_sync.changes import describe_changes
+from cluster_sync.changes import change_messages
 from cluster_sync.config import Config
-from cluster_sync.dates import format_moment
 from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
 from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
 from cluster_sync.factsheet_mail import emailed_data
@@ -36,6 +35,7 @@ from cluster_sync.identity import Identified, identify, natural_key
 from cluster_sync.links import registration_link
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue, queue_counts
+from cluster_sync.messages import Message, msg
 from cluster_sync.model import Address, Registration
 from cluster_sync.outputs import (
     SOURCE,
@@ -51,6 +51,7 @@ from cluster_sync.publish.service import clear_withdrawn, mark_withdrawn
 from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
+from cluster_sync.render.languages import choose_language
 from cluster_sync.sheetstatus import ERROR_LINE, Parts, local_time, status_line
 from cluster_sync.sources.base import RowStatus, Snapshot, Source, SourceRow
 from cluster_sync.state import State, StoredRegistration
@@ -488,13 +489,17 @@ class Sync:
             change = "new" if values["version"] == 1 else "updated"
         if values["data"] is None:  # a registration recovered without its answers
             values["data"] = json.loads(reg.to_json())
+        elif values["data"].get("language", "") != reg.language:
+            # only the Preferred language changed: no new version, but resend and preview
+            # speak the language asked for now
+            values["data"] = {**values["data"], "language": reg.language}
         path, rendered = self._factsheet(item, reg, values["version"], changed, summary)
         send = values["emailed_version"] < values["version"]
         held = send and self.config.approval.required and not item.row.approved
         if rendered or (send and not held):
             self.documents.append(path)
         received = self._emailed_data(stored) if send else None
-        changes = describe_changes(received, values["data"]) if received else []
+        changes = change_messages(received, values["data"]) if received else []
         replaced = (stored.version, stored.data) if changed and stored and stored.data else None
         return partial(
             self._record,
@@ -538,7 +543,7 @@ class Sync:
         rendered: bool,
         held: bool,
         summary: RunSummary,
-        changes: list[str],
+        changes: list[Message],
         replaced: tuple[int, dict[str, Any]] | None,
     ) -> RowResult:
         """Queue the factsheet email and record the version, its files and the registration
@@ -607,7 +612,7 @@ class Sync:
         path: Path,
         first: bool,
         files: dict[str, Made],
-        changes: list[str],
+        changes: list[Message],
     ) -> int:
         """The factsheet to its people; "updated" only when an earlier version reached them,
         with what changed since that version."""
@@ -615,6 +620,8 @@ class Sync:
         context = factsheet_context(reg, cluster_id, version, self.today)
         context.update(updated=not first, short_name=reg.short_name, changes=changes)
         context.update(self._link(item))
+        # dates as dates: the email writes them in its own language (3 mars 2025)
+        context.update(start_date=reg.start_date, end_date=reg.end_date)
         everyone = reg.recipients()
         if self.config.mail.factsheet_to == "contact":
             everyone = everyone[:1]
@@ -634,6 +641,7 @@ class Sync:
                 recovery.CONTENT_HEADER: reg.content_hash(),
             },
             now=self.now,
+            language=self._language(item),
         )
         return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
 
@@ -728,8 +736,9 @@ class Sync:
             "title": str(item.row.values.get("title") or ""),
             "cluster_id": item.cluster_id,
             # never the sheet's 03/04/2025: a day and a month a reader could swap
-            "submitted": format_moment(when) if when else (str(stamp) if stamp else "recently"),
-            "problems": problems,
+            "submitted": when or (str(stamp) if stamp else msg("recently")),
+            # each with its words in any language; the email shows them in its own
+            "problems": list(item.outcome.problems),
             **self._link(item),
         }
         messages = self.composer.compose(
@@ -743,8 +752,17 @@ class Sync:
             to=[to],
             headers={recovery.REF_HEADER: recovery.ref(item.natural_key)},
             now=self.now,
+            language=self._language(item),
         )
         return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
+
+    def _language(self, item: Identified) -> str:
+        """The language of this row's emails (cluster_sync/render/languages.py)."""
+        answer = item.row.values.get(form.PREFERRED_LANGUAGE.key)
+        choice = choose_language(self.composer.languages, self.config.mail, item.cluster_id, answer)
+        if choice.note:
+            log.warning("row %s: %s", item.row.row_number, choice.note)
+        return choice.code
 
     def _link(self, item: Identified) -> dict[str, Any]:
         """The row's own edit link for the email, else the form's address (see links.py)."""

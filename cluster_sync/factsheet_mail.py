@@ -3,6 +3,7 @@ registration behind a typed Cluster ID, its people, and the factsheet email's co
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -10,11 +11,16 @@ from typing import Any
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.links import registration_link
+from cluster_sync.messages import Message
 from cluster_sync.model import Address, Registration
+from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context
+from cluster_sync.render.languages import choose_language
 from cluster_sync.sources.base import normalise_cluster_id
 from cluster_sync.state import State, StoredRegistration
 from cluster_sync.validate import parse_addresses
+
+log = logging.getLogger(__name__)
 
 
 def with_factsheet(state: State, typed: str) -> tuple[StoredRegistration, Registration]:
@@ -50,7 +56,7 @@ def email_context(
     today: date,
     *,
     updated: bool = False,
-    changes: Sequence[str] = (),
+    changes: Sequence[Message | str] = (),
 ) -> dict[str, Any]:
     """The factsheet email's tags (docs/templates.md), with the form's link: the stored
     answers do not keep the row's personal edit link."""
@@ -58,7 +64,18 @@ def email_context(
     link, personal = registration_link(None, config.form.url)
     context.update(updated=updated, short_name=reg.short_name, changes=list(changes))
     context.update(edit_link=link, edit_link_personal=personal)
+    # dates as dates: the email writes them in its own language (3 mars 2025)
+    context.update(start_date=reg.start_date, end_date=reg.end_date)
     return context
+
+
+def email_language(config: Config, composer: Composer, cluster_id: str, reg: Registration) -> str:
+    """The language of this registration's emails (docs/languages.md), from the answer stored
+    with its last version; a note when that answer names no language there are emails in."""
+    choice = choose_language(composer.languages, config.mail, cluster_id, reg.language)
+    if choice.note:
+        log.warning("%s: %s", cluster_id, choice.note)
+    return choice.code
 
 
 def emailed_data(state: State, stored: StoredRegistration) -> dict[str, Any] | None:

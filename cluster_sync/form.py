@@ -145,8 +145,11 @@ OPTIONAL_HEADERS = (FACTSHEET,)
 #: Not a question: filled by the Apps Script in extras/apps-script/ with each response's own
 #: edit link. Optional, mapped in `[form.columns]` like a question, never part of the content.
 EDIT_LINK = Field("edit_link", "Edit link", Kind.LINK)
+#: Optional question: the language of the emails to these people (English when absent,
+#: blank or not one cluster-sync has; see docs/languages.md). Never part of the factsheet.
+PREFERRED_LANGUAGE = Field("preferred_language", "Preferred language", Kind.SHORT)
 #: every column read from the sheet, by key
-COLUMNS: tuple[Field, ...] = (*FIELDS, EDIT_LINK)
+COLUMNS: tuple[Field, ...] = (*FIELDS, EDIT_LINK, PREFERRED_LANGUAGE)
 
 FIELDS_BY_KEY = {f.key: f for f in COLUMNS}
 TRUTHY = frozenset({"true", "yes", "y", "x", "✓", "✔", "1", "ok", "approved", "oui", "sí", "si"})

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
+from cluster_sync.messages import Message
+
 
 @dataclass(frozen=True)
 class Address:
@@ -41,7 +43,10 @@ class Problem:
     """One thing wrong with a response, in the words of the form."""
 
     question: str
+    #: in English: what the state, the sheet and the digest keep
     message: str
+    #: the same in words any language can give (cluster_sync/messages.py), for the partner
+    text: Message | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return self.message
@@ -73,12 +78,16 @@ class Registration:
     consent: bool
     respondent_email: Address | None = None
     submitted_at: datetime | None = field(default=None, compare=False)
+    #: the "Preferred language" answer as written; how emails speak to these people, not
+    #: part of the factsheet (so never a new version)
+    language: str = field(default="", compare=False)
 
     def content_hash(self) -> str:
         """Fingerprint of what the partner wrote; the submission time is not part of it, so a
         response re-saved without changes is not a new version."""
         data = asdict(self)
         data.pop("submitted_at")
+        data.pop("language")
         blob = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

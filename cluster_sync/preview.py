@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from cluster_sync.changes import describe_changes
+from cluster_sync.changes import change_messages
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.factsheet_mail import (
     email_context,
+    email_language,
     emailed_data,
     one_address,
     people,
@@ -104,16 +105,18 @@ def preview(
     # `resend` sends it
     waiting = 0 < stored.emailed_version < version
     received = emailed_data(state, stored) if waiting else None
-    changes = describe_changes(received, stored.data) if received and stored.data else []
+    changes = change_messages(received, stored.data) if received and stored.data else []
     context = email_context(config, reg, cid, version, today, updated=waiting, changes=changes)
     context["factsheet_link"] = None
     recipients = people(config, reg)
     done.recipients = [a.email for a in recipients]
-    saved = _message(config, context, recipients, docx, files, now)
+    # in the language the registration's people get it in (docs/languages.md)
+    language = email_language(config, report_composer(config), cid, reg)
+    saved = _message(config, context, recipients, docx, files, now, language)
     atomic_write(folder / EMAIL_FILE, saved.as_bytes())
     done.files.append(folder / EMAIL_FILE)
     if test_address is not None and mailer is not None:
-        test = _message(config, context, [test_address], docx, files, now, test=True)
+        test = _message(config, context, [test_address], docx, files, now, language, test=True)
         done.sent_reply = _send(mailer, test, cid)
         done.sent_to = test_address.email
     return done
@@ -126,10 +129,11 @@ def _message(
     docx: Path,
     files: dict[str, Made],
     now: datetime,
+    language: str,
     test: bool = False,
 ) -> Outgoing:
     composer = report_composer(config)
-    subject, plain, html = composer.render("factsheet", context)
+    subject, plain, html = composer.render("factsheet", context, language)
     (outgoing,) = composer.compose(
         dedupe_key=f"preview:{context['cluster_id']}:{uuid.uuid4().hex}",
         kind="preview",
@@ -139,6 +143,7 @@ def _message(
         cc=to[1:],
         attachments=attachments(config, docx, files),
         now=now,
+        language=language,
     )
     message = outgoing.message
     del message[KEY_HEADER]  # never taken for a queued message (see the module's words)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from cluster_sync import recovery
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
-from cluster_sync.factsheet_mail import email_context, people, with_factsheet
+from cluster_sync.factsheet_mail import email_context, email_language, people, with_factsheet
 from cluster_sync.fingerprint import record_template, template_ages, template_fingerprint
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue
 from cluster_sync.model import Registration
@@ -228,7 +228,8 @@ def _queue(
     others = {n: (str(m.path) if m.path else None, m.problem) for n, m in files.items()}
     context["factsheet_link"] = email_link(config, state, job.path, cid, version, others)
     everyone = people(config, reg)
-    messages = report_composer(config).compose(
+    composer = report_composer(config)
+    messages = composer.compose(
         dedupe_key=f"factsheet:{cid}:v{version}",
         kind="factsheet_update",
         cluster_id=cid,
@@ -242,5 +243,6 @@ def _queue(
             recovery.CONTENT_HEADER: reg.content_hash(),
         },
         now=now,
+        language=email_language(config, composer, cid, reg),
     )
     return sum(enqueue(state, m, None, now) for m in messages)

@@ -15,7 +15,13 @@ from pathlib import Path
 
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
-from cluster_sync.factsheet_mail import email_context, one_address, people, with_factsheet
+from cluster_sync.factsheet_mail import (
+    email_context,
+    email_language,
+    one_address,
+    people,
+    with_factsheet,
+)
 from cluster_sync.mailqueue import enqueue
 from cluster_sync.outputs import Made, attachments
 from cluster_sync.publish.service import refuse_without_consent
@@ -39,7 +45,8 @@ def resend(config: Config, state: State, cluster_id: str, to: str | None, now: d
     path = _factsheet_file(state, stored)
     recipients = [one_address(to, "--to")] if to else people(config, reg)
     today = now.astimezone(config.zone).date()
-    messages = report_composer(config).compose(
+    composer = report_composer(config)
+    messages = composer.compose(
         dedupe_key=f"resend:{stored.cluster_id}:v{stored.version}:{uuid.uuid4().hex}",
         kind="factsheet_resend",
         cluster_id=stored.cluster_id,
@@ -49,6 +56,7 @@ def resend(config: Config, state: State, cluster_id: str, to: str | None, now: d
         cc=recipients[1:],
         attachments=attachments(config, path, _files(state, stored)),
         now=now,
+        language=email_language(config, composer, stored.cluster_id, reg),
     )
     with state.transaction():
         queued = sum(enqueue(state, m, None, now) for m in messages)

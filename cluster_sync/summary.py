@@ -10,6 +10,7 @@ from typing import Any
 
 from cluster_sync.dates import format_date
 from cluster_sync.mailqueue import DeliveryReport, QueueCounts
+from cluster_sync.messages import Message
 from cluster_sync.publish.service import PublishReport
 from cluster_sync.text import counted
 
@@ -37,7 +38,8 @@ class RowResult:
     since: str = ""  # invalid only: since when the current problems are open (local time)
     told: str = ""  # invalid only: when the submitter was told, in words
     #: for an updated factsheet: what differs from the version its people last received
-    changes: list[str] = field(default_factory=list)
+    #: what changed for an updated factsheet, one line per question (English: str(line))
+    changes: list[Message] = field(default_factory=list)
 
 
 @dataclass

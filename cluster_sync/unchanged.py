@@ -52,8 +52,11 @@ def settings_digest(config: Config) -> str:
     digest.update(config.model_dump_json().encode())
     digest.update(template_fingerprint(config).encode())  # the factsheet template and logos
     emails = config.path(config.output.email_templates)
-    for path in sorted(emails.glob("*.j2")) if emails.is_dir() else []:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    # the English templates and each language folder's (templates and messages.toml)
+    found = [*emails.glob("*.j2"), *emails.glob("*/*.j2"), *emails.glob("*/messages.toml")]
+    for path in sorted(found) if emails.is_dir() else []:
+        relative = path.relative_to(emails).as_posix()
+        digest.update(relative.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 

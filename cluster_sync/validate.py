@@ -22,11 +22,11 @@ from cluster_sync.dates import (
     SERIAL_EPOCH,
     DateOrder,
     DateParseError,
-    format_date,
     parse_date,
     parse_datetime,
 )
 from cluster_sync.form import Field
+from cluster_sync.messages import Message, msg
 from cluster_sync.model import Address, Participant, Problem, Registration, RoadmapItem
 
 # Older names of options that still circulate (the domain's long name of WG3).
@@ -62,8 +62,8 @@ class _Checker:
     tz: ZoneInfo | None
     problems: list[Problem] = field(default_factory=list)
 
-    def problem(self, f: Field, message: str) -> None:
-        self.problems.append(Problem(f.header, message))
+    def problem(self, f: Field, message: Message) -> None:
+        self.problems.append(Problem(f.header, str(message), message))
 
     def raw(self, key: str) -> Any:
         value = self.values.get(key)
@@ -78,16 +78,14 @@ class _Checker:
         f = form.FIELDS_BY_KEY[key]
         if self.is_blank(key):
             if f.required:
-                self.problem(f, f"{f.header} is required but was left empty.")
+                self.problem(f, msg("required", question=f.header))
             return False
         return True
 
     def limited(self, f: Field, value: str) -> str:
         if f.max_length and len(value) > f.max_length:
             self.problem(
-                f,
-                f"{f.header} is {len(value)} characters long; the limit is {f.max_length}. "
-                "Please shorten it.",
+                f, msg("too_long", question=f.header, length=len(value), limit=f.max_length)
             )
         return value
 
@@ -113,11 +111,7 @@ class _Checker:
         answer = text.clean_line(str(self.raw(key)))
         match = _match_option(answer, f.options)
         if match is None:
-            self.problem(
-                f,
-                f"{f.header}: “{text.excerpt(answer)}” is not one of the options "
-                f"({_list(f.options)}).",
-            )
+            self.problem(f, _not_an_option(f, answer))
             return ""
         return match
 
@@ -128,11 +122,7 @@ class _Checker:
         chosen, unknown = split_checkboxes(str(self.raw(key)), f.options)
         if unknown and not f.allows_other:
             for item in unknown:
-                self.problem(
-                    f,
-                    f"{f.header}: “{text.excerpt(item)}” is not one of the options "
-                    f"({_list(f.options)}).",
-                )
+                self.problem(f, _not_an_option(f, item))
         return tuple(chosen + (unknown if f.allows_other else []))
 
     def date(self, key: str) -> date | None:
@@ -145,19 +135,13 @@ class _Checker:
         except DateParseError:
             found = _implausible(raw)  # only ever a date outside the plausible years
         if found is None:
-            self.problem(
-                f,
-                f"{f.header} “{text.excerpt(raw)}” is not a date; write it as 2025-03-15 "
-                f"or {_order_example(self.order)}.",
-            )
+            example = _order_example(self.order)
+            answer = text.excerpt(raw)
+            self.problem(f, msg("not_a_date", question=f.header, answer=answer, example=example))
             return None
         if not PLAUSIBLE_YEARS[0] <= found.year <= PLAUSIBLE_YEARS[1]:
             # the same for a typed date, a date cell and a serial number, whatever the source
-            self.problem(
-                f,
-                f"{f.header} ({found.isoformat()}) is not a plausible date for a cluster; "
-                "please check the year.",
-            )
+            self.problem(f, msg("implausible_date", question=f.header, answer=found.isoformat()))
             return None
         return found
 
@@ -165,17 +149,17 @@ class _Checker:
         f = form.FIELDS_BY_KEY[key]
         if not self.required(key):
             return None
-        found = parse_addresses(str(self.raw(key)))
+        found = _addresses(str(self.raw(key)))
         if len(found) > 1:
+            people = form.FIELDS_BY_KEY["participants"].header
             self.problem(
                 f,
-                f"{f.header} holds {len(found)} addresses; give one address only "
-                "(list the others under Participants).",
+                msg("several_addresses", question=f.header, count=len(found), participants=people),
             )
             return None
         address, error = found[0]
         if error:
-            self.problem(f, f"{f.header}: {error}")
+            self.problem(f, msg("address", question=f.header, reason=error))
         return address
 
 
@@ -201,9 +185,14 @@ def parse_addresses(cell: str) -> list[tuple[Address | None, str | None]]:
     """Every address in a cell, each with either its Address or the reason it is not valid.
     Accepts display names ("Ana Đurđević <ana@example.org>", "Núñez, María <m@example.org>")
     and addresses separated by commas, semicolons, new lines or spaces."""
+    return [(address, None if error is None else str(error)) for address, error in _addresses(cell)]
+
+
+def _addresses(cell: str) -> list[tuple[Address | None, Message | None]]:
+    """parse_addresses, each reason in words any language can give."""
     import email.utils
 
-    results: list[tuple[Address | None, str | None]] = []
+    results: list[tuple[Address | None, Message | None]] = []
     for part in _address_parts(cell):
         if "<" in part and part.rstrip().endswith(">"):
             # "Name <addr>" taken apart by hand: parseaddr trips over commas inside names
@@ -214,17 +203,16 @@ def parse_addresses(cell: str) -> list[tuple[Address | None, str | None]]:
                 name, addr = "", part
         normalized, plain, error = _checked(addr)
         if error is not None:
-            results.append(
-                (None, f"“{text.excerpt(part)}” is not a valid email address ({error}).")
-            )
+            reason = msg("invalid_address", address=text.excerpt(part), detail=error)
+            results.append((None, reason))
             continue
         if plain is None or normalized is None:
             # Such an address needs SMTPUTF8 at every server on the way; many lack it, and the
             # message would bounce or be mangled. Refused, with what to do instead.
-            results.append((None, _not_ascii(part)))
+            results.append((None, msg("not_ascii_address", address=text.excerpt(part))))
             continue
         results.append((Address(normalized, _unquote(text.clean_line(name))), None))
-    return results or [(None, "no email address was given.")]
+    return results or [(None, msg("no_address"))]
 
 
 @functools.lru_cache(maxsize=65536)
@@ -244,14 +232,6 @@ def _unquote(name: str) -> str:
     if len(name) >= 2 and name[0] == name[-1] == '"':
         return re.sub(r"\\(.)", r"\1", name[1:-1])
     return name
-
-
-def _not_ascii(part: str) -> str:
-    return (
-        f"“{text.excerpt(part)}” has characters other than Latin letters, digits and "
-        "!#$%&'*+-/=?^_`{|}~. before the @, which many mail servers cannot deliver to; "
-        "please give an address written with those characters only."
-    )
 
 
 def _address_parts(cell: str) -> list[str]:
@@ -311,8 +291,9 @@ def _match_option(answer: str, options: tuple[str, ...]) -> str | None:
     return OPTION_ALIASES.get(key)
 
 
-def _list(options: tuple[str, ...]) -> str:
-    return "; ".join(options)
+def _not_an_option(f: Field, answer: str) -> Message:
+    options = "; ".join(f.options)
+    return msg("not_an_option", question=f.header, answer=text.excerpt(answer), options=options)
 
 
 def _order_example(order: DateOrder) -> str:
@@ -327,18 +308,19 @@ def _participants(c: _Checker) -> tuple[Participant, ...]:
         while len(parts) > 4 and not parts[-1]:
             parts.pop()
         if len(parts) != 4 or not all(parts[:3]):
-            c.problem(
-                f,
-                f"Participants, line {number} (“{text.one_line(line, 80)}”) should read "
-                "“Name; email; organisation; country”.",
-            )
+            shown = text.one_line(line, 80)
+            c.problem(f, msg("participant_format", question=f.header, line=number, text=shown))
             continue
         name, cell, organisation, country = parts
-        found = parse_addresses(cell)
+        found = _addresses(cell)
         address, error = found[0]
         if error or address is None or len(found) > 1:
-            reason = error or "give one address per participant."
-            c.problem(f, f"Participants, line {number} ({text.excerpt(name)}): {reason}")
+            reason = error or msg("one_address_per_participant")
+            who = text.excerpt(name)
+            c.problem(
+                f,
+                msg("participant_address", question=f.header, line=number, name=who, reason=reason),
+            )
             continue
         country = _match_option(country, form.COUNTRIES) or country
         people.append(Participant(name, address.email, organisation, country))
@@ -358,11 +340,8 @@ def _roadmap(c: _Checker) -> tuple[RoadmapItem, ...]:
             except DateParseError:
                 when = None
         if when is None or m is None:
-            c.problem(
-                f,
-                f"Roadmap, line {number} (“{text.one_line(line, 80)}”) should read "
-                "“date – activity”, for example “2025-03-15 – Kick-off webinar”.",
-            )
+            shown = text.one_line(line, 80)
+            c.problem(f, msg("roadmap_format", question=f.header, line=number, text=shown))
             continue
         items.append(RoadmapItem(when, activity))
     return tuple(sorted(items, key=lambda item: item.date))
@@ -371,21 +350,26 @@ def _roadmap(c: _Checker) -> tuple[RoadmapItem, ...]:
 def _consent(c: _Checker, wording: str) -> bool:
     f = form.FIELDS_BY_KEY["consent"]
     if c.is_blank("consent"):
-        c.problem(f, f"Consent was not given: tick “{wording}” so the factsheet can be shared.")
+        c.problem(f, msg("consent_missing", question=f.header, option=wording))
         return False
     answer = str(c.raw("consent"))
     if text.fold(answer) == text.fold(wording) or form.is_ticked(answer):
         return True
-    c.problem(f, f"Consent: “{text.one_line(answer, 80)}” is not the consent option.")
+    c.problem(f, msg("consent_wrong", question=f.header, answer=text.one_line(answer, 80)))
     return False
 
 
 def _date_order(c: _Checker, start: date | None, end: date | None) -> None:
     if start and end and end < start:
-        c.problem(
-            form.FIELDS_BY_KEY["end_date"],
-            f"End date ({format_date(end)}) is before Start date ({format_date(start)}).",
+        f, first = form.FIELDS_BY_KEY["end_date"], form.FIELDS_BY_KEY["start_date"]
+        said = msg(
+            "end_before_start",
+            end_question=f.header,
+            end=end,
+            start_question=first.header,
+            start=start,
         )
+        c.problem(f, said)
 
 
 def _submitted_at(c: _Checker) -> datetime | None:
@@ -441,6 +425,7 @@ def validate_row(
         end_date=end,  # type: ignore[arg-type]
         respondent_email=respondent,
         submitted_at=submitted,
+        language=text.one_line(str(c.raw(form.PREFERRED_LANGUAGE.key) or ""), 80),
     )
     return Outcome(registration, [], submitted)
 

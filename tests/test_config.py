@@ -155,7 +155,7 @@ def test_every_problem_is_listed_with_its_key(tmp_path: Path) -> None:
         "working_groups, cluster_type, lead_organisation, lead_country, lead_role, "
         "contact_person, contact_email, participant_categories, thematic_projects, "
         "participants, results, transfer_levels, outcomes, start_date, end_date, roadmap, "
-        "expertise, consent, edit_link.",
+        "expertise, consent, edit_link, preferred_language.",
         "state: missing; this setting is required.",
         "mail.limits.per_minute = 'sixty': Input should be a valid integer, unable to parse "
         "string as an integer.",

@@ -92,11 +92,27 @@ def test_every_email_to_a_submitter_carries_that_rows_own_link(
         html = message.get_body(("html",)).get_content()
         assert [link for link in links.values() if link in plain] == [links[cluster_id]]
         assert links[cluster_id].replace("&", "&amp;") in html
-        words = "Fix your registration here" if path in problems else "Change your registration"
+        # in the row's own language (test_languages.py): the same words in each
+        words = (FIX if path in problems else CHANGE)[str(message["Content-Language"])]
         assert words in plain and words in html
 
 
 Grid = list[list[str]]
+#: "Fix your registration here" and "Change your registration" in each shipped language
+FIX = {
+    "en": "Fix your registration here",
+    "fr": "Corriger votre inscription ici",
+    "es": "Corrija su registro aquí",
+    "it": "Correggete qui la vostra registrazione",
+    "el": "Διορθώστε την εγγραφή σας εδώ",
+}
+CHANGE = {
+    "en": "Change your registration",
+    "fr": "Modifier votre inscription",
+    "es": "Modificar su registro",
+    "it": "Modificate la vostra registrazione",
+    "el": "Τροποποίηση της εγγραφής σας",
+}
 
 
 def _rewrite(path: Path, change: Callable[[Grid], Grid]) -> None:
@@ -110,7 +126,11 @@ def _rewrite(path: Path, change: Callable[[Grid], Grid]) -> None:
 def test_without_the_column_the_forms_address_is_given(
     make_config: Callable[..., Config], project: Path
 ) -> None:
-    _rewrite(project / "responses.csv", lambda grid: [line[:-1] for line in grid])
+    def without_links(grid: Grid) -> Grid:
+        column = grid[0].index("Edit link")
+        return [[*line[:column], *line[column + 1 :]] for line in grid]
+
+    _rewrite(project / "responses.csv", without_links)
     config = make_config(extra="")
     config = config.model_copy(update={"form": config.form.model_copy(update={"url": FORM_URL})})
     sync(config)
@@ -119,7 +139,7 @@ def test_without_the_column_the_forms_address_is_given(
     for message in problems:
         plain = message.get_body(("plain",)).get_content()
         assert FORM_URL in plain and "docs.google.com/forms" not in plain
-        assert "Fix your registration here" not in plain
+        assert not any(words in plain for words in FIX.values())
 
 
 def test_a_cell_that_is_not_a_forms_link_is_never_put_in_an_email(
@@ -127,7 +147,8 @@ def test_a_cell_that_is_not_a_forms_link_is_never_put_in_an_email(
 ) -> None:
     def phish(grid: Grid) -> Grid:
         column = grid[0].index("Edit link")
-        return [grid[0], *([*line[:column], "https://evil.example/forms/p"] for line in grid[1:])]
+        evil = "https://evil.example/forms/p"
+        return [grid[0], *([*line[:column], evil, *line[column + 1 :]] for line in grid[1:])]
 
     _rewrite(project / "responses.csv", phish)
     config = make_config(extra="")
@@ -160,4 +181,4 @@ def test_through_the_google_sheets_api_each_problems_email_has_its_rows_link(
     for message in problems:
         plain = message.get_body(("plain",)).get_content()
         own = [link for link in links if link in plain]
-        assert len(own) == 1 and "Fix your registration here" in plain
+        assert len(own) == 1 and FIX[str(message["Content-Language"])] in plain

@@ -82,10 +82,11 @@ def test_first_run_renders_and_emails_every_valid_registration(
     assert (c["new"], c["invalid"], c["duplicate"], c["blank"]) == (VALID, INVALID, DUPLICATES, 1)
     factsheets = sorted(config.path(config.output.directory).glob("factsheets/*.docx"))
     assert len(factsheets) == VALID
-    kinds = [read_eml(p)["Subject"].split()[0] for p in outbox(config)]
+    # by what each message is, whatever the language its people asked for (test_languages.py)
+    kinds = [str(read_eml(p)["X-Cluster-Sync-Key"]).split(":")[0] for p in outbox(config)]
     assert len(outbox(config)) == VALID + INVALID + 1  # factsheets, problem reports, the digest
-    assert kinds.count("Factsheet") == VALID
-    assert kinds.count("Your") == INVALID
+    assert kinds.count("factsheet") == VALID
+    assert kinds.count("problems") == INVALID
 
 
 def test_factsheet_docx_holds_the_registration(
@@ -159,15 +160,16 @@ def test_problem_report_lists_every_problem_in_the_forms_words(
     message = next(
         read_eml(p)
         for p in outbox(config)
-        if "correction" in str(read_eml(p)["Subject"])
-        and "Eco-moorings" in str(read_eml(p)["Subject"])
+        if "-problems-" in p.name and "Eco-moorings" in str(read_eml(p)["Subject"])
     )
+    # the row asked for Spanish ("Preferred language"); the question names stay the form's
+    assert row["Preferred language"] == "Español" and message["Content-Language"] == "es"
     assert str(message["Subject"]) == (
-        f"Your cluster registration needs a correction: {row['Cluster title'].strip()}"
+        f"Su registro de clúster necesita una corrección: {row['Cluster title'].strip()}"
     )
     plain = message.get_body(("plain",)).get_content()
-    assert plain.startswith("Hello")
-    assert "is before Start date" in plain
+    assert plain.startswith("Hola")
+    assert "End date (30 de noviembre de 2025) es anterior a Start date" in plain
     assert row["Email address"] in str(message["To"])
 
 

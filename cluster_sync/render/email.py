@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from email.charset import Charset
 from email.header import Header
 from email.message import EmailMessage
@@ -32,7 +32,9 @@ from email_validator import EmailNotValidError, validate_email
 from cluster_sync import mailstore, text
 from cluster_sync.errors import TemplateError
 from cluster_sync.mailqueue import Outgoing
-from cluster_sync.model import Address
+from cluster_sync.messages import Message
+from cluster_sync.model import Address, Problem
+from cluster_sync.render.languages import ENGLISH_CODE, PARTNER_TEMPLATES, Language, Languages
 
 # Marks a line break that came from a value, not from the template (a noncharacter: no answer
 # can hold one, text.safe removes them where answers enter).
@@ -66,15 +68,25 @@ class Composer:
         self.reply_to = _parse_one(reply_to, "mail.reply_to")
         self.domain = domain
         self.max_recipients = max_recipients
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(templates)),
-            autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            finalize=_mark_breaks,
-        )
+        self.languages = Languages(templates)
+        self._envs: dict[str, jinja2.Environment] = {}
+
+    def environment(self, code: str) -> jinja2.Environment:
+        """Templates in one language: its folder first, then the English ones beneath, with
+        dates and messages written in that language wherever a template shows them."""
+        if code not in self._envs:
+            language = self.languages.get(code)
+            folders = [str(language.folder)] if language.folder else []
+            self._envs[code] = jinja2.Environment(
+                loader=jinja2.FileSystemLoader([*folders, str(self.templates)]),
+                autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
+                undefined=jinja2.StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                keep_trailing_newline=True,
+                finalize=lambda value: _mark_breaks(_shown(value, language)),
+            )
+        return self._envs[code]
 
     def message_id(self, dedupe_key: str, content: str = "") -> str:
         """Stable for one queued message (its bytes are stored with it), and different for
@@ -84,11 +96,16 @@ class Composer:
         digest = hashlib.sha256(f"{dedupe_key}\0{content}".encode()).hexdigest()[:32]
         return f"<{digest}@{self.domain}>"
 
-    def render(self, name: str, context: dict[str, Any]) -> tuple[str, str, str]:
-        """(subject, plain text, html) from `name.txt.j2` and `name.html.j2`."""
+    def render(
+        self, name: str, context: dict[str, Any], language: str = ENGLISH_CODE
+    ) -> tuple[str, str, str]:
+        """(subject, plain text, html) from `name.txt.j2` and `name.html.j2`, in the given
+        language's folder when it has them (else the English ones, and a warning)."""
+        self._fallbacks(name, self.languages.get(language))
+        env = self.environment(language)
         try:
-            plain = self.env.get_template(f"{name}.txt.j2").render(context)
-            html = self.env.get_template(f"{name}.html.j2").render(context)
+            plain = env.get_template(f"{name}.txt.j2").render(context)
+            html = env.get_template(f"{name}.html.j2").render(context)
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(
                 f"The email template {self.templates / str(exc.name)} is missing.",
@@ -110,6 +127,17 @@ class Composer:
         body = body.lstrip("\n").replace(_VALUE_BREAK, "\n")
         return subject, body, html.replace(_VALUE_BREAK, "\n")
 
+    def _fallbacks(self, name: str, language: Language) -> None:
+        if language.folder is None or name not in PARTNER_TEMPLATES:
+            return
+        for suffix in ("txt", "html"):
+            if not (language.folder / f"{name}.{suffix}.j2").exists():
+                language.once(
+                    f"template:{name}.{suffix}",
+                    f"{language.folder} has no {name}.{suffix}.j2; that part of the "
+                    f"{language.name} emails is written from the English template",
+                )
+
     def compose(
         self,
         *,
@@ -125,11 +153,13 @@ class Composer:
         attachments: Sequence[Attachment] = (),
         headers: dict[str, str] | None = None,
         now: datetime,
+        language: str = ENGLISH_CODE,
     ) -> list[Outgoing]:
         """One message, or several when the recipients exceed the per-message limit; each
         part has its own dedupe key and Message-ID. The text comes from `template` rendered
-        with `context`, or is given `rendered` as (subject, plain text, html)."""
-        subject, plain, html = rendered or self.render(template, context or {})
+        with `context` in `language`, or is given `rendered` as (subject, plain text, html)."""
+        language = self.languages.get(language).code
+        subject, plain, html = rendered or self.render(template, context or {}, language)
         files = [*([attachment] if attachment else []), *attachments]
         everyone = [*to, *cc]
         chunks = [
@@ -146,6 +176,7 @@ class Composer:
             # What the state calls this message: a lost or restored state database finds
             # what was already delivered again in the outbox (see cluster_sync/recovery.py).
             msg[KEY_HEADER] = key
+            msg["Content-Language"] = language  # a code from a folder name: never partner text
             for name, value in (headers or {}).items():
                 msg[name] = value  # our own tokens (hashes), never partner text
             result.append(
@@ -194,6 +225,16 @@ class Composer:
             slot = list(msg.iter_attachments())[-1]
             slot.set_payload(mailstore.SLOT + "\n")
         return msg
+
+
+def _shown(value: Any, language: Language) -> Any:
+    """A value as a template shows it: a problem or a message in the email's language, a date
+    in its words (3 mars 2025); anything else as it is."""
+    if isinstance(value, Problem):
+        return language.say(value.text) if value.text is not None else value.message
+    if isinstance(value, Message | date):  # a datetime is a date too
+        return language.value(value)
+    return value
 
 
 def _mark_breaks(value: Any) -> Any:
