@@ -60,7 +60,8 @@ check: $(STAMP)
 	$(BIN)/pytest -q
 
 # Every benchmark in benchmarks/, written into docs/benchmarks.md with the machine it ran on.
-# BENCH_ARGS="--sizes 100 1000 10000" adds the 10,000-row sync (about 30 minutes more here).
+# About 6 minutes on a 2-core machine; BENCH_ARGS="--sizes 100 1000 10000" adds the 10,000-row
+# sync (about 20 minutes more).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_all.py $(BENCH_ARGS)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import platform
 import pstats
 import subprocess
@@ -42,9 +43,9 @@ def machine() -> str:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
+    load = f"{os.getloadavg()[0]:.1f}"
     return (
-        f"{model}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}, "
+        f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}; load average {load} when the run started"
     )
 
@@ -79,17 +80,23 @@ def sync_section(sizes: list[int]) -> list[str]:
         f"`benchmarks/bench_sync.py {' '.join(map(str, sizes))}`: generated exports, outbox "
         "backend; each step in its own process (peak = its VmHWM); no-change = median of 3.",
         "",
-        "| rows | dry run | first sync | first: peak memory | first: per row | no-change sync "
-        "| no-change: peak | state after |",
-        "|---|---|---|---|---|---|---|---|",
+        "Wall time (CPU time in brackets: what the machine's other load does not inflate); "
+        "the load average is read when each size starts.",
+        "",
+        "| rows | load | dry run | first sync | first: peak memory | first: CPU per row "
+        "| no-change sync | no-change: peak | state after |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for size in sizes:
+        load = os.getloadavg()[0]
         r = bench_sync.measure(size)
-        f = r["first"]
+        f, d = r["first"], r["dry"]
         lines.append(
-            f"| {size:,} | {r['dry']['seconds']:.1f} s ({r['dry']['peak_mb']:.0f} MB) "
-            f"| {f['seconds']:.1f} s | {f['peak_mb']:.0f} MB | {f['seconds'] / size * 1000:.1f} ms "
-            f"| {r['quiet_seconds']:.2f} s | {r['quiet_peak_mb']:.0f} MB | {r['database_mb']:.1f} MB |"
+            f"| {size:,} | {load:.1f} | {d['seconds']:.1f} s ({d['cpu_seconds']:.1f} s; "
+            f"{d['peak_mb']:.0f} MB) | {f['seconds']:.1f} s ({f['cpu_seconds']:.1f} s) "
+            f"| {f['peak_mb']:.0f} MB | {f['cpu_seconds'] / size * 1000:.1f} ms "
+            f"| {r['quiet_seconds']:.2f} s ({r['quiet_cpu_seconds']:.2f} s) "
+            f"| {r['quiet_peak_mb']:.0f} MB | {r['database_mb']:.1f} MB |"
         )
         assert r["quiet_counts"]["factsheets"] == 0 and r["quiet_counts"]["queued"] == 0
     return [*lines, ""]
@@ -202,7 +209,13 @@ def main() -> None:
         lambda: state_section(args.rows_per_year, args.nights),
         lambda: profile_section(200),
     ):
+        load, began = os.getloadavg()[0], time.perf_counter()
         part = section()
+        part.append(
+            f"(This section: {time.perf_counter() - began:.0f} s; load average {load:.1f} "
+            "when it started.)"
+        )
+        part.append("")
         print("\n".join(part), flush=True)
         lines += part
     lines += [f"`make bench` took {time.perf_counter() - started:.0f} s.", "", END]

@@ -37,8 +37,9 @@ def measure(size: int) -> dict[str, int]:
         load_sheet(fake, [HEADERS, *(answer_row(n) for n in range(size))])
         source = GoogleSource(settings(fake), FormConfig(), sleep=lambda s: None)
         first = source.read()
+        # IDs as cluster-sync writes them: write-back reads them back normalised to check
         statuses = [
-            RowStatus(row, f"CL-2025-{i:05d}", "OK: factsheet v1 made.", "2025-01-31 02:00")
+            RowStatus(row, f"CL-2025-{i + 1:03d}", "OK: factsheet v1 made.", "2025-01-31 02:00")
             for i, row in enumerate(first.rows)
         ]
         result = {"first": calls(fake, lambda: source.write_back(statuses))}

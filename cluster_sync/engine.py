@@ -188,7 +188,11 @@ class Sync:
             (item, self._handle(item, partial(self._first, item, summary))) for item in items
         ]
         self._make_outputs(summary)
-        for item, step in pending:
+        pending.reverse()
+        while pending:
+            # each row's step (its answers, its context) is let go once done, not kept
+            # through delivery and write-back: at 10,000 rows that is tens of megabytes
+            item, step = pending.pop()
             result = step if isinstance(step, RowResult) else self._handle(item, step)
             assert isinstance(result, RowResult)
             summary.results.append(result)
@@ -782,6 +786,10 @@ class Sync:
             item = Identified(q.row, Outcome(None), q.stored.natural_key, q.stored.cluster_id)
             statuses.append(self._status(item, None, parts, links, q.stored))
         changed = [s for s in statuses if s.changed]
+        if changed:
+            # The sheet will show IDs and statuses from the state: they must survive a power
+            # loss before it does (cluster_sync/state.py)
+            self.state.make_durable()
         try:
             summary.written_back = self.source.write_back(changed) if changed else 0
         except ClusterSyncError as exc:

@@ -1,11 +1,11 @@
 """The mail queue in the state database, and the delivery loop over any Mailer.
 
 Every message is queued (rendered bytes, recipients, stable Message-ID) before anything is sent.
-Delivery marks a message `sending` and commits before handing it over, then `sent` right after
-the backend accepts it. A run killed in between leaves `sending` rows, which the next run settles
-first: the backend is asked whether it has the message (the outbox can tell); when it cannot tell
-(SMTP), the message is sent again with the same Message-ID. docs/mail.md explains that
-window.
+Delivery marks a message `sending` and commits (durably: cluster_sync/state.py) before handing
+it over, then `sent` right after the backend accepts it. A run killed in between leaves `sending`
+rows, which the next run settles first: the backend is asked whether it has the message (the
+outbox can tell); when it cannot tell (SMTP), the message is sent again with the same
+Message-ID. docs/mail.md explains that window.
 """
 
 from __future__ import annotations
@@ -325,8 +325,8 @@ class Delivery:
             self.waited += 1.0
         return True
 
-    def _mark(self, envelope: Envelope, sql: str, *params: object) -> None:
-        with self.state.transaction() as db:
+    def _mark(self, envelope: Envelope, sql: str, *params: object, durable: bool = False) -> None:
+        with self.state.transaction(durable) as db:
             db.execute(f"UPDATE messages SET {sql} WHERE id = ?", (*params, envelope.id))
 
     def _deliver(self, envelope: Envelope) -> None:
@@ -334,7 +334,12 @@ class Delivery:
         while True:
             if self.before_send is not None:
                 envelope = self.before_send(envelope, self.report)
-            self._mark(envelope, "state = 'sending', attempts = attempts + 1")
+            # Durable (synced to disk) before the message leaves: a power loss after the
+            # handover finds it `sending`, never `queued` (cluster_sync/state.py). The other
+            # marks need no wait of their own: this one makes them durable too, one message
+            # later, and a `sent` mark lost with the power leaves a `sending` row, the
+            # documented ambiguous window (docs/mail.md).
+            self._mark(envelope, "state = 'sending', attempts = attempts + 1", durable=True)
             try:
                 result = self.mailer.send(envelope)
             except PermanentFailure as exc:

@@ -55,13 +55,19 @@ def status_line(
         line = f"Needs fixing ({len(stored.problems)}): {problems} Edit the response to fix it."
         return text.one_line(line, STATUS_LIMIT), when
     line = _valid_line(state, stored, config, parts)
-    note = files_note(config, recorded(state.factsheet_files(stored.cluster_id, stored.version)))
+    files = (
+        parts.get(_files_key(stored.cluster_id, stored.version), [])
+        if parts is not None
+        else state.factsheet_files(stored.cluster_id, stored.version)
+    )
+    note = files_note(config, recorded(dict(files)))
     return text.one_line(f"{line} {note}" if note else line, STATUS_LIMIT), when
 
 
 def factsheet_parts(state: State) -> Parts:
-    """The queued parts of every factsheet email, by dedupe key without its part number: one
-    read instead of one per row."""
+    """The queued parts of every factsheet email, by dedupe key without its part number, and
+    the files of every current factsheet version with a format that could not be made (all a
+    status line says of its files), by _files_key: one read each instead of two per row."""
     found: Parts = {}
     for row in state.db.execute(
         "SELECT dedupe_key, state, recipients, sent_at, last_reply FROM messages "
@@ -69,7 +75,16 @@ def factsheet_parts(state: State) -> Parts:
         keys.FACTSHEETS,
     ):
         found.setdefault(keys.whole(row["dedupe_key"]), []).append(row)
+    for cluster_id in state.clusters_missing_files():
+        version = state.registration(cluster_id)
+        if version is not None:
+            files = state.factsheet_files(cluster_id, version.version)
+            found[_files_key(cluster_id, version.version)] = list(files.items())
     return found
+
+
+def _files_key(cluster_id: str, version: int) -> str:
+    return f"files:{cluster_id}:v{version}"  # never a message's key ("factsheet:...")
 
 
 def _valid_line(

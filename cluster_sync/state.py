@@ -3,6 +3,25 @@
 It records every registration seen, every factsheet version, every email queued or delivered and
 every run. Callers group a side effect and its record in `transaction()`, so a crash leaves either
 both or neither.
+
+Durability. The database runs in WAL mode with `synchronous = NORMAL`: a commit is written to
+the WAL file but not forced to the disk. SQLite's documentation (pragma.html#pragma_synchronous):
+"WAL mode is always consistent with synchronous=NORMAL, but WAL mode does lose durability. A
+transaction committed in WAL mode with synchronous=NORMAL might roll back following a power loss
+or system crash. Transactions are durable across application crashes regardless of the
+synchronous setting or journal mode." So a killed process loses nothing it committed; a power
+loss or an operating-system crash can lose a suffix of the latest commits, never corrupt the
+file. That suffix must never hold a commit that something outside the database already relies
+on, so every effect outside it is preceded by a durable commit: `transaction(durable=True)`
+commits with `synchronous = FULL` (the WAL is synced at that commit) or `make_durable()`. WAL
+commits are appended in order, so syncing one makes every earlier one durable too. The durable
+points: a message marked `sending` before it is handed to a server or the outbox
+(mailqueue.Delivery), publishing's `pending` records before an upload, and the state before the
+sheet or export is written (engine.Sync._write_back: Cluster IDs, statuses), erasure and
+retention before they delete files (cluster_sync/privacy/), and the end of every run
+(`finish_run`). Everything else
+(one commit per row, the `sent` marks) costs no disk wait: docs/operations.md says what a power
+loss can do.
 """
 
 from __future__ import annotations
@@ -241,7 +260,9 @@ class State:
                 self.db.execute("PRAGMA journal_mode = WAL")
                 for suffix in ("-wal", "-shm", "-journal"):
                     restrict(self.path.with_name(self.path.name + suffix))
-            self.db.execute("PRAGMA synchronous = FULL")
+            self._synchronous = "NORMAL" if self.path else "OFF"
+            self.db.execute(f"PRAGMA synchronous = {self._synchronous}")
+            self._durable_wanted = False  # a durable commit asked for inside a transaction
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StateError(
@@ -266,7 +287,8 @@ class State:
         included, and must not hold them all in memory."""
         copy = cls(folder / "state.sqlite3" if folder else ":memory:")
         if folder:
-            copy.db.execute("PRAGMA synchronous = OFF")  # a scratch copy need not survive a crash
+            copy._synchronous = "OFF"  # a scratch copy need not survive a crash
+            copy.db.execute("PRAGMA synchronous = OFF")
         if not path.exists():
             return copy
         try:
@@ -304,9 +326,11 @@ class State:
                 self.db.execute(f"PRAGMA user_version = {version}")
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, durable: bool = False) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE … COMMIT, rolled back on any exception. A nested call joins the outer
-        transaction under a savepoint: an exception undoes what it did, and only that."""
+        transaction under a savepoint: an exception undoes what it did, and only that.
+        `durable`: the commit survives a power loss too (the module's docstring); nested, the
+        outer transaction's commit is made durable."""
         if self.db.in_transaction:
             self.db.execute("SAVEPOINT nested")
             try:
@@ -316,14 +340,37 @@ class State:
                 self.db.execute("RELEASE nested")
                 raise
             self.db.execute("RELEASE nested")
+            self._durable_wanted = self._durable_wanted or durable
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        full = durable and self._synchronous != "OFF"
+        if full:  # SQLite refuses to change it inside a transaction
+            self.db.execute("PRAGMA synchronous = FULL")
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        finally:
+            wanted, self._durable_wanted = self._durable_wanted, False
+            if full:
+                self.db.execute(f"PRAGMA synchronous = {self._synchronous}")
+        if wanted and not full:
+            self.make_durable()
+
+    def make_durable(self) -> None:
+        """Make every commit so far survive a power loss: one commit with the WAL synced (it
+        rewrites the schema version with its own value, so that there is something to commit).
+        Inside a transaction, its commit is made durable instead."""
+        if self.db.in_transaction:
+            self._durable_wanted = True
+            return
+        if self._synchronous == "OFF":
+            return
+        with self.transaction(durable=True) as db:
+            db.execute(f"PRAGMA user_version = {self.schema_version}")
 
     # -- registrations ----------------------------------------------------------------------
 
@@ -535,7 +582,8 @@ class State:
     def finish_run(
         self, run_id: int, outcome: str, counts: dict[str, int], error: str | None = None
     ) -> None:
-        with self.transaction() as db:
+        # durable: a finished run leaves nothing that a power loss could take back
+        with self.transaction(durable=True) as db:
             db.execute(
                 "UPDATE runs SET finished_at = ?, outcome = ?, counts = ?, error = ? WHERE id = ?",
                 (now_utc(), outcome, json.dumps(counts), error, run_id),

@@ -6,6 +6,7 @@ Every rule reports in the words of the form ("End date (3 March 2025) is before 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -200,19 +201,30 @@ def _addresses(cell: str) -> list[tuple[Address | None, Message | None]]:
             name, addr = email.utils.parseaddr(part)
             if not addr or " " in addr:
                 name, addr = "", part
-        try:
-            checked = validate_email(addr, check_deliverability=False)
-        except EmailNotValidError as exc:
-            reason = msg("invalid_address", address=text.excerpt(part), detail=str(exc))
+        normalized, plain, error = _checked(addr)
+        if error is not None:
+            reason = msg("invalid_address", address=text.excerpt(part), detail=error)
             results.append((None, reason))
             continue
-        if checked.ascii_email is None:
+        if plain is None or normalized is None:
             # Such an address needs SMTPUTF8 at every server on the way; many lack it, and the
             # message would bounce or be mangled. Refused, with what to do instead.
             results.append((None, msg("not_ascii_address", address=text.excerpt(part))))
             continue
-        results.append((Address(checked.normalized, _unquote(text.clean_line(name))), None))
+        results.append((Address(normalized, _unquote(text.clean_line(name))), None))
     return results or [(None, msg("no_address"))]
+
+
+@functools.lru_cache(maxsize=65536)
+def _checked(addr: str) -> tuple[str | None, str | None, str | None]:
+    """(normalized, its ASCII form, why it is not valid) for one address: email-validator is
+    most of validating a row, and the same people (a contact who is also the respondent, a
+    partner in several clusters) appear many times in one sheet."""
+    try:
+        checked = validate_email(addr, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return None, None, str(exc)
+    return checked.normalized, checked.ascii_email, None
 
 
 def _unquote(name: str) -> str:

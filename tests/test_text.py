@@ -201,3 +201,17 @@ def test_one_line_default_limit_is_200() -> None:
     result = one_line("x" * 500)
     assert len(result) == 200
     assert result.endswith("…")
+
+
+def test_safe_takes_out_the_same_characters_as_the_full_scan_for_every_code_point() -> None:
+    """`safe` skips its scan for text that is printable but for line breaks: for every
+    character, alone and between line breaks, the result is the full scan's."""
+    from cluster_sync.text import _UNSAFE, safe
+
+    def scanned(value: str) -> str:
+        return _UNSAFE.sub("", value.replace("\x0b", "\n").replace("\x0c", "\n"))
+
+    for code in range(0x110000):
+        ch = chr(code)
+        for value in (f"a{ch}b", f"\n{ch}\r\n"):
+            assert safe(value) == scanned(value), hex(code)

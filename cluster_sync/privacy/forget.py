@@ -354,6 +354,9 @@ def _sweep_text(state: State, needles: list[str]) -> None:
 def _erase_files(
     config: Config, state: State, plan: ErasurePlan, needles: list[str], today: date
 ) -> None:
+    # durable before any file is deleted or rewritten: a power loss must not bring the
+    # erased data back into the state (cluster_sync/state.py)
+    state.make_durable()
     for path in plan.factsheets_removed + plan.factsheets_rerendered:
         drop_other_formats(state, path)
     for path in plan.outbox_deleted + plan.factsheets_removed + plan.files_removed:

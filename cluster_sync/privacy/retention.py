@@ -165,6 +165,7 @@ def apply_retention(config: Config, state: State, plan: RetentionPlan, now: date
             )
     # the attachments of pruned and anonymised emails, once no unsent message needs them
     mailstore.collect(state)
+    state.make_durable()  # before any file is deleted (cluster_sync/state.py)
     for path in plan.old_factsheets:
         path.unlink(missing_ok=True)
     today = now.astimezone(config.zone).date()

@@ -199,7 +199,8 @@ def _known(state: State, key: str, cluster_id: str, fmt: str) -> Remote | None:
 
 
 def _record_intent(state: State, key: str, jobs: Iterable[Job]) -> None:
-    with state.transaction() as db:
+    # durable before any upload: a power loss must not forget an upload that may have happened
+    with state.transaction(durable=True) as db:
         for job in jobs:
             f = job.file
             db.execute(

@@ -1,0 +1,196 @@
+"""Commits are synced to disk where something outside the state relies on them, and only there
+(cluster_sync/state.py, "Durability"). SQLite's trace hook shows every statement the state
+runs, in order; a commit is durable when it ran with `synchronous = FULL` (SQLite then syncs the
+WAL at that commit, and every earlier commit with it). At each effect outside the database (a
+message handed to the outbox, the export written back) the latest commit must be durable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cluster_sync.config import Config
+from cluster_sync.engine import Sync
+from cluster_sync.mailers.base import Envelope, SendResult
+from cluster_sync.mailers.outbox import OutboxMailer
+from cluster_sync.sources.base import RowStatus
+from cluster_sync.sources.file import FileSource
+from cluster_sync.state import State
+
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+class Trace:
+    """Every statement the state's connection runs, in order."""
+
+    def __init__(self, state: State) -> None:
+        self.statements: list[str] = []
+        state.db.set_trace_callback(self.statements.append)
+
+    def commits(self) -> list[tuple[int, bool]]:
+        """(position, durable) of every commit so far, a COMMIT or a change made outside
+        BEGIN ... COMMIT (SQLite commits it on its own): durable when it ran under FULL."""
+        mode, inside, found = "", False, []
+        for position, statement in enumerate(self.statements):
+            words = " ".join(statement.split()).upper()
+            if words.startswith("PRAGMA SYNCHRONOUS ="):
+                mode = words.rsplit("=", 1)[1].strip()
+            elif words.startswith("BEGIN"):
+                inside = True
+            elif words == "COMMIT":
+                inside = False
+                found.append((position, mode == "FULL"))
+            elif words == "ROLLBACK":
+                inside = False
+            elif not inside and words.startswith(("INSERT", "UPDATE", "DELETE", "REPLACE")):
+                found.append((position, mode == "FULL"))
+        return found
+
+    def last_commit_durable(self) -> bool:
+        commits = self.commits()
+        return bool(commits) and commits[-1][1]
+
+
+def test_the_state_commits_without_a_sync_unless_asked(tmp_path: Path) -> None:
+    state = State(tmp_path / "state.sqlite3")
+    trace = Trace(state)
+    assert state.db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    with state.transaction() as db:
+        db.execute("INSERT INTO runs (started_at) VALUES ('x')")
+        assert db.execute("PRAGMA synchronous").fetchone()[0] == 1
+    assert not trace.last_commit_durable()
+    with state.transaction(durable=True) as db:
+        db.execute("INSERT INTO runs (started_at) VALUES ('y')")
+        assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL for this commit
+    assert trace.last_commit_durable()
+    assert state.db.execute("PRAGMA synchronous").fetchone()[0] == 1  # and back
+    # asked for inside another transaction: the outer commit is followed by a durable one
+    before = len(trace.commits())
+    with state.transaction() as db:
+        db.execute("INSERT INTO runs (started_at) VALUES ('z')")
+        state.make_durable()
+    assert [d for _, d in trace.commits()[before:]] == [False, True]
+    state.close()
+
+
+def test_a_rolled_back_durable_transaction_leaves_the_setting_as_it_was(tmp_path: Path) -> None:
+    state = State(tmp_path / "state.sqlite3")
+    try:
+        with state.transaction(durable=True) as db:
+            db.execute("INSERT INTO runs (started_at) VALUES ('x')")
+            raise RuntimeError("stop")
+    except RuntimeError:
+        pass
+    assert state.db.execute("PRAGMA synchronous").fetchone()[0] == 1
+    assert state.db.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+    state.close()
+
+
+class WatchedOutbox(OutboxMailer):
+    """The real outbox backend; before each message is written, notes whether the latest
+    commit was durable and what another connection (a later run) reads of the message."""
+
+    def __init__(self, folder: Path, state_path: Path) -> None:
+        super().__init__(folder)
+        self.state_path = state_path
+        self.trace: Trace | None = None
+        self.seen: list[tuple[bool, str]] = []
+
+    def send(self, envelope: Envelope) -> SendResult:
+        assert self.trace is not None
+        import sqlite3
+
+        other = sqlite3.connect(self.state_path)
+        (state,) = other.execute(
+            "SELECT state FROM messages WHERE id = ?", (envelope.id,)
+        ).fetchone()
+        other.close()
+        self.seen.append((self.trace.last_commit_durable(), state))
+        return super().send(envelope)
+
+
+class WatchedExport(FileSource):
+    """The real export source; notes whether the latest commit was durable when the export
+    is written back."""
+
+    trace: Trace | None = None
+    seen: list[bool]
+
+    def write_back(self, statuses: Sequence[RowStatus]) -> int:
+        assert self.trace is not None
+        self.seen.append(self.trace.last_commit_durable())
+        return super().write_back(statuses)
+
+
+def test_every_message_and_the_write_back_follow_a_durable_commit(
+    make_config: Callable[..., Config],
+) -> None:
+    config = make_config()
+    assert config.mail.outbox is not None
+    from cluster_sync.config import FileSourceConfig
+
+    assert isinstance(config.source, FileSourceConfig)
+    database = config.path(config.state.database)
+    state = State(database)
+    trace = Trace(state)
+    mailer = WatchedOutbox(config.path(config.mail.outbox), database)
+    mailer.trace = trace
+    source = WatchedExport(config.path(config.source.path), config.source, config.form)
+    source.trace, source.seen = trace, []
+    summary = Sync(config, state, source, mailer, now=NOW).run()
+    state.close()
+    assert summary.delivery is not None and summary.delivery.sent > 10
+    assert len(mailer.seen) == summary.delivery.sent
+    # each message: marked `sending` (visible to another connection) by a durable commit
+    assert mailer.seen == [(True, "sending")] * len(mailer.seen)
+    assert source.seen == [True]
+    # and the rows' own commits are not synced: far fewer durable commits than commits
+    durable = sum(d for _, d in trace.commits())
+    assert durable <= len(mailer.seen) + 3 < len(trace.commits())
+
+
+def test_forget_changes_files_only_once_the_erasure_is_durable(
+    make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power loss after `forget` deleted or rewrote files must not bring the erased data
+    back into the state: before any file it deletes or replaces, the erasure's transaction
+    (its first commit) or a later commit was made with `synchronous = FULL`, which makes it
+    durable. The bookkeeping of the files themselves may commit without a sync: lost, it
+    names a file that is no longer there."""
+    import os
+
+    from test_sync import sync
+
+    from cluster_sync.privacy.forget import erase, plan_erasure
+
+    config = make_config()
+    sync(config)
+    state = State(config.path(config.state.database))
+    plan = plan_erasure(config, state, "lucia.deiana@example.org", [])
+    trace = Trace(state)
+    seen: list[bool] = []
+
+    def erasure_durable() -> bool:
+        commits = trace.commits()
+        return bool(commits) and any(durable for _, durable in commits)
+
+    unlink, replace = Path.unlink, os.replace
+
+    def watched_unlink(path: Path, missing_ok: bool = False) -> None:
+        seen.append(erasure_durable())
+        unlink(path, missing_ok=missing_ok)
+
+    def watched_replace(source: str, target: str) -> None:
+        seen.append(erasure_durable())
+        replace(source, target)
+
+    monkeypatch.setattr(Path, "unlink", watched_unlink)
+    monkeypatch.setattr(os, "replace", watched_replace)
+    erase(config, state, plan, NOW.date())
+    state.close()
+    assert seen and all(seen)
+    # the erasure's own transaction is the first commit, and it is not durable by itself
+    assert trace.commits()[0][1] is False
