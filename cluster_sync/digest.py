@@ -13,7 +13,7 @@ from datetime import datetime
 
 from cluster_sync import keys
 from cluster_sync.addresses import secretariat
-from cluster_sync.config import Config
+from cluster_sync.config import Config, FileSourceConfig, GoogleSourceConfig
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.mailers.base import Envelope
 from cluster_sync.mailqueue import (
@@ -145,7 +145,7 @@ def interrupted_runs(state: State, run_id: int, now: datetime, config: Config) -
 def sheet_link(config: Config) -> str:
     """Where the secretariat opens the sheet: its address, or the export's path."""
     source = config.source
-    if source.type == "google":
+    if isinstance(source, GoogleSourceConfig):
         from cluster_sync.sources.google import spreadsheet_key
 
         try:
@@ -154,7 +154,9 @@ def sheet_link(config: Config) -> str:
             )
         except ClusterSyncError:
             return ""
-    return str(config.path(source.path))
+    if isinstance(source, FileSourceConfig):
+        return str(config.path(source.path))
+    return ""  # a source registered later has no link to give here
 
 
 def merged(first: DeliveryReport, then: DeliveryReport) -> DeliveryReport:
