@@ -165,7 +165,7 @@ def merged(first: DeliveryReport, then: DeliveryReport) -> DeliveryReport:
         sent=first.sent + then.sent,
         failed=first.failed + then.failed,
         deferred=first.deferred + then.deferred,
-        capped=first.capped or then.capped,
+        stop_reason=first.stop_reason or then.stop_reason,
         unreachable=first.unreachable or then.unreachable,
         refused=first.refused + then.refused,
         recovered=first.recovered + then.recovered,

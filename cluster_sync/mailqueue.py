@@ -70,7 +70,7 @@ class DeliveryReport:
     sent: int = 0  # accepted by the server, or saved to the outbox (see `saved_only`)
     failed: list[tuple[int, str, str]] = field(default_factory=list)  # (id, subject, reply)
     deferred: int = 0  # tried in this pass and left queued: temporary failures or over a cap
-    capped: str | None = None  # why delivery stopped early, if it did
+    stop_reason: str | None = None  # why delivery stopped early, if it did
     unreachable: bool = False  # the server could not be used at all, or kept failing
     refused: list[tuple[int, str, str]] = field(default_factory=list)  # (id, address, reply)
     recovered: int = 0
@@ -259,7 +259,7 @@ class Delivery:
         except (TemporaryFailure, PermanentFailure) as exc:
             # The server is unreachable: nothing is lost, everything waits for the next run.
             self.report.deferred = len(due)
-            self.report.capped = f"could not use {self.mailer.description}: {exc}"
+            self.report.stop_reason = f"could not use {self.mailer.description}: {exc}"
             self.report.unreachable = True
             if self.close:
                 self.mailer.close()
@@ -276,7 +276,7 @@ class Delivery:
                 if failing >= GIVE_UP_AFTER:
                     # Every other message would wait out the same in-run retries for nothing.
                     self.report.deferred += len(due) - index - 1
-                    self.report.capped = (
+                    self.report.stop_reason = (
                         f"{self.mailer.description} kept failing; the rest waits for the next run"
                     )
                     self.report.unreachable = True
@@ -303,11 +303,11 @@ class Delivery:
                 self.sleep(waits.pop(0) * (1 + random.random() / 2))
 
     def _within_caps(self) -> bool:
-        if not self.mailer.capped:
+        if not self.mailer.limits_apply:
             return True
         now = self.clock()
         if _sent_since(self.state, now - timedelta(days=1)) >= self.limits.per_day:
-            self.report.capped = f"the daily cap of {self.limits.per_day} messages was reached"
+            self.report.stop_reason = f"the daily cap of {self.limits.per_day} messages was reached"
             return False
         # The per-minute cap slows a run down (the window frees itself), but a nightly run does
         # not wait for ever: past max_wait_minutes, the rest stays queued for the next run.
@@ -316,7 +316,7 @@ class Delivery:
             _sent_since(self.state, self.clock() - timedelta(minutes=1)) >= self.limits.per_minute
         ):
             if self.waited >= budget:
-                self.report.capped = (
+                self.report.stop_reason = (
                     f"the cap of {self.limits.per_minute} messages a minute held delivery for "
                     f"{self.limits.max_wait_minutes} minutes; the rest waits for the next run"
                 )

@@ -74,7 +74,7 @@ class MailerContract:
 
     def test_it_describes_itself(self, mailer: Mailer) -> None:
         assert isinstance(mailer.description, str) and mailer.description.startswith("the ")
-        assert isinstance(mailer.capped, bool) and isinstance(mailer.saves_only, bool)
+        assert isinstance(mailer.limits_apply, bool) and isinstance(mailer.saves_only, bool)
 
     def test_checking_the_settings_delivers_nothing(self, mailer: Mailer) -> None:
         assert mailer.check_settings() is None
