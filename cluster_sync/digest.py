@@ -106,7 +106,7 @@ class Digest:
             elif found["state"] == "sent":
                 result.told = f"told by email on {local_time(found['sent_at'], self.config)}"
             elif found["state"] == "failed":
-                result.told = "could not be told: the email failed (see `cluster-sync outbox`)"
+                result.told = "could not be told: the email failed (see `cluster-sync queue`)"
             else:
                 when = local_time(found["queued_at"], self.config)
                 result.told = f"email queued on {when}, not delivered yet"

@@ -80,7 +80,7 @@ class DeliveryReport:
 
 @dataclass(frozen=True)
 class QueueCounts:
-    """What is not delivered yet, counted the same way by the run summary, `send`, `outbox`,
+    """What is not delivered yet, counted the same way by the run summary, `send`, `queue`,
     `status` and the digest. `queued` is everything still to deliver: what is due now, what a
     temporary failure holds until its retry time, and what a killed run left `sending`."""
 

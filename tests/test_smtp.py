@@ -325,7 +325,11 @@ def test_an_untrusted_certificate_stops_delivery_and_marks_nothing(
     report = deliver(state, SmtpMailer(settings(server, ca_file=None)))
 
     assert report.sent == 0 and report.deferred == 2
-    assert report.stop_reason and "certificate" in report.stop_reason and "ca_file" in report.stop_reason
+    assert (
+        report.stop_reason
+        and "certificate" in report.stop_reason
+        and "ca_file" in report.stop_reason
+    )
     assert {r["state"] for r in rows(state).values()} == {"queued"}
     assert {r["attempts"] for r in rows(state).values()} == {0}
     assert server.recorder.messages == []

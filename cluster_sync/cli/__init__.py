@@ -244,7 +244,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         if r.status == "invalid":
             state_text = f"needs fixing ({len(r.problems)})"
         click.echo(f"  {r.cluster_id}  {state_text:<34} {r.title[:60]}")
-    click.echo(f"Mail queue: {queue_line(counts)} (details: cluster-sync outbox)")
+    click.echo(f"Mail queue: {queue_line(counts)} (details: cluster-sync queue)")
     for line in ages.lines():
         click.echo(line)
     if published:
@@ -300,11 +300,11 @@ def send(ctx: click.Context, dry_run: bool) -> None:
     say_delivery(ctx, report, counts)
 
 
-@cli.command()
+@cli.command("queue")
 @click.option("--all", "include_sent", is_flag=True, help="Include messages already sent.")
 @click.pass_context
 @handle_errors
-def outbox(ctx: click.Context, include_sent: bool) -> None:
+def queue(ctx: click.Context, include_sent: bool) -> None:
     """List queued and failed messages, and why they failed."""
     from cluster_sync.mailqueue import queue_counts, queue_listing, refused_of, saved_only
 
@@ -338,12 +338,22 @@ def outbox(ctx: click.Context, include_sent: bool) -> None:
     click.echo(f"{queue_line(counts)}.")
 
 
+@cli.command("outbox", hidden=True)
+@click.option("--all", "include_sent", is_flag=True, help="Include messages already sent.")
+@click.pass_context
+def outbox(ctx: click.Context, include_sent: bool) -> None:
+    """The old name of `queue`, kept so that existing scripts keep working ("outbox" is the
+    folder of .eml files of the outbox mail backend, not the queue)."""
+    click.echo("Note: `cluster-sync outbox` is now `cluster-sync queue`.", err=True)
+    ctx.invoke(queue, include_sent=include_sent)
+
+
 @cli.command()
 @click.argument("message_id", type=int)
 @click.pass_context
 @handle_errors
 def retry(ctx: click.Context, message_id: int) -> None:
-    """Put a failed message (by its number in `cluster-sync outbox`) back in the queue."""
+    """Put a failed message (by its number in `cluster-sync queue`) back in the queue."""
     from cluster_sync.mailqueue import requeue
 
     cfg = load_config(ctx)
@@ -351,7 +361,7 @@ def retry(ctx: click.Context, message_id: int) -> None:
         if not requeue(state, message_id):
             raise ClusterSyncError(
                 f"There is no failed message #{message_id}.",
-                hint="`cluster-sync outbox` lists the failed messages and their numbers.",
+                hint="`cluster-sync queue` lists the failed messages and their numbers.",
             )
     say(
         ctx,
@@ -384,7 +394,7 @@ def resend(ctx: click.Context, cluster_id: str, to: str | None) -> None:
     )
     say(ctx, f"Sent {report.sent}, failed {len(report.failed)}, still queued {report.deferred}.")
     if report.failed or report.deferred:
-        say(ctx, "`cluster-sync outbox` shows what is waiting and why.", fg="yellow")
+        say(ctx, "`cluster-sync queue` shows what is waiting and why.", fg="yellow")
 
 
 cli.add_command(report)
