@@ -12,7 +12,6 @@ import sqlite3
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -248,8 +247,3 @@ def say_delivery(ctx: click.Context, report: DeliveryReport, counts: QueueCounts
             err=True,
         )
         sys.exit(EXIT_MAIL_UNUSABLE)
-
-
-def due_now(message: dict[str, Any]) -> bool:
-    """Whether a queued message may be tried now (not held for a retry at a later time)."""
-    return str(message["next_attempt_at"]) <= datetime.now(UTC).isoformat(timespec="seconds")
