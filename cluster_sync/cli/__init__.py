@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -128,41 +126,21 @@ def _real_run(ctx: click.Context, cfg: Config) -> Any:
 
 
 def _dry_run(ctx: click.Context, cfg: Config, keep: bool) -> Any:
-    """The real code path on an in-memory copy of the state, rendering into a scratch folder
-    that is removed afterwards unless `--keep`."""
-    from cluster_sync.engine import Sync
-    from cluster_sync.mailers.outbox import OutboxMailer
-    from cluster_sync.sources import open_source
-    from cluster_sync.state import State
+    from cluster_sync.dryrun import dry_run
 
-    scratch = Path(tempfile.mkdtemp(prefix="cluster-sync-dry-run-"))
-    try:
-        state = State.scratch_of(cfg.path(cfg.state.database), scratch)
-        try:
-            summary = Sync(
-                cfg,
-                state,
-                open_source(cfg),
-                OutboxMailer(scratch / "outbox"),
-                output_dir=scratch,
-                existing_dir=cfg.path(cfg.output.directory),
-                dry_run=True,
-                progress=_progress(ctx),
-                only=ctx.obj.get("only"),
-                accept_mass_change=ctx.obj["accept_mass_change"],
-            ).run()
-        finally:
-            state.close()
-        where = {"factsheets": scratch / "factsheets", "emails": scratch / "outbox"}
-        print_summary(ctx, summary, where if keep else {})
-    finally:
-        if not keep:
-            shutil.rmtree(scratch, ignore_errors=True)
-    if keep:
-        say(ctx, f"The scratch folder is kept: {scratch} (delete it when done).")
+    done = dry_run(
+        cfg,
+        keep=keep,
+        progress=_progress(ctx),
+        only=ctx.obj.get("only"),
+        accept_mass_change=ctx.obj["accept_mass_change"],
+    )
+    print_summary(ctx, done.summary, done.where)
+    if done.kept:
+        say(ctx, f"The scratch folder is kept: {done.kept} (delete it when done).")
     else:
         say(ctx, "The scratch folder was removed (--keep keeps it, to read what was made).")
-    return summary
+    return done.summary
 
 
 # -- check, status ---------------------------------------------------------------------------
