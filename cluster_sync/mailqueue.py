@@ -456,3 +456,63 @@ def queue_listing(state: State, include_sent: bool = False) -> list[dict[str, ob
         f"queued_at, sent_at, next_attempt_at FROM messages {where} ORDER BY id"
     ).fetchall()
     return [dict(r) for r in rows]
+
+
+# -- what other modules read of the queue: the `messages` table is read and written here only
+
+
+def id_of(state: State, dedupe_key: str) -> int | None:
+    """The queue's number of the message stored under `dedupe_key`."""
+    row = state.db.execute("SELECT id FROM messages WHERE dedupe_key = ?", (dedupe_key,)).fetchone()
+    return int(row[0]) if row else None
+
+
+def dedupe_key_of(state: State, message_id: int) -> str | None:
+    row = state.db.execute("SELECT dedupe_key FROM messages WHERE id = ?", (message_id,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def message_id_header(state: State, dedupe_key: str) -> str | None:
+    """The Message-ID header of the message stored under `dedupe_key`."""
+    row = state.db.execute(
+        "SELECT message_id FROM messages WHERE dedupe_key = ?", (dedupe_key,)
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def latest_of_kind(state: State, kind: str, cluster_id: str | None) -> Any:
+    """The newest message of `kind` about a cluster (state, sent_at, queued_at, last_reply)."""
+    return state.db.execute(
+        "SELECT state, sent_at, queued_at, last_reply FROM messages "
+        "WHERE kind = ? AND cluster_id = ? ORDER BY id DESC LIMIT 1",
+        (kind, cluster_id),
+    ).fetchone()
+
+
+def kinds_queued_by(state: State, run_id: int) -> dict[str, int]:
+    """kind -> how many messages a run queued."""
+    rows = state.db.execute(
+        "SELECT kind, count(*) FROM messages WHERE run_id = ? GROUP BY kind ORDER BY kind",
+        (run_id,),
+    ).fetchall()
+    return {str(kind): int(n) for kind, n in rows}
+
+
+def outcomes_in_key_range(state: State, low: str, high: str) -> list[Any]:
+    """Every message with `low <= dedupe_key < high` (dedupe_key, state, recipients, sent_at,
+    last_reply), in queue order: one read for a whole kind of message (keys.FACTSHEETS)."""
+    return state.db.execute(
+        "SELECT dedupe_key, state, recipients, sent_at, last_reply FROM messages "
+        "WHERE dedupe_key >= ? AND dedupe_key < ? ORDER BY id",
+        (low, high),
+    ).fetchall()
+
+
+def outcomes_of_parts(state: State, key: str, low: str, high: str) -> list[Any]:
+    """The message stored under `key` and its parts (keys.with_parts), in queue order (state,
+    recipients, sent_at, last_reply)."""
+    return state.db.execute(
+        "SELECT state, recipients, sent_at, last_reply FROM messages "
+        "WHERE dedupe_key = ? OR (dedupe_key >= ? AND dedupe_key < ?) ORDER BY id",
+        (key, low, high),
+    ).fetchall()
