@@ -118,6 +118,20 @@ class Source(Protocol):
         ...
 
 
+class Digested(Protocol):
+    """A source whose whole content has a digest: an export file, hashed as bytes. A night
+    where it is what the last run left may skip reading it (cluster_sync/nochange.py)."""
+
+    def content_digest(self) -> str | None:
+        """The content as it is now, hashed; None when it cannot be read."""
+        ...
+
+    def left_digest(self) -> str | None:
+        """The content as this object last read or wrote it, hashed; None when it was not read,
+        or reading it gave warnings (which a run that skips the read would not repeat)."""
+        ...
+
+
 @dataclass
 class HeaderMap:
     """Where each question and status column is, found by header text."""

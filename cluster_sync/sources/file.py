@@ -9,6 +9,7 @@ xlsx_export.py; this module reads either, places the statuses and does the writi
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import os
@@ -63,6 +64,7 @@ class FileSource:
         self.form = form
         self.description = f"the export {path}"
         self._read_digest: str | None = None
+        self._warned = False  # the last read logged warnings
         if path.suffix.lower() not in (".csv", ".xlsx"):
             raise ExportError(
                 f"{path} is neither a .csv nor an .xlsx file.",
@@ -82,6 +84,7 @@ class FileSource:
         data = self._bytes()
         self._read_digest = digest(data)
         export = self._parse(data)
+        self._warned = bool(export.warnings)
         for warning in export.warnings:
             log.warning("%s", warning)
         columns = HeaderMap.build(export.headers, self.form, str(self.path))
@@ -131,6 +134,20 @@ class FileSource:
             hint="close the file in other programs (or wait for the copy to finish) and run "
             "the sync again: it writes the statuses then.",
         )
+
+    def content_digest(self) -> str | None:
+        """The file's bytes hashed as `read` hashes them, streamed (no parse, no copy)."""
+        hasher = hashlib.sha256()
+        try:
+            with self.path.open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    hasher.update(chunk)
+        except OSError:
+            return None  # the run that reads it says why
+        return hasher.hexdigest()
+
+    def left_digest(self) -> str | None:
+        return None if self._warned else self._read_digest
 
     # -- helpers ------------------------------------------------------------------------------
 
