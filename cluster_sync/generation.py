@@ -6,7 +6,9 @@ update that changes a value (rewriting a row with the same values does not count
 `runs` (every run writes it), a registration's `last_seen` (the last run that processed it,
 which no result or status reads), and the two tables below. A table added by a later migration
 must call `track` for itself; `tests/test_nochange.py` checks that every table is tracked.
-cluster_sync/nochange.py uses the generation to know that nothing changed between two runs.
+cluster_sync/nochange.py uses the generation to know that nothing changed between two runs;
+the same triggers delete the report it keeps (`quiet_run`), which quotes rows' problems, so
+nothing an erasure or retention removes stays there.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ def track(db: sqlite3.Connection, table: str) -> None:
     columns = [str(r[1]) for r in db.execute(f'PRAGMA table_info("{table}")')]
     counted = [c for c in columns if c not in IGNORED.get(table, frozenset())]
     changed = " OR ".join(f'OLD."{c}" IS NOT NEW."{c}"' for c in counted)
-    bump = "BEGIN UPDATE state_generation SET n = n + 1; END"
+    # the remembered report goes with the change: it may quote what an erasure removes
+    bump = "BEGIN UPDATE state_generation SET n = n + 1; DELETE FROM quiet_run; END"
     db.execute(f'CREATE TRIGGER "generation_{table}_insert" AFTER INSERT ON "{table}" {bump}')
     db.execute(f'CREATE TRIGGER "generation_{table}_delete" AFTER DELETE ON "{table}" {bump}')
     db.execute(

@@ -91,6 +91,7 @@ class Repeat:
 def _plain(result: RowResult) -> dict[str, Any]:
     data = asdict(result)
     del data["changes"]  # a repeat has none: only an updated factsheet has
+    data["told"] = ""  # the digest says it afresh, from the queue
     return data
 
 
@@ -101,7 +102,7 @@ def folder_digest(folder: Path) -> str:
 
 
 def digested(source: Source) -> Digested | None:
-    return source if hasattr(source, "content_digest") else None  # type: ignore[return-value]
+    return source if isinstance(source, Digested) else None
 
 
 def is_repeat(summary: RunSummary, source: Digested, start: int, now: int) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from cluster_sync import form, text
@@ -118,6 +118,7 @@ class Source(Protocol):
         ...
 
 
+@runtime_checkable
 class Digested(Protocol):
     """A source whose whole content has a digest: an export file, hashed as bytes. A night
     where it is what the last run left may skip reading it (cluster_sync/nochange.py)."""
