@@ -204,8 +204,30 @@ def test_only_and_dry_run_read_the_export(
     report = settle(config, caplog)
     first = next(r for r in report[0] if r[3] == "unchanged")  # type: ignore[index, union-attr]
     assert not night(config, caplog, 2, only=first[1])[1]  # type: ignore[index]
-    assert not night(config, caplog, 2, dry_run=True)[1]
-    assert night(config, caplog, 2)[1]  # neither took the repeat away
+    assert not command(config, "sync", "--dry-run")[2]
+    assert "dry run" in config.path(config.log.file or Path()).read_text(encoding="utf-8")
+    assert command(config, "sync")[2]  # neither took the repeat away
+
+
+def test_a_row_naming_an_erased_person_reads_the_export(
+    make_config: Callable[..., Config], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The sheet still names the person: the secretariat is told each night until it is edited."""
+    from cluster_sync.privacy.forget import erase, plan_erasure
+
+    config = make_config()
+    settle(config, caplog)
+
+    def forget(state: State) -> None:
+        erase(
+            config, state, plan_erasure(config, state, "lucia.deiana@example.org", []), NOW.date()
+        )
+
+    with_state(config, forget)
+    for n in (2, 3, 4):
+        report, skipped = night(config, caplog, n)
+        assert not skipped
+    assert report[2]["rows"] and "erased on request" in command(config, "sync")[1]  # type: ignore[index]
 
 
 def test_a_state_written_between_runs_reads_the_export(
@@ -238,25 +260,27 @@ def test_every_table_counts_towards_the_generation(tmp_path: Path) -> None:
         state.close()
 
 
-def test_the_command_prints_the_same_either_way(
-    make_config: Callable[..., Config], caplog: pytest.LogCaptureFixture
-) -> None:
-    """What cron sees: the same words and exit code, whether the export was read or not."""
+def command(config: Config, *args: str) -> tuple[int, str, bool]:
+    """The command as cron runs it: (exit code, what it printed with run numbers left out,
+    whether it skipped reading the export, from its log)."""
     from click.testing import CliRunner
 
     from cluster_sync.cli import cli
 
+    log = config.path(config.log.file or Path("none"))
+    before = log.read_text(encoding="utf-8").count(SKIPPED) if log.exists() else 0
+    result = CliRunner().invoke(
+        cli, ["--config", str(config.base_dir / "cluster-sync.toml"), *args]
+    )
+    skipped = log.read_text(encoding="utf-8").count(SKIPPED) > before
+    return result.exit_code, re.sub(r"\brun \d+", "run N", result.output), skipped
+
+
+def test_the_command_prints_the_same_either_way(make_config: Callable[..., Config]) -> None:
+    """What cron sees: the same words and exit code, whether the export was read or not."""
     config = make_config(approval=True)
     sync(config)
-    command = ["--config", str(config.base_dir / "cluster-sync.toml"), "sync"]
-    log = config.path(config.log.file)
-    printed = []
-    for _ in range(3):
-        before = log.read_text(encoding="utf-8").count(SKIPPED) if log.exists() else 0
-        result = CliRunner().invoke(cli, command)
-        skipped = log.read_text(encoding="utf-8").count(SKIPPED) > before
-        printed.append((result.exit_code, re.sub(r"\brun \d+", "run N", result.output), skipped))
-    full, fast, again = printed
+    full, fast, again = (command(config, "sync") for _ in range(3))
     assert (full[2], fast[2], again[2]) == (False, True, True)
     assert full[:2] == fast[:2] == again[:2]
     assert "unchanged: 16" in full[1] and "waiting for approval: 6" in full[1]
