@@ -207,14 +207,18 @@ class Sync:
             self._write_back(identified, quiet, summary)
         self._remember(summary, start)
 
-    def _after_rows(self, summary: RunSummary) -> None:
-        """What a run does once its rows are handled, whatever they were."""
+    def _after_rows(self, summary: RunSummary, pruned: dict[str, int] | None = None) -> None:
+        """What a run does once its rows are handled, whatever they were. `pruned`: what
+        retention found to do, when it was already asked this run (nothing)."""
         if not self.only:
             self._scheduled_report(summary)
         # retention is for the whole state: `sync --only` handles one registration, not that.
         # Before publishing: an anonymised cluster's copies are replaced in the same run.
         if self.retention and not self.only:
-            self._prune(summary)
+            if pruned is None:
+                self._prune(summary)
+            else:
+                summary.pruned = pruned
         self._publish(summary)
         self._deliver_all(summary)
 
@@ -230,7 +234,9 @@ class Sync:
         if source is None:
             return None
         folder = self.existing_dir / "factsheets"
-        return nochange.recall(self.state, source, self.settings, folder, self.config, self.now)
+        return nochange.recall(
+            self.state, source, self.settings, folder, self.config, self.now, self.retention
+        )
 
     def _repeat_run(self, repeat: nochange.Repeat, summary: RunSummary) -> None:
         """The export is what the last run read and nothing else changed: report what it
@@ -238,7 +244,7 @@ class Sync:
         log.info("the export and the state are as the last run left them: the export is not read")
         repeat.fill(summary)
         start = generation.current(self.state.db)
-        self._after_rows(summary)
+        self._after_rows(summary, pruned=repeat.pruned)
         if generation.current(self.state.db) != start:
             # the monthly report or the digest was queued and sent: neither changes a row's
             # status, but the next run reads the export again rather than rely on it

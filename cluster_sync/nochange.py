@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,8 @@ class Repeat:
     blank: int
     results: list[RowResult] = field(default_factory=list)
     awaiting_approval: list[RowResult] = field(default_factory=list)
+    #: what retention has to do now (nothing), found while deciding, so as not to ask twice
+    pruned: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, summary: RunSummary) -> Repeat:
@@ -135,21 +137,32 @@ def forget(state: State) -> None:
 
 
 def recall(
-    state: State, source: Digested, settings: str, folder: Path, config: Config, now: datetime
+    state: State,
+    source: Digested,
+    settings: str,
+    folder: Path,
+    config: Config,
+    now: datetime,
+    retention: bool,
 ) -> Repeat | None:
-    """The last run's report when this run may repeat it (the module's docstring), else None."""
+    """The last run's report when this run may repeat it (the module's docstring), else None.
+    `retention`: the run applies the retention rules."""
     row = state.db.execute(
         "SELECT export, settings, folder, generation, summary FROM quiet_run"
     ).fetchone()
     if row is None or row[1] != settings or row[3] != generation.current(state.db):
         return None
-    if queue_counts(state, now).queued or plan_retention(config, state, now).items:
+    if queue_counts(state, now).queued:
         return None
     if config.publish is not None and _publishing_due(state, config):
         return None
     if row[2] != folder_digest(folder) or source.content_digest() != row[0]:
         return None
-    return Repeat.loads(row[4])
+    plan = plan_retention(config, state, now) if retention else None
+    if plan is not None and plan.items:
+        return None
+    repeat = Repeat.loads(row[4])
+    return replace(repeat, pruned=plan.counts) if plan is not None else repeat
 
 
 def _publishing_due(state: State, config: Config) -> bool:

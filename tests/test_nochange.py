@@ -230,6 +230,18 @@ def test_a_row_naming_an_erased_person_reads_the_export(
     assert report[2]["rows"] and "erased on request" in command(config, "sync")[1]  # type: ignore[index]
 
 
+def test_retention_due_reads_the_export(
+    make_config: Callable[..., Config], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Email bodies are kept 90 days by default (from when they were sent: the clock's time, a
+    few days after NOW): once they are due, the run prunes them after reading the export."""
+    config = make_config()
+    settle(config, caplog)
+    assert night(config, caplog, 80)[1]
+    assert not night(config, caplog, 120)[1]
+    assert any("retention pruned" in r.getMessage() for r in caplog.records)
+
+
 def test_a_state_written_between_runs_reads_the_export(
     make_config: Callable[..., Config], caplog: pytest.LogCaptureFixture
 ) -> None:
