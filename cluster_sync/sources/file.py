@@ -23,7 +23,7 @@ from cluster_sync import form
 from cluster_sync.config import FileSourceConfig, FormConfig
 from cluster_sync.errors import ExportError, SourceError
 from cluster_sync.files import ChangedMeanwhile, atomic_write, digest, replace_if_unchanged
-from cluster_sync.sources import csv_export, xlsx_export
+from cluster_sync.sources import csv_export
 from cluster_sync.sources.base import (
     HeaderMap,
     RowStatus,
@@ -153,6 +153,9 @@ class FileSource:
 
     def _parse(self, data: bytes) -> Export:
         if self.is_xlsx:
+            # openpyxl takes a fifth of a second to import: only when a workbook is read
+            from cluster_sync.sources import xlsx_export
+
             return xlsx_export.parse(data, self.settings.worksheet, str(self.path))
         if not data.strip():
             raise ExportError(
