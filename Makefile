@@ -1,11 +1,11 @@
-# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+# Two commands do all set-up on a fresh machine: `make demo` and `make check`.
 # python3.11 if it is there, else python3 (which must then be 3.11 or newer)
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-google test check lint format typecheck install clean lock pictures bench
+.PHONY: demo demo-reset demo-google docs test check lint format typecheck install clean lock pictures bench
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "Python 3.11 or newer is needed: install python3.11, or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
@@ -21,6 +21,12 @@ demo: $(STAMP)
 	@test -f var/demo/responses.csv || cp examples/responses.csv var/demo/responses.csv
 	$(BIN)/cluster-sync --config config/demo.toml sync
 
+# The demo from the start again, without reinstalling: its state, files, outbox, log and its
+# copy of the example responses (var/demo/) are removed, then `make demo` runs.
+demo-reset: $(STAMP)
+	rm -rf var/demo
+	@$(MAKE) --no-print-directory demo
+
 # The Google path without a Google account: a local fake of the Sheets API on loopback, loaded
 # with the example responses; runs `check` and `sync` against it and prints the sheet after.
 demo-google: $(STAMP)
@@ -30,6 +36,10 @@ demo-google: $(STAMP)
 # rendered with LibreOffice (needs soffice and poppler-utils).
 pictures: demo
 	$(BIN)/python templates/make_pictures.py
+
+# docs/cli.md, the command reference, from the commands' --help (a test fails when it is stale)
+docs: $(STAMP)
+	$(BIN)/python -m cluster_sync.cli.reference > docs/cli.md
 
 test: $(STAMP)
 	$(BIN)/pytest -q

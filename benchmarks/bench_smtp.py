@@ -146,10 +146,10 @@ def run_cluster_sync_composed(work: Path, tls: Tls, port: int, count: int, docx:
     state, then delivered; mailmerge's figure includes its composing too."""
     from datetime import date
 
-    from cluster_sync.checks import sample_registration
     from cluster_sync.model import Address
     from cluster_sync.render.email import Attachment, Composer
-    from cluster_sync.render.factsheet import factsheet_context
+    from cluster_sync.render.messages import edit_link, factsheet_message
+    from cluster_sync.sample import sample_registration
 
     state = State(work / "state.db")
     composer = Composer(
@@ -157,8 +157,10 @@ def run_cluster_sync_composed(work: Path, tls: Tls, port: int, count: int, docx:
         "secretariat@example.org", "example.org",
     )  # fmt: skip
     reg = sample_registration()
-    context = factsheet_context(reg, "CL-2025-0000", 1, date.today())
-    context.update(updated=False, short_name=reg.short_name)
+    context = factsheet_message(
+        reg, "CL-2025-0000", 1, date.today(), updated=False, changes=(),
+        link=edit_link(None, None), factsheet_link=None,
+    )  # fmt: skip
     os.environ[PASSWORD_ENV] = PASSWORD
     mailer = SmtpMailer(
         SmtpConfig(

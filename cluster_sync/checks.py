@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError, TemplateError
-from cluster_sync.model import Address, Participant, Registration, RoadmapItem
 from cluster_sync.render.branding import logo_images, missing
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, render_docx
 from cluster_sync.render.languages import ENGLISH_CODE
+from cluster_sync.sample import (
+    CLUSTER_ID,
+    PARTNER_TEMPLATES,
+    VERSION,
+    sample_emails,
+    sample_registration,
+    seed_state,
+)
 from cluster_sync.sources import open_source
 from cluster_sync.text import counted
 
@@ -35,56 +41,28 @@ class CheckWarning(Exception):
     """Raised by a check whose area works but is incomplete; `check` still exits 0."""
 
 
-def sample_registration() -> Registration:
-    """A complete registration with awkward characters, to try templates with."""
-    return Registration(
-        title="Sample cluster: R&D <pilot> for Posidonia meadows",
-        acronym="SAMPLE",
-        question="Which question?",
-        objectives=("First objective", "Second objective"),
-        working_groups=("WG1 Connectivity of ecosystems",),
-        cluster_type="Thematic",
-        lead_organisation="Περιφέρεια Κρήτης",
-        lead_country="Greece",
-        lead_role="C4N partner",
-        contact_person="Ana Đurđević",
-        contact_email=Address("ana@example.org", "Ana Đurđević"),
-        participant_categories=("C4N",),
-        thematic_projects=("MPA4Change",),
-        participants=(Participant("Ġorġ Borġ", "gorg@example.org", "Example", "Malta"),),
-        results="Results",
-        transfer_levels=("Regional",),
-        outcomes=("Networking",),
-        start_date=date(2025, 1, 1),
-        end_date=date(2025, 12, 31),
-        roadmap=(RoadmapItem(date(2025, 3, 15), "Kick-off webinar"),),
-        expertise="",
-        consent=True,
-    )
-
-
 def check_templates(config: Config) -> str:
-    reg = sample_registration()
+    """The factsheet and every email template, rendered through the builders the sync uses
+    with the sample registration and run (cluster_sync/sample.py), every list filled; the
+    emails to partners in every language there are emails in."""
+    from cluster_sync.report.service import report_composer  # the composer the sync uses
+
+    today = date.today()
     with tempfile.TemporaryDirectory() as scratch:
-        out = Path(scratch) / "check.docx"
         render_docx(
             config.path(config.output.factsheet_template),
-            factsheet_context(reg, "CL-2000-001", 1, date.today()),
-            out,
+            factsheet_context(sample_registration(), CLUSTER_ID, VERSION, today),
+            Path(scratch) / "check.docx",
             extras=logo_images(config.branding),
         )
-    mail = config.mail
-    composer = Composer(
-        config.path(config.output.email_templates),
-        mail.sender,
-        mail.reply_to,
-        mail.message_id_domain,
-    )
+    composer = report_composer(config)
     _check_languages(composer, config)
-    for language in composer.languages.codes:  # every language folder, each template
-        for name, context in partner_renders():
-            composer.render(name, context, language)
-    composer.render("digest", _sample_digest())
+    for template, context in sample_emails(today, config.form.url):
+        if template in PARTNER_TEMPLATES:
+            for language in composer.languages.codes:  # every language folder
+                composer.render(template, context, language)
+        else:
+            composer.render(template, context)
     others = [code for code in composer.languages.codes if code != ENGLISH_CODE]
     return "factsheet and email templates render" + (
         f" (emails to partners also in {', '.join(others)})" if others else ""
@@ -92,41 +70,24 @@ def check_templates(config: Config) -> str:
 
 
 def partner_renders() -> list[tuple[str, dict[str, Any]]]:
-    """Each email to a partner with each of its branches: a first factsheet, an update, a
-    new layout (`rerender --notify`), the problems."""
-    samples = partner_samples()
-    factsheet = samples["factsheet"]
+    """Each email to a partner with each of its branches, every optional part on (an edit
+    link, a published link): a first factsheet, an update, a new layout (`rerender
+    --notify`), the problems."""
+    samples = sample_emails(date.today())
     return [
-        ("factsheet", {**factsheet, "updated": False}),
-        ("factsheet", factsheet),
-        ("factsheet", {**factsheet, "rerendered": True}),
-        ("problems", samples["problems"]),
+        (name, context)
+        for name, context in samples
+        if name in PARTNER_TEMPLATES and context["edit_link"] and context.get("factsheet_link", 1)
     ]
 
 
 def partner_samples() -> dict[str, dict[str, Any]]:
-    """Sample tags of each email to a partner, every list non-empty, every optional part on."""
-    from cluster_sync.changes import change_messages
-    from cluster_sync.validate import validate_row
-
-    reg = sample_registration()
-    context = factsheet_context(reg, "CL-2000-001", 2, date.today())
-    before = json.loads(reg.to_json())
-    after = {**before, "end_date": "2030-09-30", "objectives": ["A new objective"]}
-    link = {"edit_link": "https://docs.google.com/forms/d/e/x/viewform", "edit_link_personal": True}
-    context.update(updated=True, short_name=reg.short_name, changes=change_messages(before, after))
-    context.update(start_date=reg.start_date, end_date=reg.end_date, **link)
-    context["factsheet_link"] = "https://example.org/f.pdf"
-    broken = validate_row({"end_date": "someday", "contact_email": "a@", "consent": ""})
-    problems = {
-        "name": "Ana",
-        "title": "Restoring seagrass",
-        "cluster_id": "CL-2000-001",
-        "submitted": datetime(2025, 3, 3, 14, 5),
-        "problems": broken.problems,
-        **link,
-    }
-    return {"factsheet": context, "problems": problems}
+    """Sample tags of each email to a partner, every list non-empty, every optional part on
+    (the update with its changes and published link)."""
+    renders = partner_renders()
+    factsheet = next(c for n, c in renders if n == "factsheet" and c["factsheet_link"])
+    problems = next(c for n, c in renders if n == "problems")
+    return {"factsheet": factsheet, "problems": problems}
 
 
 def _check_languages(composer: Composer, config: Config) -> None:
@@ -148,45 +109,23 @@ def _check_languages(composer: Composer, config: Config) -> None:
         )
 
 
-def _sample_digest() -> dict[str, object]:
-    """The digest's tags with one item in every list, so every part of the template is tried."""
-    from cluster_sync.mailqueue import DeliveryReport
-    from cluster_sync.publish.service import PublishReport
-    from cluster_sync.summary import RowResult, RunSummary, digest_context
-
-    summary = RunSummary(0, "the sample source", sheet_link="https://docs.google.com/x")
-    summary.results = [
-        RowResult(2, "CL-2000-001", "New", "new", "factsheet v1"),
-        RowResult(3, "CL-2000-002", "Updated", "updated", "factsheet v2"),
-        RowResult(4, "CL-2000-003", "", "invalid", problems=["p"], since="s", told="t"),
-        RowResult(5, "CL-2000-004", "", "invalid", problems=["p"], untold=True),
-        RowResult(6, None, "Twice", "duplicate", "duplicate of CL-2000-001"),
-        RowResult(7, "CL-2000-005", "Broken", "error", "OSError: disk full"),
-    ]
-    summary.awaiting_approval = [summary.results[0]]
-    summary.interrupted = ["run 1 was stopped before it finished"]
-    summary.erased_rows = [8]
-    summary.pruned = {"email bodies": 2}
-    summary.delivery = DeliveryReport(
-        sent=1, failed=[(1, "subject", "550 no")], refused=[(2, "a@example.org", "550 no")]
-    )
-    summary.publishing = PublishReport(published=1, errors=["CL-2000-001.pdf v1: e"], failed=1)
-    return digest_context(summary, date.today(), final=True)
-
-
 def _report(config: Config) -> str:
-    """Render the CoP report and its email from an empty scratch state, into a temp folder."""
+    """Render the CoP report and its email from a scratch state holding the sample
+    registrations (one running, one to fix), into a temp folder."""
     from cluster_sync.report.gather import Period
     from cluster_sync.report.service import make_report, report_composer, report_email_context
     from cluster_sync.state import State
 
     state = State(":memory:")
     today = date.today()
+    seed_state(state, today, datetime.now(UTC).isoformat(timespec="seconds"))
     with tempfile.TemporaryDirectory() as scratch:
-        period = Period(date(today.year, 1, 1), today)
+        period = Period(today - timedelta(days=90), today)
         out = Path(scratch) / "check.docx"
         report = make_report(config, state, period, today, out, convert=False)
-        report_composer(config).render("report", report_email_context(report))
+        composer = report_composer(config)
+        for correction in (False, True):  # the first draft of a period, and a correction
+            composer.render("report", report_email_context(report, correction))
     state.close()
     return "CoP report template and its email render"
 

@@ -12,7 +12,6 @@ import sqlite3
 import sys
 import traceback
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -120,15 +119,12 @@ def raise_unexpected(exc: Exception, verbose: bool) -> NoReturn:
 
 
 def _output_closed() -> NoReturn:
-    """The reader of our output went away (`| head`): stop quietly, without Python's own
-    complaint when it flushes stdout at exit."""
+    """The reader of our output went away (`cluster-sync status | head -1`): it had what it
+    wanted, so stop quietly, without a word on the terminal and without Python's own complaint
+    when it flushes stdout at exit. The log keeps a line; the exit code stays 2 for scripts."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-    with suppress(OSError):  # stderr may be the same closed pipe
-        click.echo(
-            "Output stopped: the command reading it (such as `| head`) closed the pipe.",
-            err=True,
-        )
+    log.info("the output was closed by the command reading it (such as `| head`); stopped")
     sys.exit(2)
 
 

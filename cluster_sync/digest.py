@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from cluster_sync import keys
+from cluster_sync.addresses import secretariat
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.mailers.base import Envelope
@@ -27,7 +29,6 @@ from cluster_sync.sheetstatus import local_time
 from cluster_sync.state import State
 from cluster_sync.summary import RunSummary, digest_context, sent_words
 from cluster_sync.text import counted
-from cluster_sync.validate import parse_addresses
 
 log = logging.getLogger("cluster_sync.engine")
 
@@ -76,16 +77,13 @@ class Digest:
     ) -> list[Outgoing]:
         self._tell_when(summary)
         queue = queue_counts(self.state, self.now, exclude)
-        secretariat = [
-            a for cell in self.config.mail.secretariat for a, _ in parse_addresses(cell) if a
-        ]
         return self.composer.compose(
-            dedupe_key=f"digest:run:{summary.run_id}",
+            dedupe_key=keys.digest(summary.run_id),
             kind="digest",
             cluster_id=None,
             template="digest",
             context=digest_context(summary, self.today, final, queue),
-            to=secretariat,
+            to=secretariat(self.config),
             now=self.now,
         )
 

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cluster_sync import form, generation, nochange, recovery, text, unchanged
+from cluster_sync import form, generation, keys, nochange, recovery, text, unchanged
+from cluster_sync.addresses import secretariat
 from cluster_sync.changes import change_messages
 from cluster_sync.config import Config
 from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
@@ -32,10 +33,9 @@ from cluster_sync.factsheet_mail import emailed_data
 from cluster_sync.files import configure as configure_files
 from cluster_sync.fingerprint import record_template, template_fingerprint
 from cluster_sync.identity import Identified, identify, natural_key
-from cluster_sync.links import registration_link
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue, queue_counts
-from cluster_sync.messages import Message, msg
+from cluster_sync.messages import Message
 from cluster_sync.model import Address, Registration
 from cluster_sync.outputs import (
     SOURCE,
@@ -52,6 +52,7 @@ from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
 from cluster_sync.render.languages import choose_language
+from cluster_sync.render.messages import edit_link, factsheet_message, problems_message
 from cluster_sync.sheetstatus import ERROR_LINE, Parts, local_time, status_line
 from cluster_sync.sources.base import RowStatus, Snapshot, Source, SourceRow
 from cluster_sync.state import State, StoredRegistration
@@ -304,15 +305,12 @@ class Sync:
             return identified
         summary.mass_change = mass
         log.error("%s. What to do: %s", mass.headline(), mass.what_to_do())
-        secretariat = [
-            a for cell in self.config.mail.secretariat for a, _ in parse_addresses(cell) if a
-        ]
         messages = self.composer.compose(
-            dedupe_key=f"mass-change:{mass.key}",  # told once per distinct situation
+            dedupe_key=keys.mass_change(mass.key),
             kind="notice",
             cluster_id=None,
             rendered=mass.notice(),
-            to=secretariat,
+            to=secretariat(self.config),
             now=self.now,
         )
         with self.state.transaction():
@@ -673,18 +671,22 @@ class Sync:
         """The factsheet to its people; "updated" only when an earlier version reached them,
         with what changed since that version."""
         cluster_id = str(item.cluster_id)
-        context = factsheet_context(reg, cluster_id, version, self.today)
-        context.update(updated=not first, short_name=reg.short_name, changes=changes)
-        context.update(self._link(item))
-        # dates as dates: the email writes them in its own language (3 mars 2025)
-        context.update(start_date=reg.start_date, end_date=reg.end_date)
         everyone = reg.recipients()
         if self.config.mail.factsheet_to == "contact":
             everyone = everyone[:1]
         link = self._email_link(path, cluster_id, version, files)
-        context["factsheet_link"] = link
+        context = factsheet_message(
+            reg,
+            cluster_id,
+            version,
+            self.today,
+            updated=not first,
+            changes=changes,
+            link=self._link(item),
+            factsheet_link=link,
+        )
         messages = self.composer.compose(
-            dedupe_key=f"factsheet:{cluster_id}:v{version}",
+            dedupe_key=keys.factsheet(cluster_id, version),
             kind="factsheet" if first else "factsheet_update",
             cluster_id=cluster_id,
             template="factsheet",
@@ -785,22 +787,17 @@ class Sync:
         problems_hash: str,
         previous: str | None,
     ) -> int:
-        stamp = item.row.values.get("timestamp")
-        when = item.outcome.submitted_at
-        context = {
-            "name": to.name or str(item.row.values.get("contact_person") or ""),
-            "title": str(item.row.values.get("title") or ""),
-            "cluster_id": item.cluster_id,
-            # never the sheet's 03/04/2025: a day and a month a reader could swap
-            "submitted": when or (str(stamp) if stamp else msg("recently")),
-            # each with its words in any language; the email shows them in its own
-            "problems": list(item.outcome.problems),
-            **self._link(item),
-        }
+        context = problems_message(
+            name=to.name or str(item.row.values.get("contact_person") or ""),
+            title=str(item.row.values.get("title") or ""),
+            cluster_id=item.cluster_id,
+            submitted=item.outcome.submitted_at,
+            typed_stamp=item.row.values.get("timestamp"),
+            problems=list(item.outcome.problems),
+            link=self._link(item),
+        )
         messages = self.composer.compose(
-            # The previous set is part of the key: problems that go A, B, then A again are told
-            # three times (each is a change), yet a crash never tells the same change twice.
-            dedupe_key=f"problems:{item.cluster_id}:{previous}>{problems_hash}",
+            dedupe_key=keys.problems(item.cluster_id, previous, problems_hash),
             kind="problems",
             cluster_id=item.cluster_id,
             template="problems",
@@ -821,9 +818,7 @@ class Sync:
         return choice.code
 
     def _link(self, item: Identified) -> dict[str, Any]:
-        """The row's own edit link for the email, else the form's address (see links.py)."""
-        link, personal = registration_link(item.row.values.get("edit_link"), self.config.form.url)
-        return {"edit_link": link, "edit_link_personal": personal}
+        return edit_link(item.row.values.get("edit_link"), self.config.form.url)
 
     # -- after the rows ---------------------------------------------------------------------
 

@@ -10,12 +10,11 @@ from typing import Any
 
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
-from cluster_sync.links import registration_link
 from cluster_sync.messages import Message
 from cluster_sync.model import Address, Registration
 from cluster_sync.render.email import Composer
-from cluster_sync.render.factsheet import factsheet_context
 from cluster_sync.render.languages import choose_language
+from cluster_sync.render.messages import edit_link, factsheet_message
 from cluster_sync.sources.base import normalise_cluster_id
 from cluster_sync.state import State, StoredRegistration
 from cluster_sync.validate import parse_addresses
@@ -57,16 +56,22 @@ def email_context(
     *,
     updated: bool = False,
     changes: Sequence[Message | str] = (),
+    rerendered: bool = False,
+    factsheet_link: str | None = None,
 ) -> dict[str, Any]:
-    """The factsheet email's tags (docs/templates.md), with the form's link: the stored
-    answers do not keep the row's personal edit link."""
-    context = factsheet_context(reg, cluster_id, version, today)
-    link, personal = registration_link(None, config.form.url)
-    context.update(updated=updated, short_name=reg.short_name, changes=list(changes))
-    context.update(edit_link=link, edit_link_personal=personal)
-    # dates as dates: the email writes them in its own language (3 mars 2025)
-    context.update(start_date=reg.start_date, end_date=reg.end_date)
-    return context
+    """The factsheet email's tags (docs/templates.md), built as the sync builds them, with the
+    form's link: the stored answers do not keep the row's personal edit link."""
+    return factsheet_message(
+        reg,
+        cluster_id,
+        version,
+        today,
+        updated=updated,
+        changes=changes,
+        link=edit_link(None, config.form.url),
+        factsheet_link=factsheet_link,
+        rerendered=rerendered,
+    )
 
 
 def email_language(config: Config, composer: Composer, cluster_id: str, reg: Registration) -> str:

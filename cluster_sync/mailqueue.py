@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cluster_sync import mailstore
-from cluster_sync.config import LimitsConfig
 from cluster_sync.mailers.base import (
     SAVED_REPLY,
     Envelope,
@@ -31,6 +30,9 @@ from cluster_sync.mailers.base import (
     TemporaryFailure,
 )
 from cluster_sync.state import State
+
+if TYPE_CHECKING:  # for hints only: config's own checks import what leads here
+    from cluster_sync.config import LimitsConfig
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]

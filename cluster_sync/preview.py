@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from cluster_sync import keys
 from cluster_sync.changes import change_messages
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
@@ -135,7 +136,7 @@ def _message(
     composer = report_composer(config)
     subject, plain, html = composer.render("factsheet", context, language)
     (outgoing,) = composer.compose(
-        dedupe_key=f"preview:{context['cluster_id']}:{uuid.uuid4().hex}",
+        dedupe_key=keys.preview(str(context["cluster_id"]), uuid.uuid4().hex),
         kind="preview",
         cluster_id=str(context["cluster_id"]),
         rendered=(TEST_PREFIX + subject if test else subject, plain, html),

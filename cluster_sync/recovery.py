@@ -28,7 +28,7 @@ from email.parser import BytesHeaderParser
 from email.policy import default
 from pathlib import Path
 
-from cluster_sync import text
+from cluster_sync import keys, text
 from cluster_sync.config import Config
 from cluster_sync.mailqueue import SAVED_REPLY
 from cluster_sync.render.email import KEY_HEADER
@@ -37,14 +37,9 @@ from cluster_sync.state import State, StoredRegistration
 
 REF_HEADER = "X-Cluster-Sync-Ref"
 CONTENT_HEADER = "X-Cluster-Sync-Content"
-_ID = r"[A-Z]{1,6}-\d{4}-\d{3,5}"
+_ID = keys.CLUSTER_ID
 _FACTSHEET = re.compile(rf"^(?P<id>{_ID})-(?P<slug>.*)-v(?P<version>\d+)\.docx$")
-_FACTSHEET_KEY = re.compile(rf"^factsheet:(?P<id>{_ID}):v(?P<version>\d+)(?:#\d+)?$")
-_PROBLEMS_KEY = re.compile(rf"^problems:(?P<id>{_ID}):[^>]*>(?P<hash>[0-9a-f]+)(?:#\d+)?$")
 _ANY_ID = re.compile(rf"(?<![A-Z]){_ID}(?!\d)")
-# Keys that name one run of this database: a restored database counts runs again, and its
-# new run N must still send its own digest.
-_RUN_SCOPED = ("digest:",)
 # What the queue says of a message found in the outbox folder: saved there (mailqueue.py's
 # words, so `status` and the sheet say "saved to the outbox", as for any outbox message).
 _FOUND = f"{SAVED_REPLY} (found there when the state database was rebuilt)"
@@ -142,7 +137,7 @@ def _outbox(folder: Path, state: State, evidence: Evidence) -> None:
         if not key:
             continue
         evidence.ids.update(_ANY_ID.findall(key))
-        match = _FACTSHEET_KEY.match(key) or _PROBLEMS_KEY.match(key)
+        match = keys.FACTSHEET.match(key) or keys.PROBLEMS.match(key)
         evidence.delivered[key] = Delivered(
             key=key,
             message_id=str(headers.get("Message-ID") or "").strip() or f"<recovered:{key}>",
@@ -169,7 +164,7 @@ def apply(state: State, evidence: Evidence) -> int:
         for cluster_id in evidence.ids:
             state.adopt_cluster_id(cluster_id)
         for d in evidence.delivered.values():
-            if not d.key.startswith(_RUN_SCOPED):
+            if not d.key.startswith(keys.RUN_SCOPED):
                 recovered += state.record_delivered(
                     d.key, d.message_id, d.cluster_id, d.recipients, d.sent_at, _FOUND
                 )
@@ -181,9 +176,9 @@ def _found(evidence: Evidence, cluster_id: str) -> tuple[list[tuple[int, Deliver
     first) the outbox holds for one registration."""
     sent, told = [], []
     for d in evidence.delivered.values():
-        if (m := _FACTSHEET_KEY.match(d.key)) and m["id"] == cluster_id:
+        if (m := keys.FACTSHEET.match(d.key)) and m["id"] == cluster_id:
             sent.append((int(m["version"]), d))
-        elif (m := _PROBLEMS_KEY.match(d.key)) and m["id"] == cluster_id:
+        elif (m := keys.PROBLEMS.match(d.key)) and m["id"] == cluster_id:
             told.append((d.order, m["hash"]))
     return sent, [h for _, h in sorted(told)]
 

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cluster_sync import recovery
+from cluster_sync import keys, recovery
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.factsheet_mail import email_context, email_language, people, with_factsheet
@@ -222,15 +222,22 @@ def _queue(
 
     cid, reg = job.stored.cluster_id, job.reg
     today = now.astimezone(config.zone).date()
-    context = email_context(config, reg, cid, version, today, updated=True)
-    context["rerendered"] = True  # "a new layout; your registration is unchanged"
     # `[publish] attach = false`: the link instead of the file, as the sync does
     others = {n: (str(m.path) if m.path else None, m.problem) for n, m in files.items()}
-    context["factsheet_link"] = email_link(config, state, job.path, cid, version, others)
+    context = email_context(
+        config,
+        reg,
+        cid,
+        version,
+        today,
+        updated=True,
+        rerendered=True,  # "a new layout; your registration is unchanged"
+        factsheet_link=email_link(config, state, job.path, cid, version, others),
+    )
     everyone = people(config, reg)
     composer = report_composer(config)
     messages = composer.compose(
-        dedupe_key=f"factsheet:{cid}:v{version}",
+        dedupe_key=keys.factsheet(cid, version),
         kind="factsheet_update",
         cluster_id=cid,
         template="factsheet",

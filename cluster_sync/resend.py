@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from cluster_sync import keys
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.factsheet_mail import (
@@ -47,7 +48,7 @@ def resend(config: Config, state: State, cluster_id: str, to: str | None, now: d
     today = now.astimezone(config.zone).date()
     composer = report_composer(config)
     messages = composer.compose(
-        dedupe_key=f"resend:{stored.cluster_id}:v{stored.version}:{uuid.uuid4().hex}",
+        dedupe_key=keys.resend(stored.cluster_id, stored.version, uuid.uuid4().hex),
         kind="factsheet_resend",
         cluster_id=stored.cluster_id,
         template="factsheet",

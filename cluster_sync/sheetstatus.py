@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cluster_sync import text
+from cluster_sync import keys, text
 from cluster_sync.config import Config
 from cluster_sync.identity import Identified
 from cluster_sync.mailqueue import refused_of, saved_only
@@ -71,9 +71,10 @@ def factsheet_parts(state: State) -> Parts:
     found: Parts = {}
     for row in state.db.execute(
         "SELECT dedupe_key, state, recipients, sent_at, last_reply FROM messages "
-        "WHERE dedupe_key >= 'factsheet:' AND dedupe_key < 'factsheet;' ORDER BY id"
+        "WHERE dedupe_key >= ? AND dedupe_key < ? ORDER BY id",
+        keys.FACTSHEETS,
     ):
-        found.setdefault(row["dedupe_key"].partition("#")[0], []).append(row)
+        found.setdefault(keys.whole(row["dedupe_key"]), []).append(row)
     for cluster_id in state.clusters_missing_files():
         version = state.registration(cluster_id)
         if version is not None:
@@ -94,7 +95,7 @@ def _valid_line(
         if config.approval.required and not stored.approved:
             return f"Factsheet v{version} ready; waiting for approval (tick Approved to send it)."
         return f"Factsheet v{version} ready; email not sent yet."
-    key = f"factsheet:{stored.cluster_id}:v{version}"
+    key = keys.factsheet(stored.cluster_id, version)
     parts = (
         preloaded.get(key, [])
         if preloaded is not None
@@ -130,13 +131,10 @@ def _valid_line(
 def _factsheet_email(state: State, cluster_id: str, version: int) -> list[Any]:
     """The queued parts of a factsheet's email: one message, or several when it goes to more
     people than one message may carry."""
-    key = f"factsheet:{cluster_id}:v{version}"
     return state.db.execute(
-        # the key itself, or its parts "key#1", "key#2"... ("$" sorts right after "#"), a
-        # range the unique index on dedupe_key answers without scanning the queue
         "SELECT state, recipients, sent_at, last_reply FROM messages "
         "WHERE dedupe_key = ? OR (dedupe_key >= ? AND dedupe_key < ?) ORDER BY id",
-        (key, f"{key}#", f"{key}$"),
+        keys.with_parts(keys.factsheet(cluster_id, version)),
     ).fetchall()
 
 

@@ -233,6 +233,7 @@ def digest_context(
     delivery = summary.delivery
     queue = queue or summary.queue
     return {
+        "run_id": summary.run_id,
         "run_date": format_date(today),
         "source": summary.source,
         "sheet_link": summary.sheet_link,

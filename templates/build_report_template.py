@@ -3,8 +3,11 @@
 The .docx is what the secretariat edits in Word; this script is how it was first made, so the
 design can be rebuilt from scratch (or compared with an edited copy) at any time:
 
-    python templates/build_report_template.py                    # writes templates/cop-report.docx
-    python templates/build_report_template.py --out /tmp/r.docx  # somewhere else
+    python templates/build_report_template.py --out /tmp/r.docx  # a fresh copy to compare
+    python templates/build_report_template.py --force            # replaces templates/cop-report.docx
+
+It never writes over an existing file without --force: the shipped template may hold edits
+made in Word since.
 
 Every jinja marker is written as one whole run, so Word never splits it and docxtpl reads it back
 intact. The look lives in named styles (Title, Heading 1-3, Table Text, Report Table, ...) so the
@@ -565,7 +568,7 @@ def _update_fields_on_open(doc: DocumentObject) -> None:
     el.set(qn("w:val"), "true")
 
 
-def build(out: Path) -> Path:
+def build(out: Path, force: bool = False) -> Path:
     doc = Document()
     section = doc.sections[0]
     a4_section(section, MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM, hf=Cm(0.8))
@@ -582,14 +585,19 @@ def build(out: Path) -> Path:
         comments="Tags: see docs/report.md. Rebuild: python templates/build_report_template.py",
         keywords="clusters, community of practice, report, template",
     )
-    return save(doc, out)
+    return save(doc, out, force)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the .docx")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --out when it exists (edits made in it are lost)",
+    )
     args = parser.parse_args()
-    print(build(args.out))
+    print(build(args.out, args.force))
 
 
 if __name__ == "__main__":

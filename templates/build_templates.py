@@ -3,9 +3,12 @@
 The .docx is what the secretariat edits in Word; this script is how it was first made, so the
 design can be rebuilt from scratch (or compared with an edited copy) at any time:
 
-    python templates/build_templates.py                      # writes templates/factsheet.docx
-    python templates/build_templates.py --out /tmp/f.docx    # somewhere else
-    python templates/build_templates.py --preview docs/images/factsheet-example.png
+    python templates/build_templates.py --out /tmp/f.docx    # a fresh copy to compare
+    python templates/build_templates.py --force              # replaces templates/factsheet.docx
+    python templates/build_templates.py --out /tmp/p.docx --preview docs/images/factsheet-example.png
+
+It never writes over an existing file without --force: the shipped template may hold edits
+made in Word since.
 
 `--preview` renders the template with sample data through cluster_sync's own renderer and turns
 page 1 into a PNG; it needs LibreOffice (`soffice`) and poppler (`pdftoppm`).
@@ -389,7 +392,7 @@ def _gap(table: Table, twips: int) -> None:
     gap.append(gap_ppr)
 
 
-def build(out: Path) -> Path:
+def build(out: Path, force: bool = False) -> Path:
     doc = Document()
     section = doc.sections[0]
     section.start_type = WD_SECTION.NEW_PAGE
@@ -417,99 +420,23 @@ def build(out: Path) -> Path:
         comments="Tags: see docs/templates.md. Rebuild: python templates/build_templates.py",
         keywords="cluster, factsheet, template",
     )
-    return save(doc, out)
+    return save(doc, out, force)
 
 
 # --------------------------------------------------------------------------- preview
 
 
-# --------------------------------------------------------------------------- preview
-
-
-def sample_registration():
-    """A realistic registration in several scripts, for previews. tests/test_factsheet_render.py
-    renders it too and checks some of its values, so a change here may need one there."""
-    from cluster_sync.model import Address, Participant, Registration, RoadmapItem
-
-    return Registration(
-        title='Posidonia meadows: R&D <pilot> & "quotes" for restoring seagrass 🌊',
-        acronym="POSEIDON-R",
-        question=(
-            "Regions restoring Posidonia oceanica meadows lack a shared, tested protocol to choose "
-            "sites, grow and transplant cuttings and monitor survival. How can the MPA4Change and "
-            "COASTRUST restoration results be adopted by coastal authorities in Crete, Malta and "
-            "Bulgaria within one planting season?"
-        ),
-        objectives=(
-            "Adapt the MPA4Change site-selection protocol to three new coastal territories",
-            "Train regional technicians in cutting collection, nursery and transplanting",
-            "Agree a common survival-monitoring sheet shared by all pilot sites",
-            "Feed a joint policy statement to WG4 on seagrass restoration funding",
-        ),
-        working_groups=(
-            "WG1 Connectivity of ecosystems",
-            "WG4 Ecosystem restoration and Nature-based Solutions",
-        ),
-        cluster_type="Territorial",
-        lead_organisation="Περιφέρεια Κρήτης",
-        lead_country="Greece",
-        lead_role="Thematic Project consortium",
-        contact_person="Γιώργος Παπαδόπουλος",
-        contact_email=Address("g.papadopoulos@example.org", "Γιώργος Παπαδόπουλος"),
-        participant_categories=("TPs", "TPs' APs", "Mission APs", "External partners"),
-        thematic_projects=("MPA4Change", "COASTRUST", "GreenList4MMPAs"),
-        participants=(
-            Participant("María José Núñez", "mj.nunez@example.org", "Junta de Andalucía", "Spain"),
-            Participant("Ġorġ Borġ", "gorg.borg@example.com", "ERA Malta", "Malta"),
-            Participant(
-                "Ana Đurđević",
-                "ana.durdevic@example.org",
-                "Ministarstvo ekologije, prostornog planiranja i urbanizma",
-                "Montenegro",
-            ),
-            Participant(
-                "Joëlle Lefèvre",
-                "joelle.lefevre@example.org",
-                "Office français de la biodiversité",
-                "France",
-            ),
-            Participant("Стефан Димитров", "s.dimitrov@example.com", "Община Бургас", "Bulgaria"),
-        ),
-        results=(
-            "The MPA4Change seagrass site-suitability model and field protocol, the COASTRUST "
-            "nursery guidelines for Posidonia cuttings, and the GreenList4MMPAs monitoring "
-            "indicators, packaged as a step-by-step transfer kit."
-        ),
-        transfer_levels=("Regional", "National", "International"),
-        outcomes=("Transference", "Adoption", "Networking", "Input to policy statements"),
-        start_date=date(2025, 3, 1),
-        end_date=date(2025, 11, 30),
-        roadmap=(
-            RoadmapItem(date(2025, 3, 15), "Kick-off webinar and choice of pilot sites"),
-            RoadmapItem(date(2025, 4, 10), "Field visit to the Crete nursery (Chania)"),
-            RoadmapItem(date(2025, 5, 20), "Technician training in Malta, hands-on transplanting"),
-            RoadmapItem(date(2025, 7, 1), "First transplanting at the three pilot sites"),
-            RoadmapItem(date(2025, 9, 30), "Survival monitoring, shared results sheet"),
-            RoadmapItem(date(2025, 11, 20), "Policy input to WG4 at the Institutional Dialogue"),
-        ),
-        expertise=(
-            "A marine ecologist who has led a Posidonia transplanting programme, and an expert "
-            "in EU funding for nature restoration."
-        ),
-        consent=True,
-    )
-
-
-def preview(png: Path, template: Path, today: date = date(2025, 6, 12), dpi: int = 100) -> Path:
+def preview(png: Path, template: Path, today: date | None = None, dpi: int = 100) -> Path:
     """Render the sample through cluster_sync and save page 1 as a PNG."""
     from cluster_sync.render.factsheet import factsheet_context, render_docx
+    from cluster_sync.sample import PREVIEW_DAY, sample_registration
 
     if not (shutil.which("soffice") and shutil.which("pdftoppm")):
         sys.exit("--preview needs LibreOffice (soffice) and poppler (pdftoppm) on the PATH")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         docx_path = work / "factsheet.docx"
-        context = factsheet_context(sample_registration(), "CL-2025-007", 2, today)
+        context = factsheet_context(sample_registration(), "CL-2025-007", 2, today or PREVIEW_DAY)
         render_docx(template, context, docx_path)
         subprocess.run(
             ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(work), str(docx_path)],
@@ -532,10 +459,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the .docx")
     parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --out when it exists (edits made in it are lost)",
+    )
+    parser.add_argument(
         "--preview", type=Path, metavar="PNG", help="also render sample data to this PNG"
     )
     args = parser.parse_args(argv)
-    out = build(args.out)
+    out = build(args.out, args.force)
     print(f"wrote {out}")
     if args.preview:
         print(f"wrote {preview(args.preview, out)}")

@@ -510,8 +510,18 @@ def schema_order(root: BaseOxmlElement) -> None:
         el[:] = sorted(el, key=lambda child: ranks.get(child.tag, len(ranks)))
 
 
-def save(doc: Document, out: Path) -> Path:
-    """Put every part in schema order and write the .docx."""
+class WouldOverwrite(SystemExit):
+    """The output exists: it may hold edits made in Word, which a rebuild would destroy."""
+
+
+def save(doc: Document, out: Path, force: bool = False) -> Path:
+    """Put every part in schema order and write the .docx; never over an existing file unless
+    `force` (the shipped templates are the secretariat's, edited in Word)."""
+    if out.exists() and not force:
+        raise WouldOverwrite(
+            f"{out} exists and was not changed: it may hold edits made in Word. "
+            "Write elsewhere with --out, or replace it with --force."
+        )
     for root in (doc.element, doc.styles.element, doc.part.numbering_part.element):
         schema_order(root)
     for section in doc.sections:
@@ -525,5 +535,7 @@ def save(doc: Document, out: Path) -> Path:
             if not part.is_linked_to_previous:
                 schema_order(part._element)
     out.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(str(out))
+    # "x" also refuses a file that appeared since the check above
+    with out.open("wb" if force else "xb") as handle:
+        doc.save(handle)
     return out

@@ -11,8 +11,8 @@ from typing import Any
 from test_sync import NOW, edit_cell, outbox, read_eml, row_by_title, sync
 
 from cluster_sync.changes import describe_changes
-from cluster_sync.checks import sample_registration
 from cluster_sync.config import Config
+from cluster_sync.sample import sample_registration
 
 
 def stored(**changes: Any) -> dict[str, Any]:

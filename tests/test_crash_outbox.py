@@ -1,39 +1,41 @@
 """A sync killed at any moment (kill -9) loses no message and sends none twice: run the real
-command, kill it at many different points, run it again, and count the .eml files."""
+command, kill it at chosen events (the n-th .eml file written, the n-th commit of the state),
+check that the kill happened, run it again, and count the .eml files. tests/kill_at.py places
+the kill where the program meets the operating system and SQLite."""
 
 from __future__ import annotations
 
 import email
 import email.policy
-import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import CONFIG_TEMPLATE, EXAMPLES, ROOT
 
 from cluster_sync.config import Config
 
+KILL_AT = Path(__file__).resolve().parent / "kill_at.py"
 VALID, INVALID = 16, 7
 
 
-def start_sync(config: Config) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cluster_sync",
-            "--config",
-            str(config.base_dir / "cluster-sync.toml"),
-            "-q",
-            "sync",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+def sync_command(config: Config) -> list[str]:
+    return ["--config", str(config.base_dir / "cluster-sync.toml"), "-q", "sync"]
+
+
+def killed_at(config: Config, event: str, number: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(KILL_AT), event, str(number), *sync_command(config)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -45,21 +47,64 @@ def message_ids(outbox: Path) -> Counter[str]:
     return ids
 
 
+@pytest.fixture(scope="module")
+def events(tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
+    """How many .eml files and commits a whole first run of the example data makes (0: no
+    kill), so the kills below land at the same moments whatever those totals become."""
+    project = tmp_path_factory.mktemp("measure")
+    shutil.copy(EXAMPLES / "responses.csv", project / "responses.csv")
+    text = CONFIG_TEMPLATE.format(root=ROOT.as_posix(), write_back="true", approval="false")
+    (project / "cluster-sync.toml").write_text(text, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(KILL_AT), "eml", "0", "--config", "cluster-sync.toml", "-q", "sync"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    found = re.search(r"kill_at: eml=(\d+) commit=(\d+)", done.stderr)
+    assert found, done.stderr
+    return {"eml": int(found[1]), "commit": int(found[2])}
+
+
+#: where to kill, as a share of the run's events (rounded, at least the first)
+MOMENTS = [
+    ("eml", 0.0),  # the first email saved, nothing else delivered
+    ("eml", 0.05),
+    ("eml", 0.5),
+    ("eml", 0.96),  # all but the last
+    ("eml", 1.0),  # the digest, delivered last
+    ("commit", 0.0),  # before the first commit: nothing recorded
+    ("commit", 0.1),
+    ("commit", 0.3),
+    ("commit", 0.5),
+    ("commit", 0.7),
+    ("commit", 0.9),
+    ("commit", 0.99),
+    ("commit", 1.0),  # the last commit of the run
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("kill_after", [0.3, 0.45, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.3])
+@pytest.mark.parametrize(("event", "share"), MOMENTS)
 def test_killed_sync_delivers_every_message_exactly_once(
-    make_config: Callable[..., Config], kill_after: float
+    make_config: Callable[..., Config], events: dict[str, int], event: str, share: float
 ) -> None:
     config = make_config()
-    process = start_sync(config)
-    time.sleep(kill_after)
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGKILL)
-    process.wait(timeout=60)
+    number = max(1, round(share * events[event]))
+    killed = killed_at(config, event, number)
+    assert killed.returncode == -signal.SIGKILL, f"not killed at {event} {number}: {killed.stderr}"
     # the next night: the rerun must finish whatever the killed one left
-    rerun = start_sync(config)
-    _, err = rerun.communicate(timeout=120)
-    assert rerun.returncode == 0, err.decode()
+    rerun = subprocess.run(
+        [sys.executable, "-m", "cluster_sync", *sync_command(config)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert rerun.returncode == 0, rerun.stderr
     outbox = config.path(config.mail.outbox or Path())
     ids = message_ids(outbox)
     assert all(count == 1 for count in ids.values()), ids.most_common(3)

@@ -120,9 +120,9 @@ def test_the_check_command_prints_the_warning_and_exits_0(plain: Config, tmp_pat
 
 
 def test_report_and_factsheet_carry_the_logos_as_pictures(branded: Config, tmp_path: Path) -> None:
-    from cluster_sync.checks import sample_registration
     from cluster_sync.render.branding import logo_images
     from cluster_sync.render.factsheet import factsheet_context, render_docx
+    from cluster_sync.sample import sample_registration
 
     out = tmp_path / "factsheet.docx"
     render_docx(branded.path(branded.output.factsheet_template),

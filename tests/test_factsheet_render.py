@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import sys
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -21,22 +20,17 @@ from cluster_sync.render.factsheet import (
     factsheet_filename,
     render_docx,
 )
+from cluster_sync.sample import PREVIEW_DAY, sample_registration
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 TEMPLATE = TEMPLATES / "factsheet.docx"
-TODAY = date(2025, 6, 12)
+TODAY = PREVIEW_DAY  # the day the documentation's example page is shown on
 TITLE = 'Posidonia meadows: R&D <pilot> & "quotes" for restoring seagrass 🌊'
 
 
 def _registration(**changes: object) -> Registration:
-    """The registration `build_templates.py --preview` renders for the example page in the docs,
-    so these tests check the page the documentation shows. The build script runs as a script and
-    is not installed: it is imported from its own folder."""
-    sys.path.insert(0, str(TEMPLATES))
-    try:
-        from build_templates import sample_registration
-    finally:
-        sys.path.remove(str(TEMPLATES))
+    """The sample registration, which `build_templates.py --preview` renders for the example
+    page in the docs, so these tests check the page the documentation shows."""
     return dataclasses.replace(sample_registration(), **changes)
 
 

@@ -15,10 +15,10 @@ from docx import Document
 
 from cluster_sync import config as config_mod
 from cluster_sync.cli import cli
+from cluster_sync.cli.report import report
 from cluster_sync.config import Config
 from cluster_sync.errors import TemplateError
 from cluster_sync.model import Address, Participant, Registration, RoadmapItem
-from cluster_sync.report.command import report
 from cluster_sync.report.context import status_label
 from cluster_sync.report.gather import Period, cluster_from, status_on
 from cluster_sync.report.service import make_report, scheduled_report, send_report

@@ -4,6 +4,7 @@ backend: a CSV export in tmp_path, and the Google source against the local fake 
 from __future__ import annotations
 
 import csv
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import pytest
 from google_fixtures import HEADERS, answer_row, load_sheet, settings, shown
 
 from cluster_sync import form
-from cluster_sync.config import FileSourceConfig, FormConfig
+from cluster_sync.config import Config, FileSourceConfig, FormConfig
 from cluster_sync.errors import UserError
+from cluster_sync.sources import SOURCES
 from cluster_sync.sources.base import RowStatus, Snapshot, Source
 from cluster_sync.sources.file import FileSource
 from cluster_sync.sources.google import GoogleSource
@@ -26,6 +28,9 @@ WIDTH = len(HEADERS)
 
 class SourceContract:
     """Subclasses say how to make a source holding some rows, and how to look at it."""
+
+    #: the `source.type` of the backend under test
+    source_type = ""
 
     def make(self, tmp_path: Path, rows: Rows) -> Source:
         raise NotImplementedError
@@ -123,6 +128,8 @@ def _statuses(snapshot: Snapshot) -> list[RowStatus]:
 
 
 class TestFileSource(SourceContract):
+    source_type = "file"
+
     def make(self, tmp_path: Path, rows: Rows) -> Source:
         self.path = tmp_path / "responses.csv"
         self._write(rows)
@@ -145,6 +152,8 @@ class TestFileSource(SourceContract):
 
 class TestXlsxSource(SourceContract):
     """An .xlsx export in tmp_path, as openpyxl writes it (inline strings, no styles)."""
+
+    source_type = "file"
 
     def make(self, tmp_path: Path, rows: Rows) -> Source:
         self.path = tmp_path / "responses.xlsx"
@@ -172,6 +181,8 @@ class TestXlsxSource(SourceContract):
 
 
 class TestGoogleSource(SourceContract):
+    source_type = "google"
+
     @pytest.fixture(autouse=True)
     def _server(self) -> Iterator[None]:
         with FakeSheets() as fake:
@@ -196,3 +207,12 @@ def _trim(rows: Rows) -> Rows:
     while rows and not rows[-1]:
         rows.pop()
     return rows
+
+
+def test_every_registered_source_is_in_the_configuration_and_under_contract() -> None:
+    configured = {
+        typing.get_args(model.model_fields["type"].annotation)[0]
+        for model in typing.get_args(Config.model_fields["source"].annotation)
+    }
+    tested = {case.source_type for case in SourceContract.__subclasses__()}
+    assert configured == set(SOURCES) == tested

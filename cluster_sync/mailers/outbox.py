@@ -6,6 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
+from cluster_sync.config import Config
 from cluster_sync.files import atomic_write, make_dirs
 from cluster_sync.mailers.base import SAVED_REPLY, Envelope, SendResult, TemporaryFailure
 
@@ -20,6 +21,11 @@ class OutboxMailer:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.description = f"the outbox folder {folder}"
+
+    @classmethod
+    def from_config(cls, config: Config) -> OutboxMailer:
+        assert config.mail.outbox is not None  # checked when the config was loaded
+        return cls(config.path(config.mail.outbox))
 
     def path_for(self, envelope: Envelope) -> Path:
         # The queue id orders the files and a token of the Message-ID makes the name unique:

@@ -8,12 +8,13 @@ document says why in plain words (`Made.problem`); the .docx still goes out in i
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from cluster_sync import plugins
 
 if TYPE_CHECKING:
     from cluster_sync.config import Config
@@ -59,9 +60,7 @@ class OutputFormat(Protocol):
 
 
 def open_format(name: str, config: Config) -> OutputFormat:
-    module, _, cls = REGISTRY[name].partition(":")
-    factory = getattr(importlib.import_module(module), cls)
-    made: OutputFormat = factory.from_config(config)
+    made: OutputFormat = plugins.load(REGISTRY, name).from_config(config)
     return made
 
 

@@ -64,8 +64,8 @@ class PdfFormat:
     def check(self) -> str:
         """soffice found, its version, and one real conversion of a sample factsheet (with a
         throw-away profile, so `check` changes nothing)."""
-        from cluster_sync.checks import sample_registration
         from cluster_sync.render.factsheet import factsheet_context, render_docx
+        from cluster_sync.sample import sample_registration
 
         if self.office.find() is None:
             raise ClusterSyncError(

@@ -8,13 +8,13 @@ The run itself, its records and its guarantees are in `cluster_sync.publish.serv
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from cluster_sync import plugins
 from cluster_sync.config import Config
 from cluster_sync.errors import PublishError
 
@@ -104,9 +104,7 @@ class Target(Protocol):
 def open_target(config: Config, **kwargs: Any) -> Target:
     """The target `[publish] target` names, built from its settings."""
     assert config.publish is not None
-    module, _, name = TARGETS[config.publish.target].partition(":")
-    cls = getattr(importlib.import_module(module), name)
-    target: Target = cls.from_config(config, **kwargs)
+    target: Target = plugins.load(TARGETS, config.publish.target).from_config(config, **kwargs)
     return target
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import jinja2
 from email_validator import EmailNotValidError, validate_email
 
-from cluster_sync import mailstore, text
+from cluster_sync import keys, mailstore, text
 from cluster_sync.errors import TemplateError
 from cluster_sync.mailqueue import Outgoing
 from cluster_sync.messages import Message
@@ -168,7 +168,7 @@ class Composer:
         ]
         result = []
         for number, chunk in enumerate(chunks, start=1):
-            key = dedupe_key if len(chunks) == 1 else f"{dedupe_key}#{number}"
+            key = dedupe_key if len(chunks) == 1 else keys.part(dedupe_key, number)
             main = [a for a in chunk if a in to] or chunk[:1]
             copies = [a for a in chunk if a not in main]
             msg = self._message(subject, plain, html, main, copies, files, now)

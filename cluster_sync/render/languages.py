@@ -25,14 +25,16 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
 
-from cluster_sync.config import MailConfig
 from cluster_sync.errors import TemplateError
 from cluster_sync.messages import ENGLISH, Message, Param, fill
+
+if TYPE_CHECKING:  # for hints only: the configuration's checks lead here
+    from cluster_sync.config import MailConfig
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from cluster_sync import keys
 from cluster_sync.config import Config
 from cluster_sync.mailqueue import enqueue
 from cluster_sync.outputs import Made, attachments, make_outputs
@@ -47,7 +48,7 @@ def default_out(config: Config, period: Period) -> Path:
 
 
 def dedupe_key(period: Period) -> str:
-    return f"report:{period.start.isoformat()}:{period.end.isoformat()}"
+    return keys.report(period.start.isoformat(), period.end.isoformat())
 
 
 def _factsheets(state: State, gathered: Gathered, config: Config) -> dict[str, str]:
@@ -150,11 +151,13 @@ def report_composer(config: Config) -> Composer:
     )
 
 
-def report_email_context(report: Report) -> dict[str, Any]:
+def report_email_context(report: Report, correction: bool = False) -> dict[str, Any]:
+    """The tags of report.*.j2; `correction` for a corrected draft of a period sent before."""
     c = report.context
-    keys = ("report_title", "period_label", "generated_on", "draft", "summary", "figures")
+    shared = ("report_title", "period_label", "generated_on", "draft", "summary", "figures")
     return {
-        **{k: c[k] for k in keys},
+        **{k: c[k] for k in shared},
+        "correction": correction,
         "filename": report.docx.name,
         "open_problems": len(c["open_problems"]) + c["unnamed_problems"],
         "awaiting_approval": len(c["awaiting_approval"]),
@@ -178,22 +181,22 @@ def send_correction(config: Config, state: State, report: Report, now: datetime)
     corrected draft is sent once. The period's first report when none was sent yet."""
     if not sent_message(state, report.period):
         return send_report(config, state, report, now)
-    key = f"{dedupe_key(report.period)}:draft{report.draft}"
+    key = keys.correction(dedupe_key(report.period), report.draft)
     return _queue_report(config, state, report, now, key, correction=True)
 
 
 def _queue_report(
     config: Config, state: State, report: Report, now: datetime, key: str, correction: bool
 ) -> bool:
-    from cluster_sync.validate import parse_addresses
+    from cluster_sync.addresses import secretariat
 
-    to = [a for cell in config.mail.secretariat for a, _ in parse_addresses(cell) if a]
+    to = secretariat(config)
     messages = report_composer(config).compose(
         dedupe_key=key,
         kind="report_correction" if correction else "report",
         cluster_id=None,
         template="report",
-        context=report_email_context(report) | {"correction": correction},
+        context=report_email_context(report, correction),
         to=to,
         attachments=attachments(config, report.docx, report.files),
         now=now,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cluster_sync import form
-from cluster_sync.config import FileSourceConfig, FormConfig
+from cluster_sync.config import Config, FileSourceConfig, FormConfig
 from cluster_sync.errors import ExportError, SourceError
 from cluster_sync.files import ChangedMeanwhile, atomic_write, digest, replace_if_unchanged
 from cluster_sync.sources import csv_export
@@ -70,6 +70,12 @@ class FileSource:
                 f"{path} is neither a .csv nor an .xlsx file.",
                 hint="download the responses sheet with File > Download > CSV or Microsoft Excel.",
             )
+
+    @classmethod
+    def from_config(cls, config: Config) -> FileSource:
+        settings = config.source
+        assert isinstance(settings, FileSourceConfig)
+        return cls(config.path(settings.path), settings, config.form)
 
     @property
     def is_xlsx(self) -> bool:

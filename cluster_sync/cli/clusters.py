@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from cluster_sync.cli.base import Command, existing_database, load_config, opened_state
 from cluster_sync.console import handle_errors, say
 from cluster_sync.text import counted
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from cluster_sync.rerender import Rerendered
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("cluster_ids", nargs=-1, metavar="[CL-ID]...")
 @click.option(
     "--all",
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 @handle_errors
 def rerender(ctx: click.Context, cluster_ids: tuple[str, ...], every: bool, notify: bool) -> None:
     """Make a new version of factsheets with the current template (CL-ID... or --all)."""
-    from cluster_sync.cli import load_config, opened_state
     from cluster_sync.lock import state_lock
     from cluster_sync.mailers import open_mailer
     from cluster_sync.mailqueue import queue_counts
@@ -94,7 +94,7 @@ def _say_rerendered(
     say(ctx, f"Factsheets: {cfg.path(cfg.output.directory) / 'factsheets'}")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("cluster_id", metavar="CL-ID")
 @click.option(
     "--out",
@@ -112,7 +112,6 @@ def _say_rerendered(
 @handle_errors
 def preview(ctx: click.Context, cluster_id: str, out: Path | None, send_to: str | None) -> None:
     """Make CL-ID's factsheet and email into a folder, changing nothing (no state, no sheet)."""
-    from cluster_sync.cli import existing_database, load_config
     from cluster_sync.mailers import open_mailer
     from cluster_sync.preview import preview as make_preview
     from cluster_sync.state import State

@@ -1,6 +1,7 @@
 """The command line: a thin layer over the library. Each command opens what it needs, makes one
 library call and prints the result (cluster_sync.console says it, and shows every error in one
-place, in plain words)."""
+place, in plain words). click is imported here, in the other modules of this package and in
+cluster_sync.console only: the library never needs it."""
 
 from __future__ import annotations
 
@@ -9,16 +10,18 @@ import logging
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from cluster_sync import __version__, files, logs
+from cluster_sync import __version__
 from cluster_sync import config as config_mod
-from cluster_sync.cluster_commands import preview, rerender
+from cluster_sync.cli.base import CONFIG_HELP, Group, load_config, opened_state
+from cluster_sync.cli.clusters import preview, rerender
+from cluster_sync.cli.privacy import export_person, forget
+from cluster_sync.cli.report import report
 from cluster_sync.config import Config
 from cluster_sync.console import (
     due_now,
@@ -30,20 +33,21 @@ from cluster_sync.console import (
     say_delivery,
 )
 from cluster_sync.errors import ClusterSyncError
-from cluster_sync.report.command import report
 from cluster_sync.text import counted
 
 log = logging.getLogger("cluster_sync")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path),
     default=config_mod.DEFAULT_PATH,
+    envvar="CLUSTER_SYNC_CONFIG",
     show_default=True,
-    help="The configuration file.",
+    show_envvar=True,
+    help=CONFIG_HELP,
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show details and tracebacks.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors (for cron).")
@@ -53,39 +57,6 @@ def cli(ctx: click.Context, config_path: Path, verbose: bool, quiet: bool) -> No
     """Sync cluster registrations: validate them, make Word factsheets, email them, and show
     what was done in the responses sheet."""
     ctx.obj = {"config_path": config_path, "verbose": verbose, "quiet": quiet}
-
-
-def load_config(ctx: click.Context) -> Config:
-    cfg = config_mod.load(ctx.obj["config_path"])
-    files.configure(cfg.privacy.mode)
-    logs.setup(cfg.path(cfg.log.file) if cfg.log.file else None, cfg.log.level, ctx.obj["verbose"])
-    return cfg
-
-
-def existing_database(cfg: Config) -> Path:
-    """The state database's path, for commands that only look at it, so that they never
-    create one by accident (a typo in the path, or no sync run yet)."""
-    path = cfg.path(cfg.state.database)
-    if not path.exists():
-        raise ClusterSyncError(
-            f"There is no state database at {path}: no sync has run with this configuration yet.",
-            hint="run `cluster-sync sync` first, or check state.database in the configuration.",
-        )
-    return path
-
-
-@contextmanager
-def opened_state(cfg: Config, must_exist: bool = False) -> Iterator[Any]:
-    """The state database; `must_exist` for commands that only look at it, so that they never
-    create one by accident (a typo in the path, or no sync run yet)."""
-    from cluster_sync.state import State
-
-    path = existing_database(cfg) if must_exist else cfg.path(cfg.state.database)
-    state = State(path)
-    try:
-        yield state
-    finally:
-        state.close()
 
 
 # -- sync ------------------------------------------------------------------------------------
@@ -416,8 +387,9 @@ def resend(ctx: click.Context, cluster_id: str, to: str | None) -> None:
         say(ctx, "`cluster-sync outbox` shows what is waiting and why.", fg="yellow")
 
 
-# The report command lives with the report library; it imports only click here.
 cli.add_command(report)
+cli.add_command(forget)
+cli.add_command(export_person)
 cli.add_command(rerender)
 cli.add_command(preview)
 
@@ -442,70 +414,29 @@ def export(ctx: click.Context, fmt: str, out: Path | None) -> None:
     say(ctx, f"Registry: {count} cluster{'' if count == 1 else 's'} written to {out}")
 
 
-# -- personal data (docs/privacy.md) --------------------------------------------------------
-
-
-@cli.command()
-@click.argument("address")
-@click.option("--name", "names", multiple=True, help="Also remove this name (repeatable).")
-@click.option("--dry-run", is_flag=True, help="Only show what would change (the default).")
-@click.option("--yes", is_flag=True, help="Do it: erase the person everywhere.")
+@cli.command(cls=click.Command)  # no configuration: it writes one
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @click.pass_context
 @handle_errors
-def forget(
-    ctx: click.Context, address: str, names: tuple[str, ...], dry_run: bool, yes: bool
-) -> None:
-    """Erase a person (an erasure request): from the state, the outbox, the outputs, the log."""
-    from datetime import datetime
+def init(ctx: click.Context, folder: Path) -> None:
+    """Write a deployment folder: configuration, Word and email templates, the systemd
+    service and timer, a crontab line, the form's questions and example responses. Never
+    writes over a file."""
+    from cluster_sync.deployment import init as write_folder
 
-    from cluster_sync.lock import state_lock
-    from cluster_sync.privacy.forget import erase, plan_erasure
-
-    cfg = load_config(ctx)
-    with state_lock(cfg.path(cfg.state.database)), opened_state(cfg, must_exist=True) as state:
-        plan = plan_erasure(cfg, state, address, list(names))
-        for what, n in plan.counts.items():
-            say(ctx, f"  {what}: {n}")
-        for path in plan.files:
-            say(ctx, f"    {path}")
-        if not yes or dry_run:
-            say(
-                ctx,
-                f"Dry run: {counted(plan.items, 'item')} would change; run again with --yes to erase.",
-            )
-            return
-        result = erase(cfg, state, plan, datetime.now(cfg.zone).date())
-    if result.remaining:
-        raise ClusterSyncError(
-            f"Erased {counted(plan.items, 'item')}, but these still name the person: "
-            + ", ".join(result.remaining),
-            hint="remove them by hand; docs/privacy.md lists every place cluster-sync writes.",
-        )
+    written = write_folder(folder)
+    say(ctx, f"Wrote {counted(len(written), 'file')} into {folder}:")
+    for path in written:
+        say(ctx, f"  {path.relative_to(folder.resolve())}")
+    config = folder / "config"
     say(
         ctx,
-        f"Erased: {counted(plan.items, 'item')} changed; the address is on the suppression list.",
+        "Next: try it on the example responses with "
+        f"`cluster-sync --config {config / 'example.toml'} sync`; then fill in "
+        f"{config / 'cluster-sync.toml'} (the lines marked CHANGE) and the secrets in "
+        f"{config / 'env'}, and run `cluster-sync --config {config / 'cluster-sync.toml'} check`. "
+        f"{folder / 'schedule'} holds the systemd units and the crontab line.",
     )
-    say(ctx, "Also delete or edit the person's answers in the responses sheet (the sync cannot).")
-
-
-@cli.command("export-person")
-@click.argument("address")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the JSON here (and a .txt beside it) instead of printing.")  # fmt: skip
-@click.pass_context
-@handle_errors
-def export_person(ctx: click.Context, address: str, out: Path | None) -> None:
-    """Everything held about one address (an access request), as JSON and in words."""
-    from cluster_sync.privacy.export import person_record, person_text, write_record
-
-    cfg = load_config(ctx)
-    with opened_state(cfg, must_exist=True) as state:
-        record = person_record(cfg, state, address)
-    if out is None:
-        click.echo(person_text(record), nl=False)
-        return
-    paths = write_record(record, out)
-    say(ctx, f"Written: {paths[0]} and {paths[1]}")
 
 
 def main() -> None:

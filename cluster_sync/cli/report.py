@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from cluster_sync.cli.base import Command, load_config, opened_state
+from cluster_sync.console import handle_errors, say
 from cluster_sync.errors import ClusterSyncError
 
 if TYPE_CHECKING:
@@ -35,7 +37,7 @@ def _period(start: date | None, end: date | None, today: date) -> Period:
     return period
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option(
     "--from",
     "start",
@@ -78,8 +80,6 @@ def report(
     correction: bool,
 ) -> None:
     """Make the Community of Practice clusters report for a period (.docx and .md)."""
-    from cluster_sync.cli import handle_errors
-
     handle_errors(_run)(ctx, _day(start), _day(end), out, send, correction)
 
 
@@ -91,7 +91,6 @@ def _run(
     send: bool,
     correction: bool = False,
 ) -> None:
-    from cluster_sync.cli import load_config, opened_state, say
     from cluster_sync.lock import state_lock
     from cluster_sync.report.service import make_report
 
@@ -128,7 +127,6 @@ def _other_files(cfg: Config, made: Report) -> list[str]:
 def _send(
     ctx: click.Context, cfg: Config, state: State, made: Report, now: datetime, correction: bool
 ) -> None:
-    from cluster_sync.cli import say
     from cluster_sync.mailers import open_mailer
     from cluster_sync.mailqueue import deliver
     from cluster_sync.report.service import send_correction, send_report, sent_message
