@@ -9,7 +9,10 @@ own process so that its peak memory (VmHWM) is its own:
 - the first sync: validate, render every factsheet, queue and deliver every email (to the
   outbox folder, or with --smtp to a local aiosmtpd server over STARTTLS + AUTH), write every
   status back into the export;
-- the no-change sync, repeated (median): the nightly steady state;
+- the first no-change sync after it, which reads the export (the first sync changed the
+  state) and remembers it;
+- the no-change sync, repeated (median): the nightly steady state, where the export is what
+  the last run read and is not read again (cluster_sync/nochange.py);
 - the state database's size after it.
 """
 
@@ -133,7 +136,7 @@ def run_step(folder: Path, kind: str) -> dict[str, Any]:
 
 
 def measure(
-    size: int, quiet_repeats: int = 3, smtp: dict[str, Any] | None = None
+    size: int, quiet_repeats: int = 3, smtp: dict[str, Any] | None = None, dry: bool = True
 ) -> dict[str, Any]:
     from data import make_export
 
@@ -142,14 +145,17 @@ def measure(
     try:
         write_config(folder, smtp)
         make_export(folder / "responses.csv", size)
-        dry = run_step(folder, "dry")
+        dry_run = run_step(folder, "dry") if dry else None
         first = run_step(folder, "real")
+        read = run_step(folder, "real")
         quiet = [run_step(folder, "real") for _ in range(quiet_repeats)]
         database = folder / "state.sqlite3"
         return {
             "rows": size,
-            "dry": dry,
+            "dry": dry_run,
             "first": first,
+            "read_seconds": read["seconds"],
+            "read_cpu_seconds": read["cpu_seconds"],
             "quiet_seconds": statistics.median(q["seconds"] for q in quiet),
             "quiet_cpu_seconds": statistics.median(q["cpu_seconds"] for q in quiet),
             "quiet_peak_mb": max(q["peak_mb"] for q in quiet),
@@ -176,18 +182,26 @@ def main() -> None:
     parser.add_argument("sizes", nargs="*", type=int)
     parser.add_argument("--smtp", action="store_true")
     parser.add_argument("--quiet-repeats", type=int, default=3)
+    parser.add_argument("--no-dry-run", action="store_true", help="skip the dry run")
     parser.add_argument("--step", nargs=2, metavar=("KIND", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
         print(json.dumps(step(Path(args.step[1]), args.step[0])))
         return
     server, smtp = smtp_server() if args.smtp else (None, None)
-    print(f"{'rows':>6} {'dry run':>9} {'first':>9} {'peak':>8} {'no-change':>10} {'state':>8}")
+    print(
+        f"{'rows':>6} {'dry run':>9} {'first':>9} {'peak':>8} {'next':>16} "
+        f"{'no-change (CPU)':>18} {'state':>8} {'load':>5}"
+    )
     for size in args.sizes or [100, 1000]:
-        r = measure(size, args.quiet_repeats, smtp)
+        load = os.getloadavg()[0]
+        r = measure(size, args.quiet_repeats, smtp, not args.no_dry_run)
+        dry = f"{r['dry']['seconds']:>8.2f}s" if r["dry"] else f"{'-':>9}"
         print(
-            f"{size:>6} {r['dry']['seconds']:>8.2f}s {r['first']['seconds']:>8.2f}s "
-            f"{r['first']['peak_mb']:>6.0f}MB {r['quiet_seconds']:>9.3f}s {r['database_mb']:>6.1f}MB",
+            f"{size:>6} {dry} {r['first']['seconds']:>8.2f}s {r['first']['peak_mb']:>6.0f}MB "
+            f"{r['read_seconds']:>7.3f}s ({r['read_cpu_seconds']:.3f}s) "
+            f"{r['quiet_seconds']:>8.3f}s ({r['quiet_cpu_seconds']:.3f}s) "
+            f"{r['database_mb']:>6.1f}MB {load:>5.1f}",
             flush=True,
         )
     if server:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cluster_sync import form, keys, recovery, text, unchanged
+from cluster_sync import form, generation, keys, nochange, recovery, text, unchanged
 from cluster_sync.addresses import secretariat
 from cluster_sync.changes import change_messages
 from cluster_sync.config import Config
@@ -114,6 +114,7 @@ class Sync:
         self.suppressed: Suppressed | None = None
         self.accept_mass_change = accept_mass_change
         self.run_id: int | None = None
+        self.statuses_changed = False  # the run had statuses to write into the sheet
         self.documents: list[Path] = []  # factsheets whose other formats this run needs
         self.files: dict[Path, dict[str, Made]] = {}
         self.template = template_fingerprint(config)  # recorded with each factsheet it makes
@@ -164,11 +165,16 @@ class Sync:
         # Every template is tried with sample data first: a broken one stops the run before
         # anything is rendered or sent, not halfway (after the factsheets, at the digest).
         # Templates and settings that passed in an earlier run are not tried again.
+        start = generation.current(self.state.db)
         self.settings = settings_digest(self.config)
         if not self.state.checked(self.settings):
             check_templates(self.config)
             self.state.record_check(self.settings)
         self._check_mailer()
+        repeat = self._repeat()
+        if repeat is not None:
+            self._repeat_run(repeat, summary)
+            return
         snapshot = self.source.read()
         self.suppressed = checker(self.state)
         quiet, rows = self._split(snapshot, summary)
@@ -197,16 +203,66 @@ class Sync:
             assert isinstance(result, RowResult)
             summary.results.append(result)
         self._count_quiet(quiet, summary)
+        self._after_rows(summary)
+        if self.write_back:
+            self._write_back(identified, quiet, summary)
+        self._remember(summary, start)
+
+    def _after_rows(self, summary: RunSummary, pruned: dict[str, int] | None = None) -> None:
+        """What a run does once its rows are handled, whatever they were. `pruned`: what
+        retention found to do, when it was already asked this run (nothing)."""
         if not self.only:
             self._scheduled_report(summary)
         # retention is for the whole state: `sync --only` handles one registration, not that.
         # Before publishing: an anonymised cluster's copies are replaced in the same run.
         if self.retention and not self.only:
-            self._prune(summary)
+            if pruned is None:
+                self._prune(summary)
+            else:
+                summary.pruned = pruned
         self._publish(summary)
         self._deliver_all(summary)
-        if self.write_back:
-            self._write_back(identified, quiet, summary)
+
+    # -- a night where nothing changed (cluster_sync/nochange.py) ----------------------------
+
+    def _digested(self) -> nochange.Digested | None:
+        """The source, when this run may skip reading it or remember it for the next one."""
+        whole = not self.dry_run and self.only is None and self.write_back
+        return nochange.digested(self.source) if whole else None
+
+    def _repeat(self) -> nochange.Repeat | None:
+        source = self._digested()
+        if source is None:
+            return None
+        folder = self.existing_dir / "factsheets"
+        return nochange.recall(
+            self.state, source, self.settings, folder, self.config, self.now, self.retention
+        )
+
+    def _repeat_run(self, repeat: nochange.Repeat, summary: RunSummary) -> None:
+        """The export is what the last run read and nothing else changed: report what it
+        reported, and do what does not depend on the rows."""
+        log.info("the export and the state are as the last run left them: the export is not read")
+        repeat.fill(summary)
+        start = generation.current(self.state.db)
+        self._after_rows(summary, pruned=repeat.pruned)
+        if generation.current(self.state.db) != start:
+            # the monthly report or the digest was queued and sent: neither changes a row's
+            # status, but the next run reads the export again rather than rely on it
+            nochange.forget(self.state)
+
+    def _remember(self, summary: RunSummary, start: int) -> None:
+        """After a full run: whether the next may skip reading the export (nochange.py)."""
+        source = self._digested()
+        if source is None:
+            return
+        now = generation.current(self.state.db)
+        export = nochange.is_repeat(summary, source, start, now)
+        if export is None or self.statuses_changed:
+            nochange.forget(self.state)
+            return
+        folder = nochange.folder_digest(self.existing_dir / "factsheets")
+        nochange.remember(self.state, export, self.settings, folder, summary)
 
     def _only(self, identified: list[Identified]) -> list[Identified]:
         if self.only is None:
@@ -786,6 +842,7 @@ class Sync:
             item = Identified(q.row, Outcome(None), q.stored.natural_key, q.stored.cluster_id)
             statuses.append(self._status(item, None, parts, links, q.stored))
         changed = [s for s in statuses if s.changed]
+        self.statuses_changed = bool(changed)
         if changed:
             # The sheet will show IDs and statuses from the state: they must survive a power
             # loss before it does (cluster_sync/state.py)

@@ -28,17 +28,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cluster_sync import generation
 from cluster_sync.errors import StateError
 from cluster_sync.files import create_private, restrict
 
-MIGRATIONS: list[str] = [
+#: each a script (statements separated by ";") or a function run in the migration's transaction
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 1: the first schema
     """
     CREATE TABLE registrations (
@@ -202,6 +204,9 @@ MIGRATIONS: list[str] = [
         at TEXT NOT NULL
     );
     """,
+    # 10: the state's generation, for a night where nothing changed (cluster_sync/generation.py;
+    # a table added after this one must be tracked there too)
+    generation.migrate,
 ]
 
 
@@ -319,8 +324,11 @@ class State:
             )
         for version in range(current + 1, len(MIGRATIONS) + 1):
             with self.transaction():
+                step = MIGRATIONS[version - 1]
+                if callable(step):
+                    step(self.db)
                 # executescript would commit on its own; run statement by statement instead
-                for statement in MIGRATIONS[version - 1].split(";"):
+                for statement in [] if callable(step) else step.split(";"):
                     if statement.strip():
                         self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {version}")

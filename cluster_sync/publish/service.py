@@ -80,6 +80,13 @@ def publish_due(state: State, target: Target) -> PublishReport:
     return report
 
 
+def has_work(state: State, key: str | None) -> bool:
+    """Something for the next publishing pass to publish or withdraw at this target."""
+    if state.db.execute("SELECT 1 FROM withdrawn LIMIT 1").fetchone():
+        return True
+    return key is not None and bool(_jobs(state, key))
+
+
 def _jobs(state: State, key: str) -> list[Job]:
     """Released versions with a file not yet 'done' at this target. The query is answered
     from the primary keys, so an unchanged night of thousands of clusters stays cheap."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from cluster_sync import form, text
@@ -115,6 +115,21 @@ class Source(Protocol):
     def write_back(self, statuses: Sequence[RowStatus]) -> int:
         """Show statuses in the sheet; returns how many rows were updated. A source that
         cannot be written (a read-only export) returns 0."""
+        ...
+
+
+@runtime_checkable
+class Digested(Protocol):
+    """A source whose whole content has a digest: an export file, hashed as bytes. A night
+    where it is what the last run left may skip reading it (cluster_sync/nochange.py)."""
+
+    def content_digest(self) -> str | None:
+        """The content as it is now, hashed; None when it cannot be read."""
+        ...
+
+    def left_digest(self) -> str | None:
+        """The content as this object last read or wrote it, hashed; None when it was not read,
+        or reading it gave warnings (which a run that skips the read would not repeat)."""
         ...
 
 
