@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_core import InitErrorDetails
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from cluster_sync import form, plugins
 from cluster_sync.errors import ConfigError
@@ -573,7 +573,18 @@ class Config(_Section):
         kind = value.get("type", "file")
         if not isinstance(kind, str) or kind not in plugins.SOURCES:
             known = ", ".join(plugins.SOURCES)
-            raise ValueError(f"source.type = {kind!r} is not a known source; use one of: {known}")
+            raise ValidationError.from_exception_data(
+                "source",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "unknown_source", f"is not a known source; use one of: {known}"
+                        ),
+                        loc=("type",),
+                        input=kind,
+                    )
+                ],
+            )
         model = plugins.settings_model(plugins.SOURCES, kind)
         if model is None:
             raise ValueError(f"the source {kind!r} registers no settings model")

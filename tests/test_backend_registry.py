@@ -177,8 +177,7 @@ def test_unregistered_names_are_refused_with_the_registered_ones(tmp_path: Path)
         + "."
     ]
     source = problems(tmp_path, '[source]\ntype = "table"\n' + STATE_OUTPUT + MAIL)
-    assert len(source) == 1
-    assert "source.type = 'table' is not a known source; use one of: file, google" in source[0]
+    assert source == ["source.type = 'table': is not a known source; use one of: file, google."]
     target = problems(tmp_path, SOURCE + STATE_OUTPUT + MAIL + '[publish]\ntarget = "shelf"\n')
     assert target == [
         "publish.target = 'shelf': is not a known publishing target; use one of: "
