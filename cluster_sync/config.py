@@ -9,8 +9,9 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from cluster_sync import form
+from cluster_sync import form, plugins
 from cluster_sync.errors import ConfigError
 from cluster_sync.net import is_loopback
 
@@ -22,7 +23,20 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class FileSourceConfig(_Section):
+#: the base of a backend's own settings model (a misspelt key is reported, values are frozen)
+Settings = _Section
+
+
+class SourceSettings(_Section):
+    """What every source's settings have; a source's own model adds the rest. The model of
+    `source.type` is the one registered with it in `plugins.SOURCES`."""
+
+    type: str
+    #: write Cluster ID / Sync status / Last synced into the source
+    write_back: bool
+
+
+class FileSourceConfig(SourceSettings):
     type: Literal["file"] = "file"
     path: Path
     #: also write Cluster ID / Sync status / Last synced into the export (a working copy)
@@ -31,7 +45,7 @@ class FileSourceConfig(_Section):
     worksheet: str | None = None
 
 
-class GoogleSourceConfig(_Section):
+class GoogleSourceConfig(SourceSettings):
     type: Literal["google"]
     spreadsheet: str = Field(description="the key, or the full URL of the sheet")
     worksheet: str = "Form responses 1"
@@ -178,7 +192,8 @@ class LimitsConfig(_Section):
 
 
 class MailConfig(_Section):
-    backend: Literal["outbox", "smtp"] = "outbox"
+    #: a name in plugins.MAILERS; its settings are mail.NAME
+    backend: str = "outbox"
     sender: str = Field(alias="from")
     reply_to: str
     secretariat: list[str] = Field(min_length=1)
@@ -197,6 +212,23 @@ class MailConfig(_Section):
     language: str = "en"
     #: Cluster ID -> language, set by the secretariat; it wins over the form's answer
     cluster_languages: dict[str, str] = Field(default_factory=dict)
+    #: the [mail.NAME] tables of registered backends this model does not declare, each
+    #: validated by the settings model registered with the backend
+    others: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registered_tables(cls, data: Any) -> Any:
+        return _backend_tables(data, plugins.MAILERS, cls.model_fields)
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        return _registered(value, plugins.MAILERS, "mail backend")
+
+    def settings_of(self, backend: str) -> Any:
+        """The settings of a backend: mail.NAME, validated by the backend's own model."""
+        return _settings_of(self, backend)
 
     @field_validator("attach")
     @classmethod
@@ -217,11 +249,60 @@ class MailConfig(_Section):
 
     @model_validator(mode="after")
     def _backend_settings(self) -> MailConfig:
-        if self.backend == "outbox" and self.outbox is None:
-            raise ValueError("mail.backend = 'outbox' needs mail.outbox (a folder)")
-        if self.backend == "smtp" and self.smtp is None:
-            raise ValueError("mail.backend = 'smtp' needs a [mail.smtp] table")
+        if self.settings_of(self.backend) is None:
+            needs = "mail.outbox (a folder)" if self.backend == "outbox" else None
+            raise ValueError(
+                f"mail.backend = '{self.backend}' needs {needs or f'a [mail.{self.backend}] table'}"
+            )
         return self
+
+
+def _registered(name: str, registry: dict[str, Any], what: str) -> str:
+    if name not in registry:
+        raise ValueError(f"is not a known {what}; use one of: {', '.join(registry)}")
+    return name
+
+
+def _backend_tables(data: Any, registry: dict[str, Any], declared: dict[str, Any]) -> Any:
+    """Move the tables of registered backends the section does not declare into `others`,
+    each validated by its backend's own settings model (problems keep their key path)."""
+    if not isinstance(data, dict):
+        return data
+    if "others" in data:
+        raise ValueError("'others' is not a setting; name the backend's own table instead")
+    data, others = dict(data), {}
+    for name in registry:
+        if name in declared or name not in data:
+            continue
+        value, model = data.pop(name), plugins.settings_model(registry, name)
+        others[name] = _validated(model, value, (name,)) if model is not None else value
+    if others:
+        data["others"] = others
+    return data
+
+
+def _validated(model: type[BaseModel], value: Any, where: tuple[str, ...]) -> BaseModel:
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise ValidationError.from_exception_data(
+            exc.title,
+            [
+                InitErrorDetails(
+                    type=err["type"],
+                    loc=(*where, *err["loc"]),
+                    input=err["input"],
+                    ctx=err.get("ctx", {}),
+                )
+                for err in exc.errors()
+            ],
+        ) from None
+
+
+def _settings_of(section: BaseModel, backend: str) -> Any:
+    if backend in type(section).model_fields:
+        return getattr(section, backend)
+    return getattr(section, "others", {}).get(backend)
 
 
 def _check_addresses(values: list[str], single: bool) -> None:
@@ -401,16 +482,33 @@ class FolderPublishConfig(_Section):
 
 
 class PublishConfig(_Section):
-    #: where new factsheet versions go, with their link written into the sheet's Factsheet column
-    target: Literal["drive", "folder"]
+    #: where new factsheet versions go, with their link written into the sheet's Factsheet
+    #: column: a name in plugins.TARGETS, whose settings are [publish.NAME]
+    target: str
     #: false: the factsheet email carries the link instead of the file (when the link is known)
     attach: bool = True
     drive: DrivePublishConfig | None = None
     folder: FolderPublishConfig | None = None
+    #: the [publish.NAME] tables of registered targets this model does not declare
+    others: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registered_tables(cls, data: Any) -> Any:
+        return _backend_tables(data, plugins.TARGETS, cls.model_fields)
+
+    @field_validator("target")
+    @classmethod
+    def _known_target(cls, value: str) -> str:
+        return _registered(value, plugins.TARGETS, "publishing target")
+
+    def settings_of(self, target: str) -> Any:
+        """The settings of a target: [publish.NAME], validated by the target's own model."""
+        return _settings_of(self, target)
 
     @model_validator(mode="after")
     def _target_settings(self) -> PublishConfig:
-        if getattr(self, self.target) is None:
+        if self.settings_of(self.target) is None:
             raise ValueError(
                 f"publish.target = '{self.target}' needs a [publish.{self.target}] table "
                 "(see docs/publishing.md)"
@@ -450,7 +548,8 @@ class PrivacyConfig(_Section):
 
 
 class Config(_Section):
-    source: Annotated[FileSourceConfig | GoogleSourceConfig, Field(discriminator="type")]
+    #: the model of the source.type named in plugins.SOURCES (file when no type is given)
+    source: SourceSettings
     form: FormConfig = FormConfig()
     state: StateConfig
     output: OutputConfig
@@ -465,6 +564,31 @@ class Config(_Section):
     privacy: PrivacyConfig = PrivacyConfig()
     #: the folder relative paths are resolved against (the config file's project root)
     base_dir: Path = Path(".")
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source_settings(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        kind = value.get("type", "file")
+        if not isinstance(kind, str) or kind not in plugins.SOURCES:
+            known = ", ".join(plugins.SOURCES)
+            raise ValidationError.from_exception_data(
+                "source",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "unknown_source", f"is not a known source; use one of: {known}"
+                        ),
+                        loc=("type",),
+                        input=kind,
+                    )
+                ],
+            )
+        model = plugins.settings_model(plugins.SOURCES, kind)
+        if model is None:
+            raise ValueError(f"the source {kind!r} registers no settings model")
+        return _validated(model, value, ())
 
     @model_validator(mode="after")
     def _attach_made(self) -> Config:
@@ -530,9 +654,6 @@ def _describe(exc: ValidationError) -> list[str]:
     problems = []
     for err in exc.errors():
         loc = [str(p) for p in err["loc"] if not str(p).startswith(("function-after", "tagged"))]
-        # pydantic names the union branch in the path (source.file.path): drop it
-        if len(loc) > 1 and loc[0] == "source" and loc[1] in ("file", "google"):
-            loc.pop(1)
         key = ".".join(loc) or "(top level)"
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "missing":

@@ -12,7 +12,6 @@ import sqlite3
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -198,8 +197,8 @@ def print_summary(ctx: click.Context, summary: RunSummary, where: dict[str, Path
     for r in summary.of("error"):
         cluster = f" {r.cluster_id}" if r.cluster_id else ""
         say(ctx, f"  row {r.row}{cluster}: {r.note} (could not be processed)", fg="red")
-    if summary.delivery.capped:
-        say(ctx, f"  delivery paused: {summary.delivery.capped}", fg="yellow")
+    if summary.delivery.stop_reason:
+        say(ctx, f"  delivery paused: {summary.delivery.stop_reason}", fg="yellow")
     if summary.report:
         say(ctx, f"  CoP report draft queued for the secretariat: {summary.report}")
     if summary.report_error:
@@ -237,19 +236,14 @@ def say_delivery(ctx: click.Context, report: DeliveryReport, counts: QueueCounts
         say(ctx, f"  refused by the mail server: {address} (message #{number}): {reply}")
     for number, subject, reply in report.failed:
         say(ctx, f"  failed: #{number} {subject}: {reply}")
-    if report.capped and not report.unreachable:
-        say(ctx, f"Delivery paused: {report.capped}", fg="yellow")
+    if report.stop_reason and not report.unreachable:
+        say(ctx, f"Delivery paused: {report.stop_reason}", fg="yellow")
     if report.unreachable:
         click.secho(
-            f"Warning: mail delivery stopped: {report.capped}. Nothing is lost: "
+            f"Warning: mail delivery stopped: {report.stop_reason}. Nothing is lost: "
             f"{counted(counts.queued, 'message')} {'stays' if counts.queued == 1 else 'stay'} "
             "queued for the next sync or `cluster-sync send`.",
             fg="yellow",
             err=True,
         )
         sys.exit(EXIT_MAIL_UNUSABLE)
-
-
-def due_now(message: dict[str, Any]) -> bool:
-    """Whether a queued message may be tried now (not held for a retry at a later time)."""
-    return str(message["next_attempt_at"]) <= datetime.now(UTC).isoformat(timespec="seconds")

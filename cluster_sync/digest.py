@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from cluster_sync import keys
+from cluster_sync import keys, mailqueue
 from cluster_sync.addresses import secretariat
-from cluster_sync.config import Config
+from cluster_sync.config import Config, FileSourceConfig, GoogleSourceConfig
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.mailers.base import Envelope
 from cluster_sync.mailqueue import (
@@ -57,18 +57,15 @@ class Digest:
             for message in self._compose(summary, final=False):
                 if enqueue(self.state, message, summary.run_id, self.now):
                     summary.queued += 1
-                    (number,) = self.state.db.execute(
-                        "SELECT id FROM messages WHERE dedupe_key = ?", (message.dedupe_key,)
-                    ).fetchone()
-                    self.ids.add(int(number))
+                    number = mailqueue.id_of(self.state, message.dedupe_key)
+                    assert number is not None  # queued just now, in this transaction
+                    self.ids.add(number)
         summary.digest = True
 
     def rewrite(self, summary: RunSummary, envelope: Envelope) -> Envelope:
         """Every other message of the delivery is settled by now (the digest is queued last),
         so the digest can count what happened."""
-        (key,) = self.state.db.execute(
-            "SELECT dedupe_key FROM messages WHERE id = ?", (envelope.id,)
-        ).fetchone()
+        key = mailqueue.dedupe_key_of(self.state, envelope.id)
         fresh = {m.dedupe_key: m for m in self._compose(summary, True, exclude=envelope.id)}
         return replace_content(self.state, envelope, fresh[key]) if key in fresh else envelope
 
@@ -93,11 +90,7 @@ class Digest:
             if result.untold:
                 result.told = "not told: no usable email address"
                 continue
-            found = self.state.db.execute(
-                "SELECT state, sent_at, queued_at, last_reply FROM messages "
-                "WHERE kind = 'problems' AND cluster_id = ? ORDER BY id DESC LIMIT 1",
-                (result.cluster_id,),
-            ).fetchone()
+            found = mailqueue.latest_of_kind(self.state, "problems", result.cluster_id)
             if found is None:
                 result.told = "not told yet"
             elif found["state"] == "sent" and saved_only(found["last_reply"]):
@@ -106,7 +99,7 @@ class Digest:
             elif found["state"] == "sent":
                 result.told = f"told by email on {local_time(found['sent_at'], self.config)}"
             elif found["state"] == "failed":
-                result.told = "could not be told: the email failed (see `cluster-sync outbox`)"
+                result.told = "could not be told: the email failed (see `cluster-sync queue`)"
             else:
                 when = local_time(found["queued_at"], self.config)
                 result.told = f"email queued on {when}, not delivered yet"
@@ -121,11 +114,7 @@ def interrupted_runs(state: State, run_id: int, now: datetime, config: Config) -
         "SELECT id, started_at FROM runs WHERE outcome = 'running' AND id < ?", (run_id,)
     ).fetchall():
         number = int(run["id"])
-        kinds = state.db.execute(
-            "SELECT kind, count(*) FROM messages WHERE run_id = ? GROUP BY kind ORDER BY kind",
-            (number,),
-        ).fetchall()
-        queued = {str(kind): int(n) for kind, n in kinds}
+        queued = mailqueue.kinds_queued_by(state, number)
         with state.transaction() as db:
             db.execute(
                 "UPDATE runs SET outcome = 'interrupted', finished_at = ? WHERE id = ?",
@@ -145,7 +134,7 @@ def interrupted_runs(state: State, run_id: int, now: datetime, config: Config) -
 def sheet_link(config: Config) -> str:
     """Where the secretariat opens the sheet: its address, or the export's path."""
     source = config.source
-    if source.type == "google":
+    if isinstance(source, GoogleSourceConfig):
         from cluster_sync.sources.google import spreadsheet_key
 
         try:
@@ -154,7 +143,9 @@ def sheet_link(config: Config) -> str:
             )
         except ClusterSyncError:
             return ""
-    return str(config.path(source.path))
+    if isinstance(source, FileSourceConfig):
+        return str(config.path(source.path))
+    return ""  # a source registered later has no link to give here
 
 
 def merged(first: DeliveryReport, then: DeliveryReport) -> DeliveryReport:
@@ -163,7 +154,7 @@ def merged(first: DeliveryReport, then: DeliveryReport) -> DeliveryReport:
         sent=first.sent + then.sent,
         failed=first.failed + then.failed,
         deferred=first.deferred + then.deferred,
-        capped=first.capped or then.capped,
+        stop_reason=first.stop_reason or then.stop_reason,
         unreachable=first.unreachable or then.unreachable,
         refused=first.refused + then.refused,
         recovered=first.recovered + then.recovered,

@@ -57,10 +57,6 @@ class StateError(ClusterSyncError):
     """The state database could not be opened or migrated."""
 
 
-class DeliveryError(ClusterSyncError):
-    """A mail backend could not deliver (connection-level, not one recipient)."""
-
-
 class LockedError(ClusterSyncError):
     """Another sync holds the lock."""
 

@@ -57,14 +57,6 @@ def record_template(state: State, cluster_id: str, version: int, fingerprint: st
     )
 
 
-def template_of(state: State, cluster_id: str, version: int) -> str | None:
-    row = state.db.execute(
-        "SELECT template FROM factsheet_templates WHERE cluster_id = ? AND version = ?",
-        (cluster_id, version),
-    ).fetchone()
-    return str(row[0]) if row else None
-
-
 @dataclass(frozen=True)
 class TemplateAges:
     """The current factsheets of valid registrations, by the template that made them."""

@@ -70,7 +70,7 @@ class DeliveryReport:
     sent: int = 0  # accepted by the server, or saved to the outbox (see `saved_only`)
     failed: list[tuple[int, str, str]] = field(default_factory=list)  # (id, subject, reply)
     deferred: int = 0  # tried in this pass and left queued: temporary failures or over a cap
-    capped: str | None = None  # why delivery stopped early, if it did
+    stop_reason: str | None = None  # why delivery stopped early, if it did
     unreachable: bool = False  # the server could not be used at all, or kept failing
     refused: list[tuple[int, str, str]] = field(default_factory=list)  # (id, address, reply)
     recovered: int = 0
@@ -80,7 +80,7 @@ class DeliveryReport:
 
 @dataclass(frozen=True)
 class QueueCounts:
-    """What is not delivered yet, counted the same way by the run summary, `send`, `outbox`,
+    """What is not delivered yet, counted the same way by the run summary, `send`, `queue`,
     `status` and the digest. `queued` is everything still to deliver: what is due now, what a
     temporary failure holds until its retry time, and what a killed run left `sending`."""
 
@@ -259,7 +259,7 @@ class Delivery:
         except (TemporaryFailure, PermanentFailure) as exc:
             # The server is unreachable: nothing is lost, everything waits for the next run.
             self.report.deferred = len(due)
-            self.report.capped = f"could not use {self.mailer.description}: {exc}"
+            self.report.stop_reason = f"could not use {self.mailer.description}: {exc}"
             self.report.unreachable = True
             if self.close:
                 self.mailer.close()
@@ -276,7 +276,7 @@ class Delivery:
                 if failing >= GIVE_UP_AFTER:
                     # Every other message would wait out the same in-run retries for nothing.
                     self.report.deferred += len(due) - index - 1
-                    self.report.capped = (
+                    self.report.stop_reason = (
                         f"{self.mailer.description} kept failing; the rest waits for the next run"
                     )
                     self.report.unreachable = True
@@ -303,11 +303,11 @@ class Delivery:
                 self.sleep(waits.pop(0) * (1 + random.random() / 2))
 
     def _within_caps(self) -> bool:
-        if not self.mailer.capped:
+        if not self.mailer.limits_apply:
             return True
         now = self.clock()
         if _sent_since(self.state, now - timedelta(days=1)) >= self.limits.per_day:
-            self.report.capped = f"the daily cap of {self.limits.per_day} messages was reached"
+            self.report.stop_reason = f"the daily cap of {self.limits.per_day} messages was reached"
             return False
         # The per-minute cap slows a run down (the window frees itself), but a nightly run does
         # not wait for ever: past max_wait_minutes, the rest stays queued for the next run.
@@ -316,7 +316,7 @@ class Delivery:
             _sent_since(self.state, self.clock() - timedelta(minutes=1)) >= self.limits.per_minute
         ):
             if self.waited >= budget:
-                self.report.capped = (
+                self.report.stop_reason = (
                     f"the cap of {self.limits.per_minute} messages a minute held delivery for "
                     f"{self.limits.max_wait_minutes} minutes; the rest waits for the next run"
                 )
@@ -456,3 +456,63 @@ def queue_listing(state: State, include_sent: bool = False) -> list[dict[str, ob
         f"queued_at, sent_at, next_attempt_at FROM messages {where} ORDER BY id"
     ).fetchall()
     return [dict(r) for r in rows]
+
+
+# -- what other modules read of the queue: the `messages` table is read and written here only
+
+
+def id_of(state: State, dedupe_key: str) -> int | None:
+    """The queue's number of the message stored under `dedupe_key`."""
+    row = state.db.execute("SELECT id FROM messages WHERE dedupe_key = ?", (dedupe_key,)).fetchone()
+    return int(row[0]) if row else None
+
+
+def dedupe_key_of(state: State, message_id: int) -> str | None:
+    row = state.db.execute("SELECT dedupe_key FROM messages WHERE id = ?", (message_id,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def message_id_header(state: State, dedupe_key: str) -> str | None:
+    """The Message-ID header of the message stored under `dedupe_key`."""
+    row = state.db.execute(
+        "SELECT message_id FROM messages WHERE dedupe_key = ?", (dedupe_key,)
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def latest_of_kind(state: State, kind: str, cluster_id: str | None) -> Any:
+    """The newest message of `kind` about a cluster (state, sent_at, queued_at, last_reply)."""
+    return state.db.execute(
+        "SELECT state, sent_at, queued_at, last_reply FROM messages "
+        "WHERE kind = ? AND cluster_id = ? ORDER BY id DESC LIMIT 1",
+        (kind, cluster_id),
+    ).fetchone()
+
+
+def kinds_queued_by(state: State, run_id: int) -> dict[str, int]:
+    """kind -> how many messages a run queued."""
+    rows = state.db.execute(
+        "SELECT kind, count(*) FROM messages WHERE run_id = ? GROUP BY kind ORDER BY kind",
+        (run_id,),
+    ).fetchall()
+    return {str(kind): int(n) for kind, n in rows}
+
+
+def outcomes_in_key_range(state: State, low: str, high: str) -> list[Any]:
+    """Every message with `low <= dedupe_key < high` (dedupe_key, state, recipients, sent_at,
+    last_reply), in queue order: one read for a whole kind of message (keys.FACTSHEETS)."""
+    return state.db.execute(
+        "SELECT dedupe_key, state, recipients, sent_at, last_reply FROM messages "
+        "WHERE dedupe_key >= ? AND dedupe_key < ? ORDER BY id",
+        (low, high),
+    ).fetchall()
+
+
+def outcomes_of_parts(state: State, key: str, low: str, high: str) -> list[Any]:
+    """The message stored under `key` and its parts (keys.with_parts), in queue order (state,
+    recipients, sent_at, last_reply)."""
+    return state.db.execute(
+        "SELECT state, recipients, sent_at, last_reply FROM messages "
+        "WHERE dedupe_key = ? OR (dedupe_key >= ? AND dedupe_key < ?) ORDER BY id",
+        (key, low, high),
+    ).fetchall()

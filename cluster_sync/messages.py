@@ -102,9 +102,6 @@ class Message:
     def __str__(self) -> str:
         return fill(ENGLISH[self.key], self, english)
 
-    def param(self, name: str) -> Param | None:
-        return dict(self.params).get(name)
-
 
 def msg(key: str, **params: Param) -> Message:
     return Message(key, tuple(params.items()))

@@ -17,12 +17,6 @@ class Address:
     email: str
     name: str = ""
 
-    def formatted(self) -> str:
-        from email.headerregistry import Address as HeaderAddress
-
-        # headerregistry quotes and encodes display names, so a name can never add a header
-        return str(HeaderAddress(display_name=self.name, addr_spec=self.email))
-
 
 @dataclass(frozen=True)
 class Participant:

@@ -75,7 +75,7 @@ class Rerendered:
             found.append(
                 (
                     EXIT_MAIL_UNUSABLE,
-                    f"mail delivery stopped: {self.delivery.capped}; the "
+                    f"mail delivery stopped: {self.delivery.stop_reason}; the "
                     "emails stay queued for the next sync or `cluster-sync send`",
                 )
             )

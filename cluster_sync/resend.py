@@ -2,7 +2,7 @@
 
 Each request queues under a dedupe key of its own (`resend:CL-…:vN:<request>`), so asking twice
 sends twice, as asked, while a crash during delivery still never sends one request twice. The
-message is recorded like every email (`cluster-sync outbox --all` lists it) and is never taken
+message is recorded like every email (`cluster-sync queue --all` lists it) and is never taken
 for the factsheet's first delivery in the sheet's status.
 """
 

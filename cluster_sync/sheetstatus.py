@@ -11,7 +11,12 @@ from zoneinfo import ZoneInfo
 from cluster_sync import keys, text
 from cluster_sync.config import Config
 from cluster_sync.identity import Identified
-from cluster_sync.mailqueue import refused_of, saved_only
+from cluster_sync.mailqueue import (
+    outcomes_in_key_range,
+    outcomes_of_parts,
+    refused_of,
+    saved_only,
+)
 from cluster_sync.outputs import files_note, recorded
 from cluster_sync.state import State, StoredRegistration
 from cluster_sync.text import counted
@@ -69,11 +74,7 @@ def factsheet_parts(state: State) -> Parts:
     the files of every current factsheet version with a format that could not be made (all a
     status line says of its files), by _files_key: one read each instead of two per row."""
     found: Parts = {}
-    for row in state.db.execute(
-        "SELECT dedupe_key, state, recipients, sent_at, last_reply FROM messages "
-        "WHERE dedupe_key >= ? AND dedupe_key < ? ORDER BY id",
-        keys.FACTSHEETS,
-    ):
+    for row in outcomes_in_key_range(state, *keys.FACTSHEETS):
         found.setdefault(keys.whole(row["dedupe_key"]), []).append(row)
     for cluster_id in state.clusters_missing_files():
         version = state.registration(cluster_id)
@@ -131,11 +132,7 @@ def _valid_line(
 def _factsheet_email(state: State, cluster_id: str, version: int) -> list[Any]:
     """The queued parts of a factsheet's email: one message, or several when it goes to more
     people than one message may carry."""
-    return state.db.execute(
-        "SELECT state, recipients, sent_at, last_reply FROM messages "
-        "WHERE dedupe_key = ? OR (dedupe_key >= ? AND dedupe_key < ?) ORDER BY id",
-        keys.with_parts(keys.factsheet(cluster_id, version)),
-    ).fetchall()
+    return outcomes_of_parts(state, *keys.with_parts(keys.factsheet(cluster_id, version)))
 
 
 def email_state(state: State, cluster_id: str, version: int) -> str:

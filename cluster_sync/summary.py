@@ -153,7 +153,7 @@ class RunSummary:
             found.append(
                 (
                     EXIT_MAIL_UNUSABLE,
-                    f"mail delivery stopped: {self.delivery.capped}. "
+                    f"mail delivery stopped: {self.delivery.stop_reason}. "
                     f"{counted(self.queue.queued, 'message')} "
                     f"{'stays' if self.queue.queued == 1 else 'stay'} queued; "
                     "`cluster-sync send` or the next sync delivers "

@@ -77,7 +77,7 @@ def test_dry_run_changes_nothing(make_config: Callable[..., Config], project: Pa
         shutil.rmtree(scratch.parent)
 
 
-def test_sync_then_status_and_outbox(make_config: Callable[..., Config]) -> None:
+def test_sync_then_status_and_queue(make_config: Callable[..., Config]) -> None:
     config = make_config()
     code, output = run(config, "sync")
     assert code == 0, output
@@ -85,8 +85,22 @@ def test_sync_then_status_and_outbox(make_config: Callable[..., Config]) -> None
     code, output = run(config, "status")
     assert code == 0 and "23 registrations:" in output
     assert "needs fixing" in output
-    code, output = run(config, "outbox")
+    code, output = run(config, "queue")
     assert code == 0 and "Nothing queued or failed." in output
+
+
+def test_outbox_is_the_old_name_of_queue_and_says_so(make_config: Callable[..., Config]) -> None:
+    config = make_config()
+    run(config, "sync")
+    runner = CliRunner()
+    args = ["--config", str(config.base_dir / "cluster-sync.toml")]
+    new = runner.invoke(cli, [*args, "queue", "--all"])
+    old = runner.invoke(cli, [*args, "outbox", "--all"])
+    assert new.exit_code == old.exit_code == 0, old.output
+    assert "Note: `cluster-sync outbox` is now `cluster-sync queue`." in old.stderr
+    assert "outbox" not in new.stderr
+    assert old.stdout == new.stdout and "#1 " in new.stdout
+    assert "outbox" not in runner.invoke(cli, ["--help"]).stdout.split("Commands:")[1]
 
 
 def test_invalid_rows_alone_are_not_a_failure(make_config: Callable[..., Config]) -> None:
@@ -100,7 +114,7 @@ def test_retry_of_unknown_message_says_what_to_do(make_config: Callable[..., Con
     run(config, "sync")
     code, output = run(config, "retry", "999")
     assert code == 1
-    assert "There is no failed message #999" in output and "cluster-sync outbox" in output
+    assert "There is no failed message #999" in output and "cluster-sync queue" in output
 
 
 def test_second_sync_at_once_exits_with_a_clear_message(make_config: Callable[..., Config]) -> None:
@@ -136,9 +150,7 @@ def test_quiet_sync_prints_nothing_on_success(make_config: Callable[..., Config]
     assert result.output.strip() == ""
 
 
-@pytest.mark.parametrize(
-    "command", ["sync", "check", "status", "send", "outbox", "retry", "report"]
-)
+@pytest.mark.parametrize("command", ["sync", "check", "status", "send", "queue", "retry", "report"])
 def test_every_command_has_help_and_is_in_the_readme(command: str) -> None:
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0 and len(result.output) > 80

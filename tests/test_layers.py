@@ -5,6 +5,7 @@ function, a module that imports it back."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -117,3 +118,36 @@ def test_no_import_cycle() -> None:
 
 def test_the_cycle_finder_finds_one() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+#: modules besides the mail queue that still run SQL on `messages`, each for a reason: the
+#: state creates and migrates the table and recovers delivered messages; the message store
+#: keeps the queued bodies' parts; the privacy modules erase, export and prune what people
+#: wrote; the engine fails a withdrawn cluster's waiting emails. Nothing else may join them.
+MESSAGES_SQL_ALLOWED = {
+    "cluster_sync.mailqueue",
+    "cluster_sync.state",
+    "cluster_sync.mailstore",
+    "cluster_sync.engine",
+    "cluster_sync.privacy.export",
+    "cluster_sync.privacy.forget",
+    "cluster_sync.privacy.messages",
+    "cluster_sync.privacy.retention",
+}
+MESSAGES_SQL = re.compile(r"\b(FROM|INTO|UPDATE|JOIN|TABLE)\s+messages\b", re.I)
+
+
+def _sql_on_messages(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and MESSAGES_SQL.search(node.value)
+        for node in ast.walk(tree)
+    )
+
+
+def test_only_the_mail_queue_runs_sql_on_messages() -> None:
+    running = {m for m, p in MODULES.items() if _sql_on_messages(p)}
+    assert "cluster_sync.mailqueue" in running  # the finder finds the owner
+    assert running <= MESSAGES_SQL_ALLOWED, sorted(running - MESSAGES_SQL_ALLOWED)

@@ -18,7 +18,7 @@ class DownServer:
     """Accepts the connection, then answers every message with a 451."""
 
     description = "a server that is down"
-    capped = True
+    limits_apply = True
     saves_only = False
 
     def __init__(self) -> None:
@@ -58,7 +58,7 @@ def test_a_server_that_keeps_failing_stops_the_pass_early(tmp_path: Path) -> Non
     # three messages get their in-run retries; the other seven are not tried in vain
     assert server.tries == 3 * 3
     assert report.sent == 0 and report.deferred == 10
-    assert "kept failing" in (report.capped or "")
+    assert "kept failing" in (report.stop_reason or "")
     assert {m["state"] for m in queue_listing(state)} == {"queued"}
 
 
@@ -90,6 +90,6 @@ def test_per_minute_cap_waits_at_most_the_budget_then_leaves_the_rest_queued(
     limits = LimitsConfig(per_minute=4, max_wait_minutes=0)
     report = deliver(state, AcceptingServer(), limits, clock=lambda: NOW, sleep=slept.append)
     assert report.sent == 4 and report.deferred == 6 and slept == []
-    assert "4 messages a minute" in (report.capped or "")
+    assert "4 messages a minute" in (report.stop_reason or "")
     waiting = [m for m in queue_listing(state) if m["state"] == "queued"]
     assert len(waiting) == 6  # nothing lost: the next run sends them

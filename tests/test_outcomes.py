@@ -293,9 +293,9 @@ def test_a_message_held_for_retry_is_counted_alike_everywhere(
     assert "still queued: 1 (1 held for a retry)." in plain(digest)
     status = run(project, "status")
     assert "Mail queue: 1 queued (1 held for a retry), 0 failed" in status.stdout
-    outbox = run(project, "outbox")
-    assert re.search(r"#\d+\s+held\s+factsheet", outbox.stdout)
-    assert outbox.stdout.rstrip().endswith("1 queued (1 held for a retry), 0 failed.")
+    listing = run(project, "queue")
+    assert re.search(r"#\d+\s+held\s+factsheet", listing.stdout)
+    assert listing.stdout.rstrip().endswith("1 queued (1 held for a retry), 0 failed.")
     dry = run(project, "send", "--dry-run")
     assert "0 messages would be delivered now" in dry.stdout
     assert "1 message held for a retry" in dry.stdout
@@ -327,8 +327,8 @@ def test_a_recipient_refused_among_others_is_reported_and_not_counted(
     ]
     people = len(factsheet.rcpt_tos)  # those the server accepted
     assert f"sent to {people} people" in first and "refused 1 address" in first
-    outbox = run(project, "outbox")
-    assert f"refused by the mail server: {REFUSED}: 550 5.1.1" in outbox.stdout
+    listing = run(project, "queue")
+    assert f"refused by the mail server: {REFUSED}: 550 5.1.1" in listing.stdout
 
 
 def test_a_wrong_password_costs_one_login_attempt(

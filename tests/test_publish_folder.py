@@ -171,7 +171,7 @@ def test_the_cli_says_what_was_not_published_and_exits_7(
         ),
         (
             '[publish]\ntarget = "ftp"\n',
-            "publish.target = 'ftp': Input should be 'drive' or 'folder'",
+            "publish.target = 'ftp': is not a known publishing target; use one of: drive, folder",
         ),
         (
             '[publish]\ntarget = "folder"\n[publish.folder]\npath = "w"\nbase_url = "ftp://x"\n',

@@ -289,7 +289,7 @@ def test_the_daily_cap_holds_the_rest_for_the_next_run(server: Server, state: St
     first = deliver(state, SmtpMailer(settings(server)), limits, clock)
 
     assert (first.sent, first.deferred) == (3, 2)
-    assert first.capped and "daily cap of 3" in first.capped
+    assert first.stop_reason and "daily cap of 3" in first.stop_reason
     assert [r["state"] for r in rows(state).values()] == ["sent"] * 3 + ["queued"] * 2
     assert server.recorder.message_ids() == ids[:3]
 
@@ -325,7 +325,11 @@ def test_an_untrusted_certificate_stops_delivery_and_marks_nothing(
     report = deliver(state, SmtpMailer(settings(server, ca_file=None)))
 
     assert report.sent == 0 and report.deferred == 2
-    assert report.capped and "certificate" in report.capped and "ca_file" in report.capped
+    assert (
+        report.stop_reason
+        and "certificate" in report.stop_reason
+        and "ca_file" in report.stop_reason
+    )
     assert {r["state"] for r in rows(state).values()} == {"queued"}
     assert {r["attempts"] for r in rows(state).values()} == {0}
     assert server.recorder.messages == []
@@ -348,7 +352,7 @@ def test_an_unset_password_variable_is_named(
         SmtpMailer(settings(server)).open()
     queue(state, outgoing(1))
     report = deliver(state, SmtpMailer(settings(server)))
-    assert report.capped and PASSWORD_ENV in report.capped
+    assert report.stop_reason and PASSWORD_ENV in report.stop_reason
     assert server.recorder.connections == 0  # found out before connecting
 
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,6 @@ from cluster_sync.cli.privacy import export_person, forget
 from cluster_sync.cli.report import report
 from cluster_sync.config import Config
 from cluster_sync.console import (
-    due_now,
     finish_run,
     handle_errors,
     print_summary,
@@ -129,41 +126,21 @@ def _real_run(ctx: click.Context, cfg: Config) -> Any:
 
 
 def _dry_run(ctx: click.Context, cfg: Config, keep: bool) -> Any:
-    """The real code path on an in-memory copy of the state, rendering into a scratch folder
-    that is removed afterwards unless `--keep`."""
-    from cluster_sync.engine import Sync
-    from cluster_sync.mailers.outbox import OutboxMailer
-    from cluster_sync.sources import open_source
-    from cluster_sync.state import State
+    from cluster_sync.dryrun import dry_run
 
-    scratch = Path(tempfile.mkdtemp(prefix="cluster-sync-dry-run-"))
-    try:
-        state = State.scratch_of(cfg.path(cfg.state.database), scratch)
-        try:
-            summary = Sync(
-                cfg,
-                state,
-                open_source(cfg),
-                OutboxMailer(scratch / "outbox"),
-                output_dir=scratch,
-                existing_dir=cfg.path(cfg.output.directory),
-                dry_run=True,
-                progress=_progress(ctx),
-                only=ctx.obj.get("only"),
-                accept_mass_change=ctx.obj["accept_mass_change"],
-            ).run()
-        finally:
-            state.close()
-        where = {"factsheets": scratch / "factsheets", "emails": scratch / "outbox"}
-        print_summary(ctx, summary, where if keep else {})
-    finally:
-        if not keep:
-            shutil.rmtree(scratch, ignore_errors=True)
-    if keep:
-        say(ctx, f"The scratch folder is kept: {scratch} (delete it when done).")
+    done = dry_run(
+        cfg,
+        keep=keep,
+        progress=_progress(ctx),
+        only=ctx.obj.get("only"),
+        accept_mass_change=ctx.obj["accept_mass_change"],
+    )
+    print_summary(ctx, done.summary, done.where)
+    if done.kept:
+        say(ctx, f"The scratch folder is kept: {done.kept} (delete it when done).")
     else:
         say(ctx, "The scratch folder was removed (--keep keeps it, to read what was made).")
-    return summary
+    return done.summary
 
 
 # -- check, status ---------------------------------------------------------------------------
@@ -198,36 +175,30 @@ def check(ctx: click.Context, connect: bool) -> None:
 @handle_errors
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show the registrations, their state, what is queued, and the last runs."""
-    from datetime import UTC, datetime
-
-    from cluster_sync.fingerprint import template_ages
-    from cluster_sync.mailqueue import queue_counts, queue_listing
-    from cluster_sync.privacy.retention import plan_retention
-    from cluster_sync.publish.service import overview, target_key
-    from cluster_sync.sheetstatus import email_state
+    from cluster_sync.overview import status as read_status
 
     cfg = load_config(ctx)
     with opened_state(cfg, must_exist=True) as state:
-        regs = state.registrations()
-        emails = {r.cluster_id: email_state(state, r.cluster_id, r.version) for r in regs}
-        queue = queue_listing(state)
-        counts = queue_counts(state)
-        runs = [dict(r) for r in state.last_runs(5)]
-        published = overview(state, target_key(cfg))
-        prune = plan_retention(cfg, state, datetime.now(UTC))
-        ages = template_ages(cfg, state)
+        found = read_status(cfg, state)
+    regs, emails, counts, ages = (
+        found.registrations,
+        found.emails,
+        found.queue.counts,
+        found.templates,
+    )
+    published, prune = found.published, found.retention
     if as_json:
         click.echo(
             json.dumps(
                 {
                     "registrations": [r.__dict__ | {"email": emails[r.cluster_id]} for r in regs],
-                    "queue": queue,
+                    "queue": [m.stored for m in found.queue.messages],
                     "queue_counts": {
                         "queued": counts.queued,
                         "held_for_retry": counts.held,
                         "failed": counts.failed,
                     },
-                    "runs": runs,
+                    "runs": [run.stored for run in found.runs],
                     "retention_next_run": prune.counts,
                     "templates": {"older": ages.older, "unknown": ages.unknown},
                 }
@@ -244,7 +215,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         if r.status == "invalid":
             state_text = f"needs fixing ({len(r.problems)})"
         click.echo(f"  {r.cluster_id}  {state_text:<34} {r.title[:60]}")
-    click.echo(f"Mail queue: {queue_line(counts)} (details: cluster-sync outbox)")
+    click.echo(f"Mail queue: {queue_line(counts)} (details: cluster-sync queue)")
     for line in ages.lines():
         click.echo(line)
     if published:
@@ -255,13 +226,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
         if published["to_withdraw"]:
             click.echo(f"Published files the next sync withdraws: {published['to_withdraw']}")
     click.echo(f"Retention at the next sync will remove: {prune.describe()}")
-    for run in runs:
-        c = json.loads(run["counts"])
+    for run in found.runs:
+        c = run.counts
         delivered = f"{c.get('sent', 0)} sent" + (
             f", {c['saved']} saved to the outbox" if c.get("saved") else ""
         )
         click.echo(
-            f"  run {run['id']} {run['started_at']} {run['outcome']}: "
+            f"  run {run.id} {run.started_at} {run.outcome}: "
             f"{c.get('new', 0)} new, {c.get('updated', 0)} updated, "
             f"{c.get('invalid', 0)} to fix, {c.get('error', 0)} could not be processed, "
             f"{delivered}"
@@ -279,18 +250,19 @@ def send(ctx: click.Context, dry_run: bool) -> None:
     """Deliver what is queued (including what earlier runs left)."""
     from cluster_sync.lock import state_lock
     from cluster_sync.mailers import open_mailer
-    from cluster_sync.mailqueue import deliver, queue_counts, queue_listing
+    from cluster_sync.mailqueue import deliver, queue_counts
+    from cluster_sync.overview import queue as read_queue
     from cluster_sync.summary import delivery_sentence
 
     cfg = load_config(ctx)
     with state_lock(cfg.path(cfg.state.database)), opened_state(cfg) as state:
         if dry_run:
-            counts = queue_counts(state)
-            due = [m for m in queue_listing(state) if m["state"] in ("queued", "sending")]
+            listing = read_queue(state)
+            counts = listing.counts
             say(ctx, f"{counted(counts.due + counts.sending, 'message')} would be delivered now:")
-            for m in due:
-                if not m["next_attempt_at"] or m["state"] == "sending" or due_now(m):
-                    say(ctx, f"  #{m['id']} {m['kind']:<16} {m['subject']}")
+            for m in listing.messages:
+                if m.due:
+                    say(ctx, f"  #{m.id} {m.kind:<16} {m.subject}")
             if counts.held:
                 say(ctx, f"{counted(counts.held, 'message')} held for a retry at a later time.")
             return
@@ -300,42 +272,43 @@ def send(ctx: click.Context, dry_run: bool) -> None:
     say_delivery(ctx, report, counts)
 
 
-@cli.command()
+@cli.command("queue")
 @click.option("--all", "include_sent", is_flag=True, help="Include messages already sent.")
 @click.pass_context
 @handle_errors
-def outbox(ctx: click.Context, include_sent: bool) -> None:
+def queue(ctx: click.Context, include_sent: bool) -> None:
     """List queued and failed messages, and why they failed."""
-    from cluster_sync.mailqueue import queue_counts, queue_listing, refused_of, saved_only
+    from cluster_sync.overview import queue as read_queue
 
     cfg = load_config(ctx)
     with opened_state(cfg, must_exist=True) as state:
-        rows = queue_listing(state, include_sent)
-        counts = queue_counts(state)
-    if not rows:
+        listing = read_queue(state, include_sent)
+    if not listing.messages:
         click.echo("Nothing queued or failed.")
         return
-    for m in rows:
-        people = len(json.loads(str(m["recipients"])))
-        reply = str(m["last_reply"] or "")
-        refused = refused_of(reply)
-        label = str(m["state"])
-        if label == "queued" and m["next_attempt_at"] and not due_now(m):
-            label = "held"
-        elif label == "sent" and saved_only(reply):
-            label = "saved"
+    for m in listing.messages:
         click.echo(
-            f"#{m['id']:<5} {label:<8} {m['kind']:<16} {counted(people, 'recipient'):>14}  "
-            f"{m['subject']}"
+            f"#{m.id:<5} {m.label:<8} {m.kind:<16} {counted(len(m.recipients), 'recipient'):>14}  "
+            f"{m.subject}"
         )
-        if label == "held":
-            click.echo(f"        held for a retry until {m['next_attempt_at']}")
-        if refused:
-            for address, words in refused.items():
+        if m.label == "held":
+            click.echo(f"        held for a retry until {m.next_attempt_at}")
+        if m.refused:
+            for address, words in m.refused.items():
                 click.echo(f"        refused by the mail server: {address}: {words}")
-        elif reply and m["state"] != "sent":
-            click.echo(f"        tries: {m['attempts']}, last answer: {reply}")
-    click.echo(f"{queue_line(counts)}.")
+        elif m.last_reply and m.state != "sent":
+            click.echo(f"        tries: {m.attempts}, last answer: {m.last_reply}")
+    click.echo(f"{queue_line(listing.counts)}.")
+
+
+@cli.command("outbox", hidden=True)
+@click.option("--all", "include_sent", is_flag=True, help="Include messages already sent.")
+@click.pass_context
+def outbox(ctx: click.Context, include_sent: bool) -> None:
+    """The old name of `queue`, kept so that existing scripts keep working ("outbox" is the
+    folder of .eml files of the outbox mail backend, not the queue)."""
+    click.echo("Note: `cluster-sync outbox` is now `cluster-sync queue`.", err=True)
+    ctx.invoke(queue, include_sent=include_sent)
 
 
 @cli.command()
@@ -343,7 +316,7 @@ def outbox(ctx: click.Context, include_sent: bool) -> None:
 @click.pass_context
 @handle_errors
 def retry(ctx: click.Context, message_id: int) -> None:
-    """Put a failed message (by its number in `cluster-sync outbox`) back in the queue."""
+    """Put a failed message (by its number in `cluster-sync queue`) back in the queue."""
     from cluster_sync.mailqueue import requeue
 
     cfg = load_config(ctx)
@@ -351,7 +324,7 @@ def retry(ctx: click.Context, message_id: int) -> None:
         if not requeue(state, message_id):
             raise ClusterSyncError(
                 f"There is no failed message #{message_id}.",
-                hint="`cluster-sync outbox` lists the failed messages and their numbers.",
+                hint="`cluster-sync queue` lists the failed messages and their numbers.",
             )
     say(
         ctx,
@@ -384,7 +357,7 @@ def resend(ctx: click.Context, cluster_id: str, to: str | None) -> None:
     )
     say(ctx, f"Sent {report.sent}, failed {len(report.failed)}, still queued {report.deferred}.")
     if report.failed or report.deferred:
-        say(ctx, "`cluster-sync outbox` shows what is waiting and why.", fg="yellow")
+        say(ctx, "`cluster-sync queue` shows what is waiting and why.", fg="yellow")
 
 
 cli.add_command(report)

@@ -150,5 +150,5 @@ def _send(
         )
     result = deliver(state, open_mailer(cfg), cfg.mail.limits)
     say(ctx, f"Sent {result.sent}, failed {len(result.failed)}, still queued {result.deferred}.")
-    if result.capped:
-        say(ctx, f"Delivery paused: {result.capped}", fg="yellow")
+    if result.stop_reason:
+        say(ctx, f"Delivery paused: {result.stop_reason}", fg="yellow")

@@ -53,7 +53,7 @@ class PermanentFailure(Exception):
 class Mailer(Protocol):
     description: str
     #: whether the [mail.limits] caps apply (a mail server's; not a folder of files)
-    capped: bool
+    limits_apply: bool
     #: True when messages are saved for a person to send (the outbox), not sent
     saves_only: bool
 

@@ -15,7 +15,7 @@ UNSENT_HEADER = b"X-Unsent: 1\r\n"
 
 
 class OutboxMailer:
-    capped = False  # a folder has no sending limits
+    limits_apply = False  # a folder has no sending limits
     saves_only = True  # a person sends these files; nothing leaves this machine
 
     def __init__(self, folder: Path) -> None:

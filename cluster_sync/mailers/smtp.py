@@ -76,7 +76,7 @@ class _Login:
 class SmtpMailer:
     """The Mailer for an SMTP server (a relay, Gmail, Microsoft 365, a local Postfix)."""
 
-    capped = True  # the server's sending limits apply ([mail.limits])
+    limits_apply = True  # the server's sending limits apply ([mail.limits])
     saves_only = False
 
     def __init__(self, settings: SmtpConfig, environ: dict[str, str] | None = None) -> None:

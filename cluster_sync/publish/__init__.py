@@ -12,11 +12,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cluster_sync import plugins
-from cluster_sync.config import Config
 from cluster_sync.errors import PublishError
+
+if TYPE_CHECKING:
+    from cluster_sync.config import Config
 
 #: formats a factsheet version may come in, in the order the sheet prefers to link them
 FORMATS: dict[str, str] = {
@@ -24,11 +26,9 @@ FORMATS: dict[str, str] = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 
-#: config name -> "module:Class"
-TARGETS: dict[str, str] = {
-    "drive": "cluster_sync.publish.drive:DriveTarget",
-    "folder": "cluster_sync.publish.webfolder:FolderTarget",
-}
+#: `[publish] target` -> the class and the model of its [publish.NAME] table (kept in
+#: plugins.py, which the configuration reads without importing any target)
+TARGETS = plugins.TARGETS
 
 # What a link may look like before it goes into a sheet cell: an http(s) address without spaces,
 # quotes or control characters, so no cell can ever read it as a formula or as anything else.

@@ -138,11 +138,6 @@ def clear_withdrawn(state: State, cluster_id: str, reason: str) -> None:
     )
 
 
-def is_withdrawn(state: State, cluster_id: str) -> bool:
-    found = state.db.execute("SELECT 1 FROM withdrawn WHERE cluster_id = ?", (cluster_id,))
-    return found.fetchone() is not None
-
-
 def refuse_without_consent(state: State, cluster_id: str) -> None:
     """A ClusterSyncError for a cluster whose response withdrew consent: its factsheet is not
     sent or published again until consent is given again."""

@@ -25,7 +25,6 @@ WG_COLOURS = {"WG1": BLUE, "WG2": TEAL, "WG3": "#E3A21A", "WG4": "#6A8D2F"}
 OTHER_COLOUR = "#8A94A6"
 STATUS_COLOURS = {PLANNED: TEAL_LIGHT, ACTIVE: BLUE, COMPLETED: "#A9B3C4"}
 DPI = 180
-FONT = {"font.family": "DejaVu Sans", "font.size": 8.5}
 
 
 def _label(cluster: Cluster, limit: int = 26) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from cluster_sync import keys
 from cluster_sync.config import Config
-from cluster_sync.mailqueue import enqueue
+from cluster_sync.mailqueue import enqueue, message_id_header
 from cluster_sync.outputs import Made, attachments, make_outputs
 from cluster_sync.render.email import Composer
 from cluster_sync.report import charts
@@ -134,10 +134,7 @@ def sent_message(state: State, period: Period) -> str | None:
     ).fetchone()
     if row and row[0]:
         return str(row[0])
-    row = state.db.execute(
-        "SELECT message_id FROM messages WHERE dedupe_key = ?", (dedupe_key(period),)
-    ).fetchone()
-    return str(row[0]) if row else None
+    return message_id_header(state, dedupe_key(period))
 
 
 def report_composer(config: Config) -> Composer:
