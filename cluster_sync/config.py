@@ -441,6 +441,18 @@ class DrivePublishConfig(_Section):
         return value
 
 
+def _file_mode(value: str, allowed: int, example: str, rule: str) -> str:
+    """An octal file mode that lets the owner read and write and sets no bit outside
+    `allowed`; else a ValueError saying `rule`."""
+    try:
+        mode = int(value, 8)
+    except ValueError:
+        raise ValueError(f"is not an octal mode such as {example}") from None
+    if mode & ~allowed or mode & 0o600 != 0o600:
+        raise ValueError(rule)
+    return value
+
+
 class FolderPublishConfig(_Section):
     #: the folder a web server serves; files are named CL-2025-007.docx, replaced on a new version
     path: Path
@@ -453,16 +465,13 @@ class FolderPublishConfig(_Section):
     @field_validator("file_mode")
     @classmethod
     def _mode(cls, value: str) -> str:
-        try:
-            mode = int(value, 8)
-        except ValueError:
-            raise ValueError('is not an octal mode such as "0640"') from None
-        if mode & ~0o664 or mode & 0o600 != 0o600:
-            raise ValueError(
-                "must let the owner read and write, never execute, never let others write: "
-                'use "0600", "0640", "0660" or "0644"'
-            )
-        return value
+        return _file_mode(
+            value,
+            0o664,
+            '"0640"',
+            "must let the owner read and write, never execute, never let others write: "
+            'use "0600", "0640", "0660" or "0644"',
+        )
 
     @property
     def mode(self) -> int:
@@ -531,16 +540,13 @@ class PrivacyConfig(_Section):
     @field_validator("file_mode")
     @classmethod
     def _mode(cls, value: str) -> str:
-        try:
-            mode = int(value, 8)
-        except ValueError:
-            raise ValueError('is not an octal mode such as "0600" or "0640"') from None
-        if mode & ~0o660 or mode & 0o600 != 0o600:
-            raise ValueError(
-                "must let the owner read and write, may add the group, never others or execute: "
-                'use "0600", "0640" or "0660"'
-            )
-        return value
+        return _file_mode(
+            value,
+            0o660,
+            '"0600" or "0640"',
+            "must let the owner read and write, may add the group, never others or execute: "
+            'use "0600", "0640" or "0660"',
+        )
 
     @property
     def mode(self) -> int:
