@@ -8,13 +8,16 @@ than any spreadsheet holds, a quote never closed) is rejected alone, named by it
 Write-back edits the bytes of the records whose status cells change and copies every other byte
 as it was: byte order mark, delimiter, quoting, line endings, the last line's newline (or its
 absence), every untouched record, and every cell of a touched record that is not a status cell.
+It parses the file again keeping only the cells of the columns it needs (`parse(keep=...)`):
+every other cell is read, to find where records end, and let go, so a write-back holds the file
+and a few cells a row rather than every cell with its position.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -40,14 +43,19 @@ class Cell:
     end: int
 
 
+#: a cell of a column the parse was told not to keep (parse's `keep`): read, then let go
+SKIPPED = Cell("", -1, -1)
+
+
 @dataclass(slots=True)
 class Record:
     number: int  # the row number a spreadsheet shows (the header is 1)
     line: int  # the physical line it starts on (1-based)
     start: int
     end: int  # where the record's line ending begins
-    cells: list[Cell]
+    cells: list[Cell]  # a column not kept holds SKIPPED
     problem: str | None = None
+    used: int = 0  # one past its last cell holding anything, kept or not
 
     @property
     def values(self) -> list[str]:
@@ -95,13 +103,7 @@ class CsvExport:
     @property
     def used_width(self) -> int:
         """One past the last column holding anything, in any record."""
-        width = 0
-        for record in self.records:
-            values = record.values
-            while values and values[-1] == "":
-                values.pop()
-            width = max(width, len(values))
-        return width
+        return max((record.used for record in self.records), default=0)
 
     def patched(self, cells: Mapping[tuple[int, int], str]) -> tuple[bytes | None, dict[int, str]]:
         """The file with these (row number, column index) cells set, all else as it was; no
@@ -132,6 +134,7 @@ class CsvExport:
         for col, value in wanted.items():
             if col < len(record.cells) and record.cells[col].value != value:
                 cell = record.cells[col]
+                assert cell is not SKIPPED, "a column written must be kept"
                 edits.append((cell.start, cell.end, 0, self._quoted(value)))
         extra = sorted(col for col in wanted if col >= len(record.cells))
         if extra:
@@ -170,8 +173,15 @@ class CsvExport:
         return line.byte_start + len(part.encode(line.encoding or "utf-8", errors="replace"))
 
 
-def parse(data: bytes, known_headers: Iterable[str], where: str) -> CsvExport:
-    """The export's records, its delimiter found by the headers it should hold."""
+#: given the header row's cells, the columns whose cells a parse keeps (None: all of them)
+Keep = Callable[[list[str]], set[int]]
+
+
+def parse(
+    data: bytes, known_headers: Iterable[str], where: str, keep: Keep | None = None
+) -> CsvExport:
+    """The export's records, its delimiter found by the headers it should hold. With `keep`,
+    data records hold only the cells of the columns it names (the others are SKIPPED)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ExportError(
             f"{where} is saved as UTF-16 (Excel's “Unicode Text”), not as CSV.",
@@ -188,7 +198,7 @@ def parse(data: bytes, known_headers: Iterable[str], where: str) -> CsvExport:
     else:
         export.delimiter = _guess_delimiter(export.text, known_headers)
     # Row numbers count the records after Excel's "sep=" line, as Excel shows them.
-    export.records = _records(export, first)
+    export.records = _records(export, first, keep)
     header = export.header
     if header is not None and header.problem:
         raise ExportError(
@@ -212,7 +222,12 @@ def parse(data: bytes, known_headers: Iterable[str], where: str) -> CsvExport:
 def _quoting(export: CsvExport, sample: list[Record]) -> tuple[str, bool]:
     """How the first records are quoted: every cell, every text cell, or only where needed;
     and whether an empty cell is written as ""."""
-    cells = [(export.text.startswith('"', c.start), c.value) for r in sample for c in r.cells]
+    cells = [
+        (export.text.startswith('"', c.start), c.value)
+        for r in sample
+        for c in r.cells
+        if c is not SKIPPED
+    ]
     empties = [quoted for quoted, value in cells if value == ""]
     empty_quoted = bool(empties) and all(empties)
     filled = [(quoted, value) for quoted, value in cells if value != ""]
@@ -267,11 +282,12 @@ def _guess_delimiter(data: str, known_headers: Iterable[str]) -> str:
     return max(DELIMITERS, key=score)
 
 
-def _records(export: CsvExport, position: int) -> list[Record]:
+def _records(export: CsvExport, position: int, keep: Keep | None = None) -> list[Record]:
     data = export.text
     starts = [line.char_start for line in export.lines]
     records: list[Record] = []
     number = 1
+    kept: set[int] | None = None
     while position < len(data):
         line_index = max(bisect.bisect_right(starts, position) - 1, 0)
         cells, after, end, problem = _tokenize(data, position, export.delimiter)
@@ -280,7 +296,14 @@ def _records(export: CsvExport, position: int) -> list[Record]:
             line.encoding is None for line in export.lines[line_index : last_line + 1]
         ):
             problem = "it holds bytes that are neither UTF-8 nor Windows-1252"
-        records.append(Record(number, line_index + 1, position, end, cells, problem))
+        used = len(cells)
+        while used and cells[used - 1].value == "":
+            used -= 1
+        if kept is not None:
+            cells = [c if i in kept else SKIPPED for i, c in enumerate(cells)]
+        elif keep is not None:  # the header row: every cell, and the columns to keep from now
+            kept = keep([c.value for c in cells])
+        records.append(Record(number, line_index + 1, position, end, cells, problem, used))
         if problem:
             export.warnings.append(f"Row {number} (line {line_index + 1}) was not read: {problem}.")
         number += 1

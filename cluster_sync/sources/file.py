@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from cluster_sync import form
+from cluster_sync import form, text
 from cluster_sync.config import Config, FileSourceConfig, FormConfig
 from cluster_sync.errors import ExportError, SourceError
 from cluster_sync.files import ChangedMeanwhile, atomic_write, digest, replace_if_unchanged
 from cluster_sync.sources import csv_export
 from cluster_sync.sources.base import (
+    WHO,
     HeaderMap,
     RowStatus,
     Snapshot,
@@ -115,7 +116,7 @@ class FileSource:
                     "by Cluster ID, or Timestamp and submitter, and nothing else is touched",
                     self.path,
                 )
-            export = self._parse(data)
+            export = self._parse(data, keep=_written_columns(self.form))
             plan = plan_statuses(export, statuses, self.form)
             new, withheld = export.patched(plan.cells) if plan.cells else (None, {})
             try:
@@ -157,7 +158,9 @@ class FileSource:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _parse(self, data: bytes) -> Export:
+    def _parse(self, data: bytes, keep: csv_export.Keep | None = None) -> Export:
+        """`keep`: the columns a CSV's data rows need (write-back); an XLSX is read as a
+        stream of the cells that hold something, and keeps them all."""
         if self.is_xlsx:
             # openpyxl takes a fifth of a second to import: only when a workbook is read
             from cluster_sync.sources import xlsx_export
@@ -170,7 +173,7 @@ class FileSource:
             )
         known = [*(f.header for f in form.COLUMNS), *self.form.columns.values()]
         owned = [*form.STATUS_HEADERS, *form.OPTIONAL_HEADERS]
-        return csv_export.parse(data, [*known, *owned, form.APPROVED], str(self.path))
+        return csv_export.parse(data, [*known, *owned, form.APPROVED], str(self.path), keep)
 
     def _bytes(self) -> bytes:
         try:
@@ -245,6 +248,19 @@ class FileSource:
             hint="unmerge those cells or move the formulas out of the status columns, and run "
             "the sync again: it writes the statuses then.",
         )
+
+
+def _written_columns(config: FormConfig) -> csv_export.Keep:
+    """What plan_statuses reads of a data row: the owned columns, and those that find a row
+    again without its Cluster ID (SourceRow.fingerprint), found by header as HeaderMap does."""
+    names = [*form.STATUS_HEADERS, *form.OPTIONAL_HEADERS]
+    names += [config.columns.get(key, form.FIELDS_BY_KEY[key].header) for key in WHO]
+    wanted = {text.fold(name) for name in names}
+
+    def keep(headers: list[str]) -> set[int]:
+        return {i for i, header in enumerate(headers) if text.fold(header) in wanted}
+
+    return keep
 
 
 @dataclass
