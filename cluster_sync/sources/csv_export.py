@@ -9,17 +9,18 @@ Write-back edits the bytes of the records whose status cells change and copies e
 as it was: byte order mark, delimiter, quoting, line endings, the last line's newline (or its
 absence), every untouched record, and every cell of a touched record that is not a status cell.
 It parses the file again keeping only the cells of the columns it needs (`parse(keep=...)`):
-every other cell is read, to find where records end, and let go, so a write-back holds the file
-and a few cells a row rather than every cell with its position.
+every other cell is read, to find where records end, and let go. A record keeps its cells' text
+in a list and their positions in one array, and the lines' positions are arrays too: a parse
+holds the file, its text and the cells' text, not an object per cell or per line.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+from array import array
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from cluster_sync import text
@@ -36,15 +37,11 @@ _LINE_REST = re.compile(r"[^\r\n]*")
 _UNQUOTED = {d: re.compile(f"[^{re.escape(d)}\r\n]*") for d in DELIMITERS}
 
 
-@dataclass(slots=True)
-class Cell:
-    value: str
-    start: int  # the raw text of the cell, quotes included, is text[start:end]
-    end: int
-
-
-#: a cell of a column the parse was told not to keep (parse's `keep`): read, then let go
-SKIPPED = Cell("", -1, -1)
+#: where a cell of a column the parse was told not to keep (parse's `keep`) would start: its
+#: text is read, to find where the record ends, and let go ("" in `values`)
+SKIPPED = -1
+#: a line's encoding, by its code in `CsvExport.encodings`; None: neither UTF-8 nor Windows-1252
+ENCODINGS: tuple[str | None, ...] = ("utf-8", "cp1252", None)
 
 
 @dataclass(slots=True)
@@ -53,20 +50,15 @@ class Record:
     line: int  # the physical line it starts on (1-based)
     start: int
     end: int  # where the record's line ending begins
-    cells: list[Cell]  # a column not kept holds SKIPPED
+    values: list[str]  # each cell's text ("" for a column not kept)
+    #: the raw text of cell i, quotes included, is text[bounds[2 * i] : bounds[2 * i + 1]];
+    #: SKIPPED for a column not kept
+    bounds: array[int]
     problem: str | None = None
     used: int = 0  # one past its last cell holding anything, kept or not
 
-    @property
-    def values(self) -> list[str]:
-        return [c.value for c in self.cells]
-
-
-@dataclass(slots=True)
-class _Line:
-    char_start: int
-    byte_start: int
-    encoding: str | None  # None: neither UTF-8 nor Windows-1252
+    def start_of(self, col: int) -> int:
+        return self.bounds[2 * col]
 
 
 @dataclass
@@ -74,7 +66,10 @@ class CsvExport:
     body: bytes  # the file without its byte order mark
     bom: bytes
     text: str
-    lines: list[_Line]
+    #: where each physical line starts, in `text` and in `body`, and its code in ENCODINGS
+    line_chars: array[int]
+    line_bytes: array[int]
+    encodings: bytearray
     delimiter: str = ","
     #: how the file quotes: "all" cells, every "text" cell (numbers bare), or "minimal"
     quoting: str = "minimal"
@@ -131,18 +126,19 @@ class CsvExport:
         """(start, end, order, new text): an empty last cell and the cells appended after it
         start at the same place; the cell comes first."""
         edits = []
+        width = len(record.values)
         for col, value in wanted.items():
-            if col < len(record.cells) and record.cells[col].value != value:
-                cell = record.cells[col]
-                assert cell is not SKIPPED, "a column written must be kept"
-                edits.append((cell.start, cell.end, 0, self._quoted(value)))
-        extra = sorted(col for col in wanted if col >= len(record.cells))
+            if col < width and record.values[col] != value:
+                start, end = record.bounds[2 * col], record.bounds[2 * col + 1]
+                assert start != SKIPPED, "a column written must be kept"
+                edits.append((start, end, 0, self._quoted(value)))
+        extra = sorted(col for col in wanted if col >= width)
         if extra:
             empty = self._quoted("")
-            added = [empty] * (extra[-1] + 1 - len(record.cells))
+            added = [empty] * (extra[-1] + 1 - width)
             for col in extra:
-                added[col - len(record.cells)] = self._quoted(wanted[col])
-            lead = self.delimiter if record.cells else ""
+                added[col - width] = self._quoted(wanted[col])
+            lead = self.delimiter if width else ""
             edits.append((record.end, record.end, 1, lead + self.delimiter.join(added)))
         return edits
 
@@ -157,20 +153,18 @@ class CsvExport:
             return '"' + value.replace('"', '""') + '"'
         return value
 
-    @cached_property
-    def _starts(self) -> list[int]:
-        return [line.char_start for line in self.lines]
-
-    def _line_at(self, offset: int) -> _Line:
-        return self.lines[max(bisect.bisect_right(self._starts, offset) - 1, 0)]
+    def line_at(self, offset: int) -> int:
+        """The index of the physical line holding this offset of `text`."""
+        return max(bisect.bisect_right(self.line_chars, offset) - 1, 0)
 
     def _encoding_at(self, offset: int) -> str:
-        return self._line_at(offset).encoding or "utf-8"
+        return ENCODINGS[self.encodings[self.line_at(offset)]] or "utf-8"
 
     def _byte(self, offset: int) -> int:
-        line = self._line_at(offset)
-        part = self.text[line.char_start : offset]
-        return line.byte_start + len(part.encode(line.encoding or "utf-8", errors="replace"))
+        line = self.line_at(offset)
+        part = self.text[self.line_chars[line] : offset]
+        encoding = ENCODINGS[self.encodings[line]] or "utf-8"
+        return self.line_bytes[line] + len(part.encode(encoding, errors="replace"))
 
 
 #: given the header row's cells, the columns whose cells a parse keeps (None: all of them)
@@ -194,7 +188,7 @@ def parse(
     sep = _SEP_LINE.match(export.text.split("\n", 1)[0].rstrip("\r"))
     if sep and sep[1] in DELIMITERS:
         export.delimiter = sep[1]
-        first = _tokenize(export.text, 0, sep[1])[1]
+        first = _tokenize(export.text, 0, sep[1])[2]
     else:
         export.delimiter = _guess_delimiter(export.text, known_headers)
     # Row numbers count the records after Excel's "sep=" line, as Excel shows them.
@@ -205,11 +199,11 @@ def parse(
             f"The header row of {where} cannot be read: {header.problem}.",
             hint="download the export again (File > Download > Comma-separated values).",
         )
-    sample = [r for r in export.records[:20] if r.cells and not r.problem]
+    sample = [r for r in export.records[:20] if r.values and not r.problem]
     export.quoting, export.empty_quoted = _quoting(export, sample)
-    bad = [line for line in export.lines if line.encoding != "utf-8"]
-    if bad:
-        number = export.lines.index(bad[0]) + 1
+    bad = next((i for i, code in enumerate(export.encodings) if code), None)
+    if bad is not None:
+        number = bad + 1
         export.warnings.insert(
             0,
             f"{where} is not all UTF-8: line {number} is the first that is not; lines that "
@@ -223,10 +217,10 @@ def _quoting(export: CsvExport, sample: list[Record]) -> tuple[str, bool]:
     """How the first records are quoted: every cell, every text cell, or only where needed;
     and whether an empty cell is written as ""."""
     cells = [
-        (export.text.startswith('"', c.start), c.value)
+        (export.text.startswith('"', r.start_of(i)), value)
         for r in sample
-        for c in r.cells
-        if c is not SKIPPED
+        for i, value in enumerate(r.values)
+        if r.start_of(i) != SKIPPED
     ]
     empties = [quoted for quoted, value in cells if value == ""]
     empty_quoted = bool(empties) and all(empties)
@@ -249,24 +243,27 @@ def _number(value: str) -> bool:
 
 
 def _decode(body: bytes, bom: bytes) -> CsvExport:
-    lines: list[_Line] = []
+    line_chars, line_bytes, encodings = array("q"), array("q"), bytearray()
     parts: list[str] = []
     chars = 0
     position = 0
     for raw in body.splitlines(keepends=True):
-        encoding: str | None
         try:
-            decoded, encoding = raw.decode("utf-8"), "utf-8"
+            decoded, code = raw.decode("utf-8"), 0
         except UnicodeDecodeError:
             try:
-                decoded, encoding = raw.decode("cp1252"), "cp1252"
+                decoded, code = raw.decode("cp1252"), 1
             except UnicodeDecodeError:
-                decoded, encoding = raw.decode("cp1252", errors="replace"), None
-        lines.append(_Line(chars, position, encoding))
+                decoded, code = raw.decode("cp1252", errors="replace"), 2
+        line_chars.append(chars)
+        line_bytes.append(position)
+        encodings.append(code)
         parts.append(decoded)
         chars += len(decoded)
         position += len(raw)
-    return CsvExport(body=body, bom=bom, text="".join(parts), lines=lines)
+    text = "".join(parts)
+    del parts
+    return CsvExport(body, bom, text, line_chars, line_bytes, encodings)
 
 
 def _guess_delimiter(data: str, known_headers: Iterable[str]) -> str:
@@ -276,7 +273,7 @@ def _guess_delimiter(data: str, known_headers: Iterable[str]) -> str:
 
     def score(delimiter: str) -> tuple[int, int, int]:
         cells = _tokenize(data, 0, delimiter)[0]
-        found = sum(text.fold(c.value) in known for c in cells)
+        found = sum(text.fold(value) in known for value in cells)
         return found, len(cells), delimiter == ","
 
     return max(DELIMITERS, key=score)
@@ -284,26 +281,27 @@ def _guess_delimiter(data: str, known_headers: Iterable[str]) -> str:
 
 def _records(export: CsvExport, position: int, keep: Keep | None = None) -> list[Record]:
     data = export.text
-    starts = [line.char_start for line in export.lines]
     records: list[Record] = []
     number = 1
     kept: set[int] | None = None
     while position < len(data):
-        line_index = max(bisect.bisect_right(starts, position) - 1, 0)
-        cells, after, end, problem = _tokenize(data, position, export.delimiter)
-        last_line = max(bisect.bisect_right(starts, max(end - 1, position)) - 1, 0)
-        if problem is None and any(
-            line.encoding is None for line in export.lines[line_index : last_line + 1]
-        ):
+        line_index = export.line_at(position)
+        values, bounds, after, end, problem = _tokenize(data, position, export.delimiter)
+        last_line = export.line_at(max(end - 1, position))
+        if problem is None and 2 in export.encodings[line_index : last_line + 1]:
             problem = "it holds bytes that are neither UTF-8 nor Windows-1252"
-        used = len(cells)
-        while used and cells[used - 1].value == "":
+        used = len(values)
+        while used and values[used - 1] == "":
             used -= 1
         if kept is not None:
-            cells = [c if i in kept else SKIPPED for i, c in enumerate(cells)]
+            for i in range(len(values)):
+                if i not in kept:
+                    values[i] = ""
+                    bounds[2 * i] = bounds[2 * i + 1] = SKIPPED
         elif keep is not None:  # the header row: every cell, and the columns to keep from now
-            kept = keep([c.value for c in cells])
-        records.append(Record(number, line_index + 1, position, end, cells, problem, used))
+            kept = keep(values)
+        record = Record(number, line_index + 1, position, end, values, bounds, problem, used)
+        records.append(record)
         if problem:
             export.warnings.append(f"Row {number} (line {line_index + 1}) was not read: {problem}.")
         number += 1
@@ -311,14 +309,18 @@ def _records(export: CsvExport, position: int, keep: Keep | None = None) -> list
     return records
 
 
-def _tokenize(data: str, position: int, delimiter: str) -> tuple[list[Cell], int, int, str | None]:
-    """One record from `position`: its cells, where the next record starts, where this one's
-    line ending begins, and why it cannot be read (None when it can)."""
+def _tokenize(
+    data: str, position: int, delimiter: str
+) -> tuple[list[str], array[int], int, int, str | None]:
+    """One record from `position`: its cells' text and where each starts and ends (Record's
+    `bounds`), where the next record starts, where this one's line ending begins, and why it
+    cannot be read (None when it can)."""
     unquoted = _UNQUOTED[delimiter]
-    cells: list[Cell] = []
+    cells: list[str] = []
+    bounds = array("q")
     problem = None
     if position < len(data) and data[position] in "\r\n":
-        return [], _after_newline(data, position), position, None
+        return [], bounds, _after_newline(data, position), position, None
     while True:
         start = position
         if data.startswith('"', position):
@@ -328,8 +330,9 @@ def _tokenize(data: str, position: int, delimiter: str) -> tuple[list[Cell], int
             if m is None:
                 # Never closed: reject this line alone and go on with the next.
                 end = position + len(_run(_LINE_REST, data, position))
-                cells.append(Cell(data[position:end], start, end))
-                return cells, _after_newline(data, end), end, 'a quote (") is never closed'
+                cells.append(data[position:end])
+                bounds.extend((start, end))
+                return cells, bounds, _after_newline(data, end), end, 'a quote (") is never closed'
             tail = _run(unquoted, data, m.end())
             value = m[1].replace('""', '"') + tail  # "ab"c is abc, as the csv module reads it
             position = m.end() + len(tail)
@@ -340,11 +343,12 @@ def _tokenize(data: str, position: int, delimiter: str) -> tuple[list[Cell], int
             problem = (
                 f"a cell holds {len(value):,} characters, more than the {FIELD_LIMIT:,} allowed"
             )
-        cells.append(Cell(value, start, position))
+        cells.append(value)
+        bounds.extend((start, position))
         if data.startswith(delimiter, position):
             position += len(delimiter)
             continue
-        return cells, _after_newline(data, position), position, problem
+        return cells, bounds, _after_newline(data, position), position, problem
 
 
 def _stray_quote(data: str, m: re.Match[str], delimiter: str) -> bool:
