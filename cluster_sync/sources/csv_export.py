@@ -110,15 +110,17 @@ class CsvExport:
         edits: list[tuple[int, int, int, str]] = []
         for number, wanted in by_row.items():
             edits.extend(self._record_edits(by_number[number], wanted))
-        out = bytearray()
+        # pieces of the file's own bytes (views, not copies) and the new cells', joined once
+        body = memoryview(self.body)
+        out: list[bytes | memoryview] = [self.bom]
         done = 0
         for start, end, _, new in sorted(edits):
             b_start, b_end = self._byte(start), self._byte(end)
-            out += self.body[done:b_start]
-            out += new.encode(self._encoding_at(start), errors="replace")
+            out.append(body[done:b_start])
+            out.append(new.encode(self._encoding_at(start), errors="replace"))
             done = b_end
-        out += self.body[done:]
-        return self.bom + bytes(out), {}
+        out.append(body[done:])
+        return b"".join(out), {}
 
     def _record_edits(
         self, record: Record, wanted: dict[int, str]

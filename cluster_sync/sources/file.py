@@ -108,17 +108,7 @@ class FileSource:
             return 0
         self._check_writable()
         for _ in range(ATTEMPTS):
-            data = self._bytes()  # read again: rows and columns are found at write time
-            made_from = digest(data)
-            if self._read_digest not in (None, made_from):
-                log.warning(
-                    "%s changed since it was read; the statuses are placed on the new content "
-                    "by Cluster ID, or Timestamp and submitter, and nothing else is touched",
-                    self.path,
-                )
-            export = self._parse(data, keep=_written_columns(self.form))
-            plan = plan_statuses(export, statuses, self.form)
-            new, withheld = export.patched(plan.cells) if plan.cells else (None, {})
+            made_from, plan, new, withheld = self._patched(statuses)
             try:
                 if new is not None:
                     replace_if_unchanged(self.path, new, made_from)
@@ -141,6 +131,25 @@ class FileSource:
             hint="close the file in other programs (or wait for the copy to finish) and run "
             "the sync again: it writes the statuses then.",
         )
+
+    def _patched(
+        self, statuses: Sequence[RowStatus]
+    ) -> tuple[str, StatusPlan, bytes | None, dict[int, str]]:
+        """The export read again (rows and columns are found at write time): its digest, the
+        plan, its new content (None: nothing changes) and the rows withheld. The parsed
+        export is let go on return, before the new content is written."""
+        data = self._bytes()
+        made_from = digest(data)
+        if self._read_digest not in (None, made_from):
+            log.warning(
+                "%s changed since it was read; the statuses are placed on the new content "
+                "by Cluster ID, or Timestamp and submitter, and nothing else is touched",
+                self.path,
+            )
+        export = self._parse(data, keep=_written_columns(self.form))
+        plan = plan_statuses(export, statuses, self.form)
+        new, withheld = export.patched(plan.cells) if plan.cells else (None, {})
+        return made_from, plan, new, withheld
 
     def content_digest(self) -> str | None:
         """The file's bytes hashed as `read` hashes them, streamed (no parse, no copy)."""
