@@ -34,6 +34,8 @@ _BOM = b"\xef\xbb\xbf"
 _QUOTED = re.compile(r'"([^"]*(?:""[^"]*)*)"')
 _SEP_LINE = re.compile(r"^sep=(.)$")  # Excel's "sep=;" hint on the first line
 _LINE_REST = re.compile(r"[^\r\n]*")
+_BREAK = re.compile(r"\r\n|\r|\n")  # what bytes.splitlines ends a line with
+_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
 _UNQUOTED = {d: re.compile(f"[^{re.escape(d)}\r\n]*") for d in DELIMITERS}
 
 
@@ -245,6 +247,25 @@ def _number(value: str) -> bool:
 
 
 def _decode(body: bytes, bom: bytes) -> CsvExport:
+    """The text and where each line starts; lines split as bytes.splitlines splits them."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return _decode_lines(body, bom)
+    # All UTF-8 (nearly every export): decoded at once, no object per line. A line break is
+    # the same one byte or two in the text and in the bytes, so both scans find the same ends.
+    line_chars = array("q", [0] if body else [])
+    line_bytes = array("q", [0] if body else [])
+    line_chars.extend(m.end() for m in _BREAK.finditer(text))
+    line_bytes.extend(m.end() for m in _BREAK_BYTES.finditer(body))
+    if body and line_chars[-1] == len(text):  # a final line break starts no line
+        line_chars.pop()
+        line_bytes.pop()
+    return CsvExport(body, bom, text, line_chars, line_bytes, bytearray(len(line_chars)))
+
+
+def _decode_lines(body: bytes, bom: bytes) -> CsvExport:
+    """Line by line: each as UTF-8, or failing that as Windows-1252."""
     line_chars, line_bytes, encodings = array("q"), array("q"), bytearray()
     parts: list[str] = []
     chars = 0
