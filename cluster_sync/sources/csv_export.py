@@ -189,7 +189,8 @@ def parse(
     bom = _BOM if data.startswith(_BOM) else b""
     export = _decode(data[len(bom) :], bom)
     first = 0
-    sep = _SEP_LINE.match(export.text.split("\n", 1)[0].rstrip("\r"))
+    newline = export.text.find("\n")  # not split(): that would copy the whole text
+    sep = _SEP_LINE.match(export.text[: newline if newline >= 0 else None].rstrip("\r"))
     if sep and sep[1] in DELIMITERS:
         export.delimiter = sep[1]
         first = _tokenize(export.text, 0, sep[1])[2]
