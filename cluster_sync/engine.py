@@ -117,6 +117,7 @@ class Sync:
         self.statuses_changed = False  # the run had statuses to write into the sheet
         self.documents: list[Path] = []  # factsheets whose other formats this run needs
         self.files: dict[Path, dict[str, Made]] = {}
+        self.outputs_made = 0  # how many of the run's factsheets _make_outputs has seen
         self.template = template_fingerprint(config)  # recorded with each factsheet it makes
         mail = config.mail
         self.composer = Composer(
@@ -598,7 +599,10 @@ class Sync:
         if not self.documents:
             return
         documents, self.documents = self.documents, []
-        self.files = make_outputs(self.config, documents, fresh=summary.factsheets)
+        # rendered since the last call: a batch's documents were rendered (if at all) in it
+        fresh = summary.factsheets[self.outputs_made :]
+        self.outputs_made = len(summary.factsheets)
+        self.files = make_outputs(self.config, documents, fresh=fresh)
         for files in self.files.values():
             for name, made in files.items():
                 if made.path is not None and name != SOURCE:
