@@ -34,7 +34,13 @@ from cluster_sync.files import configure as configure_files
 from cluster_sync.fingerprint import record_template, template_fingerprint
 from cluster_sync.identity import Identified, identify, natural_key
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
-from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue, queue_counts
+from cluster_sync.mailqueue import (
+    DeliveryReport,
+    deliver,
+    enqueue,
+    queue_counts,
+    withhold_factsheets,
+)
 from cluster_sync.messages import Message
 from cluster_sync.model import Address, Registration
 from cluster_sync.outputs import (
@@ -754,11 +760,7 @@ class Sync:
         """Consent not (or no longer) given: what is published of the cluster is withdrawn by
         the publishing pass, and a factsheet email still waiting in the queue is not sent."""
         mark_withdrawn(self.state, cluster_id, "consent")
-        self.state.db.execute(
-            "UPDATE messages SET state = 'failed', last_reply = ? WHERE cluster_id = ? "
-            "AND kind LIKE 'factsheet%' AND state = 'queued'",
-            ("not sent: consent to publish was withdrawn", cluster_id),
-        )
+        withhold_factsheets(self.state, cluster_id, "not sent: consent to publish was withdrawn")
 
     def _submitter(self, item: Identified) -> Address | None:
         """Who is told about problems, named in To: by the contact person's name when it is

@@ -58,6 +58,12 @@ def preview(cluster_id: str, request: str) -> str:
     return f"preview:{cluster_id}:{request}"
 
 
+def prefix(key: str) -> str:
+    """The word a key starts with (`factsheet`, `problems`, `digest`...): the kind of message
+    recorded for a key recovered without its message."""
+    return key.partition(":")[0]
+
+
 def part(key: str, number: int) -> str:
     return f"{key}#{number}"
 
