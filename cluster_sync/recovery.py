@@ -164,7 +164,7 @@ def apply(state: State, evidence: Evidence) -> int:
         for cluster_id in evidence.ids:
             state.adopt_cluster_id(cluster_id)
         for d in evidence.delivered.values():
-            if not d.key.startswith(keys.RUN_SCOPED):
+            if not keys.run_scoped(d.key):
                 recovered += mailqueue.record_delivered(
                     state, d.key, d.message_id, d.cluster_id, d.recipients, d.sent_at, _FOUND
                 )

@@ -6,7 +6,6 @@ with). The report service (cluster_sync/report/service.py) and the erasure of a 
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from cluster_sync.report.gather import Period
@@ -45,10 +44,4 @@ def record_sent(state: State, period: Period, message_id: str) -> None:
 def made_reports(state: State) -> list[tuple[Period, Path]]:
     """Every recorded report: its period and its .docx."""
     rows = state.db.execute("SELECT period, path FROM reports ORDER BY period").fetchall()
-    return [(_period(str(key)), Path(path)) for key, path in rows]
-
-
-def _period(key: str) -> Period:
-    """The period a row is recorded under (Period.key read back)."""
-    start, _, end = key.partition(":")
-    return Period(date.fromisoformat(start), date.fromisoformat(end))
+    return [(Period.from_key(str(key)), Path(path)) for key, path in rows]
