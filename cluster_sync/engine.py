@@ -510,32 +510,37 @@ class Sync:
         assert item.cluster_id is not None
         return self.state.registration(item.cluster_id)
 
-    def _base(self, item: Identified, stored: StoredRegistration | None) -> dict[str, Any]:
+    def _base(
+        self, item: Identified, stored: StoredRegistration | None, status: str
+    ) -> StoredRegistration:
+        """The registration as this run records it before the row's own news: what the state
+        knew of it, seen now, with the row's title, approval and fingerprint."""
         now = self.now.isoformat(timespec="seconds")
-        return {
-            "cluster_id": item.cluster_id,
-            "natural_key": item.natural_key,
-            "title": text.one_line(str(item.row.values.get("title") or ""), 300),
-            "first_seen": stored.first_seen if stored else now,
-            "last_seen": now,
-            "last_changed": stored.last_changed if stored else now,
-            "approved": item.row.approved,
-            "content_hash": stored.content_hash if stored else None,
-            "data": stored.data if stored else None,
-            "version": stored.version if stored else 0,
-            "emailed_version": stored.emailed_version if stored else 0,
-            "problems": [],
-            "problems_hash": None,
-            "notified_problems_hash": stored.notified_problems_hash if stored else None,
-            "submitter": stored.submitter if stored else None,
-            "row_fingerprint": row_fingerprint(item.row, self.salt, item.cluster_id),
-        }
+        assert item.cluster_id is not None
+        return StoredRegistration(
+            cluster_id=item.cluster_id,
+            natural_key=item.natural_key,
+            status=status,
+            title=text.one_line(str(item.row.values.get("title") or ""), 300),
+            content_hash=stored.content_hash if stored else None,
+            data=stored.data if stored else None,
+            problems=[],
+            problems_hash=None,
+            notified_problems_hash=stored.notified_problems_hash if stored else None,
+            version=stored.version if stored else 0,
+            emailed_version=stored.emailed_version if stored else 0,
+            approved=item.row.approved,
+            submitter=stored.submitter if stored else None,
+            first_seen=stored.first_seen if stored else now,
+            last_seen=now,
+            last_changed=stored.last_changed if stored else now,
+            row_fingerprint=row_fingerprint(item.row, self.salt, item.cluster_id),
+        )
 
     def _valid(self, item: Identified, reg: Registration, summary: RunSummary) -> Pending:
         stored = self._stored(item)
-        values = self._base(item, stored)
-        values.update(
-            status="valid",
+        record = replace(
+            self._base(item, stored, "valid"),
             title=reg.title,
             submitter=(reg.respondent_email or reg.contact_email).email,
         )
@@ -543,29 +548,33 @@ class Sync:
         changed = stored is None or stored.content_hash != content
         change = "unchanged"
         if changed:
-            values["version"] += 1
-            values.update(content_hash=content, data=json.loads(reg.to_json()))
-            values["last_changed"] = self.now.isoformat(timespec="seconds")
-            change = "new" if values["version"] == 1 else "updated"
-        if values["data"] is None:  # a registration recovered without its answers
-            values["data"] = json.loads(reg.to_json())
-        elif values["data"].get("language", "") != reg.language:
+            record = replace(
+                record,
+                version=record.version + 1,
+                content_hash=content,
+                data=json.loads(reg.to_json()),
+                last_changed=self.now.isoformat(timespec="seconds"),
+            )
+            change = "new" if record.version == 1 else "updated"
+        if record.data is None:  # a registration recovered without its answers
+            record = replace(record, data=json.loads(reg.to_json()))
+        elif record.data.get("language", "") != reg.language:
             # only the Preferred language changed: no new version, but resend and preview
             # speak the language asked for now
-            values["data"] = {**values["data"], "language": reg.language}
-        path, rendered = self._factsheet(item, reg, values["version"], changed, summary)
-        send = values["emailed_version"] < values["version"]
+            record = replace(record, data={**record.data, "language": reg.language})
+        path, rendered = self._factsheet(item, reg, record.version, changed, summary)
+        send = record.emailed_version < record.version
         held = send and self.config.approval.required and not item.row.approved
         if rendered or (send and not held):
             self.documents.append(path)
         received = self._emailed_data(stored) if send else None
-        changes = change_messages(received, values["data"]) if received else []
+        changes = change_messages(received, record.data or {}) if received else []
         replaced = (stored.version, stored.data) if changed and stored and stored.data else None
         return partial(
             self._record,
             item,
             reg,
-            values,
+            record,
             change,
             path,
             rendered,
@@ -597,7 +606,7 @@ class Sync:
         self,
         item: Identified,
         reg: Registration,
-        values: dict[str, Any],
+        record: StoredRegistration,
         change: str,
         path: Path,
         rendered: bool,
@@ -609,34 +618,34 @@ class Sync:
         """Queue the factsheet email and record the version, its files and the registration
         in one transaction; the answers of the version this one replaces are kept, so a later
         email can say what changed since it."""
-        send = values["emailed_version"] < values["version"]
+        send = record.emailed_version < record.version
         files = self.files.get(path, {})
+        cluster_id, version = record.cluster_id, record.version
         with self.state.transaction():
             if replaced:
-                self.state.keep_version_data(str(item.cluster_id), *replaced)
+                self.state.keep_version_data(cluster_id, *replaced)
             if send and not held:
-                first = values["emailed_version"] == 0
+                first = record.emailed_version == 0
                 summary.queued += self._queue_factsheet(
-                    item, reg, values["version"], path, first, files, changes
+                    item, reg, version, path, first, files, changes
                 )
-                values["emailed_version"] = values["version"]
-            self.state.save_registration(StoredRegistration(**values))
+                record = replace(record, emailed_version=version)
+            self.state.save_registration(record)
             # consent is given (again): what it allows is published again
-            clear_withdrawn(self.state, str(item.cluster_id), "consent")
+            clear_withdrawn(self.state, cluster_id, "consent")
             if rendered:
-                self.state.add_factsheet(
-                    str(item.cluster_id), values["version"], values["content_hash"], str(path)
-                )
-                record_template(self.state, str(item.cluster_id), values["version"], self.template)
+                assert record.content_hash is not None  # a rendered version has its content
+                self.state.add_factsheet(cluster_id, version, record.content_hash, str(path))
+                record_template(self.state, cluster_id, version, self.template)
             if files:
                 self.state.record_factsheet_files(
-                    str(item.cluster_id),
-                    values["version"],
+                    cluster_id,
+                    version,
                     {n: (str(m.path) if m.path else None, m.problem) for n, m in files.items()},
                 )
         result = RowResult(item.row.row_number, item.cluster_id, reg.title, change)
         note = files_note(self.config, files)
-        result.note = f"factsheet v{values['version']}" + (f"; {note}" if note else "")
+        result.note = f"factsheet v{version}" + (f"; {note}" if note else "")
         result.changes = changes
         if held:
             summary.awaiting_approval.append(result)
@@ -722,35 +731,38 @@ class Sync:
 
     def _invalid(self, item: Identified, summary: RunSummary) -> RowResult:
         stored = self._stored(item)
-        values = self._base(item, stored)
+        base = self._base(item, stored, "invalid")
         problems = [str(p) for p in item.outcome.problems]
         problems_hash = _hash(problems)
         submitter = self._submitter(item)
         news = stored is None or stored.status != "invalid" or stored.problems_hash != problems_hash
-        if news:
-            values["last_changed"] = self.now.isoformat(timespec="seconds")
-        values.update(status="invalid", problems=problems, problems_hash=problems_hash)
-        values["submitter"] = submitter.email if submitter else values["submitter"]
+        record = replace(
+            base,
+            problems=problems,
+            problems_hash=problems_hash,
+            submitter=submitter.email if submitter else base.submitter,
+            last_changed=self.now.isoformat(timespec="seconds") if news else base.last_changed,
+        )
         result = RowResult(
             item.row.row_number,
             item.cluster_id,
-            values["title"],
+            record.title,
             "invalid",
             problems=problems,
             news=news,
-            since=local_time(values["last_changed"], self.config),
+            since=local_time(record.last_changed, self.config),
         )
-        notify = submitter is not None and values["notified_problems_hash"] != problems_hash
+        notify = submitter is not None and record.notified_problems_hash != problems_hash
         with self.state.transaction():
             if item.cluster_id and _consent_missing(item):
                 self._withdraw_consent(item.cluster_id)
             if notify and submitter is not None:
-                previous = values["notified_problems_hash"]
+                previous = record.notified_problems_hash
                 queued = self._queue_problems(item, submitter, problems, problems_hash, previous)
                 summary.queued += queued
-                values["notified_problems_hash"] = problems_hash
+                record = replace(record, notified_problems_hash=problems_hash)
                 result.note = "problems sent" if queued else ""
-            self.state.save_registration(StoredRegistration(**values))
+            self.state.save_registration(record)
         if submitter is None:
             result.untold = True
             result.note = "no usable email address: nobody could tell the submitter"

@@ -8,7 +8,7 @@ added to the suppression list so the next sync does not bring them back from the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -280,15 +280,15 @@ def _erase_registrations(state: State, plan: ErasurePlan, needles: list[str]) ->
                 content_hash = Registration.from_data(cleaned).content_hash()
             data = json.loads(redact_text(json.dumps(cleaned, ensure_ascii=False), needles))
         submitter = None if reg.submitter and reg.submitter.casefold() == key else reg.submitter
-        values = dict(reg.__dict__)
-        values.update(
+        erased = replace(
+            reg,
             data=data,
             content_hash=content_hash,
             submitter=submitter,
             title=redact_text(reg.title, needles),
             problems=[redact_text(p, needles) for p in reg.problems],
         )
-        state.save_registration(StoredRegistration(**values))
+        state.save_registration(erased)
 
 
 def _erase_old_answers(state: State, plan: ErasurePlan, needles: list[str]) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import calendar
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from cluster_sync.privacy.messages import pruned_message
 from cluster_sync.privacy.search import REMOVED
 from cluster_sync.privacy.suppress import scrub_addresses
 from cluster_sync.publish.service import mark_withdrawn
-from cluster_sync.state import State, StoredRegistration
+from cluster_sync.state import State
 
 
 @dataclass
@@ -181,13 +181,13 @@ def _anonymise(state: State, cluster_id: str, stamp: str) -> None:
     reg = state.registration(cluster_id)
     if reg is None:
         return
-    values = dict(reg.__dict__)
-    values.update(
+    anonymous = replace(
+        reg,
         data=anonymised_data(reg.data) if reg.data else None,
         submitter=None,
         problems=scrub_addresses(reg.problems, _everyone),
     )
-    state.save_registration(StoredRegistration(**values))
+    state.save_registration(anonymous)
     for message in mailstore.stored_messages(state, cluster_id):
         mailstore.replace_bytes(state, message.id, _anonymous_message(message.raw))
         mailstore.replace_recipients(state, message.id, [REMOVED] * len(message.recipients))
