@@ -27,19 +27,16 @@ from cluster_sync import form, generation, keys, nochange, recovery, text, uncha
 from cluster_sync.addresses import secretariat
 from cluster_sync.changes import change_messages
 from cluster_sync.config import Config
-from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
-from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
+from cluster_sync.delivery import check_mailer, deliver_run
+from cluster_sync.digest import Digest, interrupted_runs, log_outcome, sheet_link
+from cluster_sync.errors import ClusterSyncError, TemplateError
 from cluster_sync.factsheet_mail import emailed_data
 from cluster_sync.files import configure as configure_files
 from cluster_sync.fingerprint import record_template, template_fingerprint
 from cluster_sync.identity import Identified, identify, natural_key
-from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
+from cluster_sync.mailers.base import Mailer
 from cluster_sync.mailqueue import (
-    DeliveryReport,
-    deliver,
     enqueue,
-    queue_counts,
-    withhold_factsheets,
 )
 from cluster_sync.messages import Message
 from cluster_sync.model import Address, Registration
@@ -51,9 +48,15 @@ from cluster_sync.outputs import (
     make_outputs,
     problems,
 )
+from cluster_sync.privacy.nightly import (
+    consent_missing,
+    erased_apart,
+    withdraw_consent,
+    without_erased,
+)
 from cluster_sync.privacy.retention import apply_retention, is_anonymised, plan_retention
-from cluster_sync.privacy.suppress import Suppressed, checker, names_suppressed, suppress_data
-from cluster_sync.publish.service import clear_withdrawn, mark_withdrawn
+from cluster_sync.privacy.suppress import Suppressed, checker
+from cluster_sync.publish.service import clear_withdrawn
 from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
@@ -176,7 +179,7 @@ class Sync:
         if not self.state.checked(self.settings):
             check_templates(self.config)
             self.state.record_check(self.settings)
-        self._check_mailer()
+        check_mailer(self.mailer)
         repeat = self._repeat()
         if repeat is not None:
             self._repeat_run(repeat, summary)
@@ -227,7 +230,9 @@ class Sync:
             else:
                 summary.pruned = pruned
         self._publish(summary)
-        self._deliver_all(summary)
+        deliver_run(
+            self.config, self.state, self.mailer, self.digest, summary, self.now, self.sleep
+        )
 
     # -- a night where nothing changed (cluster_sync/nochange.py) ----------------------------
 
@@ -325,36 +330,6 @@ class Sync:
             )
         return [item for item in identified if item.row.row_number not in mass.rows]
 
-    def _deliver_all(self, summary: RunSummary) -> None:
-        """The digest is queued with the run's work, before delivery begins, so that a run
-        killed while delivering still leaves it queued for the next run (worded as it stood:
-        queued, not yet delivered). Delivered last, it is written again just before it goes,
-        with what the delivery actually did. Bad news found only by the delivery (a failure,
-        a refused recipient) gets a digest of its own right after."""
-        digest = self.config.mail.digest
-        if digest and summary.did_something:
-            self.digest.queue(summary)
-        try:
-            # One connection for the whole run: the digest goes through the same session.
-            first = summary.delivery = self._deliver(summary)
-            bad_news = first.failed or first.refused
-            if digest and not summary.digest and bad_news and not first.unreachable:
-                self.digest.queue(summary)
-                summary.delivery = merged(first, self._deliver(summary, first))
-        finally:
-            self.mailer.close()
-        summary.queue = queue_counts(self.state, self.now)
-
-    def _check_mailer(self) -> None:
-        """A mail setting a person must fix (an unset password variable) stops the run before
-        anything is done, rather than leaving every message queued behind a 0 exit code."""
-        try:
-            self.mailer.check_settings()
-        except PermanentFailure as exc:
-            raise ConfigError(
-                f"The mail settings cannot work ({self.mailer.description}):", [exc.reply]
-            ) from None
-
     def _scheduled_report(self, summary: RunSummary) -> None:
         """The monthly CoP report draft, when `[report] monthly_on_day` says today is the day.
         A report problem is reported, never a reason to hold back the factsheets."""
@@ -391,7 +366,7 @@ class Sync:
             quiet, rest = unchanged.split(
                 self.state, snapshot.rows, self.salt, self.existing_dir / "factsheets", self.config
             )
-            quiet, rest = self._erased_apart(quiet, rest)
+            quiet, rest = erased_apart(quiet, rest, self.suppressed)
         for number, why in snapshot.unreadable.items():
             summary.rows += 1
             summary.results.append(RowResult(number, None, "", "error", f"not read: {why}"))
@@ -401,20 +376,6 @@ class Sync:
         rows += self._validated(back, tz, summary)
         summary.rows += len(quiet)
         return quiet, rows
-
-    def _erased_apart(
-        self, quiet: list[Quiet], rest: list[SourceRow]
-    ) -> tuple[list[Quiet], list[SourceRow]]:
-        """A row naming someone erased on request is never skipped as unchanged: it is read
-        each run, so the erased person stays out and its status keeps saying the sheet must
-        be edited (docs/privacy.md)."""
-        if self.suppressed is None:
-            return quiet, rest
-        check = self.suppressed
-        named = [q for q in quiet if names_suppressed(q.row.values, check)]
-        if not named:
-            return quiet, rest
-        return [q for q in quiet if q not in named], rest + [q.row for q in named]
 
     def _count_quiet(self, quiet: list[Quiet], summary: RunSummary) -> None:
         """Unchanged rows count and show in the digest as the full path would have them."""
@@ -437,40 +398,12 @@ class Sync:
             summary.rows += 1
             settings = self.config.form
             outcome = validate_row(row.values, settings.date_order, tz, settings.consent_text)
-            rows.append((row, self._without_erased(row.row_number, outcome)))
+            outcome, erased = without_erased(outcome, self.suppressed)
+            if erased:
+                self.erased_in_row[row.row_number] = erased
+            rows.append((row, outcome))
         summary.erased_rows = sorted(self.erased_in_row)
         return rows
-
-    def _without_erased(self, row_number: int, outcome: Outcome) -> Outcome:
-        """People who asked to be forgotten are left out of what the sync keeps, even though
-        the old response in the sheet still names them."""
-        if self.suppressed is None or outcome.registration is None:
-            return outcome
-        data = json.loads(outcome.registration.to_json())
-        cleaned, removed = suppress_data(data, self.suppressed)
-        if cleaned == data:
-            return outcome
-        self.erased_in_row[row_number] = max(removed, 1)
-        return replace(outcome, registration=Registration.from_data(cleaned))
-
-    def _deliver(self, summary: RunSummary, before: DeliveryReport | None = None) -> DeliveryReport:
-        """One delivery pass; `before` is an earlier pass of this run, counted in the digest."""
-        kwargs: dict[str, Any] = {"sleep": self.sleep} if self.sleep else {}
-
-        def rewrite(envelope: Envelope, report: DeliveryReport) -> Envelope:
-            if envelope.kind != "digest" or envelope.id not in self.digest.ids:
-                return envelope
-            summary.delivery = report if before is None else merged(before, report)
-            return self.digest.rewrite(summary, envelope)
-
-        return deliver(
-            self.state,
-            self.mailer,
-            self.config.mail.limits,
-            close=False,
-            before_send=rewrite,
-            **kwargs,
-        )
 
     # -- one row ----------------------------------------------------------------------------
 
@@ -754,8 +687,8 @@ class Sync:
         )
         notify = submitter is not None and record.notified_problems_hash != problems_hash
         with self.state.transaction():
-            if item.cluster_id and _consent_missing(item):
-                self._withdraw_consent(item.cluster_id)
+            if item.cluster_id and consent_missing(item.outcome):
+                withdraw_consent(self.state, item.cluster_id)
             if notify and submitter is not None:
                 previous = record.notified_problems_hash
                 queued = self._queue_problems(item, submitter, problems, problems_hash, previous)
@@ -767,12 +700,6 @@ class Sync:
             result.untold = True
             result.note = "no usable email address: nobody could tell the submitter"
         return result
-
-    def _withdraw_consent(self, cluster_id: str) -> None:
-        """Consent not (or no longer) given: what is published of the cluster is withdrawn by
-        the publishing pass, and a factsheet email still waiting in the queue is not sent."""
-        mark_withdrawn(self.state, cluster_id, "consent")
-        withhold_factsheets(self.state, cluster_id, "not sent: consent to publish was withdrawn")
 
     def _submitter(self, item: Identified) -> Address | None:
         """Who is told about problems, named in To: by the contact person's name when it is
@@ -893,12 +820,6 @@ class Sync:
         link = links.get(item.cluster_id) if links and item.cluster_id else None
         more = {form.FACTSHEET: link} if self.config.publish is not None else {}
         return RowStatus(item.row, item.cluster_id, line[:480], when, more)
-
-
-def _consent_missing(item: Identified) -> bool:
-    """The response does not give the consent the form asks for (blank or another answer)."""
-    question = form.FIELDS_BY_KEY["consent"].header
-    return any(p.question == question for p in item.outcome.problems)
 
 
 def _title(item: Identified) -> str:
