@@ -35,9 +35,7 @@ from cluster_sync.files import configure as configure_files
 from cluster_sync.fingerprint import record_template, template_fingerprint
 from cluster_sync.identity import Identified, identify, natural_key
 from cluster_sync.mailers.base import Mailer
-from cluster_sync.mailqueue import (
-    enqueue,
-)
+from cluster_sync.mailqueue import enqueue
 from cluster_sync.messages import Message
 from cluster_sync.model import Address, Registration
 from cluster_sync.outputs import (
