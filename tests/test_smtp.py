@@ -24,9 +24,10 @@ from smtp_server import (
 )
 
 from cluster_sync import mailqueue
-from cluster_sync.config import LimitsConfig, SmtpConfig
+from cluster_sync.config import LimitsConfig
 from cluster_sync.mailers.base import PermanentFailure
 from cluster_sync.mailers.smtp import SmtpMailer
+from cluster_sync.mailers.smtp_settings import SmtpConfig
 from cluster_sync.mailqueue import DeliveryReport, Outgoing
 from cluster_sync.state import State
 

@@ -30,6 +30,7 @@ from cluster_sync.console import (
     say_delivery,
 )
 from cluster_sync.errors import ClusterSyncError
+from cluster_sync.mailers.outbox_settings import outbox_folder
 from cluster_sync.text import counted
 
 log = logging.getLogger("cluster_sync")
@@ -119,8 +120,9 @@ def _real_run(ctx: click.Context, cfg: Config) -> Any:
             accept_mass_change=ctx.obj["accept_mass_change"],
         ).run()
     where = {"factsheets": cfg.path(cfg.output.directory) / "factsheets"}
-    if cfg.mail.backend == "outbox" and cfg.mail.outbox:
-        where["emails"] = cfg.path(cfg.mail.outbox)
+    outbox = outbox_folder(cfg)
+    if cfg.mail.backend == "outbox" and outbox:
+        where["emails"] = outbox
     print_summary(ctx, summary, where)
     return summary
 

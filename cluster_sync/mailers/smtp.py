@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cluster_sync.config import Config, SmtpConfig
+from cluster_sync.config import Config
 from cluster_sync.logs import register_secret
 from cluster_sync.mailers.base import Envelope, PermanentFailure, SendResult, TemporaryFailure
+from cluster_sync.mailers.smtp_settings import SmtpConfig
 from cluster_sync.net import is_loopback
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,8 @@ class SmtpMailer:
 
     @classmethod
     def from_config(cls, config: Config) -> SmtpMailer:
-        settings = config.mail.smtp
-        assert settings is not None  # checked when the config was loaded
+        settings = config.mail.settings_of("smtp")
+        assert isinstance(settings, SmtpConfig)  # checked when the config was loaded
         paths = {
             key: config.path(value)
             for key, value in (
