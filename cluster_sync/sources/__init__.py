@@ -2,7 +2,8 @@
 registry maps the config's `source.type` to a class and its settings model, importing the backend
 only when used. A new source is one module (its class and its settings model, a subclass
 of settings.SourceSettings, kept light: see plugins.py) and one line in plugins.SOURCES: the
-configuration accepts `type = "NAME"` from there (tests/test_source_contract.py checks every registered source is under contract)."""
+configuration accepts `type = "NAME"` from there (tests/test_source_contract.py checks every
+registered source is under contract)."""
 
 from __future__ import annotations
 
