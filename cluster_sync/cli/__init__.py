@@ -24,6 +24,7 @@ from cluster_sync.config import Config
 from cluster_sync.console import (
     finish_run,
     handle_errors,
+    let_readers_leave,
     print_summary,
     queue_line,
     say,
@@ -415,4 +416,5 @@ def init(ctx: click.Context, folder: Path) -> None:
 
 
 def main() -> None:
+    let_readers_leave()  # `| head` stops the printing, never the work
     cli(prog_name="cluster-sync")
