@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from cluster_sync import form, plugins
@@ -173,6 +181,10 @@ class MailConfig(_Section):
         """The settings of a backend: mail.NAME, validated by the backend's own model."""
         return _settings_of(self, backend)
 
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _with_backends(self, handler)
+
     @field_validator("attach")
     @classmethod
     def _attach(cls, value: list[str]) -> list[str]:
@@ -239,6 +251,17 @@ def _validated(model: type[BaseModel], value: Any, where: tuple[str, ...]) -> Ba
                 for err in exc.errors()
             ],
         ) from None
+
+
+def _with_backends(section: BaseModel, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    """A section's dump with its backends' settings under their own names, as in the file:
+    the settings digest (unchanged.py) covers them like every other setting."""
+    dumped: dict[str, Any] = handler(section)
+    for name, settings in getattr(section, "others", {}).items():
+        dumped[name] = (
+            settings.model_dump(mode="json") if isinstance(settings, BaseModel) else settings
+        )
+    return dumped
 
 
 def _settings_of(section: BaseModel, backend: str) -> Any:
@@ -325,6 +348,10 @@ class PublishConfig(_Section):
     def settings_of(self, target: str) -> Any:
         """The settings of a target: [publish.NAME], validated by the target's own model."""
         return _settings_of(self, target)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _with_backends(self, handler)
 
     @model_validator(mode="after")
     def _target_settings(self) -> PublishConfig:
