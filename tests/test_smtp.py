@@ -357,6 +357,18 @@ def test_an_unset_password_variable_is_named(
     assert server.recorder.connections == 0  # found out before connecting
 
 
+def test_an_empty_password_variable_is_told_apart_from_an_unset_one(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, "")  # config/env as init writes it, not filled in yet
+    with pytest.raises(PermanentFailure, match=f"variable {PASSWORD_ENV} .* is empty"):
+        SmtpMailer(settings(server)).open()
+    monkeypatch.delenv(PASSWORD_ENV)
+    with pytest.raises(PermanentFailure, match=f"variable {PASSWORD_ENV} .* is not set"):
+        SmtpMailer(settings(server)).open()
+    assert server.recorder.connections == 0
+
+
 def test_no_password_in_clear_to_a_remote_host() -> None:
     remote = SmtpConfig(
         host="smtp.example.org", security="none", username=USER, password_env=PASSWORD_ENV

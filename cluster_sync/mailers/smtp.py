@@ -281,9 +281,11 @@ class SmtpMailer:
             )
         password = self.environ.get(name)
         if not password:
+            state = "is empty" if name in self.environ else "is not set"
             raise PermanentFailure(
-                f"the environment variable {name} (mail.smtp.password_env) is not set; "
-                "export the SMTP password in it before running"
+                f"the environment variable {name} (mail.smtp.password_env) {state}; put the "
+                "SMTP password in it (a deployment's config/env, which the nightly run reads: "
+                "docs/operations.md) before running"
             )
         register_secret(password)  # masked in every log line, should anything ever quote it
         return _Login("password", settings.username, lambda: password)
