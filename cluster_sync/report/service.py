@@ -203,7 +203,7 @@ def _queue_report(
         if queued:
             db.execute(
                 "UPDATE reports SET sent_message = ? WHERE period = ?",
-                (str(queued[0].message["Message-ID"]), report.period.key),
+                (queued[0].message_id, report.period.key),
             )
     return bool(queued)
 
