@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from cluster_sync.config import LimitsConfig
-from cluster_sync.mailers.base import Envelope, SendResult, TemporaryFailure
 from smtp_server import from_message
 
+from cluster_sync.config import LimitsConfig
+from cluster_sync.mailers.base import Envelope, SendResult, TemporaryFailure
 from cluster_sync.mailqueue import deliver, enqueue, queue_listing, requeue
 from cluster_sync.state import State
 

@@ -239,7 +239,7 @@ def test_the_report_with_several_files_and_a_non_ascii_file_name() -> None:
     }
     files = [
         Attachment("rapport-été.docx", DOCX),
-        Attachment("report 2026 \"final\".pdf", PDF, "application", "pdf"),
+        Attachment('report 2026 "final".pdf', PDF, "application", "pdf"),
     ]
     (outgoing,) = c.compose(
         dedupe_key="report:2026-11",

@@ -10,6 +10,8 @@ encoded on its own (a non-ASCII display name as one encoded word, a domain in ID
 line. On the Pythons this project supports, the package's folder can turn the comma between two
 addresses into part of an encoded word, merging them (CPython gh-100884), and can add a space to
 a name (gh-136052); every header here parses back to exactly the intended addresses and subject.
+The message's bytes are written by cluster_sync/render/mime.py, once: what is queued is what is
+delivered.
 """
 
 from __future__ import annotations

@@ -60,7 +60,8 @@ def text_part(subtype: str, content: str) -> bytes:
     encoding, body = encode_text(content)
     return (
         f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
-        f"Content-Transfer-Encoding: {encoding}\r\n\r\n".encode("ascii") + body
+        f"Content-Transfer-Encoding: {encoding}\r\n\r\n".encode("ascii")
+        + body
     )
 
 
