@@ -25,6 +25,7 @@ import binascii
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from cluster_sync.mailstore import base64_lines
 
@@ -93,8 +94,6 @@ def filename_parameter(filename: str) -> str:
     if filename.isascii() and filename.isprintable():
         escaped = filename.replace("\\", "\\\\").replace('"', '\\"')
         return f'filename="{escaped}"'
-    from urllib.parse import quote
-
     return f"filename*=utf-8''{quote(filename, safe='')}"
 
 
