@@ -3,9 +3,10 @@
 Each row is handled on its own: a broken row, a failed render or a failed email never stops the
 others. A factsheet file is written (atomically) before the transaction that records it and
 queues its email, so a crash leaves at worst a file that the next run overwrites identically.
-Unchanged rows are skipped before validation (cluster_sync/unchanged.py). The other rows go in
-two passes: render every factsheet, make the run's other formats (PDF) in one batch, then queue
-and record each row; a format that cannot be made never holds a row back.
+Unchanged rows are skipped before validation (cluster_sync/unchanged.py). The other rows are
+rendered, queued and recorded one after the other; when another format is made from the .docx
+(PDF), in two passes instead: render every factsheet, make the other formats in one batch, then
+queue and record each row. A format that cannot be made never holds a row back.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ class Sync:
         self.statuses_changed = False  # the run had statuses to write into the sheet
         self.documents: list[Path] = []  # factsheets whose other formats this run needs
         self.files: dict[Path, dict[str, Made]] = {}
+        self.outputs_made = 0  # how many of the run's factsheets _make_outputs has seen
         self.template = template_fingerprint(config)  # recorded with each factsheet it makes
         mail = config.mail
         self.composer = Composer(
@@ -194,26 +196,44 @@ class Sync:
             )
         identified = self._only(identified)
         identified = self._brake(identified, quiet, summary)
-        items: Iterable[Identified] = self.progress(identified) if self.progress else identified
-        # Rows are rendered first and their emails queued after the run's documents were
-        # converted in one batch: one LibreOffice start, not one per factsheet.
-        pending = [
-            (item, self._handle(item, partial(self._first, item, summary))) for item in items
-        ]
-        self._make_outputs(summary)
-        pending.reverse()
-        while pending:
-            # each row's step (its answers, its context) is let go once done, not kept
-            # through delivery and write-back: at 10,000 rows that is tens of megabytes
-            item, step = pending.pop()
-            result = step if isinstance(step, RowResult) else self._handle(item, step)
-            assert isinstance(result, RowResult)
-            summary.results.append(result)
+        del rows  # each row's answers are let go once it is handled (below), not kept to the end
+        self._handle_all(identified, summary)
         self._count_quiet(quiet, summary)
         self._after_rows(summary)
         if self.write_back:
             self._write_back(identified, quiet, summary)
         self._remember(summary, start)
+
+    def _handle_all(self, identified: list[Identified], summary: RunSummary) -> None:
+        """Render each row's factsheet, then queue its email and record it. When another
+        format is made from the .docx (PDF), the emails wait until the run's documents are
+        converted in one batch: one LibreOffice start, not one per factsheet. Otherwise each
+        row is finished before the next one starts, so that nothing of it (answers, context,
+        validated data) is held while the others are handled (about 15 KB a row)."""
+        batch = any(name != SOURCE for name in self.config.output.formats)
+        pending: list[tuple[int, Pending]] = []
+        items: Iterable[Identified] = self.progress(identified) if self.progress else identified
+        for index, item in enumerate(items):  # the progress bar yields them in their order
+            pending.append((index, self._handle(item, partial(self._first, item, summary))))
+            if not batch:
+                self._finish(pending, identified, summary)
+        self._finish(pending, identified, summary)
+
+    def _finish(
+        self, pending: list[tuple[int, Pending]], identified: list[Identified], summary: RunSummary
+    ) -> None:
+        """Make the other formats of the factsheets rendered so far, then record their rows.
+        A finished row keeps only what its status line needs (write-back): its validated
+        answers are let go."""
+        self._make_outputs(summary)
+        pending.reverse()
+        while pending:
+            index, step = pending.pop()
+            item = identified[index]
+            result = step if isinstance(step, RowResult) else self._handle(item, step)
+            assert isinstance(result, RowResult)
+            summary.results.append(result)
+            identified[index] = replace(item, outcome=_HANDLED)
 
     def _after_rows(self, summary: RunSummary, pruned: dict[str, int] | None = None) -> None:
         """What a run does once its rows are handled, whatever they were. `pruned`: what
@@ -521,10 +541,14 @@ class Sync:
         return None if stored is None else emailed_data(self.state, stored)
 
     def _make_outputs(self, summary: RunSummary) -> None:
-        """The other formats of this run's factsheets, all at once."""
+        """The other formats of the factsheets rendered since the last call, all at once."""
         if not self.documents:
             return
-        self.files = make_outputs(self.config, self.documents, fresh=summary.factsheets)
+        documents, self.documents = self.documents, []
+        # rendered since the last call: a batch's documents were rendered (if at all) in it
+        fresh = summary.factsheets[self.outputs_made :]
+        self.outputs_made = len(summary.factsheets)
+        self.files = make_outputs(self.config, documents, fresh=fresh)
         for files in self.files.values():
             for name, made in files.items():
                 if made.path is not None and name != SOURCE:
@@ -818,6 +842,10 @@ class Sync:
         link = links.get(item.cluster_id) if links and item.cluster_id else None
         more = {form.FACTSHEET: link} if self.config.publish is not None else {}
         return RowStatus(item.row, item.cluster_id, line[:480], when, more)
+
+
+#: the outcome of a row once handled: its status line (write-back) reads the state instead
+_HANDLED = Outcome(None)
 
 
 def _title(item: Identified) -> str:

@@ -495,3 +495,84 @@ def test_an_export_that_keeps_changing_is_left_as_its_last_save(
     assert "nothing was written" in caught.value.message
     assert path.read_bytes() == saves[-1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["responses.csv"]
+
+
+# -- write-back keeps only the cells it needs ---------------------------------------------------
+
+
+def _awkward_export() -> bytes:
+    """BOM, CRLF, cells quoted for a comma, a quote and line breaks (LF and CRLF inside), a
+    partner's column whose header and cells look like status columns', and a ragged row."""
+    headers = [*HEADERS[:2], "Sync status notes", *HEADERS[2:], *STATUS, "Cluster ID (old)"]
+    rows: list[list[str]] = [headers]
+    for n in range(1, 5):
+        answers = multi_line_answer_row(n, title=f'Title {n}, with "quotes"\r\nand a line')
+        rows.append([*answers[:2], "Sent, Needs fixing (1)", *answers[2:], "", "", "", "CL-2025-1"])
+    rows.append(multi_line_answer_row(5)[:4])  # short: its status cells are appended
+    return csv_bytes(rows, bom=True)
+
+
+def test_a_write_back_parse_keeps_its_columns_with_the_full_parses_positions() -> None:
+    from cluster_sync.sources import csv_export
+    from cluster_sync.sources.file import _written_columns
+
+    data = _awkward_export()
+    full = csv_export.parse(data, [*HEADERS, *STATUS], "x")
+    sparse = csv_export.parse(data, [*HEADERS, *STATUS], "x", _written_columns(FormConfig()))
+    assert sparse.headers == full.headers and sparse.used_width == full.used_width
+    who = [
+        form.FIELDS_BY_KEY[key].header for key in ("timestamp", "respondent_email", "contact_email")
+    ]
+    kept = {full.headers.index(name) for name in (*STATUS, *who)}
+    assert len(sparse.records) == len(full.records) == 6
+    for whole, part in zip(full.records, sparse.records, strict=True):
+        assert (part.number, part.start, part.end, part.used) == (
+            whole.number,
+            whole.start,
+            whole.end,
+            whole.used,
+        )
+        for i, value in enumerate(part.values):
+            bounds = part.bounds[2 * i : 2 * i + 2]
+            if part.number == 1 or i in kept:
+                assert (value, bounds) == (whole.values[i], whole.bounds[2 * i : 2 * i + 2])
+            else:  # the partner's look-alike columns too
+                assert (value, list(bounds)) == ("", [csv_export.SKIPPED] * 2)
+    cells = {(2, full.headers.index("Sync status")): "Sent", (6, len(full.headers) + 2): "x"}
+    assert sparse.patched(cells) == full.patched(cells)
+
+
+def test_a_write_back_changes_only_the_owned_cells_of_an_awkward_export(tmp_path: Path) -> None:
+    data = _awkward_export()
+    path = export(tmp_path, data)
+    src = source(path)
+    read = src.read().rows
+    assert src.write_back(statuses(read)) == 5
+    after = path.read_bytes()
+    assert after.startswith(b"\xef\xbb\xbf")
+    before_rows = list(csv.reader(io.StringIO(data[3:].decode("utf-8"), newline="")))
+    after_rows = list(csv.reader(io.StringIO(after[3:].decode("utf-8"), newline="")))
+    header = before_rows[0]
+    owned = [header.index(name) for name in STATUS]
+    assert after_rows[0] == header
+    for n, (old, new) in enumerate(zip(before_rows[1:], after_rows[1:], strict=True), start=2):
+        width = len(old)
+        if width == len(header):
+            assert [new[i] for i in owned] == [f"CL-2025-{n:03d}", "Sent", "2025-01-31 02:00"]
+            assert [c for i, c in enumerate(new) if i not in owned] == [
+                c for i, c in enumerate(old) if i not in owned
+            ]
+        else:  # the short row: its cells as they were, statuses appended at their columns
+            assert new[:width] == old and new[owned[0] : owned[-1] + 1] == [
+                f"CL-2025-{n:03d}",
+                "Sent",
+                "2025-01-31 02:00",
+            ]
+    # Byte for byte: the old file with the status cells' bytes replaced, its quoting kept.
+    expected = [header]
+    for n, old in enumerate(before_rows[1:], start=2):
+        new = old + [""] * (len(header) - len(old))
+        for i, value in zip(owned, [f"CL-2025-{n:03d}", "Sent", "2025-01-31 02:00"], strict=True):
+            new[i] = value
+        expected.append(new if len(old) == len(header) else new[: owned[-1] + 1])
+    assert after == csv_bytes(expected, bom=True)

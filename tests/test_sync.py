@@ -8,10 +8,11 @@ import email
 import email.policy
 import io
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import docx
 import pytest
@@ -555,3 +556,32 @@ def test_a_damaged_word_template_is_named(
         sync(config)
     assert caught.value.exit_code == 2
     assert outbox(config) == []
+
+
+def test_each_row_is_queued_before_the_next_is_handled(
+    make_config: Callable[..., Config],
+) -> None:
+    """With no format made in a batch from the .docx (no PDF), a row is rendered, queued and
+    recorded before the next one starts: nothing of a handled row waits for the others."""
+    from cluster_sync.mailqueue import queue_counts
+
+    config = make_config()
+    state = State(config.path(config.state.database))
+    queued_before: list[int] = []
+
+    def progress(items: Iterable[Any]) -> Iterator[Any]:
+        for item in items:
+            queued_before.append(queue_counts(state, NOW).due)
+            yield item
+
+    try:
+        summary = Sync(
+            config, state, open_source(config), open_mailer(config), now=NOW, progress=progress
+        ).run()
+    finally:
+        state.close()
+    assert len(queued_before) == VALID + INVALID + DUPLICATES
+    assert queued_before[0] == 0 and queued_before == sorted(queued_before)
+    # before the last row is handled, every other valid or invalid row's email is queued
+    assert queued_before[-1] >= VALID + INVALID - 1
+    assert summary.factsheets and len(outbox(config)) >= VALID + INVALID

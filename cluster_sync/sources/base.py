@@ -20,7 +20,7 @@ from cluster_sync.config import FormConfig
 from cluster_sync.errors import UserError
 
 #: what tells who sent a response and when (SourceRow.fingerprint)
-_WHO = ("timestamp", "respondent_email", "contact_email")
+WHO = ("timestamp", "respondent_email", "contact_email")
 _CLUSTER_ID = re.compile(r"^\s*([A-Za-z]{1,6})\s*-\s*(\d{4})\s*-\s*(\d{1,5})\s*$")
 
 
@@ -262,7 +262,7 @@ class RowFinder:
         read = [layout.row(cells, i + 2) for i, cells in enumerate(self.rows)]
         self.prints = [row.fingerprint for row in read]
         #: rows that are no response (no Timestamp, no submitter): inserted blank, say
-        self.nobody = [not any(str(row.values.get(k) or "").strip() for k in _WHO) for row in read]
+        self.nobody = [not any(str(row.values.get(k) or "").strip() for k in WHO) for row in read]
         id_col = self.owned.get(form.CLUSTER_ID)
         self.ids = [
             normalise_cluster_id(self.cell(i, id_col)) if id_col is not None else None

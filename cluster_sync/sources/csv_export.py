@@ -8,15 +8,19 @@ than any spreadsheet holds, a quote never closed) is rejected alone, named by it
 Write-back edits the bytes of the records whose status cells change and copies every other byte
 as it was: byte order mark, delimiter, quoting, line endings, the last line's newline (or its
 absence), every untouched record, and every cell of a touched record that is not a status cell.
+It parses the file again keeping only the cells of the columns it needs (`parse(keep=...)`):
+every other cell is read, to find where records end, and let go. A record keeps its cells' text
+in a list and their positions in one array, and the lines' positions are arrays too: a parse
+holds the file, its text and the cells' text, not an object per cell or per line.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Mapping
+from array import array
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from cluster_sync import text
@@ -30,14 +34,16 @@ _BOM = b"\xef\xbb\xbf"
 _QUOTED = re.compile(r'"([^"]*(?:""[^"]*)*)"')
 _SEP_LINE = re.compile(r"^sep=(.)$")  # Excel's "sep=;" hint on the first line
 _LINE_REST = re.compile(r"[^\r\n]*")
+_BREAK = re.compile(r"\r\n|\r|\n")  # what bytes.splitlines ends a line with
+_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
 _UNQUOTED = {d: re.compile(f"[^{re.escape(d)}\r\n]*") for d in DELIMITERS}
 
 
-@dataclass(slots=True)
-class Cell:
-    value: str
-    start: int  # the raw text of the cell, quotes included, is text[start:end]
-    end: int
+#: where a cell of a column the parse was told not to keep (parse's `keep`) would start: its
+#: text is read, to find where the record ends, and let go ("" in `values`)
+SKIPPED = -1
+#: a line's encoding, by its code in `CsvExport.encodings`; None: neither UTF-8 nor Windows-1252
+ENCODINGS: tuple[str | None, ...] = ("utf-8", "cp1252", None)
 
 
 @dataclass(slots=True)
@@ -46,19 +52,15 @@ class Record:
     line: int  # the physical line it starts on (1-based)
     start: int
     end: int  # where the record's line ending begins
-    cells: list[Cell]
+    values: list[str]  # each cell's text ("" for a column not kept)
+    #: the raw text of cell i, quotes included, is text[bounds[2 * i] : bounds[2 * i + 1]];
+    #: SKIPPED for a column not kept
+    bounds: array[int]
     problem: str | None = None
+    used: int = 0  # one past its last cell holding anything, kept or not
 
-    @property
-    def values(self) -> list[str]:
-        return [c.value for c in self.cells]
-
-
-@dataclass(slots=True)
-class _Line:
-    char_start: int
-    byte_start: int
-    encoding: str | None  # None: neither UTF-8 nor Windows-1252
+    def start_of(self, col: int) -> int:
+        return self.bounds[2 * col]
 
 
 @dataclass
@@ -66,7 +68,10 @@ class CsvExport:
     body: bytes  # the file without its byte order mark
     bom: bytes
     text: str
-    lines: list[_Line]
+    #: where each physical line starts, in `text` and in `body`, and its code in ENCODINGS
+    line_chars: array[int]
+    line_bytes: array[int]
+    encodings: bytearray
     delimiter: str = ","
     #: how the file quotes: "all" cells, every "text" cell (numbers bare), or "minimal"
     quoting: str = "minimal"
@@ -95,13 +100,7 @@ class CsvExport:
     @property
     def used_width(self) -> int:
         """One past the last column holding anything, in any record."""
-        width = 0
-        for record in self.records:
-            values = record.values
-            while values and values[-1] == "":
-                values.pop()
-            width = max(width, len(values))
-        return width
+        return max((record.used for record in self.records), default=0)
 
     def patched(self, cells: Mapping[tuple[int, int], str]) -> tuple[bytes | None, dict[int, str]]:
         """The file with these (row number, column index) cells set, all else as it was; no
@@ -113,15 +112,17 @@ class CsvExport:
         edits: list[tuple[int, int, int, str]] = []
         for number, wanted in by_row.items():
             edits.extend(self._record_edits(by_number[number], wanted))
-        out = bytearray()
+        # pieces of the file's own bytes (views, not copies) and the new cells', joined once
+        body = memoryview(self.body)
+        out: list[bytes | memoryview] = [self.bom]
         done = 0
         for start, end, _, new in sorted(edits):
             b_start, b_end = self._byte(start), self._byte(end)
-            out += self.body[done:b_start]
-            out += new.encode(self._encoding_at(start), errors="replace")
+            out.append(body[done:b_start])
+            out.append(new.encode(self._encoding_at(start), errors="replace"))
             done = b_end
-        out += self.body[done:]
-        return self.bom + bytes(out), {}
+        out.append(body[done:])
+        return b"".join(out), {}
 
     def _record_edits(
         self, record: Record, wanted: dict[int, str]
@@ -129,17 +130,19 @@ class CsvExport:
         """(start, end, order, new text): an empty last cell and the cells appended after it
         start at the same place; the cell comes first."""
         edits = []
+        width = len(record.values)
         for col, value in wanted.items():
-            if col < len(record.cells) and record.cells[col].value != value:
-                cell = record.cells[col]
-                edits.append((cell.start, cell.end, 0, self._quoted(value)))
-        extra = sorted(col for col in wanted if col >= len(record.cells))
+            if col < width and record.values[col] != value:
+                start, end = record.bounds[2 * col], record.bounds[2 * col + 1]
+                assert start != SKIPPED, "a column written must be kept"
+                edits.append((start, end, 0, self._quoted(value)))
+        extra = sorted(col for col in wanted if col >= width)
         if extra:
             empty = self._quoted("")
-            added = [empty] * (extra[-1] + 1 - len(record.cells))
+            added = [empty] * (extra[-1] + 1 - width)
             for col in extra:
-                added[col - len(record.cells)] = self._quoted(wanted[col])
-            lead = self.delimiter if record.cells else ""
+                added[col - width] = self._quoted(wanted[col])
+            lead = self.delimiter if width else ""
             edits.append((record.end, record.end, 1, lead + self.delimiter.join(added)))
         return edits
 
@@ -154,24 +157,29 @@ class CsvExport:
             return '"' + value.replace('"', '""') + '"'
         return value
 
-    @cached_property
-    def _starts(self) -> list[int]:
-        return [line.char_start for line in self.lines]
-
-    def _line_at(self, offset: int) -> _Line:
-        return self.lines[max(bisect.bisect_right(self._starts, offset) - 1, 0)]
+    def line_at(self, offset: int) -> int:
+        """The index of the physical line holding this offset of `text`."""
+        return max(bisect.bisect_right(self.line_chars, offset) - 1, 0)
 
     def _encoding_at(self, offset: int) -> str:
-        return self._line_at(offset).encoding or "utf-8"
+        return ENCODINGS[self.encodings[self.line_at(offset)]] or "utf-8"
 
     def _byte(self, offset: int) -> int:
-        line = self._line_at(offset)
-        part = self.text[line.char_start : offset]
-        return line.byte_start + len(part.encode(line.encoding or "utf-8", errors="replace"))
+        line = self.line_at(offset)
+        part = self.text[self.line_chars[line] : offset]
+        encoding = ENCODINGS[self.encodings[line]] or "utf-8"
+        return self.line_bytes[line] + len(part.encode(encoding, errors="replace"))
 
 
-def parse(data: bytes, known_headers: Iterable[str], where: str) -> CsvExport:
-    """The export's records, its delimiter found by the headers it should hold."""
+#: given the header row's cells, the columns whose cells a parse keeps (None: all of them)
+Keep = Callable[[list[str]], set[int]]
+
+
+def parse(
+    data: bytes, known_headers: Iterable[str], where: str, keep: Keep | None = None
+) -> CsvExport:
+    """The export's records, its delimiter found by the headers it should hold. With `keep`,
+    data records hold only the cells of the columns it names (the others are SKIPPED)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ExportError(
             f"{where} is saved as UTF-16 (Excel's “Unicode Text”), not as CSV.",
@@ -181,25 +189,26 @@ def parse(data: bytes, known_headers: Iterable[str], where: str) -> CsvExport:
     bom = _BOM if data.startswith(_BOM) else b""
     export = _decode(data[len(bom) :], bom)
     first = 0
-    sep = _SEP_LINE.match(export.text.split("\n", 1)[0].rstrip("\r"))
+    newline = export.text.find("\n")  # not split(): that would copy the whole text
+    sep = _SEP_LINE.match(export.text[: newline if newline >= 0 else None].rstrip("\r"))
     if sep and sep[1] in DELIMITERS:
         export.delimiter = sep[1]
-        first = _tokenize(export.text, 0, sep[1])[1]
+        first = _tokenize(export.text, 0, sep[1])[2]
     else:
         export.delimiter = _guess_delimiter(export.text, known_headers)
     # Row numbers count the records after Excel's "sep=" line, as Excel shows them.
-    export.records = _records(export, first)
+    export.records = _records(export, first, keep)
     header = export.header
     if header is not None and header.problem:
         raise ExportError(
             f"The header row of {where} cannot be read: {header.problem}.",
             hint="download the export again (File > Download > Comma-separated values).",
         )
-    sample = [r for r in export.records[:20] if r.cells and not r.problem]
+    sample = [r for r in export.records[:20] if r.values and not r.problem]
     export.quoting, export.empty_quoted = _quoting(export, sample)
-    bad = [line for line in export.lines if line.encoding != "utf-8"]
-    if bad:
-        number = export.lines.index(bad[0]) + 1
+    bad = next((i for i, code in enumerate(export.encodings) if code), None)
+    if bad is not None:
+        number = bad + 1
         export.warnings.insert(
             0,
             f"{where} is not all UTF-8: line {number} is the first that is not; lines that "
@@ -212,7 +221,12 @@ def parse(data: bytes, known_headers: Iterable[str], where: str) -> CsvExport:
 def _quoting(export: CsvExport, sample: list[Record]) -> tuple[str, bool]:
     """How the first records are quoted: every cell, every text cell, or only where needed;
     and whether an empty cell is written as ""."""
-    cells = [(export.text.startswith('"', c.start), c.value) for r in sample for c in r.cells]
+    cells = [
+        (export.text.startswith('"', r.start_of(i)), value)
+        for r in sample
+        for i, value in enumerate(r.values)
+        if r.start_of(i) != SKIPPED
+    ]
     empties = [quoted for quoted, value in cells if value == ""]
     empty_quoted = bool(empties) and all(empties)
     filled = [(quoted, value) for quoted, value in cells if value != ""]
@@ -234,24 +248,46 @@ def _number(value: str) -> bool:
 
 
 def _decode(body: bytes, bom: bytes) -> CsvExport:
-    lines: list[_Line] = []
+    """The text and where each line starts; lines split as bytes.splitlines splits them."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return _decode_lines(body, bom)
+    # All UTF-8 (nearly every export): decoded at once, no object per line. A line break is
+    # the same one byte or two in the text and in the bytes, so both scans find the same ends.
+    line_chars = array("q", [0] if body else [])
+    line_bytes = array("q", [0] if body else [])
+    line_chars.extend(m.end() for m in _BREAK.finditer(text))
+    line_bytes.extend(m.end() for m in _BREAK_BYTES.finditer(body))
+    if body and line_chars[-1] == len(text):  # a final line break starts no line
+        line_chars.pop()
+        line_bytes.pop()
+    return CsvExport(body, bom, text, line_chars, line_bytes, bytearray(len(line_chars)))
+
+
+def _decode_lines(body: bytes, bom: bytes) -> CsvExport:
+    """Line by line: each as UTF-8, or failing that as Windows-1252."""
+    line_chars, line_bytes, encodings = array("q"), array("q"), bytearray()
     parts: list[str] = []
     chars = 0
     position = 0
     for raw in body.splitlines(keepends=True):
-        encoding: str | None
         try:
-            decoded, encoding = raw.decode("utf-8"), "utf-8"
+            decoded, code = raw.decode("utf-8"), 0
         except UnicodeDecodeError:
             try:
-                decoded, encoding = raw.decode("cp1252"), "cp1252"
+                decoded, code = raw.decode("cp1252"), 1
             except UnicodeDecodeError:
-                decoded, encoding = raw.decode("cp1252", errors="replace"), None
-        lines.append(_Line(chars, position, encoding))
+                decoded, code = raw.decode("cp1252", errors="replace"), 2
+        line_chars.append(chars)
+        line_bytes.append(position)
+        encodings.append(code)
         parts.append(decoded)
         chars += len(decoded)
         position += len(raw)
-    return CsvExport(body=body, bom=bom, text="".join(parts), lines=lines)
+    text = "".join(parts)
+    del parts
+    return CsvExport(body, bom, text, line_chars, line_bytes, encodings)
 
 
 def _guess_delimiter(data: str, known_headers: Iterable[str]) -> str:
@@ -261,26 +297,35 @@ def _guess_delimiter(data: str, known_headers: Iterable[str]) -> str:
 
     def score(delimiter: str) -> tuple[int, int, int]:
         cells = _tokenize(data, 0, delimiter)[0]
-        found = sum(text.fold(c.value) in known for c in cells)
+        found = sum(text.fold(value) in known for value in cells)
         return found, len(cells), delimiter == ","
 
     return max(DELIMITERS, key=score)
 
 
-def _records(export: CsvExport, position: int) -> list[Record]:
+def _records(export: CsvExport, position: int, keep: Keep | None = None) -> list[Record]:
     data = export.text
-    starts = [line.char_start for line in export.lines]
     records: list[Record] = []
     number = 1
+    kept: set[int] | None = None
     while position < len(data):
-        line_index = max(bisect.bisect_right(starts, position) - 1, 0)
-        cells, after, end, problem = _tokenize(data, position, export.delimiter)
-        last_line = max(bisect.bisect_right(starts, max(end - 1, position)) - 1, 0)
-        if problem is None and any(
-            line.encoding is None for line in export.lines[line_index : last_line + 1]
-        ):
+        line_index = export.line_at(position)
+        values, bounds, after, end, problem = _tokenize(data, position, export.delimiter)
+        last_line = export.line_at(max(end - 1, position))
+        if problem is None and 2 in export.encodings[line_index : last_line + 1]:
             problem = "it holds bytes that are neither UTF-8 nor Windows-1252"
-        records.append(Record(number, line_index + 1, position, end, cells, problem))
+        used = len(values)
+        while used and values[used - 1] == "":
+            used -= 1
+        if kept is not None:
+            for i in range(len(values)):
+                if i not in kept:
+                    values[i] = ""
+                    bounds[2 * i] = bounds[2 * i + 1] = SKIPPED
+        elif keep is not None:  # the header row: every cell, and the columns to keep from now
+            kept = keep(values)
+        record = Record(number, line_index + 1, position, end, values, bounds, problem, used)
+        records.append(record)
         if problem:
             export.warnings.append(f"Row {number} (line {line_index + 1}) was not read: {problem}.")
         number += 1
@@ -288,14 +333,18 @@ def _records(export: CsvExport, position: int) -> list[Record]:
     return records
 
 
-def _tokenize(data: str, position: int, delimiter: str) -> tuple[list[Cell], int, int, str | None]:
-    """One record from `position`: its cells, where the next record starts, where this one's
-    line ending begins, and why it cannot be read (None when it can)."""
+def _tokenize(
+    data: str, position: int, delimiter: str
+) -> tuple[list[str], array[int], int, int, str | None]:
+    """One record from `position`: its cells' text and where each starts and ends (Record's
+    `bounds`), where the next record starts, where this one's line ending begins, and why it
+    cannot be read (None when it can)."""
     unquoted = _UNQUOTED[delimiter]
-    cells: list[Cell] = []
+    cells: list[str] = []
+    bounds = array("q")
     problem = None
     if position < len(data) and data[position] in "\r\n":
-        return [], _after_newline(data, position), position, None
+        return [], bounds, _after_newline(data, position), position, None
     while True:
         start = position
         if data.startswith('"', position):
@@ -305,8 +354,9 @@ def _tokenize(data: str, position: int, delimiter: str) -> tuple[list[Cell], int
             if m is None:
                 # Never closed: reject this line alone and go on with the next.
                 end = position + len(_run(_LINE_REST, data, position))
-                cells.append(Cell(data[position:end], start, end))
-                return cells, _after_newline(data, end), end, 'a quote (") is never closed'
+                cells.append(data[position:end])
+                bounds.extend((start, end))
+                return cells, bounds, _after_newline(data, end), end, 'a quote (") is never closed'
             tail = _run(unquoted, data, m.end())
             value = m[1].replace('""', '"') + tail  # "ab"c is abc, as the csv module reads it
             position = m.end() + len(tail)
@@ -317,11 +367,12 @@ def _tokenize(data: str, position: int, delimiter: str) -> tuple[list[Cell], int
             problem = (
                 f"a cell holds {len(value):,} characters, more than the {FIELD_LIMIT:,} allowed"
             )
-        cells.append(Cell(value, start, position))
+        cells.append(value)
+        bounds.extend((start, position))
         if data.startswith(delimiter, position):
             position += len(delimiter)
             continue
-        return cells, _after_newline(data, position), position, problem
+        return cells, bounds, _after_newline(data, position), position, problem
 
 
 def _stray_quote(data: str, m: re.Match[str], delimiter: str) -> bool:

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from cluster_sync import form
+from cluster_sync import form, text
 from cluster_sync.config import Config, FormConfig
 from cluster_sync.errors import ExportError, SourceError
 from cluster_sync.files import ChangedMeanwhile, atomic_write, digest, replace_if_unchanged
 from cluster_sync.sources import csv_export
 from cluster_sync.sources.base import (
+    WHO,
     HeaderMap,
     RowStatus,
     Snapshot,
@@ -108,17 +109,7 @@ class FileSource:
             return 0
         self._check_writable()
         for _ in range(ATTEMPTS):
-            data = self._bytes()  # read again: rows and columns are found at write time
-            made_from = digest(data)
-            if self._read_digest not in (None, made_from):
-                log.warning(
-                    "%s changed since it was read; the statuses are placed on the new content "
-                    "by Cluster ID, or Timestamp and submitter, and nothing else is touched",
-                    self.path,
-                )
-            export = self._parse(data)
-            plan = plan_statuses(export, statuses, self.form)
-            new, withheld = export.patched(plan.cells) if plan.cells else (None, {})
+            made_from, plan, new, withheld = self._patched(statuses)
             try:
                 if new is not None:
                     replace_if_unchanged(self.path, new, made_from)
@@ -142,6 +133,25 @@ class FileSource:
             "the sync again: it writes the statuses then.",
         )
 
+    def _patched(
+        self, statuses: Sequence[RowStatus]
+    ) -> tuple[str, StatusPlan, bytes | None, dict[int, str]]:
+        """The export read again (rows and columns are found at write time): its digest, the
+        plan, its new content (None: nothing changes) and the rows withheld. The parsed
+        export is let go on return, before the new content is written."""
+        data = self._bytes()
+        made_from = digest(data)
+        if self._read_digest not in (None, made_from):
+            log.warning(
+                "%s changed since it was read; the statuses are placed on the new content "
+                "by Cluster ID, or Timestamp and submitter, and nothing else is touched",
+                self.path,
+            )
+        export = self._parse(data, keep=_written_columns(self.form))
+        plan = plan_statuses(export, statuses, self.form)
+        new, withheld = export.patched(plan.cells) if plan.cells else (None, {})
+        return made_from, plan, new, withheld
+
     def content_digest(self) -> str | None:
         """The file's bytes hashed as `read` hashes them, streamed (no parse, no copy)."""
         hasher = hashlib.sha256()
@@ -158,7 +168,9 @@ class FileSource:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _parse(self, data: bytes) -> Export:
+    def _parse(self, data: bytes, keep: csv_export.Keep | None = None) -> Export:
+        """`keep`: the columns a CSV's data rows need (write-back); an XLSX is read as a
+        stream of the cells that hold something, and keeps them all."""
         if self.is_xlsx:
             # openpyxl takes a fifth of a second to import: only when a workbook is read
             from cluster_sync.sources import xlsx_export
@@ -171,7 +183,7 @@ class FileSource:
             )
         known = [*(f.header for f in form.COLUMNS), *self.form.columns.values()]
         owned = [*form.STATUS_HEADERS, *form.OPTIONAL_HEADERS]
-        return csv_export.parse(data, [*known, *owned, form.APPROVED], str(self.path))
+        return csv_export.parse(data, [*known, *owned, form.APPROVED], str(self.path), keep)
 
     def _bytes(self) -> bytes:
         try:
@@ -246,6 +258,19 @@ class FileSource:
             hint="unmerge those cells or move the formulas out of the status columns, and run "
             "the sync again: it writes the statuses then.",
         )
+
+
+def _written_columns(config: FormConfig) -> csv_export.Keep:
+    """What plan_statuses reads of a data row: the owned columns, and those that find a row
+    again without its Cluster ID (SourceRow.fingerprint), found by header as HeaderMap does."""
+    names = [*form.STATUS_HEADERS, *form.OPTIONAL_HEADERS]
+    names += [config.columns.get(key, form.FIELDS_BY_KEY[key].header) for key in WHO]
+    wanted = {text.fold(name) for name in names}
+
+    def keep(headers: list[str]) -> set[int]:
+        return {i for i, header in enumerate(headers) if text.fold(header) in wanted}
+
+    return keep
 
 
 @dataclass
