@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -79,7 +80,7 @@ class Registration:
     def content_hash(self) -> str:
         """Fingerprint of what the partner wrote; the submission time is not part of it, so a
         response re-saved without changes is not a new version."""
-        data = asdict(self)
+        data = self.as_data()
         data.pop("submitted_at")
         data.pop("language")
         blob = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
@@ -103,8 +104,16 @@ class Registration:
                 result.append(person)
         return result
 
+    def as_data(self) -> dict[str, Any]:
+        """What `dataclasses.asdict` gives, as JSON sees it (a tuple for a list), without its
+        deep copy of every value: the fields are immutable, and asdict was a tenth of a first
+        sync's time."""
+        data = _plain(self)
+        assert isinstance(data, dict)
+        return data
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), default=str, ensure_ascii=False)
+        return json.dumps(self.as_data(), default=str, ensure_ascii=False)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Registration:
@@ -125,3 +134,22 @@ class Registration:
         submitted = data.get("submitted_at")
         values["submitted_at"] = datetime.fromisoformat(submitted) if submitted else None
         return cls(**values)
+
+
+def _plain(value: Any) -> Any:
+    """A dataclass as a dict of its fields in order, nested ones too; tuples and lists as
+    lists; anything else as it is (json.dumps renders dates with default=str)."""
+    if isinstance(value, str | int | float | date | type(None)):
+        return value
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    return value
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
