@@ -137,14 +137,13 @@ class Registration:
 
 
 def _plain(value: Any) -> Any:
-    """A dataclass as a dict of its fields in order, nested ones too; tuples and lists as
-    lists; anything else as it is (json.dumps renders dates with default=str)."""
-    if isinstance(value, str | int | float | date | type(None)):
-        return value
+    """A dataclass as a dict of its fields in order, nested ones too; a tuple or list of
+    dataclasses as a list; anything else as it is (json.dumps renders a tuple as a list, and a
+    date with default=str)."""
     if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        if any(is_dataclass(v) for v in value):
+            return [_plain(v) for v in value]
+        return value
     if is_dataclass(value) and not isinstance(value, type):
         return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
     return value

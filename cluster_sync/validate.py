@@ -69,6 +69,8 @@ class _Checker:
 
     def is_blank(self, key: str) -> bool:
         value = self.raw(key)
+        if isinstance(value, str) and "!" <= value[:1] <= "~":
+            return False  # printable ASCII: nothing text.clean_text does can remove it
         return value is None or (isinstance(value, str) and not text.clean_text(value))
 
     def required(self, key: str) -> bool:
@@ -251,9 +253,7 @@ def split_checkboxes(cell: str, options: tuple[str, ...]) -> tuple[list[str], li
     take known options out first (longest first), then split what is left."""
     rest = text.clean_line(cell)
     found: list[tuple[int, str]] = []
-    for option in sorted(options, key=len, reverse=True):
-        # a whole answer only: between commas (or the ends), never inside an "Other" text
-        pattern = re.compile(rf"(?:^|,)\s*({re.escape(option)})\s*(?=,|$)", re.IGNORECASE)
+    for option, pattern in _option_patterns(options):
         m = pattern.search(rest)
         if m:
             found.append((m.start(1), option))
@@ -269,6 +269,16 @@ def split_checkboxes(cell: str, options: tuple[str, ...]) -> tuple[list[str], li
             unknown.append(item)
     chosen = list(dict.fromkeys(option for _, option in sorted(found)))
     return chosen, unknown
+
+
+@functools.lru_cache(maxsize=64)
+def _option_patterns(options: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each option with the pattern that finds it as a whole answer, between commas (or the
+    ends), never inside an "Other" text; longest first."""
+    return tuple(
+        (option, re.compile(rf"(?:^|,)\s*({re.escape(option)})\s*(?=,|$)", re.IGNORECASE))
+        for option in sorted(options, key=len, reverse=True)
+    )
 
 
 def _match_option(answer: str, options: tuple[str, ...]) -> str | None:

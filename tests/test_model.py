@@ -47,9 +47,7 @@ def generated(rng: random.Random) -> Registration:
         RoadmapItem(date(2025, rng.randrange(1, 13), 1), _text(rng))
         for _ in range(rng.randrange(0, 4))
     )
-    stamp = rng.choice(
-        [None, datetime(2025, 3, 1, 9, 30), datetime(2025, 3, 1, tzinfo=UTC)]
-    )
+    stamp = rng.choice([None, datetime(2025, 3, 1, 9, 30), datetime(2025, 3, 1, tzinfo=UTC)])
     return Registration(
         title=_text(rng), acronym=_text(rng), question=_text(rng), objectives=_texts(rng),
         working_groups=_texts(rng), cluster_type=_text(rng), lead_organisation=_text(rng),
