@@ -6,7 +6,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -105,11 +105,15 @@ class Registration:
         return result
 
     def as_data(self) -> dict[str, Any]:
-        """What `dataclasses.asdict` gives, as JSON sees it (a tuple for a list), without its
+        """What `dataclasses.asdict` gives (tests/test_model.py compares them), without its
         deep copy of every value: the fields are immutable, and asdict was a tenth of a first
         sync's time."""
-        data = _plain(self)
-        assert isinstance(data, dict)
+        data = _fields_of(self)
+        data["contact_email"] = _fields_of(self.contact_email)
+        if self.respondent_email is not None:
+            data["respondent_email"] = _fields_of(self.respondent_email)
+        data["participants"] = tuple(_fields_of(p) for p in self.participants)
+        data["roadmap"] = tuple(_fields_of(item) for item in self.roadmap)
         return data
 
     def to_json(self) -> str:
@@ -136,17 +140,9 @@ class Registration:
         return cls(**values)
 
 
-def _plain(value: Any) -> Any:
-    """A dataclass as a dict of its fields in order, nested ones too; a tuple or list of
-    dataclasses as a list; anything else as it is (json.dumps renders a tuple as a list, and a
-    date with default=str)."""
-    if isinstance(value, tuple | list):
-        if any(is_dataclass(v) for v in value):
-            return [_plain(v) for v in value]
-        return value
-    if is_dataclass(value) and not isinstance(value, type):
-        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
-    return value
+def _fields_of(record: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, in order, values as they are."""
+    return {name: getattr(record, name) for name in _field_names(type(record))}
 
 
 @functools.cache
