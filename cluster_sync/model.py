@@ -140,7 +140,7 @@ class Registration:
         return cls(**values)
 
 
-def _fields_of(record: Any) -> dict[str, Any]:
+def _fields_of(record: object) -> dict[str, Any]:
     """A dataclass's fields by name, in order, values as they are."""
     return {name: getattr(record, name) for name in _field_names(type(record))}
 
