@@ -37,7 +37,7 @@ from typing import Any
 
 from cluster_sync import generation
 from cluster_sync.errors import StateError
-from cluster_sync.files import create_private, restrict
+from cluster_sync.files import create_private, restrict, sync_written
 
 #: each a script (statements separated by ";") or a function run in the migration's transaction
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -352,6 +352,7 @@ class State:
             return
         full = durable and self._synchronous != "OFF"
         if full:  # SQLite refuses to change it inside a transaction
+            sync_written()  # what the commits so far record of the files is on the disk first
             self.db.execute("PRAGMA synchronous = FULL")
         try:
             self.db.execute("BEGIN IMMEDIATE")
