@@ -27,14 +27,15 @@ from cluster_sync import form, generation, keys, nochange, recovery, text, uncha
 from cluster_sync.addresses import secretariat
 from cluster_sync.changes import change_messages
 from cluster_sync.config import Config
-from cluster_sync.digest import Digest, interrupted_runs, log_outcome, merged, sheet_link
-from cluster_sync.errors import ClusterSyncError, ConfigError, TemplateError
+from cluster_sync.delivery import check_mailer, deliver_run
+from cluster_sync.digest import Digest, interrupted_runs, log_outcome, sheet_link
+from cluster_sync.errors import ClusterSyncError, TemplateError
 from cluster_sync.factsheet_mail import emailed_data
 from cluster_sync.files import configure as configure_files
 from cluster_sync.fingerprint import record_template, template_fingerprint
 from cluster_sync.identity import Identified, identify, natural_key
-from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
-from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue, queue_counts
+from cluster_sync.mailers.base import Mailer
+from cluster_sync.mailqueue import enqueue
 from cluster_sync.messages import Message
 from cluster_sync.model import Address, Registration
 from cluster_sync.outputs import (
@@ -45,9 +46,15 @@ from cluster_sync.outputs import (
     make_outputs,
     problems,
 )
+from cluster_sync.privacy.nightly import (
+    consent_missing,
+    erased_apart,
+    withdraw_consent,
+    without_erased,
+)
 from cluster_sync.privacy.retention import apply_retention, is_anonymised, plan_retention
-from cluster_sync.privacy.suppress import Suppressed, checker, names_suppressed, suppress_data
-from cluster_sync.publish.service import clear_withdrawn, mark_withdrawn
+from cluster_sync.privacy.suppress import Suppressed, checker
+from cluster_sync.publish.service import clear_withdrawn
 from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
@@ -170,7 +177,7 @@ class Sync:
         if not self.state.checked(self.settings):
             check_templates(self.config)
             self.state.record_check(self.settings)
-        self._check_mailer()
+        check_mailer(self.mailer)
         repeat = self._repeat()
         if repeat is not None:
             self._repeat_run(repeat, summary)
@@ -221,7 +228,9 @@ class Sync:
             else:
                 summary.pruned = pruned
         self._publish(summary)
-        self._deliver_all(summary)
+        deliver_run(
+            self.config, self.state, self.mailer, self.digest, summary, self.now, self.sleep
+        )
 
     # -- a night where nothing changed (cluster_sync/nochange.py) ----------------------------
 
@@ -319,36 +328,6 @@ class Sync:
             )
         return [item for item in identified if item.row.row_number not in mass.rows]
 
-    def _deliver_all(self, summary: RunSummary) -> None:
-        """The digest is queued with the run's work, before delivery begins, so that a run
-        killed while delivering still leaves it queued for the next run (worded as it stood:
-        queued, not yet delivered). Delivered last, it is written again just before it goes,
-        with what the delivery actually did. Bad news found only by the delivery (a failure,
-        a refused recipient) gets a digest of its own right after."""
-        digest = self.config.mail.digest
-        if digest and summary.did_something:
-            self.digest.queue(summary)
-        try:
-            # One connection for the whole run: the digest goes through the same session.
-            first = summary.delivery = self._deliver(summary)
-            bad_news = first.failed or first.refused
-            if digest and not summary.digest and bad_news and not first.unreachable:
-                self.digest.queue(summary)
-                summary.delivery = merged(first, self._deliver(summary, first))
-        finally:
-            self.mailer.close()
-        summary.queue = queue_counts(self.state, self.now)
-
-    def _check_mailer(self) -> None:
-        """A mail setting a person must fix (an unset password variable) stops the run before
-        anything is done, rather than leaving every message queued behind a 0 exit code."""
-        try:
-            self.mailer.check_settings()
-        except PermanentFailure as exc:
-            raise ConfigError(
-                f"The mail settings cannot work ({self.mailer.description}):", [exc.reply]
-            ) from None
-
     def _scheduled_report(self, summary: RunSummary) -> None:
         """The monthly CoP report draft, when `[report] monthly_on_day` says today is the day.
         A report problem is reported, never a reason to hold back the factsheets."""
@@ -385,7 +364,7 @@ class Sync:
             quiet, rest = unchanged.split(
                 self.state, snapshot.rows, self.salt, self.existing_dir / "factsheets", self.config
             )
-            quiet, rest = self._erased_apart(quiet, rest)
+            quiet, rest = erased_apart(quiet, rest, self.suppressed)
         for number, why in snapshot.unreadable.items():
             summary.rows += 1
             summary.results.append(RowResult(number, None, "", "error", f"not read: {why}"))
@@ -395,20 +374,6 @@ class Sync:
         rows += self._validated(back, tz, summary)
         summary.rows += len(quiet)
         return quiet, rows
-
-    def _erased_apart(
-        self, quiet: list[Quiet], rest: list[SourceRow]
-    ) -> tuple[list[Quiet], list[SourceRow]]:
-        """A row naming someone erased on request is never skipped as unchanged: it is read
-        each run, so the erased person stays out and its status keeps saying the sheet must
-        be edited (docs/privacy.md)."""
-        if self.suppressed is None:
-            return quiet, rest
-        check = self.suppressed
-        named = [q for q in quiet if names_suppressed(q.row.values, check)]
-        if not named:
-            return quiet, rest
-        return [q for q in quiet if q not in named], rest + [q.row for q in named]
 
     def _count_quiet(self, quiet: list[Quiet], summary: RunSummary) -> None:
         """Unchanged rows count and show in the digest as the full path would have them."""
@@ -431,40 +396,12 @@ class Sync:
             summary.rows += 1
             settings = self.config.form
             outcome = validate_row(row.values, settings.date_order, tz, settings.consent_text)
-            rows.append((row, self._without_erased(row.row_number, outcome)))
+            outcome, erased = without_erased(outcome, self.suppressed)
+            if erased:
+                self.erased_in_row[row.row_number] = erased
+            rows.append((row, outcome))
         summary.erased_rows = sorted(self.erased_in_row)
         return rows
-
-    def _without_erased(self, row_number: int, outcome: Outcome) -> Outcome:
-        """People who asked to be forgotten are left out of what the sync keeps, even though
-        the old response in the sheet still names them."""
-        if self.suppressed is None or outcome.registration is None:
-            return outcome
-        data = json.loads(outcome.registration.to_json())
-        cleaned, removed = suppress_data(data, self.suppressed)
-        if cleaned == data:
-            return outcome
-        self.erased_in_row[row_number] = max(removed, 1)
-        return replace(outcome, registration=Registration.from_data(cleaned))
-
-    def _deliver(self, summary: RunSummary, before: DeliveryReport | None = None) -> DeliveryReport:
-        """One delivery pass; `before` is an earlier pass of this run, counted in the digest."""
-        kwargs: dict[str, Any] = {"sleep": self.sleep} if self.sleep else {}
-
-        def rewrite(envelope: Envelope, report: DeliveryReport) -> Envelope:
-            if envelope.kind != "digest" or envelope.id not in self.digest.ids:
-                return envelope
-            summary.delivery = report if before is None else merged(before, report)
-            return self.digest.rewrite(summary, envelope)
-
-        return deliver(
-            self.state,
-            self.mailer,
-            self.config.mail.limits,
-            close=False,
-            before_send=rewrite,
-            **kwargs,
-        )
 
     # -- one row ----------------------------------------------------------------------------
 
@@ -504,32 +441,37 @@ class Sync:
         assert item.cluster_id is not None
         return self.state.registration(item.cluster_id)
 
-    def _base(self, item: Identified, stored: StoredRegistration | None) -> dict[str, Any]:
+    def _base(
+        self, item: Identified, stored: StoredRegistration | None, status: str
+    ) -> StoredRegistration:
+        """The registration as this run records it before the row's own news: what the state
+        knew of it, seen now, with the row's title, approval and fingerprint."""
         now = self.now.isoformat(timespec="seconds")
-        return {
-            "cluster_id": item.cluster_id,
-            "natural_key": item.natural_key,
-            "title": text.one_line(str(item.row.values.get("title") or ""), 300),
-            "first_seen": stored.first_seen if stored else now,
-            "last_seen": now,
-            "last_changed": stored.last_changed if stored else now,
-            "approved": item.row.approved,
-            "content_hash": stored.content_hash if stored else None,
-            "data": stored.data if stored else None,
-            "version": stored.version if stored else 0,
-            "emailed_version": stored.emailed_version if stored else 0,
-            "problems": [],
-            "problems_hash": None,
-            "notified_problems_hash": stored.notified_problems_hash if stored else None,
-            "submitter": stored.submitter if stored else None,
-            "row_fingerprint": row_fingerprint(item.row, self.salt, item.cluster_id),
-        }
+        assert item.cluster_id is not None
+        return StoredRegistration(
+            cluster_id=item.cluster_id,
+            natural_key=item.natural_key,
+            status=status,
+            title=text.one_line(str(item.row.values.get("title") or ""), 300),
+            content_hash=stored.content_hash if stored else None,
+            data=stored.data if stored else None,
+            problems=[],
+            problems_hash=None,
+            notified_problems_hash=stored.notified_problems_hash if stored else None,
+            version=stored.version if stored else 0,
+            emailed_version=stored.emailed_version if stored else 0,
+            approved=item.row.approved,
+            submitter=stored.submitter if stored else None,
+            first_seen=stored.first_seen if stored else now,
+            last_seen=now,
+            last_changed=stored.last_changed if stored else now,
+            row_fingerprint=row_fingerprint(item.row, self.salt, item.cluster_id),
+        )
 
     def _valid(self, item: Identified, reg: Registration, summary: RunSummary) -> Pending:
         stored = self._stored(item)
-        values = self._base(item, stored)
-        values.update(
-            status="valid",
+        record = replace(
+            self._base(item, stored, "valid"),
             title=reg.title,
             submitter=(reg.respondent_email or reg.contact_email).email,
         )
@@ -537,29 +479,33 @@ class Sync:
         changed = stored is None or stored.content_hash != content
         change = "unchanged"
         if changed:
-            values["version"] += 1
-            values.update(content_hash=content, data=json.loads(reg.to_json()))
-            values["last_changed"] = self.now.isoformat(timespec="seconds")
-            change = "new" if values["version"] == 1 else "updated"
-        if values["data"] is None:  # a registration recovered without its answers
-            values["data"] = json.loads(reg.to_json())
-        elif values["data"].get("language", "") != reg.language:
+            record = replace(
+                record,
+                version=record.version + 1,
+                content_hash=content,
+                data=json.loads(reg.to_json()),
+                last_changed=self.now.isoformat(timespec="seconds"),
+            )
+            change = "new" if record.version == 1 else "updated"
+        if record.data is None:  # a registration recovered without its answers
+            record = replace(record, data=json.loads(reg.to_json()))
+        elif record.data.get("language", "") != reg.language:
             # only the Preferred language changed: no new version, but resend and preview
             # speak the language asked for now
-            values["data"] = {**values["data"], "language": reg.language}
-        path, rendered = self._factsheet(item, reg, values["version"], changed, summary)
-        send = values["emailed_version"] < values["version"]
+            record = replace(record, data={**record.data, "language": reg.language})
+        path, rendered = self._factsheet(item, reg, record.version, changed, summary)
+        send = record.emailed_version < record.version
         held = send and self.config.approval.required and not item.row.approved
         if rendered or (send and not held):
             self.documents.append(path)
         received = self._emailed_data(stored) if send else None
-        changes = change_messages(received, values["data"]) if received else []
+        changes = change_messages(received, record.data or {}) if received else []
         replaced = (stored.version, stored.data) if changed and stored and stored.data else None
         return partial(
             self._record,
             item,
             reg,
-            values,
+            record,
             change,
             path,
             rendered,
@@ -591,7 +537,7 @@ class Sync:
         self,
         item: Identified,
         reg: Registration,
-        values: dict[str, Any],
+        record: StoredRegistration,
         change: str,
         path: Path,
         rendered: bool,
@@ -603,34 +549,34 @@ class Sync:
         """Queue the factsheet email and record the version, its files and the registration
         in one transaction; the answers of the version this one replaces are kept, so a later
         email can say what changed since it."""
-        send = values["emailed_version"] < values["version"]
+        send = record.emailed_version < record.version
         files = self.files.get(path, {})
+        cluster_id, version = record.cluster_id, record.version
         with self.state.transaction():
             if replaced:
-                self.state.keep_version_data(str(item.cluster_id), *replaced)
+                self.state.keep_version_data(cluster_id, *replaced)
             if send and not held:
-                first = values["emailed_version"] == 0
+                first = record.emailed_version == 0
                 summary.queued += self._queue_factsheet(
-                    item, reg, values["version"], path, first, files, changes
+                    item, reg, version, path, first, files, changes
                 )
-                values["emailed_version"] = values["version"]
-            self.state.save_registration(StoredRegistration(**values))
+                record = replace(record, emailed_version=version)
+            self.state.save_registration(record)
             # consent is given (again): what it allows is published again
-            clear_withdrawn(self.state, str(item.cluster_id), "consent")
+            clear_withdrawn(self.state, cluster_id, "consent")
             if rendered:
-                self.state.add_factsheet(
-                    str(item.cluster_id), values["version"], values["content_hash"], str(path)
-                )
-                record_template(self.state, str(item.cluster_id), values["version"], self.template)
+                assert record.content_hash is not None  # a rendered version has its content
+                self.state.add_factsheet(cluster_id, version, record.content_hash, str(path))
+                record_template(self.state, cluster_id, version, self.template)
             if files:
                 self.state.record_factsheet_files(
-                    str(item.cluster_id),
-                    values["version"],
+                    cluster_id,
+                    version,
                     {n: (str(m.path) if m.path else None, m.problem) for n, m in files.items()},
                 )
         result = RowResult(item.row.row_number, item.cluster_id, reg.title, change)
         note = files_note(self.config, files)
-        result.note = f"factsheet v{values['version']}" + (f"; {note}" if note else "")
+        result.note = f"factsheet v{version}" + (f"; {note}" if note else "")
         result.changes = changes
         if held:
             summary.awaiting_approval.append(result)
@@ -721,49 +667,42 @@ class Sync:
 
     def _invalid(self, item: Identified, summary: RunSummary) -> RowResult:
         stored = self._stored(item)
-        values = self._base(item, stored)
+        base = self._base(item, stored, "invalid")
         problems = [str(p) for p in item.outcome.problems]
         problems_hash = _hash(problems)
         submitter = self._submitter(item)
         news = stored is None or stored.status != "invalid" or stored.problems_hash != problems_hash
-        if news:
-            values["last_changed"] = self.now.isoformat(timespec="seconds")
-        values.update(status="invalid", problems=problems, problems_hash=problems_hash)
-        values["submitter"] = submitter.email if submitter else values["submitter"]
+        record = replace(
+            base,
+            problems=problems,
+            problems_hash=problems_hash,
+            submitter=submitter.email if submitter else base.submitter,
+            last_changed=self.now.isoformat(timespec="seconds") if news else base.last_changed,
+        )
         result = RowResult(
             item.row.row_number,
             item.cluster_id,
-            values["title"],
+            record.title,
             "invalid",
             problems=problems,
             news=news,
-            since=local_time(values["last_changed"], self.config),
+            since=local_time(record.last_changed, self.config),
         )
-        notify = submitter is not None and values["notified_problems_hash"] != problems_hash
+        notify = submitter is not None and record.notified_problems_hash != problems_hash
         with self.state.transaction():
-            if item.cluster_id and _consent_missing(item):
-                self._withdraw_consent(item.cluster_id)
+            if item.cluster_id and consent_missing(item.outcome):
+                withdraw_consent(self.state, item.cluster_id)
             if notify and submitter is not None:
-                previous = values["notified_problems_hash"]
+                previous = record.notified_problems_hash
                 queued = self._queue_problems(item, submitter, problems, problems_hash, previous)
                 summary.queued += queued
-                values["notified_problems_hash"] = problems_hash
+                record = replace(record, notified_problems_hash=problems_hash)
                 result.note = "problems sent" if queued else ""
-            self.state.save_registration(StoredRegistration(**values))
+            self.state.save_registration(record)
         if submitter is None:
             result.untold = True
             result.note = "no usable email address: nobody could tell the submitter"
         return result
-
-    def _withdraw_consent(self, cluster_id: str) -> None:
-        """Consent not (or no longer) given: what is published of the cluster is withdrawn by
-        the publishing pass, and a factsheet email still waiting in the queue is not sent."""
-        mark_withdrawn(self.state, cluster_id, "consent")
-        self.state.db.execute(
-            "UPDATE messages SET state = 'failed', last_reply = ? WHERE cluster_id = ? "
-            "AND kind LIKE 'factsheet%' AND state = 'queued'",
-            ("not sent: consent to publish was withdrawn", cluster_id),
-        )
 
     def _submitter(self, item: Identified) -> Address | None:
         """Who is told about problems, named in To: by the contact person's name when it is
@@ -884,12 +823,6 @@ class Sync:
         link = links.get(item.cluster_id) if links and item.cluster_id else None
         more = {form.FACTSHEET: link} if self.config.publish is not None else {}
         return RowStatus(item.row, item.cluster_id, line[:480], when, more)
-
-
-def _consent_missing(item: Identified) -> bool:
-    """The response does not give the consent the form asks for (blank or another answer)."""
-    question = form.FIELDS_BY_KEY["consent"].header
-    return any(p.question == question for p in item.outcome.problems)
 
 
 def _title(item: Identified) -> str:

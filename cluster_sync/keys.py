@@ -15,7 +15,7 @@ _PART = r"(?:#\d+)?"
 FACTSHEET = re.compile(rf"^factsheet:(?P<id>{CLUSTER_ID}):v(?P<version>\d+){_PART}$")
 PROBLEMS = re.compile(rf"^problems:(?P<id>{CLUSTER_ID}):[^>]*>(?P<hash>[0-9a-f]+){_PART}$")
 #: keys that name one run of one database: a restored database counts its runs again
-RUN_SCOPED = ("digest:",)
+_RUN_SCOPED = ("digest:",)
 
 
 def factsheet(cluster_id: str, version: int) -> str:
@@ -56,6 +56,18 @@ def resend(cluster_id: str, version: int, request: str) -> str:
 def preview(cluster_id: str, request: str) -> str:
     """`preview --send-to`: each request its own."""
     return f"preview:{cluster_id}:{request}"
+
+
+def run_scoped(key: str) -> bool:
+    """Whether the key names one run of one database (a digest): a restored database counts
+    its runs again, so such a key found outside it says nothing about this database's runs."""
+    return key.startswith(_RUN_SCOPED)
+
+
+def prefix(key: str) -> str:
+    """The word a key starts with (`factsheet`, `problems`, `digest`...): the kind of message
+    recorded for a key recovered without its message."""
+    return key.partition(":")[0]
 
 
 def part(key: str, number: int) -> str:

@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from typing import TYPE_CHECKING, Any
 
-from cluster_sync import mailstore
+from cluster_sync import keys, mailstore
 from cluster_sync.mailers.base import (
     SAVED_REPLY,
     Envelope,
@@ -519,3 +519,72 @@ def outcomes_of_parts(state: State, key: str, low: str, high: str) -> list[Any]:
         "WHERE dedupe_key = ? OR (dedupe_key >= ? AND dedupe_key < ?) ORDER BY id",
         (key, low, high),
     ).fetchall()
+
+
+def sent_before(state: State, cutoff: str) -> list[int]:
+    """The ids of the messages sent before `cutoff` (ISO), in queue order (retention)."""
+    rows = state.db.execute(
+        "SELECT id FROM messages WHERE state = 'sent' AND sent_at < ? ORDER BY id", (cutoff,)
+    )
+    return [int(r[0]) for r in rows]
+
+
+def withhold_factsheets(state: State, cluster_id: str, reason: str) -> int:
+    """A cluster's factsheet emails still waiting in the queue are never sent: failed with
+    `reason` (its consent was withdrawn). Returns how many."""
+    cursor = state.db.execute(
+        "UPDATE messages SET state = 'failed', last_reply = ? WHERE cluster_id = ? "
+        "AND kind LIKE 'factsheet%' AND state = 'queued'",
+        (reason, cluster_id),
+    )
+    return cursor.rowcount
+
+
+# -- what recovery (cluster_sync/recovery.py) learns from the queue and tells it
+
+
+def cluster_ids(state: State) -> set[str]:
+    """Every Cluster ID a stored message is about."""
+    rows = state.db.execute("SELECT DISTINCT cluster_id FROM messages WHERE cluster_id IS NOT NULL")
+    return {str(r[0]) for r in rows}
+
+
+def sent_message_ids(state: State) -> set[str]:
+    """The Message-ID headers of every sent message."""
+    rows = state.db.execute("SELECT message_id FROM messages WHERE state = 'sent'")
+    return {str(r[0]) for r in rows}
+
+
+def record_delivered(
+    state: State,
+    dedupe_key: str,
+    message_id: str,
+    cluster_id: str | None,
+    recipients: list[str],
+    sent_at: str,
+    reply: str,
+) -> int:
+    """A message found delivered outside this database (the outbox folder, after the
+    database was lost or restored): never queued or sent again. Returns 1 when this
+    changed what the state knew."""
+    updated = state.db.execute(
+        "UPDATE messages SET state = 'sent', sent_at = coalesce(sent_at, ?), last_reply = ? "
+        "WHERE dedupe_key = ? AND state != 'sent'",
+        (sent_at, reply, dedupe_key),
+    ).rowcount
+    inserted = state.db.execute(
+        "INSERT OR IGNORE INTO messages (dedupe_key, message_id, kind, cluster_id, subject, "
+        "sender, recipients, raw, state, queued_at, sent_at, last_reply) "
+        "VALUES (?, ?, ?, ?, '', '', ?, x'', 'sent', ?, ?, ?)",
+        (
+            dedupe_key,
+            message_id,
+            keys.prefix(dedupe_key),
+            cluster_id,
+            json.dumps(recipients),
+            sent_at,
+            sent_at,
+            reply,
+        ),
+    ).rowcount
+    return int(updated + inserted > 0)

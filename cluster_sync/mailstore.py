@@ -9,14 +9,20 @@ slots cut out and, for each file in order, the offset of its cut and its hash
 would have written. Once every message that uses an attachment is sent, the attachment is
 dropped (`collect`): a sent message is never sent again, and its text, headers, recipients and
 Message-ID stay in the state.
+
+This module is the mail queue's storage (cluster_sync/mailqueue.py): with it, the only code that
+reads or writes the `messages` table. The privacy work (cluster_sync/privacy) reads, rewrites and
+deletes stored messages through the functions at the end.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cluster_sync.state import State
@@ -99,3 +105,88 @@ def collect(state: State) -> int:
         # docs/operations.md); executescript runs the pragma to the end, execute one step
         state.db.executescript("PRAGMA incremental_vacuum;")
     return cursor.rowcount
+
+
+# -- stored messages as the privacy work reads and rewrites them (cluster_sync/privacy): part
+# -- of the mail queue, which alone runs SQL on `messages` (tests/test_layers.py)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One message of the queue, as stored: `raw` without its attachments (`complete` puts
+    them back while the state keeps them)."""
+
+    id: int
+    kind: str
+    cluster_id: str | None
+    subject: str
+    state: str
+    recipients: list[str]
+    raw: bytes
+    queued_at: str
+    sent_at: str | None
+
+
+_STORED = "SELECT id, kind, cluster_id, subject, state, recipients, raw, queued_at, sent_at "
+
+
+def _stored(row: Any) -> StoredMessage:
+    return StoredMessage(
+        id=int(row["id"]),
+        kind=str(row["kind"]),
+        cluster_id=row["cluster_id"],
+        subject=str(row["subject"]),
+        state=str(row["state"]),
+        recipients=[str(r) for r in json.loads(row["recipients"])],
+        raw=bytes(row["raw"]),
+        queued_at=str(row["queued_at"]),
+        sent_at=row["sent_at"],
+    )
+
+
+def stored_message(state: State, message_id: int) -> StoredMessage | None:
+    row = state.db.execute(f"{_STORED}FROM messages WHERE id = ?", (message_id,)).fetchone()
+    return _stored(row) if row else None
+
+
+def stored_messages(state: State, cluster_id: str | None = None) -> list[StoredMessage]:
+    """Every stored message, or those about one cluster, in queue order."""
+    if cluster_id is None:
+        rows = state.db.execute(f"{_STORED}FROM messages ORDER BY id")
+    else:
+        rows = state.db.execute(
+            f"{_STORED}FROM messages WHERE cluster_id = ? ORDER BY id", (cluster_id,)
+        )
+    return [_stored(r) for r in rows.fetchall()]
+
+
+def complete(state: State, message: StoredMessage) -> bytes:
+    """A stored message's bytes with its attachments put back while the state keeps them; a
+    sent message whose attachments were dropped as it is."""
+    try:
+        return whole(state, {"id": message.id, "raw": message.raw})
+    except LookupError:
+        return message.raw
+
+
+def replace_bytes(state: State, message_id: int, raw: bytes) -> None:
+    """Replace a stored message by complete bytes of our own (redacted, pruned): it no longer
+    takes kept attachments, which `collect` drops once nothing needs them."""
+    state.db.execute("UPDATE messages SET raw = ? WHERE id = ?", (raw, message_id))
+    state.db.execute("DELETE FROM message_attachments WHERE message = ?", (message_id,))
+
+
+def replace_recipients(
+    state: State, message_id: int, recipients: list[str], subject: str | None = None
+) -> None:
+    """New recipients (and subject, when given) for a stored message: someone erased or
+    anonymised."""
+    state.db.execute(
+        "UPDATE messages SET recipients = ?, subject = coalesce(?, subject) WHERE id = ?",
+        (json.dumps(recipients), subject, message_id),
+    )
+
+
+def delete_message(state: State, message_id: int) -> None:
+    """A message not sent yet whose only recipient was erased: it is never sent."""
+    state.db.execute("DELETE FROM messages WHERE id = ?", (message_id,))

@@ -28,7 +28,7 @@ from email.parser import BytesHeaderParser
 from email.policy import default
 from pathlib import Path
 
-from cluster_sync import keys, text
+from cluster_sync import keys, mailqueue, text
 from cluster_sync.config import Config
 from cluster_sync.mailqueue import SAVED_REPLY
 from cluster_sync.render.email import KEY_HEADER
@@ -95,7 +95,7 @@ class Evidence:
 def gather(state: State, config: Config, rows: list[SourceRow]) -> Evidence:
     evidence = Evidence()
     evidence.ids.update(r.cluster_id for r in rows if r.cluster_id)
-    evidence.ids.update(state.message_cluster_ids())
+    evidence.ids.update(mailqueue.cluster_ids(state))
     _factsheets(config.path(config.output.directory) / "factsheets", evidence)
     if config.mail.backend == "outbox" and config.mail.outbox:
         folder = config.path(config.mail.outbox)
@@ -122,7 +122,7 @@ def _outbox(folder: Path, state: State, evidence: Evidence) -> None:
     name carries a token of the Message-ID; see mailers/outbox.py)."""
     if not folder.is_dir():
         return
-    known = {hashlib.sha256(m.encode()).hexdigest()[:8] for m in state.sent_message_ids()}
+    known = {hashlib.sha256(m.encode()).hexdigest()[:8] for m in mailqueue.sent_message_ids(state)}
     parser = BytesHeaderParser(policy=default)
     for path in folder.glob("*.eml"):
         evidence.ids.update(_ANY_ID.findall(path.stem))
@@ -164,9 +164,9 @@ def apply(state: State, evidence: Evidence) -> int:
         for cluster_id in evidence.ids:
             state.adopt_cluster_id(cluster_id)
         for d in evidence.delivered.values():
-            if not d.key.startswith(keys.RUN_SCOPED):
-                recovered += state.record_delivered(
-                    d.key, d.message_id, d.cluster_id, d.recipients, d.sent_at, _FOUND
+            if not keys.run_scoped(d.key):
+                recovered += mailqueue.record_delivered(
+                    state, d.key, d.message_id, d.cluster_id, d.recipients, d.sent_at, _FOUND
                 )
     return recovered
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,7 +31,15 @@ ERROR_LINE = (
 )
 
 
-Parts = dict[str, list[Any]]
+@dataclass
+class Parts:
+    """What the status lines of a whole sheet read, in one read each instead of two per row
+    (factsheet_parts)."""
+
+    #: the queued parts of every factsheet email, by dedupe key without its part number
+    emails: dict[str, list[Any]] = field(default_factory=dict)
+    #: (cluster, version) -> its files, for current versions with a format not made
+    files: dict[tuple[str, int], list[Any]] = field(default_factory=dict)
 
 
 def status_line(
@@ -61,7 +70,7 @@ def status_line(
         return text.one_line(line, STATUS_LIMIT), when
     line = _valid_line(state, stored, config, parts)
     files = (
-        parts.get(_files_key(stored.cluster_id, stored.version), [])
+        parts.files.get((stored.cluster_id, stored.version), [])
         if parts is not None
         else state.factsheet_files(stored.cluster_id, stored.version)
     )
@@ -70,22 +79,17 @@ def status_line(
 
 
 def factsheet_parts(state: State) -> Parts:
-    """The queued parts of every factsheet email, by dedupe key without its part number, and
-    the files of every current factsheet version with a format that could not be made (all a
-    status line says of its files), by _files_key: one read each instead of two per row."""
-    found: Parts = {}
+    """The queued parts of every factsheet email, and the files of every current factsheet
+    version with a format that could not be made (all a status line says of its files)."""
+    found = Parts()
     for row in outcomes_in_key_range(state, *keys.FACTSHEETS):
-        found.setdefault(keys.whole(row["dedupe_key"]), []).append(row)
+        found.emails.setdefault(keys.whole(row["dedupe_key"]), []).append(row)
     for cluster_id in state.clusters_missing_files():
         version = state.registration(cluster_id)
         if version is not None:
             files = state.factsheet_files(cluster_id, version.version)
-            found[_files_key(cluster_id, version.version)] = list(files.items())
+            found.files[(cluster_id, version.version)] = list(files.items())
     return found
-
-
-def _files_key(cluster_id: str, version: int) -> str:
-    return f"files:{cluster_id}:v{version}"  # never a message's key ("factsheet:...")
 
 
 def _valid_line(
@@ -98,7 +102,7 @@ def _valid_line(
         return f"Factsheet v{version} ready; email not sent yet."
     key = keys.factsheet(stored.cluster_id, version)
     parts = (
-        preloaded.get(key, [])
+        preloaded.emails.get(key, [])
         if preloaded is not None
         else _factsheet_email(state, stored.cluster_id, version)
     )

@@ -461,50 +461,6 @@ class State:
                 (int(parts[1]), int(parts[2])),
             )
 
-    def message_cluster_ids(self) -> set[str]:
-        rows = self.db.execute(
-            "SELECT DISTINCT cluster_id FROM messages WHERE cluster_id IS NOT NULL"
-        )
-        return {str(r[0]) for r in rows}
-
-    def sent_message_ids(self) -> set[str]:
-        rows = self.db.execute("SELECT message_id FROM messages WHERE state = 'sent'")
-        return {str(r[0]) for r in rows}
-
-    def record_delivered(
-        self,
-        dedupe_key: str,
-        message_id: str,
-        cluster_id: str | None,
-        recipients: list[str],
-        sent_at: str,
-        reply: str,
-    ) -> int:
-        """A message found delivered outside this database (the outbox folder, after the
-        database was lost or restored): never queued or sent again. Returns 1 when this
-        changed what the state knew."""
-        updated = self.db.execute(
-            "UPDATE messages SET state = 'sent', sent_at = coalesce(sent_at, ?), last_reply = ? "
-            "WHERE dedupe_key = ? AND state != 'sent'",
-            (sent_at, reply, dedupe_key),
-        ).rowcount
-        inserted = self.db.execute(
-            "INSERT OR IGNORE INTO messages (dedupe_key, message_id, kind, cluster_id, subject, "
-            "sender, recipients, raw, state, queued_at, sent_at, last_reply) "
-            "VALUES (?, ?, ?, ?, '', '', ?, x'', 'sent', ?, ?, ?)",
-            (
-                dedupe_key,
-                message_id,
-                dedupe_key.split(":")[0],
-                cluster_id,
-                json.dumps(recipients),
-                sent_at,
-                sent_at,
-                reply,
-            ),
-        ).rowcount
-        return int(updated + inserted > 0)
-
     def save_registration(self, reg: StoredRegistration) -> None:
         values = dict(reg.__dict__)
         values["data"] = json.dumps(reg.data, ensure_ascii=False) if reg.data else None

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cluster_sync import mailstore
 from cluster_sync.config import Config
 from cluster_sync.privacy import suppress
 from cluster_sync.privacy.forget import plan_erasure
@@ -56,15 +57,22 @@ def person_record(config: Config, state: State, address: str) -> dict[str, Any]:
         )
     messages = []
     for message_id in plan.messages_deleted + plan.messages_redacted:
-        row = state.db.execute(
-            "SELECT id, kind, cluster_id, subject, state, queued_at, sent_at, raw "
-            "FROM messages WHERE id = ?",
-            (message_id,),
-        ).fetchone()
-        to_them = key in {a.casefold() for a in addressees(bytes(row["raw"]))}
-        values = {k: v for k, v in dict(row).items() if k != "raw"}
-        values["role"] = "recipient" if to_them else "mentioned in the message"
-        messages.append(values)
+        message = mailstore.stored_message(state, message_id)
+        if message is None:
+            continue
+        to_them = key in {a.casefold() for a in addressees(message.raw)}
+        messages.append(
+            {
+                "id": message.id,
+                "kind": message.kind,
+                "cluster_id": message.cluster_id,
+                "subject": message.subject,
+                "state": message.state,
+                "queued_at": message.queued_at,
+                "sent_at": message.sent_at,
+                "role": "recipient" if to_them else "mentioned in the message",
+            }
+        )
     files = {
         "factsheets": _with_other_formats(
             state, plan.factsheets_rerendered + plan.factsheets_removed

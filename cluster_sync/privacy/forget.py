@@ -8,7 +8,7 @@ added to the suppression list so the next sync does not bring them back from the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from cluster_sync.errors import ClusterSyncError
 from cluster_sync.files import atomic_write, current_mode
 from cluster_sync.model import Registration
 from cluster_sync.privacy import suppress
-from cluster_sync.privacy.messages import addressees, complete, redact_message, store
+from cluster_sync.privacy.messages import addressees, redact_message
 from cluster_sync.privacy.outputs import drop_other_formats, rerender_factsheet
 from cluster_sync.privacy.published import plan_published, withdraw_published
 from cluster_sync.privacy.search import (
@@ -30,6 +30,7 @@ from cluster_sync.privacy.search import (
     redact_text,
 )
 from cluster_sync.publish.service import mark_withdrawn
+from cluster_sync.report.records import made_reports
 from cluster_sync.state import State, StoredRegistration, now_utc
 
 
@@ -155,19 +156,18 @@ def _plan_messages(state: State, plan: ErasurePlan) -> None:
     """Messages to or about them, attachments included; names only in their clusters' ones
     (elsewhere a name may be someone else's)."""
     key = plan.address.casefold()
-    rows = state.db.execute("SELECT id, cluster_id, state, recipients, raw FROM messages")
-    for row in rows.fetchall():
-        recipients = [str(r).casefold() for r in json.loads(row["recipients"])]
-        ours = row["cluster_id"] in plan.registrations
+    for message in mailstore.stored_messages(state):
+        recipients = [r.casefold() for r in message.recipients]
+        ours = message.cluster_id in plan.registrations
         if key not in recipients:
-            raw = complete(state, int(row["id"]), bytes(row["raw"]))
+            raw = mailstore.complete(state, message)
             if not mentions(message_text(raw), _needles(plan) if ours else [key]):
                 continue
         only_them = bool(recipients) and all(r == key for r in recipients)
-        if row["state"] != "sent" and only_them:
-            plan.messages_deleted.append(int(row["id"]))
+        if message.state != "sent" and only_them:
+            plan.messages_deleted.append(message.id)
         else:
-            plan.messages_redacted.append(int(row["id"]))
+            plan.messages_redacted.append(message.id)
 
 
 def _plan_files(
@@ -190,8 +190,7 @@ def _plan_files(
             plan.factsheets_rerendered.append(path)
         else:
             plan.factsheets_removed.append(path)
-    for row in state.db.execute("SELECT path FROM reports"):
-        docx = Path(row["path"])
+    for _, docx in made_reports(state):
         seen |= {docx, docx.with_suffix(".md")}
         if file_mentions(docx, named) or file_mentions(docx.with_suffix(".md"), named):
             plan.reports_rerendered.append(docx)
@@ -281,15 +280,15 @@ def _erase_registrations(state: State, plan: ErasurePlan, needles: list[str]) ->
                 content_hash = Registration.from_data(cleaned).content_hash()
             data = json.loads(redact_text(json.dumps(cleaned, ensure_ascii=False), needles))
         submitter = None if reg.submitter and reg.submitter.casefold() == key else reg.submitter
-        values = dict(reg.__dict__)
-        values.update(
+        erased = replace(
+            reg,
             data=data,
             content_hash=content_hash,
             submitter=submitter,
             title=redact_text(reg.title, needles),
             problems=[redact_text(p, needles) for p in reg.problems],
         )
-        state.save_registration(StoredRegistration(**values))
+        state.save_registration(erased)
 
 
 def _erase_old_answers(state: State, plan: ErasurePlan, needles: list[str]) -> None:
@@ -312,13 +311,13 @@ def _erase_old_answers(state: State, plan: ErasurePlan, needles: list[str]) -> N
 def _erase_messages(state: State, plan: ErasurePlan, needles: list[str]) -> None:
     key = plan.address.casefold()
     for message_id in plan.messages_deleted:
-        state.db.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+        mailstore.delete_message(state, message_id)
     for message_id in plan.messages_redacted:
-        row = state.db.execute(
-            "SELECT state, recipients, raw, subject FROM messages WHERE id = ?", (message_id,)
-        ).fetchone()
-        sent = row["state"] == "sent"
-        people = [str(r) for r in json.loads(row["recipients"])]
+        message = mailstore.stored_message(state, message_id)
+        if message is None:
+            continue
+        sent = message.state == "sent"
+        people = message.recipients
         # a sent message keeps its recipients count for the audit trail; one still to be
         # delivered simply loses this recipient
         people = (
@@ -326,11 +325,11 @@ def _erase_messages(state: State, plan: ErasurePlan, needles: list[str]) -> None
             if sent
             else [p for p in people if p.casefold() != key]
         )
-        whole = complete(state, message_id, bytes(row["raw"]))
-        store(state, message_id, redact_message(whole, plan.address, needles, keep_body=not sent))
-        state.db.execute(
-            "UPDATE messages SET recipients = ?, subject = ? WHERE id = ?",
-            (json.dumps(people), redact_text(row["subject"], needles), message_id),
+        whole = mailstore.complete(state, message)
+        redacted = redact_message(whole, plan.address, needles, keep_body=not sent)
+        mailstore.replace_bytes(state, message_id, redacted)
+        mailstore.replace_recipients(
+            state, message_id, people, redact_text(message.subject, needles)
         )
 
 
@@ -381,11 +380,8 @@ def _erase_files(
 
 
 def _rerender_reports(config: Config, state: State, plan: ErasurePlan, today: date) -> None:
-    from cluster_sync.report.gather import Period
     from cluster_sync.report.service import make_report
 
+    periods = {docx: period for period, docx in made_reports(state)}
     for docx in plan.reports_rerendered:
-        row = state.db.execute("SELECT period FROM reports WHERE path = ?", (str(docx),)).fetchone()
-        start, _, end = str(row["period"]).partition(":")
-        period = Period(date.fromisoformat(start), date.fromisoformat(end))
-        make_report(config, state, period, today, out=docx)
+        make_report(config, state, periods[docx], today, out=docx)

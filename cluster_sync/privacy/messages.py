@@ -8,7 +8,6 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, getaddresses
 
-from cluster_sync import mailstore
 from cluster_sync.privacy.search import (
     REMOVED,
     document_text,
@@ -16,28 +15,11 @@ from cluster_sync.privacy.search import (
     parse_message,
     redact_text,
 )
-from cluster_sync.state import State
 
 #: a response's own edit link (the "Edit link" column): it opens answers that name the person
 _EDIT_LINK = re.compile(r"https://docs\.google\.com/forms/[^\s\"'<>]*edit2=[^\s\"'<>]*")
 
 KEPT_HEADERS = ("From", "Reply-To", "Date", "Message-ID", "Subject", "In-Reply-To", "References")
-
-
-def complete(state: State, message_id: int, raw: bytes) -> bytes:
-    """A stored message's bytes with its attachments put back while the state keeps them
-    (cluster_sync/mailstore.py); a sent message whose attachments were dropped as it is."""
-    try:
-        return mailstore.whole(state, {"id": message_id, "raw": raw})
-    except LookupError:
-        return raw
-
-
-def store(state: State, message_id: int, raw: bytes) -> None:
-    """Replace a stored message by complete bytes of our own (redacted, pruned): it no longer
-    takes kept attachments, which `mailstore.collect` drops once nothing needs them."""
-    state.db.execute("UPDATE messages SET raw = ? WHERE id = ?", (raw, message_id))
-    state.db.execute("DELETE FROM message_attachments WHERE message = ?", (message_id,))
 
 
 def addressees(raw: bytes) -> list[str]:

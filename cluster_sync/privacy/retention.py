@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import calendar
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cluster_sync import mailstore
+from cluster_sync import mailqueue, mailstore
 from cluster_sync.config import Config
-from cluster_sync.privacy.messages import pruned_message, store
+from cluster_sync.privacy.messages import pruned_message
 from cluster_sync.privacy.search import REMOVED
 from cluster_sync.privacy.suppress import scrub_addresses
 from cluster_sync.publish.service import mark_withdrawn
-from cluster_sync.state import State, StoredRegistration
+from cluster_sync.state import State
 
 
 @dataclass
@@ -70,14 +70,8 @@ def plan_retention(config: Config, state: State, now: datetime) -> RetentionPlan
     plan = RetentionPlan()
     if rules.sent_body_days is not None:
         cutoff = now - timedelta(days=rules.sent_body_days)
-        plan.bodies = [
-            int(r[0])
-            for r in state.db.execute(
-                "SELECT id FROM messages WHERE state = 'sent' AND sent_at < ? "
-                "AND id NOT IN (SELECT message_id FROM pruned_messages) ORDER BY id",
-                (_iso(cutoff),),
-            )
-        ]
+        pruned = {int(r[0]) for r in state.db.execute("SELECT message_id FROM pruned_messages")}
+        plan.bodies = [m for m in mailqueue.sent_before(state, _iso(cutoff)) if m not in pruned]
     if rules.anonymise_after_months is not None:
         today = now.astimezone(config.zone).date()
         # only the end dates are read (not every registration's answers): a nightly run
@@ -142,10 +136,9 @@ def apply_retention(config: Config, state: State, plan: RetentionPlan, now: date
     state.db.execute("PRAGMA secure_delete = ON")
     with state.transaction():
         for message_id in plan.bodies:
-            (raw,) = state.db.execute(
-                "SELECT raw FROM messages WHERE id = ?", (message_id,)
-            ).fetchone()
-            store(state, message_id, pruned_message(bytes(raw)))
+            message = mailstore.stored_message(state, message_id)
+            if message is not None:
+                mailstore.replace_bytes(state, message_id, pruned_message(message.raw))
             state.db.execute(
                 "INSERT OR IGNORE INTO pruned_messages (message_id, at) VALUES (?, ?)",
                 (message_id, stamp),
@@ -188,22 +181,16 @@ def _anonymise(state: State, cluster_id: str, stamp: str) -> None:
     reg = state.registration(cluster_id)
     if reg is None:
         return
-    values = dict(reg.__dict__)
-    values.update(
+    anonymous = replace(
+        reg,
         data=anonymised_data(reg.data) if reg.data else None,
         submitter=None,
         problems=scrub_addresses(reg.problems, _everyone),
     )
-    state.save_registration(StoredRegistration(**values))
-    for row in state.db.execute(
-        "SELECT id, recipients, raw FROM messages WHERE cluster_id = ?", (cluster_id,)
-    ).fetchall():
-        count = len(json.loads(row["recipients"]))
-        store(state, row["id"], _anonymous_message(bytes(row["raw"])))
-        state.db.execute(
-            "UPDATE messages SET recipients = ? WHERE id = ?",
-            (json.dumps([REMOVED] * count), row["id"]),
-        )
+    state.save_registration(anonymous)
+    for message in mailstore.stored_messages(state, cluster_id):
+        mailstore.replace_bytes(state, message.id, _anonymous_message(message.raw))
+        mailstore.replace_recipients(state, message.id, [REMOVED] * len(message.recipients))
     for version, data in state.db.execute(
         "SELECT version, data FROM version_data WHERE cluster_id = ?", (cluster_id,)
     ).fetchall():

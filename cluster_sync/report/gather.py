@@ -34,6 +34,12 @@ class Period:
         """`2026-01-01:2026-11-30`: names the period in the reports table and the dedupe key."""
         return f"{self.start.isoformat()}:{self.end.isoformat()}"
 
+    @classmethod
+    def from_key(cls, key: str) -> Period:
+        """The period `key` names (what `Period.key` wrote)."""
+        start, _, end = key.partition(":")
+        return cls(date.fromisoformat(start), date.fromisoformat(end))
+
     def contains(self, day: date | None) -> bool:
         return day is not None and self.start <= day <= self.end
 

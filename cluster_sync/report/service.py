@@ -20,13 +20,13 @@ from cluster_sync.config import Config
 from cluster_sync.mailqueue import enqueue, message_id_header
 from cluster_sync.outputs import Made, attachments, make_outputs
 from cluster_sync.render.email import Composer
-from cluster_sync.report import charts
+from cluster_sync.report import charts, records
 from cluster_sync.report.context import Horizons, build_context, short_date
 from cluster_sync.report.document import draft_of, render_report_docx, write_markdown
 from cluster_sync.report.figures import compute
 from cluster_sync.report.gather import Gathered, Period, gather, previous_month
 from cluster_sync.report.markdown import render_markdown
-from cluster_sync.state import State, now_utc
+from cluster_sync.state import State
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,8 @@ def _draw(gathered: Gathered, figures_rows: Any, out: Path) -> dict[str, Path]:
 
 
 def _previous_draft(state: State, period: Period, out: Path) -> int:
-    row = state.db.execute("SELECT path FROM reports WHERE period = ?", (period.key,)).fetchone()
-    recorded = draft_of(Path(row[0])) if row else 0
+    path = records.recorded_path(state, period)
+    recorded = draft_of(path) if path else 0
     return max(recorded, draft_of(out))
 
 
@@ -119,22 +119,13 @@ def make_report(
     markdown = out.with_suffix(".md")
     write_markdown(markdown, render_markdown(context, {k: p.name for k, p in drawn.items()}))
     files = make_outputs(config, [out], fresh=[out])[out] if convert else {}
-    state.db.execute(
-        "INSERT INTO reports (period, path, created_at) VALUES (?, ?, ?) "
-        "ON CONFLICT (period) DO UPDATE SET path = excluded.path, created_at = excluded.created_at",
-        (period.key, str(out), now_utc()),
-    )
+    records.record_made(state, period, out)
     return Report(period, out, markdown, drawn, draft, str(context["summary"]), context, files)
 
 
 def sent_message(state: State, period: Period) -> str | None:
     """The Message-ID the period's report went out with, if it was queued already."""
-    row = state.db.execute(
-        "SELECT sent_message FROM reports WHERE period = ?", (period.key,)
-    ).fetchone()
-    if row and row[0]:
-        return str(row[0])
-    return message_id_header(state, dedupe_key(period))
+    return records.sent_message(state, period) or message_id_header(state, dedupe_key(period))
 
 
 def report_composer(config: Config) -> Composer:
@@ -198,13 +189,10 @@ def _queue_report(
         attachments=attachments(config, report.docx, report.files),
         now=now,
     )
-    with state.transaction() as db:
+    with state.transaction():
         queued = [m for m in messages if enqueue(state, m, None, now)]
         if queued:
-            db.execute(
-                "UPDATE reports SET sent_message = ? WHERE period = ?",
-                (str(queued[0].message["Message-ID"]), report.period.key),
-            )
+            records.record_sent(state, report.period, str(queued[0].message["Message-ID"]))
     return bool(queued)
 
 
