@@ -23,9 +23,10 @@ from typing import Any
 
 import openpyxl
 
-from cluster_sync.config import FileSourceConfig, FormConfig
+from cluster_sync.config import FormConfig
 from cluster_sync.sources.base import RowStatus
 from cluster_sync.sources.file import FileSource
+from cluster_sync.sources.file_settings import FileSourceConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -23,10 +23,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from cluster_sync.config import FileSourceConfig, FormConfig  # noqa: E402
+from cluster_sync.config import FormConfig  # noqa: E402
 from cluster_sync.outputs.libreoffice import LibreOffice  # noqa: E402
 from cluster_sync.render.factsheet import factsheet_context, render_docx  # noqa: E402
 from cluster_sync.sources.file import FileSource  # noqa: E402
+from cluster_sync.sources.file_settings import FileSourceConfig  # noqa: E402
 from cluster_sync.validate import validate_row  # noqa: E402
 
 

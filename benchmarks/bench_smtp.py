@@ -35,8 +35,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 from smtp_server import PASSWORD, SENDER, USER, Recorder, Tls, outgoing, smtp_server  # noqa: E402
 
 from cluster_sync import mailqueue  # noqa: E402
-from cluster_sync.config import LimitsConfig, SmtpConfig  # noqa: E402
+from cluster_sync.config import LimitsConfig  # noqa: E402
 from cluster_sync.mailers.smtp import SmtpMailer  # noqa: E402
+from cluster_sync.mailers.smtp_settings import SmtpConfig  # noqa: E402
 from cluster_sync.state import State  # noqa: E402
 
 PASSWORD_ENV = "BENCH_SMTP_PASSWORD"

@@ -173,9 +173,11 @@ def _output(config: Config) -> str:
 
 def _mail(config: Config) -> str:
     from cluster_sync.mailers import PermanentFailure, open_mailer
+    from cluster_sync.mailers.outbox_settings import outbox_folder
 
-    if config.mail.backend == "outbox" and config.mail.outbox:
-        writable(config.path(config.mail.outbox), "the outbox folder")
+    folder = outbox_folder(config)
+    if config.mail.backend == "outbox" and folder:
+        writable(folder, "the outbox folder")
     mailer = open_mailer(config)
     try:
         mailer.check_settings()  # settings, secrets, the CA bundle: nothing is connected

@@ -1,5 +1,10 @@
 """The one TOML configuration file, validated up front: every problem is listed with its key,
-its value and what is allowed. Secrets never live here: the file names environment variables."""
+its value and what is allowed. Secrets never live here: the file names environment variables.
+
+This module holds the general sections. A backend's settings (a source's [source], a mail
+backend's mail.NAME, a publishing target's [publish.NAME]) are validated by the model the
+backend registers in plugins.py, which lives beside the backend and is imported only when the
+file names that backend's table."""
 
 from __future__ import annotations
 
@@ -8,61 +13,25 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from cluster_sync import form, plugins
 from cluster_sync.errors import ConfigError
-from cluster_sync.net import is_loopback
+from cluster_sync.settings import Settings, SourceSettings, check_addresses, octal_mode
+
+#: a general section of the file (the backends' models subclass Settings too)
+_Section = Settings
 
 DEFAULT_PATH = Path("config/cluster-sync.toml")
-
-
-class _Section(BaseModel):
-    # A misspelt key is a problem to report, not a setting to ignore silently.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-#: the base of a backend's own settings model (a misspelt key is reported, values are frozen)
-Settings = _Section
-
-
-class SourceSettings(_Section):
-    """What every source's settings have; a source's own model adds the rest. The model of
-    `source.type` is the one registered with it in `plugins.SOURCES`."""
-
-    type: str
-    #: write Cluster ID / Sync status / Last synced into the source
-    write_back: bool
-
-
-class FileSourceConfig(SourceSettings):
-    type: Literal["file"] = "file"
-    path: Path
-    #: also write Cluster ID / Sync status / Last synced into the export (a working copy)
-    write_back: bool = False
-    #: sheet (tab) name inside an .xlsx workbook; default: the first one
-    worksheet: str | None = None
-
-
-class GoogleSourceConfig(SourceSettings):
-    type: Literal["google"]
-    spreadsheet: str = Field(description="the key, or the full URL of the sheet")
-    worksheet: str = "Form responses 1"
-    #: service-account key file or authorised-user file; default GOOGLE_APPLICATION_CREDENTIALS
-    credentials_file: Path | None = None
-    #: "none": send no real credentials; only for a local test server set in api_base_url
-    credentials: Literal["service_account", "authorized_user", "none"] = "service_account"
-    write_back: bool = True
-    #: advanced: the Sheets API base URL (a proxy, another universe, or a local fake)
-    api_base_url: str = "https://sheets.googleapis.com"
-    retries: Annotated[int, Field(ge=0, le=10)] = 5
-    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
-
-    @field_validator("api_base_url")
-    @classmethod
-    def _secure_url(cls, value: str) -> str:
-        return _api_address(value, "https://sheets.googleapis.com")
 
 
 class FormConfig(_Section):
@@ -166,22 +135,6 @@ class OutputConfig(_Section):
         return value
 
 
-class SmtpConfig(_Section):
-    host: str
-    port: Annotated[int, Field(ge=1, le=65535)] = 587
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    username: str | None = None
-    #: name of the environment variable that holds the password (never the password itself)
-    password_env: str | None = None
-    auth: Literal["password", "xoauth2", "none"] = "password"
-    #: for xoauth2: service-account or authorised-user file; default GOOGLE_APPLICATION_CREDENTIALS
-    oauth_credentials_file: Path | None = None
-    #: CA bundle to trust instead of the system's (a private relay, or tests)
-    ca_file: Path | None = None
-    verify_certificate: bool = True
-    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
-
-
 class LimitsConfig(_Section):
     per_minute: Annotated[int, Field(ge=1)] = 60
     per_day: Annotated[int, Field(ge=1)] = 2000
@@ -198,8 +151,6 @@ class MailConfig(_Section):
     reply_to: str
     secretariat: list[str] = Field(min_length=1)
     message_id_domain: str = "cluster-sync.invalid"
-    outbox: Path | None = None
-    smtp: SmtpConfig | None = None
     limits: LimitsConfig = LimitsConfig()
     digest: bool = True
     #: who gets the factsheet: the contact only, or the contact and every participant
@@ -212,7 +163,7 @@ class MailConfig(_Section):
     language: str = "en"
     #: Cluster ID -> language, set by the secretariat; it wins over the form's answer
     cluster_languages: dict[str, str] = Field(default_factory=dict)
-    #: the [mail.NAME] tables of registered backends this model does not declare, each
+    #: the mail.NAME settings of registered backends (mail.outbox, [mail.smtp], ...), each
     #: validated by the settings model registered with the backend
     others: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
@@ -230,6 +181,10 @@ class MailConfig(_Section):
         """The settings of a backend: mail.NAME, validated by the backend's own model."""
         return _settings_of(self, backend)
 
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _with_backends(self, handler)
+
     @field_validator("attach")
     @classmethod
     def _attach(cls, value: list[str]) -> list[str]:
@@ -238,22 +193,21 @@ class MailConfig(_Section):
     @field_validator("sender", "reply_to")
     @classmethod
     def _one_address(cls, value: str) -> str:
-        _check_addresses([value], single=True)
+        check_addresses([value], single=True)
         return value
 
     @field_validator("secretariat")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
-        _check_addresses(value, single=True)
+        check_addresses(value, single=True)
         return value
 
     @model_validator(mode="after")
     def _backend_settings(self) -> MailConfig:
         if self.settings_of(self.backend) is None:
-            needs = "mail.outbox (a folder)" if self.backend == "outbox" else None
-            raise ValueError(
-                f"mail.backend = '{self.backend}' needs {needs or f'a [mail.{self.backend}] table'}"
-            )
+            model = plugins.settings_model(plugins.MAILERS, self.backend)
+            needs = getattr(model, "needed_as", f"a [mail.{self.backend}] table")
+            raise ValueError(f"mail.backend = '{self.backend}' needs {needs}")
         return self
 
 
@@ -299,22 +253,20 @@ def _validated(model: type[BaseModel], value: Any, where: tuple[str, ...]) -> Ba
         ) from None
 
 
+def _with_backends(section: BaseModel, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    """A section's dump with its backends' settings under their own names, as in the file:
+    the settings digest (unchanged.py) covers them like every other setting."""
+    dumped: dict[str, Any] = handler(section)
+    for name, settings in getattr(section, "others", {}).items():
+        dumped[name] = (
+            settings.model_dump(mode="json") if isinstance(settings, BaseModel) else settings
+        )
+    return dumped
+
+
 def _settings_of(section: BaseModel, backend: str) -> Any:
-    if backend in type(section).model_fields:
-        return getattr(section, backend)
+    # every backend's settings are in `others`: no section declares one (a test checks)
     return getattr(section, "others", {}).get(backend)
-
-
-def _check_addresses(values: list[str], single: bool) -> None:
-    from cluster_sync.validate import parse_addresses
-
-    for value in values:
-        found = parse_addresses(value)
-        errors = [error for _, error in found if error]
-        if errors:
-            raise ValueError(errors[0].rstrip("."))
-        if single and len(found) > 1:
-            raise ValueError("give one address per entry")
 
 
 class ApprovalConfig(_Section):
@@ -373,132 +325,13 @@ class ReportScheduleConfig(_Section):
     monthly_on_day: Annotated[int, Field(ge=1, le=28)] | None = None
 
 
-def _api_address(value: str, example: str) -> str:
-    """An http(s) API address; plain http only on this machine (a token would travel in clear)."""
-    from urllib.parse import urlsplit
-
-    url = urlsplit(value)
-    if url.scheme not in ("https", "http") or not url.hostname:
-        raise ValueError(f"is not an http(s) address such as {example}")
-    if url.scheme == "http" and not is_loopback(url.hostname):
-        raise ValueError("must use https; plain http is only for a server on this machine")
-    return value.rstrip("/")
-
-
-class DrivePublishConfig(_Section):
-    #: the folder's address in the browser (…/drive/folders/ID), or its ID; may be in a shared drive
-    folder: str
-    #: service_account: a key file (needs a shared drive, see docs/publishing.md);
-    #: authorized_user: OAuth as a person, whose storage holds the files;
-    #: "none": no real credentials, only for a local test server set in api_base_url
-    credentials: Literal["service_account", "authorized_user", "none"] = "service_account"
-    #: default: source.credentials_file when the source is a Google Sheet, else
-    #: GOOGLE_APPLICATION_CREDENTIALS
-    credentials_file: Path | None = None
-    #: everyone signed in with an account of this domain may open the files by their link
-    share_with_domain: str | None = None
-    #: these people may open the files (they are not emailed by Google about it)
-    share_with: list[str] = Field(default_factory=list)
-    #: advanced: the Drive API address (a proxy or a local fake)
-    api_base_url: str = "https://www.googleapis.com"
-    retries: Annotated[int, Field(ge=0, le=10)] = 5
-    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 120.0
-
-    @field_validator("api_base_url")
-    @classmethod
-    def _secure_url(cls, value: str) -> str:
-        return _api_address(value, "https://www.googleapis.com")
-
-    @field_validator("folder")
-    @classmethod
-    def _folder_id(cls, value: str) -> str:
-        import re
-
-        # …/drive/folders/ID, …/drive/u/0/folders/ID?usp=sharing, or the ID itself
-        found = re.search(r"/folders/([A-Za-z0-9_-]+)", value) or re.fullmatch(
-            r"\s*([A-Za-z0-9_-]{10,})\s*", value
-        )
-        if not found:
-            raise ValueError(
-                "is neither a Drive folder's address (https://drive.google.com/drive/folders/…) "
-                "nor its ID"
-            )
-        return found[1]
-
-    @field_validator("share_with_domain")
-    @classmethod
-    def _domain(cls, value: str | None) -> str | None:
-        import re
-
-        if value is not None and not re.fullmatch(r"(?i)[a-z0-9-]+(\.[a-z0-9-]+)+", value):
-            raise ValueError("is not a domain name such as example.org")
-        return value
-
-    @field_validator("share_with")
-    @classmethod
-    def _people(cls, value: list[str]) -> list[str]:
-        _check_addresses(value, single=True)
-        return value
-
-
-def _file_mode(value: str, allowed: int, example: str, rule: str) -> str:
-    """An octal file mode that lets the owner read and write and sets no bit outside
-    `allowed`; else a ValueError saying `rule`."""
-    try:
-        mode = int(value, 8)
-    except ValueError:
-        raise ValueError(f"is not an octal mode such as {example}") from None
-    if mode & ~allowed or mode & 0o600 != 0o600:
-        raise ValueError(rule)
-    return value
-
-
-class FolderPublishConfig(_Section):
-    #: the folder a web server serves; files are named CL-2025-007.docx, replaced on a new version
-    path: Path
-    #: the address at which that folder is served, e.g. https://www.example.org/factsheets/
-    base_url: str
-    #: mode of the files put there: the web server must read them, through the folder's group
-    #: by default (docs/privacy.md); "0644" when it shares no group with this account
-    file_mode: str = "0640"
-
-    @field_validator("file_mode")
-    @classmethod
-    def _mode(cls, value: str) -> str:
-        return _file_mode(
-            value,
-            0o664,
-            '"0640"',
-            "must let the owner read and write, never execute, never let others write: "
-            'use "0600", "0640", "0660" or "0644"',
-        )
-
-    @property
-    def mode(self) -> int:
-        return int(self.file_mode, 8)
-
-    @field_validator("base_url")
-    @classmethod
-    def _web_address(cls, value: str) -> str:
-        from urllib.parse import quote, urlsplit, urlunsplit
-
-        url = urlsplit(value.strip())
-        if url.scheme not in ("https", "http") or not url.hostname or url.query or url.fragment:
-            raise ValueError("is not a web address such as https://www.example.org/factsheets/")
-        # "fact sheets/" is served as fact%20sheets/: a link never holds a space or a quote
-        path = quote(url.path, safe="/-._~!$&()*+,;=:@%")
-        return urlunsplit((url.scheme, url.netloc, path.rstrip("/") + "/", "", ""))
-
-
 class PublishConfig(_Section):
     #: where new factsheet versions go, with their link written into the sheet's Factsheet
     #: column: a name in plugins.TARGETS, whose settings are [publish.NAME]
     target: str
     #: false: the factsheet email carries the link instead of the file (when the link is known)
     attach: bool = True
-    drive: DrivePublishConfig | None = None
-    folder: FolderPublishConfig | None = None
-    #: the [publish.NAME] tables of registered targets this model does not declare
+    #: the [publish.NAME] tables of registered targets, each validated by the target's model
     others: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
     @model_validator(mode="before")
@@ -514,6 +347,10 @@ class PublishConfig(_Section):
     def settings_of(self, target: str) -> Any:
         """The settings of a target: [publish.NAME], validated by the target's own model."""
         return _settings_of(self, target)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _with_backends(self, handler)
 
     @model_validator(mode="after")
     def _target_settings(self) -> PublishConfig:
@@ -540,7 +377,7 @@ class PrivacyConfig(_Section):
     @field_validator("file_mode")
     @classmethod
     def _mode(cls, value: str) -> str:
-        return _file_mode(
+        return octal_mode(
             value,
             0o660,
             '"0600" or "0640"',

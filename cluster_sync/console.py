@@ -13,7 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TextIO, TypeVar, cast
 
 import click
 
@@ -51,8 +51,6 @@ def handle_errors(func: F) -> F:
         except KeyboardInterrupt:
             click.echo("Interrupted; nothing is lost: the next run continues.", err=True)
             sys.exit(130)
-        except BrokenPipeError:
-            _output_closed()
         except sqlite3.OperationalError as exc:
             if not any(words in str(exc) for words in SQLITE_OPERATOR_ERRORS):
                 raise_unexpected(exc, verbose)
@@ -117,14 +115,53 @@ def raise_unexpected(exc: Exception, verbose: bool) -> NoReturn:
     sys.exit(1)
 
 
-def _output_closed() -> NoReturn:
-    """The reader of our output went away (`cluster-sync status | head -1`): it had what it
-    wanted, so stop quietly, without a word on the terminal and without Python's own complaint
-    when it flushes stdout at exit. The log keeps a line; the exit code stays 2 for scripts."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    log.info("the output was closed by the command reading it (such as `| head`); stopped")
-    sys.exit(2)
+class _ReaderMayLeave:
+    """sys.stdout or sys.stderr whose reader may go away (`cluster-sync status | head -1`).
+
+    When it does, only the printing stops: the stream is pointed at os.devnull (Python's own
+    advice for SIGPIPE, so that nothing complains when it is flushed at exit) and every later
+    line is dropped, while the command goes on with its work. A `sync` whose output is closed
+    still delivers and writes its statuses back, and its exit code says what it did. (git and
+    coreutils die of SIGPIPE instead, exit 141: that would leave a sync half done.)"""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.reader_gone = False
+
+    def write(self, text: str) -> int:
+        if not self.reader_gone:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._left()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._left()
+
+    def _left(self) -> None:
+        self.reader_gone = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self._stream.fileno())
+        finally:
+            os.close(devnull)
+        log.info("the reader of the output went away (such as `| head`); the command carried on")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def let_readers_leave() -> None:
+    """Guard stdout and stderr against a reader that goes away (see _ReaderMayLeave)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, _ReaderMayLeave):
+            setattr(sys, name, cast(TextIO, _ReaderMayLeave(stream)))
 
 
 def say(ctx: click.Context, message: str = "", **style: Any) -> None:

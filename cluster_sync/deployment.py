@@ -108,14 +108,18 @@ def init(folder: Path) -> list[Path]:
     return [p.destination for p in planned]
 
 
+def filled(text: str, values: dict[str, str]) -> str:
+    """A schedule file with this machine's @DIR@, @CLUSTER_SYNC@ and @USER@ written in."""
+    for token, value in values.items():
+        text = text.replace(token, value)
+    return text
+
+
 def _write(item: Planned, values: dict[str, str]) -> None:
     item.destination.parent.mkdir(parents=True, exist_ok=True)
     data = item.source.read_bytes()
     if item.fill:
-        text = data.decode("utf-8")
-        for token, value in values.items():
-            text = text.replace(token, value)
-        data = text.encode("utf-8")
+        data = filled(data.decode("utf-8"), values).encode("utf-8")
     # O_EXCL: never over a file that appeared since the plan was checked; the secrets file
     # is private from its first byte
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL

@@ -13,8 +13,7 @@ from datetime import datetime
 
 from cluster_sync import keys, mailqueue
 from cluster_sync.addresses import secretariat
-from cluster_sync.config import Config, FileSourceConfig, GoogleSourceConfig
-from cluster_sync.errors import ClusterSyncError
+from cluster_sync.config import Config
 from cluster_sync.mailers.base import Envelope
 from cluster_sync.mailqueue import (
     DeliveryReport,
@@ -133,20 +132,9 @@ def interrupted_runs(state: State, run_id: int, now: datetime, config: Config) -
 
 
 def sheet_link(config: Config) -> str:
-    """Where the secretariat opens the sheet: its address, or the export's path."""
-    source = config.source
-    if isinstance(source, GoogleSourceConfig):
-        from cluster_sync.sources.google import spreadsheet_key
-
-        try:
-            return (
-                f"https://docs.google.com/spreadsheets/d/{spreadsheet_key(source.spreadsheet)}/edit"
-            )
-        except ClusterSyncError:
-            return ""
-    if isinstance(source, FileSourceConfig):
-        return str(config.path(source.path))
-    return ""  # a source registered later has no link to give here
+    """Where the secretariat opens the sheet: its address, or the export's path (each
+    source's settings know their own)."""
+    return config.source.link(config.path)
 
 
 def merged(first: DeliveryReport, then: DeliveryReport) -> DeliveryReport:

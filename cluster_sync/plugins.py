@@ -22,32 +22,47 @@ class Backend:
     settings: str | None = None
 
 
-# A new backend is one module and one line below. Each class has `from_config(config)`; the
-# settings model (a subclass of config.Settings, or of config.SourceSettings for a source) may
-# live in the backend's own module. A source's settings are its [source] table, keyed by
-# `type`; a mailer's are mail.NAME; a publishing target's are [publish.NAME].
+# A new backend is one module and one line below. Each class has `from_config(config)`; its
+# settings model (a subclass of settings.Settings, or of settings.SourceSettings for a source)
+# lives beside it: in the backend's own module when that module imports its heavy libraries
+# only inside functions, else in NAME_settings.py next to it, so that reading a configuration
+# loads only the settings it names. config.py defines none of them (a test checks). A source's
+# settings are its [source] table, keyed by `type`; a mailer's are mail.NAME; a publishing
+# target's are [publish.NAME].
 
 #: source.type -> source (sources.Source)
 SOURCES: dict[str, Backend] = {
-    "file": Backend("cluster_sync.sources.file:FileSource", "cluster_sync.config:FileSourceConfig"),
+    "file": Backend(
+        "cluster_sync.sources.file:FileSource",
+        "cluster_sync.sources.file_settings:FileSourceConfig",
+    ),
     "google": Backend(
-        "cluster_sync.sources.google:GoogleSource", "cluster_sync.config:GoogleSourceConfig"
+        "cluster_sync.sources.google:GoogleSource",
+        "cluster_sync.sources.google_settings:GoogleSourceConfig",
     ),
 }
 
-#: mail.backend -> mail backend (mailers.Mailer); the outbox's setting is the folder mail.outbox
+#: mail.backend -> mail backend (mailers.Mailer); the outbox's setting is one value, the
+#: folder mail.outbox, the others' are a [mail.NAME] table
 MAILERS: dict[str, Backend] = {
-    "outbox": Backend("cluster_sync.mailers.outbox:OutboxMailer"),
-    "smtp": Backend("cluster_sync.mailers.smtp:SmtpMailer", "cluster_sync.config:SmtpConfig"),
+    "outbox": Backend(
+        "cluster_sync.mailers.outbox:OutboxMailer",
+        "cluster_sync.mailers.outbox_settings:OutboxConfig",
+    ),
+    "smtp": Backend(
+        "cluster_sync.mailers.smtp:SmtpMailer", "cluster_sync.mailers.smtp_settings:SmtpConfig"
+    ),
 }
 
 #: [publish] target -> publishing target (publish.Target)
 TARGETS: dict[str, Backend] = {
     "drive": Backend(
-        "cluster_sync.publish.drive:DriveTarget", "cluster_sync.config:DrivePublishConfig"
+        "cluster_sync.publish.drive:DriveTarget",
+        "cluster_sync.publish.drive_settings:DrivePublishConfig",
     ),
     "folder": Backend(
-        "cluster_sync.publish.webfolder:FolderTarget", "cluster_sync.config:FolderPublishConfig"
+        "cluster_sync.publish.webfolder:FolderTarget",
+        "cluster_sync.publish.webfolder_settings:FolderPublishConfig",
     ),
 }
 

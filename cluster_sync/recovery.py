@@ -30,6 +30,7 @@ from pathlib import Path
 
 from cluster_sync import keys, mailqueue, text
 from cluster_sync.config import Config
+from cluster_sync.mailers.outbox_settings import outbox_folder
 from cluster_sync.mailqueue import SAVED_REPLY
 from cluster_sync.render.email import KEY_HEADER
 from cluster_sync.sources.base import SourceRow
@@ -97,8 +98,8 @@ def gather(state: State, config: Config, rows: list[SourceRow]) -> Evidence:
     evidence.ids.update(r.cluster_id for r in rows if r.cluster_id)
     evidence.ids.update(mailqueue.cluster_ids(state))
     _factsheets(config.path(config.output.directory) / "factsheets", evidence)
-    if config.mail.backend == "outbox" and config.mail.outbox:
-        folder = config.path(config.mail.outbox)
+    folder = outbox_folder(config)
+    if config.mail.backend == "outbox" and folder:
         # An empty folder (its files moved away) tells nothing: taken as with SMTP.
         evidence.outbox = folder.is_dir() and any(folder.glob("*.eml"))
         _outbox(folder, state, evidence)

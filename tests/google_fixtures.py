@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster_sync import form
-from cluster_sync.config import GoogleSourceConfig
+from cluster_sync.sources.google_settings import GoogleSourceConfig
 from cluster_sync.testing.fake_sheets import FakeSheets
 from cluster_sync.testing.sheet_model import Sheet, format_value
 

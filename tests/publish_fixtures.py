@@ -16,6 +16,7 @@ from google_fixtures import HEADERS, Sleeps, answer_row
 from cluster_sync.config import Config
 from cluster_sync.engine import Sync
 from cluster_sync.mailers import open_mailer
+from cluster_sync.mailers.outbox_settings import outbox_folder
 from cluster_sync.sources import open_source
 from cluster_sync.state import State
 from cluster_sync.summary import RunSummary
@@ -92,7 +93,7 @@ def run_sync(config: Config, sleeps: Sleeps | None = None, now: datetime = NOW) 
 
 
 def emails(config: Config) -> list[EmailMessage]:
-    folder = config.path(config.mail.outbox or Path("none"))
+    folder = outbox_folder(config)
     found = sorted(folder.glob("*.eml")) if folder.exists() else []
     return [
         email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]

@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cluster_sync import config
-from cluster_sync.config import Config, ConfigError, FileSourceConfig, GoogleSourceConfig
+from cluster_sync.config import Config, ConfigError
 from cluster_sync.errors import UserError
+from cluster_sync.sources.file_settings import FileSourceConfig
+from cluster_sync.sources.google_settings import GoogleSourceConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,6 +20,7 @@ import pytest
 from conftest import CONFIG_TEMPLATE, EXAMPLES, ROOT
 
 from cluster_sync.config import Config
+from cluster_sync.mailers.outbox_settings import outbox_folder
 
 KILL_AT = Path(__file__).resolve().parent / "kill_at.py"
 VALID, INVALID = 16, 7
@@ -105,7 +106,7 @@ def test_killed_sync_delivers_every_message_exactly_once(
         check=False,
     )
     assert rerun.returncode == 0, rerun.stderr
-    outbox = config.path(config.mail.outbox or Path())
+    outbox = outbox_folder(config)
     ids = message_ids(outbox)
     assert all(count == 1 for count in ids.values()), ids.most_common(3)
     names = [p.name for p in outbox.glob("*.eml")]

@@ -15,11 +15,12 @@ from google_fixtures import HEADERS
 from google_fixtures import answer_row as multi_line_answer_row
 
 from cluster_sync import form
-from cluster_sync.config import FileSourceConfig, FormConfig
+from cluster_sync.config import FormConfig
 from cluster_sync.errors import ExportError, SourceError
 from cluster_sync.files import ChangedMeanwhile, digest, replace_if_unchanged
 from cluster_sync.sources.base import RowStatus, SourceRow
 from cluster_sync.sources.file import FileSource
+from cluster_sync.sources.file_settings import FileSourceConfig
 from cluster_sync.validate import validate_row
 
 STATUS = list(form.STATUS_HEADERS)

@@ -16,6 +16,7 @@ from cluster_sync.config import Config
 from cluster_sync.engine import Sync
 from cluster_sync.mailers.base import Envelope, SendResult
 from cluster_sync.mailers.outbox import OutboxMailer
+from cluster_sync.mailers.outbox_settings import outbox_folder
 from cluster_sync.sources.base import RowStatus
 from cluster_sync.sources.file import FileSource
 from cluster_sync.state import State
@@ -129,14 +130,13 @@ def test_every_message_and_the_write_back_follow_a_durable_commit(
     make_config: Callable[..., Config],
 ) -> None:
     config = make_config()
-    assert config.mail.outbox is not None
-    from cluster_sync.config import FileSourceConfig
+    from cluster_sync.sources.file_settings import FileSourceConfig
 
     assert isinstance(config.source, FileSourceConfig)
     database = config.path(config.state.database)
     state = State(database)
     trace = Trace(state)
-    mailer = WatchedOutbox(config.path(config.mail.outbox), database)
+    mailer = WatchedOutbox(outbox_folder(config), database)
     mailer.trace = trace
     source = WatchedExport(config.path(config.source.path), config.source, config.form)
     source.trace, source.seen = trace, []

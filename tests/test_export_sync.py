@@ -19,6 +19,7 @@ from conftest import EXAMPLES
 from cluster_sync import config as config_mod
 from cluster_sync.cli import cli
 from cluster_sync.config import Config
+from cluster_sync.mailers.outbox_settings import outbox_folder
 
 VALID, INVALID, DUPLICATES = 16, 7, 1  # examples/README.md lists them row by row
 
@@ -157,7 +158,7 @@ def test_a_row_with_an_oversized_cell_is_named_and_the_others_go_through(
         m
         for m in (
             email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-            for p in config.path(config.mail.outbox or Path("none")).glob("*.eml")
+            for p in outbox_folder(config).glob("*.eml")
         )
         if "Secretariat" in str(m["To"])
     )

@@ -13,10 +13,11 @@ import openpyxl
 import pytest
 
 from cluster_sync import form
-from cluster_sync.config import FileSourceConfig, FormConfig
+from cluster_sync.config import FormConfig
 from cluster_sync.errors import SourceError, UserError
 from cluster_sync.sources.base import RowStatus, SourceRow
 from cluster_sync.sources.file import FileSource
+from cluster_sync.sources.file_settings import FileSourceConfig
 from cluster_sync.validate import is_blank_row, validate_row
 
 ROOT = Path(__file__).resolve().parent.parent

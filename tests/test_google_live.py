@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from cluster_sync.config import FormConfig, GoogleSourceConfig
+from cluster_sync.config import FormConfig
 from cluster_sync.errors import SourceError
 from cluster_sync.sources.base import RowStatus
 from cluster_sync.sources.google import GoogleSource
+from cluster_sync.sources.google_settings import GoogleSourceConfig
 
 SHEET = os.environ.get("CLUSTER_SYNC_LIVE_SHEET", "")
 KEY_FILE = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS", "")

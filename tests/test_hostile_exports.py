@@ -14,9 +14,10 @@ import openpyxl
 import pytest
 from google_fixtures import HEADERS, answer_row
 
-from cluster_sync.config import FileSourceConfig, FormConfig
+from cluster_sync.config import FormConfig
 from cluster_sync.sources.base import RowStatus
 from cluster_sync.sources.file import FileSource
+from cluster_sync.sources.file_settings import FileSourceConfig
 from cluster_sync.text import safe
 
 HOSTILE = {

@@ -17,7 +17,7 @@ import pytest
 from smtp_server import PASSWORD, USER, Server, Tls, outgoing, smtp_server
 
 from cluster_sync import mailqueue
-from cluster_sync.config import LimitsConfig, SmtpConfig
+from cluster_sync.config import LimitsConfig
 from cluster_sync.mailers import BACKENDS
 from cluster_sync.mailers.base import (
     SAVED_REPLY,
@@ -29,6 +29,7 @@ from cluster_sync.mailers.base import (
 )
 from cluster_sync.mailers.outbox import UNSENT_HEADER, OutboxMailer
 from cluster_sync.mailers.smtp import SmtpMailer
+from cluster_sync.mailers.smtp_settings import SmtpConfig
 from cluster_sync.state import State
 
 ROOMY = LimitsConfig(per_minute=1000, per_day=10_000)

@@ -15,6 +15,7 @@ from test_sync import sync
 from cluster_sync import files, logs
 from cluster_sync.config import Config
 from cluster_sync.errors import ConfigError
+from cluster_sync.mailers.outbox_settings import outbox_folder
 from cluster_sync.report.gather import Period
 from cluster_sync.report.service import make_report
 from cluster_sync.state import State
@@ -150,7 +151,7 @@ def test_emails_carry_no_tracking(make_config: Callable[..., Config]) -> None:
     config = make_config()
     sync(config)
     given = config.path(config.source.path).read_text(encoding="utf-8")  # type: ignore[union-attr]
-    outbox = sorted(config.path(config.mail.outbox or Path()).glob("*.eml"))
+    outbox = sorted(outbox_folder(config).glob("*.eml"))
     assert outbox
     links = 0
     for path in outbox:

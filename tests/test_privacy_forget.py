@@ -23,6 +23,7 @@ from cluster_sync import config as config_mod
 from cluster_sync import logs
 from cluster_sync.cli import cli
 from cluster_sync.config import Config
+from cluster_sync.mailers.outbox_settings import outbox_folder
 from cluster_sync.privacy.export import person_record
 from cluster_sync.privacy.forget import erase, plan_erasure
 from cluster_sync.report.gather import Period
@@ -89,7 +90,7 @@ def test_forget_erases_everywhere_and_the_next_sync_keeps_it_so(
     edit_cell(responses, other, "Expertise needed", "Ask Lucia.Deiana@Example.ORG")
     sync(config, NOW.replace(day=26))
     database = config.path(config.state.database)
-    outbox = config.path(config.mail.outbox or Path())
+    outbox = outbox_folder(config)
     output = config.path(config.output.directory)
     state = State(database)
     report = make_report(config, state, PERIOD, NOW.date())
@@ -176,7 +177,7 @@ def test_forgetting_a_contact_keeps_the_cluster_and_its_other_people(
     assert later.counts["error"] == 0 and later.counts["updated"] == 0
     database = config.path(config.state.database)
     assert state_mentions(database, contact) == []
-    assert files_mentioning(config.path(config.mail.outbox or Path()), contact) == []
+    assert files_mentioning(outbox_folder(config), contact) == []
     state = State(database)
     reg = state.registration(row_by_title(responses, "Governance toolkit")["Cluster ID"])
     state.close()

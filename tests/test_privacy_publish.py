@@ -27,6 +27,7 @@ from test_privacy_forget import state_mentions, words
 from cluster_sync import config as config_mod
 from cluster_sync import logs
 from cluster_sync.config import Config
+from cluster_sync.mailers.outbox_settings import outbox_folder
 from cluster_sync.privacy.export import person_record
 from cluster_sync.privacy.forget import erase, plan_erasure
 from cluster_sync.report.gather import Period
@@ -226,7 +227,7 @@ def _assert_nowhere(
             db = sqlite3.connect(database)
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             db.close()
-        for folder in (config.path(config.output.directory), config.path(config.mail.outbox)):  # type: ignore[arg-type]
+        for folder in (config.path(config.output.directory), outbox_folder(config)):  # type: ignore[arg-type]
             for file in (p for p in folder.rglob("*") if p.is_file()):
                 assert needle.casefold() not in readable(file.read_bytes()), file
         assert needle.casefold() not in log_file.read_text(encoding="utf-8").casefold()

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from google_fixtures import Sleeps
 
-from cluster_sync.config import DrivePublishConfig
 from cluster_sync.publish import FactsheetFile, Job, Target
 from cluster_sync.publish.drive import DriveTarget
+from cluster_sync.publish.drive_settings import DrivePublishConfig
 from cluster_sync.publish.webfolder import FolderTarget
 from cluster_sync.testing.fake_drive import FakeDrive
 

@@ -511,9 +511,9 @@ def test_a_file_over_5_mb_goes_up_in_a_resumable_session(drive: FakeDrive, tmp_p
     is sent through a resumable session, for the first version and the next."""
     import os
 
-    from cluster_sync.config import DrivePublishConfig
     from cluster_sync.publish import FactsheetFile, Job
     from cluster_sync.publish.drive import DriveTarget
+    from cluster_sync.publish.drive_settings import DrivePublishConfig
 
     settings = DrivePublishConfig(folder=FOLDER, credentials="none", api_base_url=drive.base_url)
     target = DriveTarget(settings, None, sleep=Sleeps())

@@ -206,8 +206,8 @@ def test_a_drive_folder_address_gives_its_id(make_config: MakeConfig) -> None:
         extra='\n[publish]\ntarget = "drive"\n[publish.drive]\n'
         'folder = "https://drive.google.com/drive/u/0/folders/1AbC_d-EfGhIjK?usp=sharing"\n'
     )
-    assert config.publish is not None and config.publish.drive is not None
-    assert config.publish.drive.folder == "1AbC_d-EfGhIjK"
+    assert config.publish is not None
+    assert config.publish.settings_of("drive").folder == "1AbC_d-EfGhIjK"
 
 
 def test_a_factsheet_waiting_for_approval_is_not_published(

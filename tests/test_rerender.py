@@ -14,6 +14,7 @@ from test_sync import NOW, edit_cell, outbox, read_eml, row_by_title, rows, sync
 
 from cluster_sync import config as config_mod
 from cluster_sync.config import Config
+from cluster_sync.mailers.outbox_settings import outbox_folder
 from cluster_sync.state import State
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,7 +123,7 @@ def test_rerender_notify_sends_under_the_sync_key_once(
     cid = row_by_title(project / "responses.csv", "Adapting coastal plans")["Cluster ID"]
     config = _with_new_logo(make_config, project)
     # The mail backend cannot be used: the email must wait in the queue, not be lost.
-    outbox_dir = config.path(config.mail.outbox or Path("none"))
+    outbox_dir = outbox_folder(config)
     parked = outbox_dir.with_name("parked")
     outbox_dir.rename(parked)
     outbox_dir.write_text("a file where the outbox folder should be")

@@ -24,9 +24,10 @@ from smtp_server import (
 )
 
 from cluster_sync import mailqueue
-from cluster_sync.config import LimitsConfig, SmtpConfig
+from cluster_sync.config import LimitsConfig
 from cluster_sync.mailers.base import PermanentFailure
 from cluster_sync.mailers.smtp import SmtpMailer
+from cluster_sync.mailers.smtp_settings import SmtpConfig
 from cluster_sync.mailqueue import DeliveryReport, Outgoing
 from cluster_sync.state import State
 
@@ -354,6 +355,18 @@ def test_an_unset_password_variable_is_named(
     report = deliver(state, SmtpMailer(settings(server)))
     assert report.stop_reason and PASSWORD_ENV in report.stop_reason
     assert server.recorder.connections == 0  # found out before connecting
+
+
+def test_an_empty_password_variable_is_told_apart_from_an_unset_one(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, "")  # config/env as init writes it, not filled in yet
+    with pytest.raises(PermanentFailure, match=f"variable {PASSWORD_ENV} .* is empty"):
+        SmtpMailer(settings(server)).open()
+    monkeypatch.delenv(PASSWORD_ENV)
+    with pytest.raises(PermanentFailure, match=f"variable {PASSWORD_ENV} .* is not set"):
+        SmtpMailer(settings(server)).open()
+    assert server.recorder.connections == 0
 
 
 def test_no_password_in_clear_to_a_remote_host() -> None:

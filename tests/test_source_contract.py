@@ -13,11 +13,12 @@ import pytest
 from google_fixtures import HEADERS, answer_row, load_sheet, settings, shown
 
 from cluster_sync import form, plugins
-from cluster_sync.config import FileSourceConfig, FormConfig
+from cluster_sync.config import FormConfig
 from cluster_sync.errors import UserError
 from cluster_sync.sources import SOURCES
 from cluster_sync.sources.base import RowStatus, Snapshot, Source
 from cluster_sync.sources.file import FileSource
+from cluster_sync.sources.file_settings import FileSourceConfig
 from cluster_sync.sources.google import GoogleSource
 from cluster_sync.testing.fake_sheets import FakeSheets
 from cluster_sync.testing.sheet_model import Sheet

@@ -21,6 +21,7 @@ from cluster_sync.config import Config
 from cluster_sync.engine import RunSummary, Sync
 from cluster_sync.errors import TemplateError
 from cluster_sync.mailers import open_mailer
+from cluster_sync.mailers.outbox_settings import outbox_folder
 from cluster_sync.sheetstatus import ERROR_LINE
 from cluster_sync.sources import open_source
 from cluster_sync.state import State
@@ -40,7 +41,7 @@ def sync(config: Config, now: datetime = NOW, retention: bool = True) -> RunSumm
 
 
 def outbox(config: Config) -> list[Path]:
-    folder = config.path(config.mail.outbox or Path("none"))
+    folder = outbox_folder(config)
     return sorted(folder.glob("*.eml")) if folder.exists() else []
 
 

@@ -232,6 +232,7 @@ def test_settings_that_shape_the_output_are_in_every_fingerprint(
 ) -> None:
     """Asking for PDFs, attaching other files, other artwork or another brake: the stored
     fingerprints no longer match, so every row is looked at again."""
+    from cluster_sync.mailers.outbox_settings import OutboxConfig
     from cluster_sync.unchanged import settings_digest
 
     config = make_config()
@@ -241,6 +242,8 @@ def test_settings_that_shape_the_output_are_in_every_fingerprint(
         "mail.attach": ("mail", {"attach": ["docx", "pdf"]}),
         "branding": ("branding", {"programme_logo": logo}),
         "safety": ("safety", {"max_newly_invalid_share": 0.9}),
+        # a backend's own settings (mail.outbox is the outbox backend's) count the same
+        "mail.outbox": ("mail", {"others": {"outbox": OutboxConfig(Path("var/elsewhere"))}}),
     }
     digests = {"as configured": settings_digest(config)}
     for name, (section, update) in changes.items():

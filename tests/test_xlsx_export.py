@@ -22,11 +22,12 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from cluster_sync import form
-from cluster_sync.config import FileSourceConfig, FormConfig
+from cluster_sync.config import FormConfig
 from cluster_sync.dates import DateParseError, parse_datetime
 from cluster_sync.errors import ExportError, SourceError
 from cluster_sync.sources.base import RowStatus, SourceRow
 from cluster_sync.sources.file import FileSource
+from cluster_sync.sources.file_settings import FileSourceConfig
 from cluster_sync.validate import validate_row
 
 STATUS = list(form.STATUS_HEADERS)

@@ -24,12 +24,14 @@ from cluster_sync.config import Config
 from cluster_sync.console import (
     finish_run,
     handle_errors,
+    let_readers_leave,
     print_summary,
     queue_line,
     say,
     say_delivery,
 )
 from cluster_sync.errors import ClusterSyncError
+from cluster_sync.mailers.outbox_settings import outbox_folder
 from cluster_sync.text import counted
 
 log = logging.getLogger("cluster_sync")
@@ -119,8 +121,9 @@ def _real_run(ctx: click.Context, cfg: Config) -> Any:
             accept_mass_change=ctx.obj["accept_mass_change"],
         ).run()
     where = {"factsheets": cfg.path(cfg.output.directory) / "factsheets"}
-    if cfg.mail.backend == "outbox" and cfg.mail.outbox:
-        where["emails"] = cfg.path(cfg.mail.outbox)
+    outbox = outbox_folder(cfg)
+    if cfg.mail.backend == "outbox" and outbox:
+        where["emails"] = outbox
     print_summary(ctx, summary, where)
     return summary
 
@@ -413,4 +416,5 @@ def init(ctx: click.Context, folder: Path) -> None:
 
 
 def main() -> None:
+    let_readers_leave()  # `| head` stops the printing, never the work
     cli(prog_name="cluster-sync")

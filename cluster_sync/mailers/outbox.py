@@ -9,6 +9,7 @@ from pathlib import Path
 from cluster_sync.config import Config
 from cluster_sync.files import atomic_write, make_dirs
 from cluster_sync.mailers.base import SAVED_REPLY, Envelope, SendResult, TemporaryFailure
+from cluster_sync.mailers.outbox_settings import outbox_folder
 
 #: Outlook opens a message with this header as a draft, ready to send; other clients ignore it
 UNSENT_HEADER = b"X-Unsent: 1\r\n"
@@ -24,8 +25,9 @@ class OutboxMailer:
 
     @classmethod
     def from_config(cls, config: Config) -> OutboxMailer:
-        assert config.mail.outbox is not None  # checked when the config was loaded
-        return cls(config.path(config.mail.outbox))
+        folder = outbox_folder(config)
+        assert folder is not None  # checked when the config was loaded
+        return cls(folder)
 
     def path_for(self, envelope: Envelope) -> Path:
         # The queue id orders the files and a token of the Message-ID makes the name unique:

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cluster_sync.config import Config, SmtpConfig
+from cluster_sync.config import Config
 from cluster_sync.logs import register_secret
 from cluster_sync.mailers.base import Envelope, PermanentFailure, SendResult, TemporaryFailure
+from cluster_sync.mailers.smtp_settings import SmtpConfig
 from cluster_sync.net import is_loopback
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,8 @@ class SmtpMailer:
 
     @classmethod
     def from_config(cls, config: Config) -> SmtpMailer:
-        settings = config.mail.smtp
-        assert settings is not None  # checked when the config was loaded
+        settings = config.mail.settings_of("smtp")
+        assert isinstance(settings, SmtpConfig)  # checked when the config was loaded
         paths = {
             key: config.path(value)
             for key, value in (
@@ -280,9 +281,11 @@ class SmtpMailer:
             )
         password = self.environ.get(name)
         if not password:
+            state = "is empty" if name in self.environ else "is not set"
             raise PermanentFailure(
-                f"the environment variable {name} (mail.smtp.password_env) is not set; "
-                "export the SMTP password in it before running"
+                f"the environment variable {name} (mail.smtp.password_env) {state}; put the "
+                "SMTP password in it (a deployment's config/env, which the nightly run reads: "
+                "docs/operations.md) before running"
             )
         register_secret(password)  # masked in every log line, should anything ever quote it
         return _Login("password", settings.username, lambda: password)

@@ -17,6 +17,7 @@ from cluster_sync import mailstore
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.files import atomic_write, current_mode
+from cluster_sync.mailers.outbox_settings import outbox_folder
 from cluster_sync.model import Registration
 from cluster_sync.privacy import suppress
 from cluster_sync.privacy.messages import addressees, redact_message
@@ -122,7 +123,7 @@ def _registration_text(reg: StoredRegistration) -> str:
 
 
 def _outbox(config: Config) -> Path | None:
-    return config.path(config.mail.outbox) if config.mail.outbox else None
+    return outbox_folder(config)
 
 
 def plan_erasure(config: Config, state: State, address: str, names: list[str]) -> ErasurePlan:

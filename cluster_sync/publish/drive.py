@@ -22,10 +22,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cluster_sync.config import Config, DrivePublishConfig, GoogleSourceConfig
+from cluster_sync.config import Config
 from cluster_sync.errors import PublishError
 from cluster_sync.publish import FactsheetFile, Job, Remote, checked_link
 from cluster_sync.publish.drive_api import FIELDS, DriveAPI
+from cluster_sync.publish.drive_settings import DrivePublishConfig
+from cluster_sync.sources.google_settings import GoogleSourceConfig
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +62,9 @@ class DriveTarget:
 
     @classmethod
     def from_config(cls, config: Config, **kwargs: Any) -> DriveTarget:
-        assert config.publish is not None and config.publish.drive is not None
-        settings = config.publish.drive
+        assert config.publish is not None
+        settings = config.publish.settings_of("drive")
+        assert isinstance(settings, DrivePublishConfig)  # checked when the config was loaded
         path = settings.credentials_file
         if path is None and isinstance(config.source, GoogleSourceConfig):
             path = config.source.credentials_file

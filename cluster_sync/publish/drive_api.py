@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from cluster_sync.backoff import NETWORK_ERRORS, transient_status, with_retries
-from cluster_sync.config import DrivePublishConfig
 from cluster_sync.errors import PublishError
+from cluster_sync.publish.drive_settings import DrivePublishConfig
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

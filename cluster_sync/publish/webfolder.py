@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from cluster_sync.config import Config, FolderPublishConfig
+from cluster_sync.config import Config
 from cluster_sync.errors import PublishError
 from cluster_sync.files import atomic_write
 from cluster_sync.publish import FactsheetFile, Job, Remote, checked_link
+from cluster_sync.publish.webfolder_settings import FolderPublishConfig
 
 
 class FolderTarget:
@@ -32,7 +33,7 @@ class FolderTarget:
     @classmethod
     def from_config(cls, config: Config, **_: Any) -> FolderTarget:
         assert config.publish is not None
-        settings = config.publish.folder
+        settings = config.publish.settings_of("folder")
         assert isinstance(settings, FolderPublishConfig)
         return cls(config.path(settings.path), settings.base_url, settings.mode)
 

@@ -1,8 +1,9 @@
 """Where registrations come from. One module per backend behind the `Source` protocol; the
 registry maps the config's `source.type` to a class and its settings model, importing the backend
-only when used. A new source is one module (its class and its settings model, a subclass of
-config.SourceSettings) and one line in plugins.SOURCES: the configuration accepts `type = "NAME"` from
-there (tests/test_source_contract.py checks every registered source is under contract)."""
+only when used. A new source is one module (its class and its settings model, a subclass
+of settings.SourceSettings, kept light: see plugins.py) and one line in plugins.SOURCES: the
+configuration accepts `type = "NAME"` from there (tests/test_source_contract.py checks every
+registered source is under contract)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cluster_sync import form
-from cluster_sync.config import Config, FileSourceConfig, FormConfig
+from cluster_sync.config import Config, FormConfig
 from cluster_sync.errors import ExportError, SourceError
 from cluster_sync.files import ChangedMeanwhile, atomic_write, digest, replace_if_unchanged
 from cluster_sync.sources import csv_export
@@ -31,6 +31,7 @@ from cluster_sync.sources.base import (
     normalise_cluster_id,
     owned_headers,
 )
+from cluster_sync.sources.file_settings import FileSourceConfig
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -45,16 +44,15 @@ from gspread.utils import DateTimeOption, GridRangeType, ValueRenderOption
 
 from cluster_sync import text
 from cluster_sync.backoff import NETWORK_ERRORS, transient_status, with_retries
-from cluster_sync.config import Config, FormConfig, GoogleSourceConfig
+from cluster_sync.config import Config, FormConfig
 from cluster_sync.errors import SourceError
 from cluster_sync.sources.base import HeaderMap, RowStatus, Snapshot
+from cluster_sync.sources.google_settings import GoogleSourceConfig, spreadsheet_key
 from cluster_sync.sources.google_write import GOOGLE_API, StatusWriter
 
 log = logging.getLogger(__name__)
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
-_KEY_IN_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
-_KEY = re.compile(r"[A-Za-z0-9_-]{10,}")
 
 
 def _retry_reason(err: BaseException) -> str | None:
@@ -117,20 +115,6 @@ class SheetsHTTPClient(HTTPClient):
         if endpoint.startswith(GOOGLE_API) and self.base_url != GOOGLE_API:
             return self.base_url + endpoint[len(GOOGLE_API) :]
         return endpoint
-
-
-def spreadsheet_key(value: str) -> str:
-    """The key from a key or a full address (https://docs.google.com/spreadsheets/d/KEY/edit)."""
-    value = value.strip()
-    if match := _KEY_IN_URL.search(value):
-        return match[1]
-    if _KEY.fullmatch(value):
-        return value
-    raise SourceError(
-        f"{value!r} is neither a spreadsheet key nor the address of a Google Sheet.",
-        hint="paste the sheet's address from the browser (https://docs.google.com/spreadsheets/"
-        "d/…/edit) into source.spreadsheet.",
-    )
 
 
 class GoogleSource:
