@@ -15,10 +15,8 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP
 from typing import TYPE_CHECKING, Any
 
 from cluster_sync import keys, mailstore
@@ -44,25 +42,43 @@ GIVE_UP_AFTER = 3
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A message ready to queue."""
+    """A message ready to queue: its bytes are written once (cluster_sync/render/mime.py) and
+    what is stored is what is delivered."""
 
     dedupe_key: str  # the same key is never queued twice
     kind: str
     cluster_id: str | None
     sender: str
     recipients: tuple[str, ...]
-    message: EmailMessage
-    #: the attached files' bytes, in order: `message` holds mailstore.SLOT in place of the
-    #: base64 of each
+    message_id: str  # the Message-ID header's value
+    subject: str  # the Subject, decoded
+    #: the complete message but for each attached file's base64 lines, which go at `offsets`
+    raw: bytes
+    offsets: tuple[int, ...] = ()
+    #: the attached files' bytes, in order, one for each offset
     attachments: tuple[bytes, ...] = ()
 
     def as_bytes(self) -> bytes:
         """The complete message, as it will be sent."""
-        raw = self.message.as_bytes(policy=SMTP)
         if not self.attachments:
-            return raw
-        raw, offsets = mailstore.cut(raw, len(self.attachments))
-        return mailstore.fill(raw, offsets, self.attachments)
+            return self.raw
+        return mailstore.fill(self.raw, self.offsets, self.attachments)
+
+    def with_message_id(self, message_id: str) -> Outgoing:
+        """The same message under another Message-ID (one it was queued with before)."""
+        head_end = self.raw.index(b"\r\n\r\n") + 2
+        old = f"\r\nMessage-ID: {self.message_id}\r\n".encode("ascii")
+        new = f"\r\nMessage-ID: {message_id}\r\n".encode("ascii")
+        at = self.raw.find(old, 0, head_end)
+        if at < 0:
+            raise ValueError("the message has no Message-ID header to replace")
+        shift = len(new) - len(old)
+        return replace(
+            self,
+            message_id=message_id,
+            raw=self.raw[:at] + new + self.raw[at + len(old) :],
+            offsets=tuple(offset + shift for offset in self.offsets),
+        )
 
 
 @dataclass
@@ -139,8 +155,6 @@ def _iso(moment: datetime) -> str:
 
 def enqueue(state: State, outgoing: Outgoing, run_id: int | None, now: datetime) -> bool:
     """Queue a message unless one with the same dedupe key exists; True when queued now."""
-    msg = outgoing.message
-    raw, offsets, hashes = _stored_bytes(state, outgoing)
     cursor = state.db.execute(
         "INSERT INTO messages (dedupe_key, message_id, kind, cluster_id, subject, sender, "
         "recipients, raw, state, queued_at, run_id) "
@@ -148,32 +162,28 @@ def enqueue(state: State, outgoing: Outgoing, run_id: int | None, now: datetime)
         "ON CONFLICT (dedupe_key) DO NOTHING",
         (
             outgoing.dedupe_key,
-            str(msg["Message-ID"]),
+            outgoing.message_id,
             outgoing.kind,
             outgoing.cluster_id,
-            str(msg["Subject"]),
+            outgoing.subject,
             outgoing.sender,
             json.dumps(list(outgoing.recipients)),
-            raw,
+            outgoing.raw,
             _iso(now),
             run_id,
         ),
     )
     if cursor.rowcount != 1:
         return False
-    if hashes:
-        mailstore.attach(state, int(cursor.lastrowid or 0), offsets, hashes)
+    _keep_attachments(state, int(cursor.lastrowid or 0), outgoing)
     return True
 
 
-def _stored_bytes(state: State, outgoing: Outgoing) -> tuple[bytes, list[int], list[str]]:
-    """(the message's bytes as stored, where each attachment goes, each attachment's hash):
-    every attachment is kept apart, once (cluster_sync/mailstore.py)."""
-    raw = outgoing.message.as_bytes(policy=SMTP)
-    if not outgoing.attachments:
-        return raw, [], []
-    raw, offsets = mailstore.cut(raw, len(outgoing.attachments))
-    return raw, offsets, [mailstore.keep(state, data) for data in outgoing.attachments]
+def _keep_attachments(state: State, message: int, outgoing: Outgoing) -> None:
+    """Each attached file is kept apart, once (cluster_sync/mailstore.py)."""
+    if outgoing.attachments:
+        hashes = [mailstore.keep(state, data) for data in outgoing.attachments]
+        mailstore.attach(state, message, outgoing.offsets, hashes)
 
 
 def _envelope(state: State, row: dict[str, Any]) -> Envelope:
@@ -414,17 +424,15 @@ def deliver(
 def replace_content(state: State, envelope: Envelope, outgoing: Outgoing) -> Envelope:
     """Store new bytes for a queued message, keeping its Message-ID (the digest, written
     again with the outcome of the delivery it reports on)."""
-    message = outgoing.message
-    del message["Message-ID"]
-    message["Message-ID"] = envelope.message_id
-    raw, offsets, hashes = _stored_bytes(state, outgoing)
+    outgoing = outgoing.with_message_id(envelope.message_id)
     with state.transaction() as db:
         cursor = db.execute(
             "UPDATE messages SET raw = ?, subject = ? WHERE id = ? AND state = 'queued'",
-            (raw, str(message["Subject"]), envelope.id),
+            (outgoing.raw, outgoing.subject, envelope.id),
         )
-        if cursor.rowcount == 1:
-            mailstore.attach(state, envelope.id, offsets, hashes)
+        if cursor.rowcount == 1:  # what it took before goes, whatever it takes now
+            hashes = [mailstore.keep(state, data) for data in outgoing.attachments]
+            mailstore.attach(state, envelope.id, outgoing.offsets, hashes)
     return Envelope(
         envelope.id,
         envelope.message_id,

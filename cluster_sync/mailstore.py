@@ -2,13 +2,12 @@
 each attachment once, by content hash, for as long as a message that is not yet sent needs it.
 
 A factsheet email is 57 KB, 42 KB of it the attached factsheet (base64). Kept whole and forever,
-10,000 of them made a 525 MB state database. Here the composer leaves a slot where each
-attachment's base64 lines go (`SLOT`, once per file); the queue stores the message with the
-slots cut out and, for each file in order, the offset of its cut and its hash
-(`message_attachments`); delivery puts the lines back, byte for byte what the email package
-would have written. Once every message that uses an attachment is sent, the attachment is
-dropped (`collect`): a sent message is never sent again, and its text, headers, recipients and
-Message-ID stay in the state.
+10,000 of them made a 525 MB state database. Here the composer writes each message without
+its files' base64 lines and says where each goes (cluster_sync/render/mime.py); the queue
+stores that and, for each file in order, its offset and its hash (`message_attachments`);
+delivery puts the lines back, in the email package's own base64 form. Once every message that
+uses an attachment is sent, the attachment is dropped (`collect`): a sent message is never sent
+again, and its text, headers, recipients and Message-ID stay in the state.
 
 This module is the mail queue's storage (cluster_sync/mailqueue.py): with it, the only code that
 reads or writes the `messages` table. The privacy work (cluster_sync/privacy) reads, rewrites and
@@ -20,16 +19,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cluster_sync.state import State
-
-#: stands where the attachment's base64 lines go; random per process, so no text a partner
-#: typed can be mistaken for it (and the slot must be found exactly once)
-SLOT = f"ATTACHMENT-{secrets.token_hex(16)}"
 
 
 def base64_lines(data: bytes) -> bytes:
@@ -37,21 +31,8 @@ def base64_lines(data: bytes) -> bytes:
     return base64.encodebytes(data).rstrip(b"\n").replace(b"\n", b"\r\n")
 
 
-def cut(raw: bytes, count: int) -> tuple[bytes, list[int]]:
-    """The message without its slots, and where each slot was (offsets into what is left)."""
-    slot = SLOT.encode()
-    pieces = raw.split(slot)
-    if len(pieces) != count + 1:
-        raise ValueError(f"a message with {count} attachment(s) must hold as many slots")
-    offsets, at = [], 0
-    for piece in pieces[:-1]:
-        at += len(piece)
-        offsets.append(at)
-    return b"".join(pieces), offsets
-
-
 def fill(raw: bytes, offsets: Sequence[int], files: Sequence[bytes]) -> bytes:
-    """The message with each file's base64 lines put back where its slot was cut."""
+    """The message with each file's base64 lines put back at its offset."""
     out, start = [], 0
     for at, data in zip(offsets, files, strict=True):
         out += [raw[start:at], base64_lines(data)]

@@ -38,7 +38,6 @@ from cluster_sync.mailqueue import Outgoing
 from cluster_sync.model import Address
 from cluster_sync.outputs import Made, attachments, make_outputs, problems
 from cluster_sync.render.branding import logo_images
-from cluster_sync.render.email import KEY_HEADER
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
 from cluster_sync.report.service import report_composer
 from cluster_sync.state import State
@@ -143,12 +142,11 @@ def _message(
         to=to[:1],
         cc=to[1:],
         attachments=attachments(config, docx, files),
+        headers={TEST_HEADER: "test send" if test else "preview"},
         now=now,
         language=language,
+        key_header=False,  # never taken for a queued message (see the module's words)
     )
-    message = outgoing.message
-    del message[KEY_HEADER]  # never taken for a queued message (see the module's words)
-    message[TEST_HEADER] = "test send" if test else "preview"
     return outgoing
 
 
@@ -156,7 +154,7 @@ def _send(mailer: Mailer, test: Outgoing, cluster_id: str) -> str:
     """Straight through the backend, outside the queue; the answer, or an error in words."""
     envelope = Envelope(
         id=0,
-        message_id=str(test.message["Message-ID"]),
+        message_id=test.message_id,
         kind="preview",
         cluster_id=cluster_id,
         sender=test.sender,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import email.policy
 import json
 import re
 import ssl
@@ -55,13 +56,34 @@ def outgoing(
             subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
             filename=f"CL-2025-{number:03d}.docx",
         )
-    return Outgoing(
+    return from_message(
+        message,
         dedupe_key=f"factsheet:CL-2025-{number:03d}:v1",
         kind="factsheet",
         cluster_id=f"CL-2025-{number:03d}",
         sender=SENDER,
         recipients=recipients,
-        message=message,
+    )
+
+
+def from_message(
+    message: EmailMessage,
+    dedupe_key: str,
+    kind: str,
+    cluster_id: str | None,
+    sender: str,
+    recipients: tuple[str, ...],
+) -> Outgoing:
+    """A message the email package built, queued whole (its attachments are not kept apart)."""
+    return Outgoing(
+        dedupe_key=dedupe_key,
+        kind=kind,
+        cluster_id=cluster_id,
+        sender=sender,
+        recipients=recipients,
+        message_id=str(message["Message-ID"]),
+        subject=str(message["Subject"]),
+        raw=message.as_bytes(policy=email.policy.SMTP),
     )
 
 

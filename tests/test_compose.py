@@ -54,7 +54,7 @@ def test_more_than_the_recipient_limit_is_split_into_several_messages() -> None:
     assert [len(p.recipients) for p in parts] == [100, 100, 50]
     assert sorted(r for p in parts for r in p.recipients) == sorted(a.email for a in people)
     assert len({p.dedupe_key for p in parts}) == 3
-    assert len({str(p.message["Message-ID"]) for p in parts}) == 3
+    assert len({p.message_id for p in parts}) == 3
     first = parsed(parts[0])
     assert "person0@example.org" in str(first["To"]) and "person1@example.org" in str(first["Cc"])
 

@@ -88,7 +88,7 @@ def _rows(count: int) -> list[dict[str, str]]:
 
 
 def _parsed(outgoing: Outgoing) -> EmailMessage:
-    raw = outgoing.message.as_bytes(policy=email.policy.SMTP)
+    raw = outgoing.as_bytes()
     return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
 
 

@@ -5,11 +5,14 @@ English for anything missing, and the demo's partners written to in theirs."""
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
 import logging
 import re
 import shutil
 from collections.abc import Callable
 from datetime import date, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 import jinja2
@@ -301,7 +304,8 @@ def test_each_email_says_its_language_and_keeps_partner_text_as_data() -> None:
         now=datetime(2025, 3, 3, 14, 5),
         language="fr",
     )
-    message = outgoing.message
+    message = email.message_from_bytes(outgoing.as_bytes(), policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
     assert message["Content-Language"] == "fr"
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     plain = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]

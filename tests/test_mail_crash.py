@@ -98,7 +98,7 @@ class Batch:
         for number in range(MESSAGES):
             message = outgoing(number, (f"p{number}@example.org", "lead@example.org"))
             mailqueue.enqueue(state, message, None, _now())
-            batch.expected.append(str(message.message["Message-ID"]))
+            batch.expected.append(message.message_id)
         state.close()
         return batch
 

@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
+from smtp_server import from_message
+
 from cluster_sync.config import LimitsConfig
 from cluster_sync.mailers.base import Envelope, SendResult, TemporaryFailure
-from cluster_sync.mailqueue import Outgoing, deliver, enqueue, queue_listing, requeue
+from cluster_sync.mailqueue import deliver, enqueue, queue_listing, requeue
 from cluster_sync.state import State
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -44,8 +46,8 @@ def queue(state: State, count: int) -> None:
         message["Subject"] = f"message {number}"
         message["Message-ID"] = f"<m{number}@example.org>"
         message.set_content("hello")
-        outgoing = Outgoing(
-            f"key-{number}", "factsheet", None, "a@example.org", ("b@example.org",), message
+        outgoing = from_message(
+            message, f"key-{number}", "factsheet", None, "a@example.org", ("b@example.org",)
         )
         enqueue(state, outgoing, None, NOW)
 

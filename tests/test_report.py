@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from docx import Document
+from test_sync import read_eml
 
 from cluster_sync import config as config_mod
 from cluster_sync.cli import cli
@@ -389,7 +390,9 @@ def test_a_corrected_draft_is_sent_on_purpose_only(config: Config, state: State)
     assert rows[1]["subject"].endswith("(draft 3, correction)")
     emls = sorted((config.base_dir / "outbox").rglob("*.eml"))
     assert len(emls) == 2
-    body = emls[1].read_text(encoding="utf-8", errors="replace")
+    plain = read_eml(emls[1]).get_body(("plain",))
+    assert plain is not None
+    body = str(plain.get_content())
     assert "This is a corrected draft: it replaces the report of this period sent before." in body
     (sent,) = state.db.execute("SELECT sent_message FROM reports").fetchone()
     assert sent == rows[1]["message_id"]  # "already sent" names the latest

@@ -90,7 +90,7 @@ def settings(server: Server, **overrides: Any) -> SmtpConfig:
 def queue(state: State, *messages: Outgoing) -> list[str]:
     for message in messages:
         assert mailqueue.enqueue(state, message, None, START)
-    return [str(m.message["Message-ID"]) for m in messages]
+    return [m.message_id for m in messages]
 
 
 def deliver(

@@ -10,6 +10,8 @@ encoded on its own (a non-ASCII display name as one encoded word, a domain in ID
 line. On the Pythons this project supports, the package's folder can turn the comma between two
 addresses into part of an encoded word, merging them (CPython gh-100884), and can add a space to
 a name (gh-136052); every header here parses back to exactly the intended addresses and subject.
+The message's bytes are written by cluster_sync/render/mime.py, once: what is queued is what is
+delivered.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.charset import Charset
 from email.header import Header
-from email.message import EmailMessage
-from email.policy import Policy
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
@@ -29,11 +29,12 @@ from typing import Any
 import jinja2
 from email_validator import EmailNotValidError, validate_email
 
-from cluster_sync import keys, mailstore, text
+from cluster_sync import keys, text
 from cluster_sync.errors import TemplateError
 from cluster_sync.mailqueue import Outgoing
 from cluster_sync.messages import Message
 from cluster_sync.model import Address, Problem
+from cluster_sync.render import mime
 from cluster_sync.render.languages import ENGLISH_CODE, PARTNER_TEMPLATES, Language, Languages
 
 # Marks a line break that came from a value, not from the template (a noncharacter: no answer
@@ -154,10 +155,13 @@ class Composer:
         headers: dict[str, str] | None = None,
         now: datetime,
         language: str = ENGLISH_CODE,
+        key_header: bool = True,
     ) -> list[Outgoing]:
         """One message, or several when the recipients exceed the per-message limit; each
         part has its own dedupe key and Message-ID. The text comes from `template` rendered
-        with `context` in `language`, or is given `rendered` as (subject, plain text, html)."""
+        with `context` in `language`, or is given `rendered` as (subject, plain text, html).
+        `headers` are added as they are (our own tokens, never partner text); `key_header`
+        False leaves out the X-Cluster-Sync-Key (a preview is never a queued message)."""
         language = self.languages.get(language).code
         subject, plain, html = rendered or self.render(template, context or {}, language)
         files = [*([attachment] if attachment else []), *attachments]
@@ -166,19 +170,29 @@ class Composer:
             everyone[i : i + self.max_recipients]
             for i in range(0, len(everyone), self.max_recipients)
         ]
+        # What every part has in common is written once: a split message repeats its text
+        # and its files.
+        same = _Shared(
+            subject=mime.header("Subject", subject_header(subject)),
+            sender=mime.header("From", address_lines([self.sender])),
+            reply_to=mime.header("Reply-To", address_lines([self.reply_to])),
+            date=mime.header("Date", [format_datetime(now)]),
+            plain=mime.text_part("plain", plain),
+            html=mime.text_part("html", html),
+            files=[mime.attachment_head(f.filename, f.maintype, f.subtype) for f in files],
+            # a code from a folder name, never partner text; then our own tokens (hashes)
+            trailer=b"".join(
+                mime.header(name, [value])
+                for name, value in [("Content-Language", language), *(headers or {}).items()]
+            ),
+        )
         result = []
         for number, chunk in enumerate(chunks, start=1):
             key = dedupe_key if len(chunks) == 1 else keys.part(dedupe_key, number)
             main = [a for a in chunk if a in to] or chunk[:1]
             copies = [a for a in chunk if a not in main]
-            msg = self._message(subject, plain, html, main, copies, files, now)
-            msg["Message-ID"] = self.message_id(key, f"{now.isoformat()}\n{subject}\n{plain}")
-            # What the state calls this message: a lost or restored state database finds
-            # what was already delivered again in the outbox (see cluster_sync/recovery.py).
-            msg[KEY_HEADER] = key
-            msg["Content-Language"] = language  # a code from a folder name: never partner text
-            for name, value in (headers or {}).items():
-                msg[name] = value  # our own tokens (hashes), never partner text
+            message_id = self.message_id(key, f"{now.isoformat()}\n{subject}\n{plain}")
+            written = same.message(main, copies, message_id, key if key_header else None)
             result.append(
                 Outgoing(
                     dedupe_key=key,
@@ -186,45 +200,47 @@ class Composer:
                     cluster_id=cluster_id,
                     sender=ascii_address(self.sender.email),
                     recipients=tuple(ascii_address(a.email) for a in chunk),
-                    message=msg,
+                    message_id=message_id,
+                    subject=subject,
+                    raw=written.raw,
+                    offsets=written.offsets,
                     attachments=tuple(f.data for f in files),
                 )
             )
         return result
 
-    def _message(
-        self,
-        subject: str,
-        plain: str,
-        html: str,
-        to: Sequence[Address],
-        cc: Sequence[Address],
-        files: Sequence[Attachment],
-        now: datetime,
-    ) -> EmailMessage:
-        msg = EmailMessage()
-        msg["Subject"] = _BuiltHeader("Subject", subject, subject_header(subject))
-        msg["From"] = address_header("From", [self.sender])
-        msg["To"] = address_header("To", to)
-        if cc:
-            msg["Cc"] = address_header("Cc", cc)
-        msg["Reply-To"] = address_header("Reply-To", [self.reply_to])
-        msg["Date"] = format_datetime(now)
-        msg["Auto-Submitted"] = "auto-generated"  # tells vacation responders not to answer
-        msg.set_content(plain)
-        msg.add_alternative(html, subtype="html")
-        for attachment in files:
-            # The base64 of each file is left out here and put in by the queue, which stores
-            # it once (cluster_sync/mailstore.py); Outgoing.as_bytes() gives it whole.
-            msg.add_attachment(
-                b"",
-                maintype=attachment.maintype,
-                subtype=attachment.subtype,
-                filename=attachment.filename,
-            )
-            slot = list(msg.iter_attachments())[-1]
-            slot.set_payload(mailstore.SLOT + "\n")
-        return msg
+
+@dataclass(frozen=True)
+class _Shared:
+    """The written headers and parts that every part of one (split) message shares."""
+
+    subject: bytes
+    sender: bytes
+    reply_to: bytes
+    date: bytes
+    plain: bytes
+    html: bytes
+    files: list[bytes]
+    trailer: bytes
+
+    def message(
+        self, to: Sequence[Address], cc: Sequence[Address], message_id: str, key: str | None
+    ) -> mime.Written:
+        headers = [
+            self.subject,
+            self.sender,
+            mime.header("To", address_lines(to)),
+            mime.header("Cc", address_lines(cc)) if cc else b"",
+            self.reply_to,
+            self.date,
+            b"Auto-Submitted: auto-generated\r\n",  # tells vacation responders not to answer
+            mime.header("Message-ID", [message_id]),
+            # What the state calls this message: a lost or restored state database finds
+            # what was already delivered again in the outbox (see cluster_sync/recovery.py).
+            mime.header(KEY_HEADER, [key]) if key is not None else b"",
+            self.trailer,
+        ]
+        return mime.message(b"".join(headers), self.plain, self.html, self.files)
 
 
 def _shown(value: Any, language: Language) -> Any:
@@ -239,27 +255,6 @@ def _shown(value: Any, language: Language) -> Any:
 
 def _mark_breaks(value: Any) -> Any:
     return value.replace("\n", _VALUE_BREAK) if isinstance(value, str) else value
-
-
-class _BuiltHeader(str):
-    """A header whose wire form is built here; the email package stores and emits it as is.
-    Its text value (what `msg[name]` gives) is the decoded one."""
-
-    def __new__(cls, name: str, value: str, lines: list[str]) -> _BuiltHeader:
-        header = super().__new__(cls, value)
-        header.name = name
-        header.lines = lines
-        return header
-
-    name: str
-    lines: list[str]
-
-    def __getnewargs__(self) -> tuple[str, str, list[str]]:  # type: ignore[override]
-        # a message holding it can be copied (copy.deepcopy) and pickled
-        return self.name, str(self), self.lines
-
-    def fold(self, *, policy: Policy) -> str:
-        return f"{self.name}: " + f"{policy.linesep} ".join(self.lines) + policy.linesep
 
 
 def ascii_address(address: str) -> str:
@@ -289,16 +284,10 @@ def mailbox(address: Address) -> str:
     return f"{_UTF8.header_encode(name)} <{addr}>"
 
 
-def address_header(name: str, addresses: Sequence[Address]) -> _BuiltHeader:
+def address_lines(addresses: Sequence[Address]) -> list[str]:
+    """An address header's folded lines: one mailbox a line, a comma after all but the last."""
     boxes = [mailbox(a) for a in addresses]
-    lines = [box + ("," if i < len(boxes) - 1 else "") for i, box in enumerate(boxes)]
-    value = ", ".join(_readable(a) for a in addresses)
-    return _BuiltHeader(name, value, lines)
-
-
-def _readable(address: Address) -> str:
-    name = text.one_line(address.name, 120).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{name}" <{address.email}>' if name else address.email
+    return [box + ("," if i < len(boxes) - 1 else "") for i, box in enumerate(boxes)]
 
 
 def subject_header(subject: str) -> list[str]:

@@ -192,7 +192,7 @@ def _queue_report(
     with state.transaction():
         queued = [m for m in messages if enqueue(state, m, None, now)]
         if queued:
-            records.record_sent(state, report.period, str(queued[0].message["Message-ID"]))
+            records.record_sent(state, report.period, queued[0].message_id)
     return bool(queued)
 
 
