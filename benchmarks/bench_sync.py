@@ -190,7 +190,7 @@ def main() -> None:
         return
     server, smtp = smtp_server() if args.smtp else (None, None)
     print(
-        f"{'rows':>6} {'dry run':>9} {'first (CPU)':>19} {'peak':>8} {'next':>16} "
+        f"{'rows':>6} {'dry run':>9} {'first (CPU)':>20} {'peak':>8} {'next':>16} "
         f"{'no-change (CPU)':>18} {'state':>8} {'load':>5}"
     )
     for size in args.sizes or [100, 1000]:
@@ -198,7 +198,7 @@ def main() -> None:
         r = measure(size, args.quiet_repeats, smtp, not args.no_dry_run)
         dry = f"{r['dry']['seconds']:>8.2f}s" if r["dry"] else f"{'-':>9}"
         print(
-            f"{size:>6} {dry} {r['first']['seconds']:>8.2f}s ({r['first']['cpu_seconds']:>6.2f}s) "
+            f"{size:>6} {dry} {r['first']['seconds']:>8.2f}s ({r['first']['cpu_seconds']:>7.2f}s) "
             f"{r['first']['peak_mb']:>6.0f}MB "
             f"{r['read_seconds']:>7.3f}s ({r['read_cpu_seconds']:.3f}s) "
             f"{r['quiet_seconds']:>8.3f}s ({r['quiet_cpu_seconds']:.3f}s) "

@@ -85,11 +85,12 @@ class Digest:
 
     def _tell_when(self, summary: RunSummary) -> None:
         """For each open problem: when its submitter was told (or why not), from the queue."""
+        latest = mailqueue.latest_of_kind(self.state, "problems")
         for result in summary.of("invalid"):
             if result.untold:
                 result.told = "not told: no usable email address"
                 continue
-            found = mailqueue.latest_of_kind(self.state, "problems", result.cluster_id)
+            found = None if result.cluster_id is None else latest.get(result.cluster_id)
             if found is None:
                 result.told = "not told yet"
             elif found["state"] == "sent" and saved_only(found["last_reply"]):

@@ -617,8 +617,13 @@ class Sync:
             path = self.output_dir / "factsheets" / name
             context = factsheet_context(reg, cluster_id, version, self.today)
             template = self.config.path(self.config.output.factsheet_template)
+            # A new version's file is synced with the state's next durable commit, before
+            # anything relies on it; one the durable state already records, at once.
+            synced = not changed
             try:
-                render_docx(template, context, path, extras=logo_images(self.config.branding))
+                render_docx(
+                    template, context, path, extras=logo_images(self.config.branding), synced=synced
+                )
             except OSError as exc:  # a full or read-only disk: this row waits for the next run
                 raise ClusterSyncError(
                     f"its factsheet could not be written to {path.parent}: "

@@ -488,13 +488,16 @@ def message_id_header(state: State, dedupe_key: str) -> str | None:
     return str(row[0]) if row else None
 
 
-def latest_of_kind(state: State, kind: str, cluster_id: str | None) -> Any:
-    """The newest message of `kind` about a cluster (state, sent_at, queued_at, last_reply)."""
-    return state.db.execute(
-        "SELECT state, sent_at, queued_at, last_reply FROM messages "
-        "WHERE kind = ? AND cluster_id = ? ORDER BY id DESC LIMIT 1",
-        (kind, cluster_id),
-    ).fetchone()
+def latest_of_kind(state: State, kind: str) -> dict[str, Any]:
+    """cluster_id -> the newest message of `kind` about it (state, sent_at, queued_at,
+    last_reply): one read for every cluster, where a read per cluster scanned the queue each
+    time (quadratic in the size of the sheet)."""
+    rows = state.db.execute(
+        "SELECT cluster_id, state, sent_at, queued_at, last_reply FROM messages "
+        "WHERE kind = ? AND cluster_id IS NOT NULL ORDER BY id",
+        (kind,),
+    )
+    return {row["cluster_id"]: row for row in rows}
 
 
 def kinds_queued_by(state: State, run_id: int) -> dict[str, int]:

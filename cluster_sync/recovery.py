@@ -88,7 +88,7 @@ class Evidence:
         """The one ID messages or factsheet files give this registration, else None."""
         mine = ref(natural_key)
         found = {d.cluster_id for d in self.delivered.values() if d.ref == mine and d.cluster_id}
-        if not found and title:
+        if not found and title and self.slugs:  # no factsheet file: no title to transliterate
             found = set(self.slugs.get(slug(title), set()))
         return next(iter(found)) if len(found) == 1 else None  # ambiguous: none
 

@@ -37,7 +37,7 @@ from typing import Any
 
 from cluster_sync import generation
 from cluster_sync.errors import StateError
-from cluster_sync.files import create_private, restrict
+from cluster_sync.files import create_private, restrict, sync_written
 
 #: each a script (statements separated by ";") or a function run in the migration's transaction
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -352,6 +352,7 @@ class State:
             return
         full = durable and self._synchronous != "OFF"
         if full:  # SQLite refuses to change it inside a transaction
+            sync_written()  # what the commits so far record of the files is on the disk first
             self.db.execute("PRAGMA synchronous = FULL")
         try:
             self.db.execute("BEGIN IMMEDIATE")
@@ -425,22 +426,23 @@ class State:
 
     def next_cluster_id(self, prefix: str, year: int) -> str:
         """CL-2025-007: a per-year counter, never reused."""
-        with self.transaction() as db:
-            db.execute(
-                "INSERT INTO id_counters (year, last) VALUES (?, 1) "
-                "ON CONFLICT (year) DO UPDATE SET last = last + 1",
-                (year,),
-            )
-            (number,) = db.execute(
-                "SELECT last FROM id_counters WHERE year = ?", (year,)
-            ).fetchone()
+        with self.transaction():
+            return self._take_cluster_id(prefix, year)
+
+    def _take_cluster_id(self, prefix: str, year: int) -> str:
+        """The counter's next number, inside the caller's transaction: one statement."""
+        ((number,),) = self.db.execute(
+            "INSERT INTO id_counters (year, last) VALUES (?, 1) "
+            "ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last",
+            (year,),
+        ).fetchall()
         return f"{prefix}-{year}-{number:03d}"
 
     def reserve_cluster_id(self, prefix: str, year: int, natural_key: str, now: str) -> str:
         """A new ID and a placeholder registration in one transaction, so a run killed before
         the registration is complete finds the same ID again next time instead of a new one."""
         with self.transaction() as db:
-            cluster_id = self.next_cluster_id(prefix, year)
+            cluster_id = self._take_cluster_id(prefix, year)
             db.execute(
                 "INSERT INTO registrations (cluster_id, natural_key, status, first_seen, "
                 "last_seen, last_changed) VALUES (?, ?, 'pending', ?, ?, ?)",

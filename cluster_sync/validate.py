@@ -14,9 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from email_validator import EmailNotValidError, validate_email
-
-from cluster_sync import form, text
+from cluster_sync import address_syntax, form, text
 from cluster_sync.dates import _YEARS as PLAUSIBLE_YEARS
 from cluster_sync.dates import (
     SERIAL_EPOCH,
@@ -71,6 +69,8 @@ class _Checker:
 
     def is_blank(self, key: str) -> bool:
         value = self.raw(key)
+        if isinstance(value, str) and "!" <= value[:1] <= "~":
+            return False  # printable ASCII: nothing text.clean_text does can remove it
         return value is None or (isinstance(value, str) and not text.clean_text(value))
 
     def required(self, key: str) -> bool:
@@ -197,11 +197,13 @@ def _addresses(cell: str) -> list[tuple[Address | None, Message | None]]:
         if "<" in part and part.rstrip().endswith(">"):
             # "Name <addr>" taken apart by hand: parseaddr trips over commas inside names
             name, addr = part[: part.index("<")].strip(), part[part.index("<") + 1 : -1].strip()
+        elif address_syntax.PLAIN.fullmatch(part):
+            name, addr = "", part  # what parseaddr makes of it, without its cost
         else:
             name, addr = email.utils.parseaddr(part)
             if not addr or " " in addr:
                 name, addr = "", part
-        normalized, plain, error = _checked(addr)
+        normalized, plain, error = address_syntax.check(addr)
         if error is not None:
             reason = msg("invalid_address", address=text.excerpt(part), detail=error)
             results.append((None, reason))
@@ -213,18 +215,6 @@ def _addresses(cell: str) -> list[tuple[Address | None, Message | None]]:
             continue
         results.append((Address(normalized, _unquote(text.clean_line(name))), None))
     return results or [(None, msg("no_address"))]
-
-
-@functools.lru_cache(maxsize=65536)
-def _checked(addr: str) -> tuple[str | None, str | None, str | None]:
-    """(normalized, its ASCII form, why it is not valid) for one address: email-validator is
-    most of validating a row, and the same people (a contact who is also the respondent, a
-    partner in several clusters) appear many times in one sheet."""
-    try:
-        checked = validate_email(addr, check_deliverability=False)
-    except EmailNotValidError as exc:
-        return None, None, str(exc)
-    return checked.normalized, checked.ascii_email, None
 
 
 def _unquote(name: str) -> str:
@@ -263,9 +253,7 @@ def split_checkboxes(cell: str, options: tuple[str, ...]) -> tuple[list[str], li
     take known options out first (longest first), then split what is left."""
     rest = text.clean_line(cell)
     found: list[tuple[int, str]] = []
-    for option in sorted(options, key=len, reverse=True):
-        # a whole answer only: between commas (or the ends), never inside an "Other" text
-        pattern = re.compile(rf"(?:^|,)\s*({re.escape(option)})\s*(?=,|$)", re.IGNORECASE)
+    for option, pattern in _option_patterns(options):
         m = pattern.search(rest)
         if m:
             found.append((m.start(1), option))
@@ -283,12 +271,30 @@ def split_checkboxes(cell: str, options: tuple[str, ...]) -> tuple[list[str], li
     return chosen, unknown
 
 
+@functools.lru_cache(maxsize=64)
+def _option_patterns(options: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each option with the pattern that finds it as a whole answer, between commas (or the
+    ends), never inside an "Other" text; longest first."""
+    return tuple(
+        (option, re.compile(rf"(?:^|,)\s*({re.escape(option)})\s*(?=,|$)", re.IGNORECASE))
+        for option in sorted(options, key=len, reverse=True)
+    )
+
+
 def _match_option(answer: str, options: tuple[str, ...]) -> str | None:
     key = text.fold(answer)
+    folded = _folded(options)
+    return folded[key] if key in folded else OPTION_ALIASES.get(key)
+
+
+@functools.lru_cache(maxsize=64)
+def _folded(options: tuple[str, ...]) -> dict[str, str]:
+    """Each option under its folded form, the first one where two fold alike: folded once,
+    not for every answer (the country list is folded for every participant otherwise)."""
+    found: dict[str, str] = {}
     for option in options:
-        if text.fold(option) == key:
-            return option
-    return OPTION_ALIASES.get(key)
+        found.setdefault(text.fold(option), option)
+    return found
 
 
 def _not_an_option(f: Field, answer: str) -> Message:

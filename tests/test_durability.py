@@ -194,3 +194,48 @@ def test_forget_changes_files_only_once_the_erasure_is_durable(
     assert seen and all(seen)
     # the erasure's own transaction is the first commit, and it is not durable by itself
     assert trace.commits()[0][1] is False
+
+
+def test_each_new_factsheet_is_on_the_disk_before_the_next_durable_commit(
+    make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new version's .docx is renamed into place without its own fsync (files.atomic_write,
+    synced=False); the state syncs every such file before its next durable commit, so no
+    durable record names a file that a power loss could leave empty. The file events go
+    into the same list as the state's statements, in the order they happen."""
+    import os
+
+    config = make_config()
+    state = State(config.path(config.state.database))
+    trace = Trace(state)
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        trace.statements.append(f"-- fsync {os.readlink(f'/proc/self/fd/{fd}')}")
+        real_fsync(fd)
+
+    def replace(src: str, dst: str | Path) -> None:
+        real_replace(src, dst)
+        trace.statements.append(f"-- written {dst}")
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    from cluster_sync.mailers import open_mailer
+    from cluster_sync.sources import open_source
+
+    summary = Sync(config, state, open_source(config), open_mailer(config), now=NOW).run()
+    state.close()
+    factsheets = {str(p) for p in summary.factsheets}
+    assert len(factsheets) > 10
+    durable = {position for position, d in trace.commits() if d}
+    waiting: set[str] = set()
+    for position, statement in enumerate(trace.statements):
+        if statement.startswith("-- written ") and statement[11:] in factsheets:
+            waiting.add(statement[11:])
+        elif statement.startswith("-- fsync "):
+            waiting.discard(statement[9:])
+        elif position in durable:
+            assert waiting == set(), f"durable commit before these were synced: {waiting}"
+    assert waiting == set()
+    synced = {s[9:] for s in trace.statements if s.startswith("-- fsync ")}
+    assert factsheets <= synced

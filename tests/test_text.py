@@ -215,3 +215,15 @@ def test_safe_takes_out_the_same_characters_as_the_full_scan_for_every_code_poin
         ch = chr(code)
         for value in (f"a{ch}b", f"\n{ch}\r\n"):
             assert safe(value) == scanned(value), hex(code)
+
+
+def test_the_fold_table_is_applied_exactly_when_the_scan_finds_one_of_its_characters() -> None:
+    """text._translated skips str.translate when no character of the table is in the text:
+    the result is the same for every code point."""
+    from cluster_sync.text import _TRANSLATE, _translated
+
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        sample = f"a{chr(code)}b"
+        assert _translated(sample) == sample.translate(_TRANSLATE), hex(code)

@@ -118,10 +118,13 @@ def render_docx(
     extras: Callable[[Any], dict[str, Any]] | None = None,
     finish: Callable[[Any], None] | None = None,
     tags_doc: str = "docs/templates.md",
+    synced: bool = True,
 ) -> None:
     """Render a docxtpl template into out_path atomically; a broken template raises a
     TemplateError that names the template and the tag. `extras(doc)` adds context values that
     need the template object (inline images); `finish(doc)` edits the result before saving.
+    `synced=False`: the file's fsync waits for the state's next durable commit
+    (files.atomic_write).
     The template is prepared once per file content (and pictures) and rendered from that
     (render/docx_fast.py); with `finish`, extras other than pictures, or a template that needs
     it, docxtpl renders it."""
@@ -138,7 +141,7 @@ def render_docx(
             data = prepared.render(context)
     else:
         data = render_with_docxtpl(template, context, extras, finish, tags_doc)
-    atomic_write(out_path, data)
+    atomic_write(out_path, data, synced=synced)
 
 
 def render_with_docxtpl(
