@@ -550,8 +550,14 @@ def scratch_folders() -> set[str]:
 
 
 def test_a_dry_run_predicts_the_real_run_and_leaves_nothing_behind(
-    make_config: Callable[..., Config], project: Path
+    make_config: Callable[..., Config],
+    project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A temporary folder of its own: other programs on the machine make scratch folders too.
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     keep_rows(project, 2, 3, 12)
     config = make_config()
     before = scratch_folders()
