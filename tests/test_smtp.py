@@ -29,6 +29,7 @@ from cluster_sync.mailers.base import PermanentFailure
 from cluster_sync.mailers.smtp import SmtpMailer
 from cluster_sync.mailers.smtp_settings import SmtpConfig
 from cluster_sync.mailqueue import DeliveryReport, Outgoing
+from cluster_sync.render import mime
 from cluster_sync.state import State
 
 PASSWORD_ENV = "CLUSTER_SYNC_TEST_SMTP_PASSWORD"
@@ -494,3 +495,48 @@ def token_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[TokenService]:
         # google-auth sends every authorised-user refresh to Google, whatever the file says
         monkeypatch.setattr(google.oauth2.credentials, "_GOOGLE_OAUTH2_TOKEN_ENDPOINT", service.url)
         yield service
+
+
+# -- DATA ------------------------------------------------------------------------------------
+
+
+def written(number: int, text: str) -> Outgoing:
+    """A message as cluster-sync's own MIME writer composes it (7bit or quoted-printable text)."""
+    headers = b"".join(
+        [
+            mime.header("From", [f"Natural Heritage CoP <{SENDER}>"]),
+            mime.header("To", ["lead@example.org"]),
+            mime.header("Subject", [f"Factsheet {number}"]),
+            mime.header("Message-ID", [f"<dots.{number}@cluster-sync.test>"]),
+        ]
+    )
+    composed = mime.message(
+        headers, mime.text_part("plain", text), mime.text_part("html", f"<p>{text}</p>"), []
+    )
+    return Outgoing(
+        dedupe_key=f"dots:{number}",
+        kind="factsheet",
+        cluster_id=None,
+        sender=SENDER,
+        recipients=("lead@example.org",),
+        message_id=f"<dots.{number}@cluster-sync.test>",
+        subject=f"Factsheet {number}",
+        raw=composed.raw,
+    )
+
+
+def test_lines_starting_with_a_dot_arrive_intact(server: Server, state: State) -> None:
+    dotted = ".first line\n..two dots\n.\nmiddle\n. a line of its own\nlast."
+    messages = [
+        written(1, dotted),  # 7bit
+        written(2, dotted.replace("middle", "Größe")),  # quoted-printable
+        written(3, "no line here starts with a dot.\nnor here"),
+    ]
+    assert b"\r\n." in messages[0].raw and b"\r\n." in messages[1].raw
+    assert b"\n." not in messages[2].raw
+    queue(state, *messages)
+
+    report = deliver(state, SmtpMailer(settings(server)))
+
+    assert report.sent == 3 and not report.failed
+    assert [m.data for m in server.recorder.messages] == [m.raw for m in messages]
