@@ -82,6 +82,8 @@ class SmtpMailer:
 
     limits_apply = True  # the server's sending limits apply ([mail.limits])
     saves_only = False
+    #: calls envelope.before_content() before DATA: the queue's disk sync overlaps MAIL/RCPT
+    waits_before_content = True
 
     def __init__(self, settings: SmtpConfig, environ: dict[str, str] | None = None) -> None:
         self.settings = settings
@@ -403,6 +405,7 @@ class SmtpMailer:
             reply = "; ".join(f"{address}: {words}" for address, words in refused.items())
             # when some were only deferred (4xx), a later try may reach them
             raise TemporaryFailure(reply) if temporary else PermanentFailure(reply)
+        envelope.before_content()  # raises (out of send) when the mark cannot be made durable
         code, text = self._command(smtp, functools.partial(_data, smtp, envelope.raw), False)
         if code != 250:
             self._reset(smtp)
