@@ -25,6 +25,7 @@ from smtp_server import (
 
 from cluster_sync import mailqueue
 from cluster_sync.config import LimitsConfig
+from cluster_sync.errors import StateError
 from cluster_sync.mailers.base import PermanentFailure
 from cluster_sync.mailers.smtp import SmtpMailer
 from cluster_sync.mailers.smtp_settings import SmtpConfig
@@ -540,3 +541,78 @@ def test_lines_starting_with_a_dot_arrive_intact(server: Server, state: State) -
 
     assert report.sent == 3 and not report.failed
     assert [m.data for m in server.recorder.messages] == [m.raw for m in messages]
+
+
+# -- the `sending` mark reaches the disk before the content leaves ---------------------------
+
+
+def wal_fsyncs(monkeypatch: pytest.MonkeyPatch, fail: bool = False) -> list[str]:
+    """Every fsync of the state's WAL file, noted when it returns (or refused with an I/O
+    error, as a failing disk would)."""
+    import errno
+    import os
+
+    done: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        if name.endswith("-wal") and fail:
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+        if name.endswith("-wal"):
+            done.append(name)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return done
+
+
+def test_each_message_reaches_the_server_after_its_mark_is_on_the_disk(
+    tls: Tls, state: State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The WAL's fsync runs while MAIL and RCPT are answered; DATA waits for it. Each sync is
+    held back until the server has the message or 50 ms have gone by, so a client that did
+    not wait would deliver first and fail here (the count below is one short)."""
+    import os
+    import threading
+
+    done = wal_fsyncs(monkeypatch)
+    arrived = threading.Event()
+    real_fsync = os.fsync
+
+    def held_fsync(fd: int) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            arrived.wait(0.05)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", held_fsync)
+    synced_at_arrival: list[int] = []
+
+    def accepted(_: Any) -> None:
+        synced_at_arrival.append(len(done))
+        arrived.set()
+
+    queue(state, *(outgoing(n) for n in range(5)))
+    with smtp_server(tls) as server:
+        server.recorder.on_accept = accepted
+        report = deliver(state, SmtpMailer(settings(server)))
+        arrived.clear()
+
+    assert report.sent == 5
+    assert all(synced >= n for n, synced in enumerate(synced_at_arrival, start=1))
+
+
+def test_a_mark_that_cannot_reach_the_disk_stops_the_message_before_its_content(
+    server: Server, state: State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (message_id,) = queue(state, outgoing(1))
+    with monkeypatch.context() as failing_disk:
+        wal_fsyncs(failing_disk, fail=True)
+        with pytest.raises(StateError, match="could not be written to the disk"):
+            deliver(state, SmtpMailer(settings(server)))
+
+    assert server.recorder.mails == 1 and server.recorder.messages == []  # no DATA
+    assert rows(state)[message_id]["state"] == "sending"
+    again = deliver(state, SmtpMailer(settings(server)))  # the next run sends it
+    assert again.recovered == 1 and again.sent == 1
+    assert server.recorder.message_ids() == [message_id]
