@@ -1,8 +1,8 @@
 """The mail queue in the state database, and the delivery loop over any Mailer.
 
 Every message is queued (rendered bytes, recipients, stable Message-ID) before anything is sent.
-Delivery marks a message `sending` and commits (durably: cluster_sync/state.py) before handing
-it over, then `sent` right after the backend accepts it. A run killed in between leaves `sending`
+Delivery marks a message `sending` and commits before handing it over (on the disk before its
+content leaves: cluster_sync/state.py), then `sent` right after the backend accepts it. A run killed in between leaves `sending`
 rows, which the next run settles first: the backend is asked whether it has the message (the
 outbox can tell); when it cannot tell (SMTP), the message is sent again with the same
 Message-ID. docs/mail.md explains that window.

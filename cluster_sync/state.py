@@ -13,10 +13,11 @@ synchronous setting or journal mode." So a killed process loses nothing it commi
 loss or an operating-system crash can lose a suffix of the latest commits, never corrupt the
 file. That suffix must never hold a commit that something outside the database already relies
 on, so every effect outside it is preceded by a durable commit: `transaction(durable=True)`
-commits with `synchronous = FULL` (the WAL is synced at that commit) or `make_durable()`. WAL
-commits are appended in order, so syncing one makes every earlier one durable too. The durable
-points: a message marked `sending` before it is handed to a server or the outbox
-(mailqueue.Delivery), publishing's `pending` records before an upload, and the state before the
+commits with `synchronous = FULL` (the WAL is synced at that commit) or `make_durable()`, or
+`durable_soon()`, which fsyncs the WAL file in a thread (what SQLite does at a FULL commit) and
+returns the wait. WAL commits are appended in order, so syncing one makes every earlier one
+durable too. The durable points: a message marked `sending` before its content reaches a server
+or the outbox (mailqueue.Delivery, overlapping the sync with MAIL and RCPT), publishing's `pending` records before an upload, and the state before the
 sheet or export is written (engine.Sync._write_back: Cluster IDs, statuses), erasure and
 retention before they delete files (cluster_sync/privacy/), and the end of every run
 (`finish_run`). Everything else
