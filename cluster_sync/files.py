@@ -14,6 +14,8 @@ import hashlib
 import os
 import stat
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 DEFAULT_FILE_MODE = 0o600
@@ -173,3 +175,45 @@ def _write_temp(path: Path, data: bytes, mode: int, sync: bool = True) -> str:
         Path(tmp).unlink(missing_ok=True)
         raise
     return tmp
+
+
+class SyncLater:
+    """fsync a file in a thread of its own while the caller goes on: `start` returns the wait,
+    which returns once the file is on the disk or raises the OSError that stopped it. The
+    first sync of a file (by inode) syncs its folder too, for its name."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._named: set[tuple[int, int]] = set()  # (device, inode) whose folder was synced
+
+    def start(self, path: Path) -> Callable[[], None]:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fsync")
+        future = self._pool.submit(self._sync, path)
+
+        def wait() -> None:
+            future.result()
+
+        return wait
+
+    def close(self) -> None:
+        """Wait for any sync still running; its outcome was the waiter's to hear."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    def _sync(self, path: Path) -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            found = os.fstat(fd)
+        finally:
+            os.close(fd)
+        identity = (found.st_dev, found.st_ino)
+        if identity not in self._named:
+            folder = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
+            self._named.add(identity)

@@ -1,8 +1,8 @@
 """The mail queue in the state database, and the delivery loop over any Mailer.
 
 Every message is queued (rendered bytes, recipients, stable Message-ID) before anything is sent.
-Delivery marks a message `sending` and commits (durably: cluster_sync/state.py) before handing
-it over, then `sent` right after the backend accepts it. A run killed in between leaves `sending`
+Delivery marks a message `sending` and commits before handing it over (on the disk before its
+content leaves: cluster_sync/state.py), then `sent` right after the backend accepts it. A run killed in between leaves `sending`
 rows, which the next run settles first: the backend is asked whether it has the message (the
 outbox can tell); when it cannot tell (SMTP), the message is sent again with the same
 Message-ID. docs/mail.md explains that window.
@@ -344,12 +344,20 @@ class Delivery:
         while True:
             if self.before_send is not None:
                 envelope = self.before_send(envelope, self.report)
-            # Durable (synced to disk) before the message leaves: a power loss after the
-            # handover finds it `sending`, never `queued` (cluster_sync/state.py). The other
-            # marks need no wait of their own: this one makes them durable too, one message
-            # later, and a `sent` mark lost with the power leaves a `sending` row, the
-            # documented ambiguous window (docs/mail.md).
-            self._mark(envelope, "state = 'sending', attempts = attempts + 1", durable=True)
+            # Durable (synced to disk) before the message's content leaves: a power loss
+            # after the handover finds it `sending`, never `queued` (cluster_sync/state.py).
+            # The disk sync runs while a server answers MAIL and RCPT; a backend that says
+            # so waits for it (envelope.before_content) just before DATA or the file, any
+            # other is handed the message only once it is done. The other marks need no
+            # wait of their own: this one makes them durable too, one message later, and a
+            # `sent` mark lost with the power leaves a `sending` row, the documented
+            # ambiguous window (docs/mail.md).
+            self._mark(envelope, "state = 'sending', attempts = attempts + 1")
+            synced = self.state.durable_soon()
+            if getattr(self.mailer, "waits_before_content", False):
+                envelope = replace(envelope, before_content=synced)
+            else:
+                synced()
             try:
                 result = self.mailer.send(envelope)
             except PermanentFailure as exc:

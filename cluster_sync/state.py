@@ -13,10 +13,11 @@ synchronous setting or journal mode." So a killed process loses nothing it commi
 loss or an operating-system crash can lose a suffix of the latest commits, never corrupt the
 file. That suffix must never hold a commit that something outside the database already relies
 on, so every effect outside it is preceded by a durable commit: `transaction(durable=True)`
-commits with `synchronous = FULL` (the WAL is synced at that commit) or `make_durable()`. WAL
-commits are appended in order, so syncing one makes every earlier one durable too. The durable
-points: a message marked `sending` before it is handed to a server or the outbox
-(mailqueue.Delivery), publishing's `pending` records before an upload, and the state before the
+commits with `synchronous = FULL` (the WAL is synced at that commit) or `make_durable()`, or
+`durable_soon()`, which fsyncs the WAL file in a thread (what SQLite does at a FULL commit) and
+returns the wait. WAL commits are appended in order, so syncing one makes every earlier one
+durable too. The durable points: a message marked `sending` before its content reaches a server
+or the outbox (mailqueue.Delivery, overlapping the sync with MAIL and RCPT), publishing's `pending` records before an upload, and the state before the
 sheet or export is written (engine.Sync._write_back: Cluster IDs, statuses), erasure and
 retention before they delete files (cluster_sync/privacy/), and the end of every run
 (`finish_run`). Everything else
@@ -37,7 +38,7 @@ from typing import Any
 
 from cluster_sync import generation
 from cluster_sync.errors import StateError
-from cluster_sync.files import create_private, restrict, sync_written
+from cluster_sync.files import SyncLater, create_private, restrict, sync_written
 
 #: each a script (statements separated by ";") or a function run in the migration's transaction
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -261,13 +262,16 @@ class State:
                 # (mailstore.collect); only a new database, before
                 # anything else is written, can be set so
                 self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            self._wal = False  # SQLite keeps its old journal where WAL cannot work
             if self.path:
-                self.db.execute("PRAGMA journal_mode = WAL")
+                (mode,) = self.db.execute("PRAGMA journal_mode = WAL").fetchone()
+                self._wal = str(mode).lower() == "wal"
                 for suffix in ("-wal", "-shm", "-journal"):
                     restrict(self.path.with_name(self.path.name + suffix))
             self._synchronous = "NORMAL" if self.path else "OFF"
             self.db.execute(f"PRAGMA synchronous = {self._synchronous}")
             self._durable_wanted = False  # a durable commit asked for inside a transaction
+            self._sync_later = SyncLater()
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StateError(
@@ -306,6 +310,7 @@ class State:
         return copy
 
     def close(self) -> None:
+        self._sync_later.close()
         self.db.close()
 
     # -- schema -----------------------------------------------------------------------------
@@ -380,6 +385,32 @@ class State:
             return
         with self.transaction(durable=True) as db:
             db.execute(f"PRAGMA user_version = {self.schema_version}")
+
+    def durable_soon(self) -> Callable[[], None]:
+        """make_durable() without waiting for the disk: the WAL file's fsync (what SQLite
+        itself does at a commit under synchronous = FULL in WAL mode) runs in a thread while
+        the caller goes on. Returns the wait: once it has returned, every commit so far
+        survives a power loss; it raises StateError when the sync failed."""
+        if self.db.in_transaction or not self._wal or self._synchronous == "OFF":
+            self.make_durable()  # inside a transaction: its own commit will be
+            return _already
+        assert self.path is not None  # only a file on disk has a WAL
+        sync_written()  # the files the commits name first, as before a durable commit
+        wait = self._sync_later.start(self.path.with_name(self.path.name + "-wal"))
+        path = self.path
+
+        def synced() -> None:
+            try:
+                wait()
+            except OSError as exc:
+                raise StateError(
+                    f"The state database {path} could not be written to the disk: "
+                    f"{exc.strerror or exc}.",
+                    hint="check the disk (full, read-only, failing) and run again; a message "
+                    "caught in between is sent again by the next run.",
+                ) from None
+
+        return synced
 
     # -- registrations ----------------------------------------------------------------------
 
@@ -557,3 +588,7 @@ class State:
 
     def last_runs(self, limit: int = 5) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+
+
+def _already() -> None:
+    """The wait for a sync that was done before it was asked for."""

@@ -25,10 +25,12 @@ from smtp_server import (
 
 from cluster_sync import mailqueue
 from cluster_sync.config import LimitsConfig
+from cluster_sync.errors import StateError
 from cluster_sync.mailers.base import PermanentFailure
 from cluster_sync.mailers.smtp import SmtpMailer
 from cluster_sync.mailers.smtp_settings import SmtpConfig
 from cluster_sync.mailqueue import DeliveryReport, Outgoing
+from cluster_sync.render import mime
 from cluster_sync.state import State
 
 PASSWORD_ENV = "CLUSTER_SYNC_TEST_SMTP_PASSWORD"
@@ -494,3 +496,123 @@ def token_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[TokenService]:
         # google-auth sends every authorised-user refresh to Google, whatever the file says
         monkeypatch.setattr(google.oauth2.credentials, "_GOOGLE_OAUTH2_TOKEN_ENDPOINT", service.url)
         yield service
+
+
+# -- DATA ------------------------------------------------------------------------------------
+
+
+def written(number: int, text: str) -> Outgoing:
+    """A message as cluster-sync's own MIME writer composes it (7bit or quoted-printable text)."""
+    headers = b"".join(
+        [
+            mime.header("From", [f"Natural Heritage CoP <{SENDER}>"]),
+            mime.header("To", ["lead@example.org"]),
+            mime.header("Subject", [f"Factsheet {number}"]),
+            mime.header("Message-ID", [f"<dots.{number}@cluster-sync.test>"]),
+        ]
+    )
+    composed = mime.message(
+        headers, mime.text_part("plain", text), mime.text_part("html", f"<p>{text}</p>"), []
+    )
+    return Outgoing(
+        dedupe_key=f"dots:{number}",
+        kind="factsheet",
+        cluster_id=None,
+        sender=SENDER,
+        recipients=("lead@example.org",),
+        message_id=f"<dots.{number}@cluster-sync.test>",
+        subject=f"Factsheet {number}",
+        raw=composed.raw,
+    )
+
+
+def test_lines_starting_with_a_dot_arrive_intact(server: Server, state: State) -> None:
+    dotted = ".first line\n..two dots\n.\nmiddle\n. a line of its own\nlast."
+    messages = [
+        written(1, dotted),  # 7bit
+        written(2, dotted.replace("middle", "Größe")),  # quoted-printable
+        written(3, "no line here starts with a dot.\nnor here"),
+    ]
+    assert b"\r\n." in messages[0].raw and b"\r\n." in messages[1].raw
+    assert b"\n." not in messages[2].raw
+    queue(state, *messages)
+
+    report = deliver(state, SmtpMailer(settings(server)))
+
+    assert report.sent == 3 and not report.failed
+    assert [m.data for m in server.recorder.messages] == [m.raw for m in messages]
+
+
+# -- the `sending` mark reaches the disk before the content leaves ---------------------------
+
+
+def wal_fsyncs(monkeypatch: pytest.MonkeyPatch, fail: bool = False) -> list[str]:
+    """Every fsync of the state's WAL file, noted when it returns (or refused with an I/O
+    error, as a failing disk would)."""
+    import errno
+    import os
+
+    done: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        if name.endswith("-wal") and fail:
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+        if name.endswith("-wal"):
+            done.append(name)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return done
+
+
+def test_each_message_reaches_the_server_after_its_mark_is_on_the_disk(
+    tls: Tls, state: State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The WAL's fsync runs while MAIL and RCPT are answered; DATA waits for it. Each sync is
+    held back until the server has the message or 50 ms have gone by, so a client that did
+    not wait would deliver first and fail here (the count below is one short)."""
+    import os
+    import threading
+
+    done = wal_fsyncs(monkeypatch)
+    arrived = threading.Event()
+    real_fsync = os.fsync
+
+    def held_fsync(fd: int) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            arrived.wait(0.05)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", held_fsync)
+    synced_at_arrival: list[int] = []
+
+    def accepted(_: Any) -> None:
+        synced_at_arrival.append(len(done))
+        arrived.set()
+
+    queue(state, *(outgoing(n) for n in range(5)))
+    with smtp_server(tls) as server:
+        server.recorder.on_accept = accepted
+        report = deliver(state, SmtpMailer(settings(server)))
+        arrived.clear()
+
+    assert report.sent == 5
+    assert all(synced >= n for n, synced in enumerate(synced_at_arrival, start=1))
+
+
+def test_a_mark_that_cannot_reach_the_disk_stops_the_message_before_its_content(
+    server: Server, state: State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (message_id,) = queue(state, outgoing(1))
+    with monkeypatch.context() as failing_disk:
+        wal_fsyncs(failing_disk, fail=True)
+        with pytest.raises(StateError, match="could not be written to the disk"):
+            deliver(state, SmtpMailer(settings(server)))
+
+    assert server.recorder.mails == 1 and server.recorder.messages == []  # no DATA
+    assert rows(state)[message_id]["state"] == "sending"
+    again = deliver(state, SmtpMailer(settings(server)))  # the next run sends it
+    assert again.recovered == 1 and again.sent == 1
+    assert server.recorder.message_ids() == [message_id]

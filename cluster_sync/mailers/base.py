@@ -3,8 +3,13 @@ decides what to send, when, and records every outcome."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+
+def _ready() -> None:
+    """Nothing to wait for."""
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,9 @@ class Envelope:
     sender: str  # envelope sender (addr-spec)
     recipients: tuple[str, ...]  # envelope recipients (addr-specs), at most 100
     raw: bytes  # the complete RFC 5322 message
+    #: to call right before the message's content leaves (DATA, the outbox file): it waits
+    #: for the `sending` mark to reach the disk and raises when it cannot (mailqueue)
+    before_content: Callable[[], None] = field(default=_ready, compare=False, repr=False)
 
 
 #: the reply recorded for a message the outbox backend wrote as a file: saved for a person to

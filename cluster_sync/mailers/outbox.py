@@ -18,6 +18,7 @@ UNSENT_HEADER = b"X-Unsent: 1\r\n"
 class OutboxMailer:
     limits_apply = False  # a folder has no sending limits
     saves_only = True  # a person sends these files; nothing leaves this machine
+    waits_before_content = True  # calls envelope.before_content() before writing the file
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -50,8 +51,10 @@ class OutboxMailer:
         return None
 
     def send(self, envelope: Envelope) -> SendResult:
+        path = self.path_for(envelope)
+        envelope.before_content()  # raises (out of send) when the mark cannot be made durable
         try:
-            atomic_write(self.path_for(envelope), UNSENT_HEADER + envelope.raw)
+            atomic_write(path, UNSENT_HEADER + envelope.raw)
         except OSError as exc:
             raise TemporaryFailure(f"cannot write to {self.folder}: {exc.strerror}") from None
         return SendResult(reply=SAVED_REPLY)
