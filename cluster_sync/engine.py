@@ -31,7 +31,7 @@ from cluster_sync.config import Config
 from cluster_sync.delivery import check_mailer, deliver_run
 from cluster_sync.digest import Digest, interrupted_runs, log_outcome, sheet_link
 from cluster_sync.errors import ClusterSyncError, TemplateError
-from cluster_sync.factsheet_mail import emailed_data
+from cluster_sync.factsheet_mail import compose_factsheet, emailed_data, factsheet_link
 from cluster_sync.files import configure as configure_files
 from cluster_sync.fingerprint import record_template, template_fingerprint
 from cluster_sync.identity import Identified, identify, natural_key
@@ -42,7 +42,6 @@ from cluster_sync.model import Address, Registration
 from cluster_sync.outputs import (
     SOURCE,
     Made,
-    attachments,
     files_note,
     make_outputs,
     problems,
@@ -646,10 +645,7 @@ class Sync:
         """The factsheet to its people; "updated" only when an earlier version reached them,
         with what changed since that version."""
         cluster_id = str(item.cluster_id)
-        everyone = reg.recipients()
-        if self.config.mail.factsheet_to == "contact":
-            everyone = everyone[:1]
-        link = self._email_link(path, cluster_id, version, files)
+        link = factsheet_link(self.config, self.state, path, cluster_id, version, files)
         context = factsheet_message(
             reg,
             cluster_id,
@@ -660,34 +656,21 @@ class Sync:
             link=self._link(item),
             factsheet_link=link,
         )
-        messages = self.composer.compose(
-            dedupe_key=keys.factsheet(cluster_id, version),
+        messages = compose_factsheet(
+            self.composer,
+            self.config,
+            reg,
+            cluster_id,
+            version,
             kind="factsheet" if first else "factsheet_update",
-            cluster_id=cluster_id,
-            template="factsheet",
             context=context,
-            to=everyone[:1],
-            cc=everyone[1:],
-            attachments=[] if link else attachments(self.config, path, files),
-            headers={
-                recovery.REF_HEADER: recovery.ref(item.natural_key),
-                recovery.CONTENT_HEADER: reg.content_hash(),
-            },
+            natural_key=item.natural_key,
+            path=path,
+            files=files,
             now=self.now,
             language=self._language(item),
         )
         return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
-
-    def _email_link(
-        self, path: Path, cluster_id: str, version: int, files: dict[str, Made]
-    ) -> str | None:
-        """`[publish] attach = false`: the link instead of the file, when it is known now."""
-        if self.config.publish is None or self.config.publish.attach:
-            return None
-        from cluster_sync.publish.service import email_link
-
-        others = {n: (str(m.path) if m.path else None, m.problem) for n, m in files.items()}
-        return email_link(self.config, self.state, path, cluster_id, version, others)
 
     def _invalid(self, item: Identified, summary: RunSummary) -> RowResult:
         stored = self._stored(item)

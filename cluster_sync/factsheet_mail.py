@@ -1,18 +1,22 @@
-"""What the commands acting on one cluster share (`resend`, `rerender`, `preview`): the stored
-registration behind a typed Cluster ID, its people, and the factsheet email's context."""
+"""What the sync and the commands acting on one cluster (`resend`, `rerender`, `preview`) share:
+the stored registration behind a typed Cluster ID, its people, the factsheet email's context,
+link and message."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
+from cluster_sync import keys, recovery
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
 from cluster_sync.messages import Message
 from cluster_sync.model import Address, Registration
-from cluster_sync.render.email import Composer
+from cluster_sync.outputs import Made, attachments
+from cluster_sync.render.email import Composer, Outgoing
 from cluster_sync.render.languages import choose_language
 from cluster_sync.render.messages import edit_link, factsheet_message
 from cluster_sync.sources.base import normalise_cluster_id
@@ -45,6 +49,56 @@ def people(config: Config, reg: Registration) -> list[Address]:
     `[mail] factsheet_to = "contact"`."""
     everyone = reg.recipients()
     return everyone[:1] if config.mail.factsheet_to == "contact" else everyone
+
+
+def factsheet_link(
+    config: Config, state: State, path: Path, cluster_id: str, version: int, files: dict[str, Made]
+) -> str | None:
+    """`[publish] attach = false`: the link the factsheet email carries instead of the file, when
+    it is known now (cluster_sync/publish/service.py); None: attach the file."""
+    if config.publish is None or config.publish.attach:
+        return None  # without loading the publishing code
+    from cluster_sync.publish.service import email_link
+
+    others = {n: (str(m.path) if m.path else None, m.problem) for n, m in files.items()}
+    return email_link(config, state, path, cluster_id, version, others)
+
+
+def compose_factsheet(
+    composer: Composer,
+    config: Config,
+    reg: Registration,
+    cluster_id: str,
+    version: int,
+    *,
+    kind: str,
+    context: dict[str, Any],
+    natural_key: str,
+    path: Path,
+    files: dict[str, Made],
+    now: datetime,
+    language: str,
+) -> list[Outgoing]:
+    """The factsheet email of a version to its people, under the one key a version's email has
+    (so the sync and `rerender --notify` never send it twice), with the headers recovery reads;
+    the files attached unless the context carries the link instead."""
+    everyone = people(config, reg)
+    return composer.compose(
+        dedupe_key=keys.factsheet(cluster_id, version),
+        kind=kind,
+        cluster_id=cluster_id,
+        template="factsheet",
+        context=context,
+        to=everyone[:1],
+        cc=everyone[1:],
+        attachments=[] if context["factsheet_link"] else attachments(config, path, files),
+        headers={
+            recovery.REF_HEADER: recovery.ref(natural_key),
+            recovery.CONTENT_HEADER: reg.content_hash(),
+        },
+        now=now,
+        language=language,
+    )
 
 
 def email_context(

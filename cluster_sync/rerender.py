@@ -24,14 +24,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cluster_sync import keys, recovery
 from cluster_sync.config import Config
 from cluster_sync.errors import ClusterSyncError
-from cluster_sync.factsheet_mail import email_context, email_language, people, with_factsheet
+from cluster_sync.factsheet_mail import (
+    compose_factsheet,
+    email_context,
+    email_language,
+    factsheet_link,
+    with_factsheet,
+)
 from cluster_sync.fingerprint import record_template, template_ages, template_fingerprint
 from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue
 from cluster_sync.model import Registration
-from cluster_sync.outputs import Made, attachments, make_outputs, problems
+from cluster_sync.outputs import Made, make_outputs, problems
 from cluster_sync.render.branding import logo_images
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
 from cluster_sync.report.service import report_composer
@@ -218,12 +223,8 @@ def _queue(
     config: Config, state: State, job: _Job, version: int, files: dict[str, Made], now: datetime
 ) -> int:
     """The factsheet email of the new version, under the sync's key for it."""
-    from cluster_sync.publish.service import email_link
-
     cid, reg = job.stored.cluster_id, job.reg
     today = now.astimezone(config.zone).date()
-    # `[publish] attach = false`: the link instead of the file, as the sync does
-    others = {n: (str(m.path) if m.path else None, m.problem) for n, m in files.items()}
     context = email_context(
         config,
         reg,
@@ -232,23 +233,20 @@ def _queue(
         today,
         updated=True,
         rerendered=True,  # "a new layout; your registration is unchanged"
-        factsheet_link=email_link(config, state, job.path, cid, version, others),
+        factsheet_link=factsheet_link(config, state, job.path, cid, version, files),
     )
-    everyone = people(config, reg)
     composer = report_composer(config)
-    messages = composer.compose(
-        dedupe_key=keys.factsheet(cid, version),
+    messages = compose_factsheet(
+        composer,
+        config,
+        reg,
+        cid,
+        version,
         kind="factsheet_update",
-        cluster_id=cid,
-        template="factsheet",
         context=context,
-        to=everyone[:1],
-        cc=everyone[1:],
-        attachments=[] if context["factsheet_link"] else attachments(config, job.path, files),
-        headers={
-            recovery.REF_HEADER: recovery.ref(job.stored.natural_key),
-            recovery.CONTENT_HEADER: reg.content_hash(),
-        },
+        natural_key=job.stored.natural_key,
+        path=job.path,
+        files=files,
         now=now,
         language=email_language(config, composer, cid, reg),
     )
