@@ -24,7 +24,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cluster_sync import form, generation, keys, nochange, recovery, text, unchanged
+from cluster_sync import (
+    address_syntax,
+    form,
+    generation,
+    keys,
+    nochange,
+    recovery,
+    text,
+    unchanged,
+)
 from cluster_sync.addresses import secretariat
 from cluster_sync.changes import change_messages
 from cluster_sync.config import Config
@@ -188,6 +197,7 @@ class Sync:
         quiet, rows = self._split(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")
         evidence = recovery.gather(self.state, self.config, snapshot.rows)
+        del snapshot  # its rows are in `quiet` and `rows`
         recovery.apply(self.state, evidence)
         with self.state.transaction():  # one commit for all new IDs, not one each
             identified = identify(
@@ -197,6 +207,9 @@ class Sync:
         identified = self._brake(identified, quiet, summary)
         del rows  # each row's answers are let go once it is handled (below), not kept to the end
         self._handle_all(identified, summary)
+        # what write-back needs of a row is where it is and what finds it again: the answers
+        # of every row are let go before the digest and the write-back (about 5 KB a row)
+        identified = [replace(item, row=item.row.slim()) for item in identified]
         self._count_quiet(quiet, summary)
         self._after_rows(summary)
         if self.write_back:
@@ -392,7 +405,9 @@ class Sync:
         quiet, back = unchanged.apart_from(quiet, {natural_key(r, o) for r, o in rows})
         rows += self._validated(back, tz, summary)
         summary.rows += len(quiet)
-        return quiet, rows
+        # the verdicts kept per address serve one validation pass (about 400 bytes each)
+        address_syntax.check.cache_clear()
+        return [replace(q, row=q.row.slim()) for q in quiet], rows
 
     def _count_quiet(self, quiet: list[Quiet], summary: RunSummary) -> None:
         """Unchanged rows count and show in the digest as the full path would have them."""

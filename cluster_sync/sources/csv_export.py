@@ -17,9 +17,10 @@ holds the file, its text and the cells' text, not an object per cell or per line
 from __future__ import annotations
 
 import bisect
+import codecs
 import re
 from array import array
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,9 @@ class CsvExport:
     line_bytes: array[int]
     encodings: bytearray
     delimiter: str = ","
+    #: `text` is the bytes themselves, one character per byte (latin-1) and `body` is empty:
+    #: a write-back's parse of a file that is all UTF-8 (see _decode_bytewise)
+    bytewise: bool = False
     #: how the file quotes: "all" cells, every "text" cell (numbers bare), or "minimal"
     quoting: str = "minimal"
     empty_quoted: bool = False  # an empty cell written as ""
@@ -105,6 +109,12 @@ class CsvExport:
     def patched(self, cells: Mapping[tuple[int, int], str]) -> tuple[bytes | None, dict[int, str]]:
         """The file with these (row number, column index) cells set, all else as it was; no
         row is ever withheld (every cell of a CSV can be written)."""
+        pieces, withheld = self.pieces(cells)
+        return b"".join(pieces), withheld
+
+    def pieces(self, cells: Mapping[tuple[int, int], str]) -> tuple[Spliced, dict[int, str]]:
+        """`patched` as the pieces to write one after the other: views of the file's own bytes
+        (which hold only `body`, not the parse) and the new cells' bytes between them."""
         by_number = {r.number: r for r in self.records}
         by_row: dict[int, dict[int, str]] = {}
         for (row, col), value in cells.items():
@@ -112,17 +122,15 @@ class CsvExport:
         edits: list[tuple[int, int, int, str]] = []
         for number, wanted in by_row.items():
             edits.extend(self._record_edits(by_number[number], wanted))
-        # pieces of the file's own bytes (views, not copies) and the new cells', joined once
-        body = memoryview(self.body)
-        out: list[bytes | memoryview] = [self.bom]
+        parts: list[bytes | tuple[int, int]] = [self.bom]
         done = 0
         for start, end, _, new in sorted(edits):
             b_start, b_end = self._byte(start), self._byte(end)
-            out.append(body[done:b_start])
-            out.append(new.encode(self._encoding_at(start), errors="replace"))
+            parts.append((done, b_start))
+            parts.append(new.encode(self._encoding_at(start), errors="replace"))
             done = b_end
-        out.append(body[done:])
-        return b"".join(out), {}
+        parts.append((done, -1))
+        return Spliced(self.text if self.bytewise else self.body, parts), {}
 
     def _record_edits(
         self, record: Record, wanted: dict[int, str]
@@ -165,21 +173,54 @@ class CsvExport:
         return ENCODINGS[self.encodings[self.line_at(offset)]] or "utf-8"
 
     def _byte(self, offset: int) -> int:
+        if self.bytewise:
+            return offset
         line = self.line_at(offset)
         part = self.text[self.line_chars[line] : offset]
         encoding = ENCODINGS[self.encodings[line]] or "utf-8"
         return self.line_bytes[line] + len(part.encode(encoding, errors="replace"))
 
 
+@dataclass
+class Spliced:
+    """A new file made of ranges of the old one and new bytes between them, given piece by
+    piece (so it can be written and hashed without a copy of the whole). `source` is the old
+    file's bytes, or its text when the parse was bytewise (one character per byte)."""
+
+    source: bytes | str
+    parts: list[bytes | tuple[int, int]]  # new bytes, or (start, end) of `source`; -1: its end
+
+    def __iter__(self) -> Iterator[bytes | memoryview]:
+        view = memoryview(self.source) if isinstance(self.source, bytes) else None
+        for part in self.parts:
+            if isinstance(part, bytes):
+                yield part
+                continue
+            start, end = part[0], len(self.source) if part[1] < 0 else part[1]
+            if view is not None:
+                yield view[start:end]
+                continue
+            text = str(self.source)
+            for at in range(start, end, _BLOCK):  # encoded a block at a time
+                yield text[at : min(at + _BLOCK, end)].encode("latin-1")
+
+
+_BLOCK = 1 << 20
 #: given the header row's cells, the columns whose cells a parse keeps (None: all of them)
 Keep = Callable[[list[str]], set[int]]
 
 
 def parse(
-    data: bytes, known_headers: Iterable[str], where: str, keep: Keep | None = None
+    data: bytes,
+    known_headers: Iterable[str],
+    where: str,
+    keep: Keep | None = None,
+    bytewise: bool = False,
 ) -> CsvExport:
     """The export's records, its delimiter found by the headers it should hold. With `keep`,
-    data records hold only the cells of the columns it names (the others are SKIPPED)."""
+    data records hold only the cells of the columns it names (the others are SKIPPED); with
+    `bytewise` too, a file that is all UTF-8 is parsed as its bytes (_decode_bytewise): the
+    records' positions are then byte offsets, and only `patched`/`pieces` use them."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ExportError(
             f"{where} is saved as UTF-16 (Excel's “Unicode Text”), not as CSV.",
@@ -187,7 +228,9 @@ def parse(
             "from Excel as “CSV UTF-8”.",
         )
     bom = _BOM if data.startswith(_BOM) else b""
-    export = _decode(data[len(bom) :], bom)
+    export = _decode_bytewise(data, bom) if keep is not None and bytewise else None
+    if export is None:
+        export = _decode(data[len(bom) :], bom)
     first = 0
     newline = export.text.find("\n")  # not split(): that would copy the whole text
     sep = _SEP_LINE.match(export.text[: newline if newline >= 0 else None].rstrip("\r"))
@@ -195,7 +238,7 @@ def parse(
         export.delimiter = sep[1]
         first = _tokenize(export.text, 0, sep[1])[2]
     else:
-        export.delimiter = _guess_delimiter(export.text, known_headers)
+        export.delimiter = _guess_delimiter(export, known_headers)
     # Row numbers count the records after Excel's "sep=" line, as Excel shows them.
     export.records = _records(export, first, keep)
     header = export.header
@@ -265,6 +308,33 @@ def _decode(body: bytes, bom: bytes) -> CsvExport:
     return CsvExport(body, bom, text, line_chars, line_bytes, bytearray(len(line_chars)))
 
 
+def _decode_bytewise(data: bytes, bom: bytes) -> CsvExport | None:
+    """A file that is all UTF-8 as one character per byte (latin-1): where a cell starts and
+    ends is where its bytes do (quotes, delimiters and line breaks are single bytes that no
+    UTF-8 sequence holds), and each kept cell is decoded on its own (_utf8). The text takes a
+    byte a character instead of 2 or 4 once a Greek letter or an emoji is in the file, and no
+    copy of the bytes is kept. None for a file that is not all UTF-8 (read line by line)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)[len(bom) :]
+    try:  # checked a block at a time, never decoded whole
+        for at in range(0, len(view), _BLOCK):
+            decoder.decode(view[at : at + _BLOCK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    text = codecs.latin_1_decode(view)[0]
+    lines = array("q", [0] if text else [])
+    lines.extend(m.end() for m in _BREAK.finditer(text))
+    if text and lines[-1] == len(text):  # a final line break starts no line
+        lines.pop()
+    return CsvExport(b"", bom, text, lines, lines, bytearray(len(lines)), bytewise=True)
+
+
+def _utf8(value: str) -> str:
+    """A cell of a bytewise text, decoded."""
+    return value if value.isascii() else value.encode("latin-1").decode("utf-8")
+
+
 def _decode_lines(body: bytes, bom: bytes) -> CsvExport:
     """Line by line: each as UTF-8, or failing that as Windows-1252."""
     line_chars, line_bytes, encodings = array("q"), array("q"), bytearray()
@@ -290,13 +360,16 @@ def _decode_lines(body: bytes, bom: bytes) -> CsvExport:
     return CsvExport(body, bom, text, line_chars, line_bytes, encodings)
 
 
-def _guess_delimiter(data: str, known_headers: Iterable[str]) -> str:
+def _guess_delimiter(export: CsvExport, known_headers: Iterable[str]) -> str:
     """The delimiter that splits the first record into the most known headers; a tie (no
     known header at all) goes to the one that splits it into the most cells."""
     known = {text.fold(h) for h in known_headers}
+    data = export.text
 
     def score(delimiter: str) -> tuple[int, int, int]:
         cells = _tokenize(data, 0, delimiter)[0]
+        if export.bytewise:
+            cells = [_utf8(value) for value in cells]
         found = sum(text.fold(value) in known for value in cells)
         return found, len(cells), delimiter == ","
 
@@ -310,7 +383,9 @@ def _records(export: CsvExport, position: int, keep: Keep | None = None) -> list
     kept: set[int] | None = None
     while position < len(data):
         line_index = export.line_at(position)
-        values, bounds, after, end, problem = _tokenize(data, position, export.delimiter)
+        values, bounds, after, end, problem = _tokenize(
+            data, position, export.delimiter, export.bytewise
+        )
         last_line = export.line_at(max(end - 1, position))
         if problem is None and 2 in export.encodings[line_index : last_line + 1]:
             problem = "it holds bytes that are neither UTF-8 nor Windows-1252"
@@ -322,7 +397,11 @@ def _records(export: CsvExport, position: int, keep: Keep | None = None) -> list
                 if i not in kept:
                     values[i] = ""
                     bounds[2 * i] = bounds[2 * i + 1] = SKIPPED
+                elif export.bytewise:
+                    values[i] = _utf8(values[i])
         elif keep is not None:  # the header row: every cell, and the columns to keep from now
+            if export.bytewise:
+                values = [_utf8(value) for value in values]
             kept = keep(values)
         record = Record(number, line_index + 1, position, end, values, bounds, problem, used)
         records.append(record)
@@ -334,11 +413,12 @@ def _records(export: CsvExport, position: int, keep: Keep | None = None) -> list
 
 
 def _tokenize(
-    data: str, position: int, delimiter: str
+    data: str, position: int, delimiter: str, bytewise: bool = False
 ) -> tuple[list[str], array[int], int, int, str | None]:
     """One record from `position`: its cells' text and where each starts and ends (Record's
     `bounds`), where the next record starts, where this one's line ending begins, and why it
-    cannot be read (None when it can)."""
+    cannot be read (None when it can). `bytewise`: `data` is UTF-8 bytes as latin-1 text (a
+    cell's length is counted in characters all the same)."""
     unquoted = _UNQUOTED[delimiter]
     cells: list[str] = []
     bounds = array("q")
@@ -364,9 +444,11 @@ def _tokenize(
             value = _run(unquoted, data, position)
             position += len(value)
         if len(value) > FIELD_LIMIT and problem is None:
-            problem = (
-                f"a cell holds {len(value):,} characters, more than the {FIELD_LIMIT:,} allowed"
-            )
+            length = len(_utf8(value)) if bytewise else len(value)
+            if length > FIELD_LIMIT:
+                problem = (
+                    f"a cell holds {length:,} characters, more than the {FIELD_LIMIT:,} allowed"
+                )
         cells.append(value)
         bounds.extend((start, position))
         if data.startswith(delimiter, position):
