@@ -24,16 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cluster_sync import (
-    address_syntax,
-    form,
-    generation,
-    keys,
-    nochange,
-    recovery,
-    text,
-    unchanged,
-)
+from cluster_sync import form, generation, keys, nochange, recovery, text, unchanged
 from cluster_sync.addresses import secretariat
 from cluster_sync.changes import change_messages
 from cluster_sync.config import Config
@@ -405,8 +396,6 @@ class Sync:
         quiet, back = unchanged.apart_from(quiet, {natural_key(r, o) for r, o in rows})
         rows += self._validated(back, tz, summary)
         summary.rows += len(quiet)
-        # the verdicts kept per address serve one validation pass (about 400 bytes each)
-        address_syntax.check.cache_clear()
         return [replace(q, row=q.row.slim()) for q in quiet], rows
 
     def _count_quiet(self, quiet: list[Quiet], summary: RunSummary) -> None:

@@ -74,8 +74,8 @@ class CsvExport:
     line_bytes: array[int]
     encodings: bytearray
     delimiter: str = ","
-    #: `text` is the bytes themselves, one character per byte (latin-1) and `body` is empty:
-    #: a write-back's parse of a file that is all UTF-8 (see _decode_bytewise)
+    #: parsed as bytes (_decode_bytewise): `body` is the whole file, byte order mark included,
+    #: every position is an offset in it, and `text` is empty
     bytewise: bool = False
     #: how the file quotes: "all" cells, every "text" cell (numbers bare), or "minimal"
     quoting: str = "minimal"
@@ -122,7 +122,8 @@ class CsvExport:
         edits: list[tuple[int, int, int, str]] = []
         for number, wanted in by_row.items():
             edits.extend(self._record_edits(by_number[number], wanted))
-        parts: list[bytes | tuple[int, int]] = [self.bom]
+        # bytewise, the byte order mark is in `body`, copied with the rest
+        parts: list[bytes | tuple[int, int]] = [] if self.bytewise else [self.bom]
         done = 0
         for start, end, _, new in sorted(edits):
             b_start, b_end = self._byte(start), self._byte(end)
@@ -130,7 +131,7 @@ class CsvExport:
             parts.append(new.encode(self._encoding_at(start), errors="replace"))
             done = b_end
         parts.append((done, -1))
-        return Spliced(self.text if self.bytewise else self.body, parts), {}
+        return Spliced(self.body, parts), {}
 
     def _record_edits(
         self, record: Record, wanted: dict[int, str]
@@ -183,26 +184,16 @@ class CsvExport:
 
 @dataclass
 class Spliced:
-    """A new file made of ranges of the old one and new bytes between them, given piece by
-    piece (so it can be written and hashed without a copy of the whole). `source` is the old
-    file's bytes, or its text when the parse was bytewise (one character per byte)."""
+    """A new file made of ranges of the old one's bytes and new bytes between them, given
+    piece by piece (views, not copies): it is written and hashed without a copy of the whole."""
 
-    source: bytes | str
+    source: bytes
     parts: list[bytes | tuple[int, int]]  # new bytes, or (start, end) of `source`; -1: its end
 
     def __iter__(self) -> Iterator[bytes | memoryview]:
-        view = memoryview(self.source) if isinstance(self.source, bytes) else None
+        view = memoryview(self.source)
         for part in self.parts:
-            if isinstance(part, bytes):
-                yield part
-                continue
-            start, end = part[0], len(self.source) if part[1] < 0 else part[1]
-            if view is not None:
-                yield view[start:end]
-                continue
-            text = str(self.source)
-            for at in range(start, end, _BLOCK):  # encoded a block at a time
-                yield text[at : min(at + _BLOCK, end)].encode("latin-1")
+            yield part if isinstance(part, bytes) else view[part[0] : part[1] % (len(view) + 1)]
 
 
 _BLOCK = 1 << 20
@@ -232,11 +223,17 @@ def parse(
     if export is None:
         export = _decode(data[len(bom) :], bom)
     first = 0
-    newline = export.text.find("\n")  # not split(): that would copy the whole text
-    sep = _SEP_LINE.match(export.text[: newline if newline >= 0 else None].rstrip("\r"))
+    if export.bytewise:
+        first = len(bom)
+        newline = data.find(b"\n", first)
+        line = data[first : newline if newline >= 0 else None].decode("utf-8")
+    else:
+        newline = export.text.find("\n")  # not split(): that would copy the whole text
+        line = export.text[: newline if newline >= 0 else None]
+    sep = _SEP_LINE.match(line.rstrip("\r"))
     if sep and sep[1] in DELIMITERS:
         export.delimiter = sep[1]
-        first = _tokenize(export.text, 0, sep[1])[2]
+        first = _tokenize(_source(export), first, sep[1], export.bytewise)[2]
     else:
         export.delimiter = _guess_delimiter(export, known_headers)
     # Row numbers count the records after Excel's "sep=" line, as Excel shows them.
@@ -265,7 +262,7 @@ def _quoting(export: CsvExport, sample: list[Record]) -> tuple[str, bool]:
     """How the first records are quoted: every cell, every text cell, or only where needed;
     and whether an empty cell is written as ""."""
     cells = [
-        (export.text.startswith('"', r.start_of(i)), value)
+        (_source(export)[r.start_of(i) : r.start_of(i) + 1] in ('"', b'"'), value)
         for r in sample
         for i, value in enumerate(r.values)
         if r.start_of(i) != SKIPPED
@@ -309,11 +306,11 @@ def _decode(body: bytes, bom: bytes) -> CsvExport:
 
 
 def _decode_bytewise(data: bytes, bom: bytes) -> CsvExport | None:
-    """A file that is all UTF-8 as one character per byte (latin-1): where a cell starts and
-    ends is where its bytes do (quotes, delimiters and line breaks are single bytes that no
-    UTF-8 sequence holds), and each kept cell is decoded on its own (_utf8). The text takes a
-    byte a character instead of 2 or 4 once a Greek letter or an emoji is in the file, and no
-    copy of the bytes is kept. None for a file that is not all UTF-8 (read line by line)."""
+    """A file that is all UTF-8, to be parsed as its bytes: where a cell starts and ends is
+    where its bytes do (quotes, delimiters and line breaks are single bytes that no UTF-8
+    sequence holds), and each kept cell is decoded on its own. No text of the whole file is
+    made (2 or 4 bytes a character once a Greek letter or an emoji is in it). None for a
+    file that is not all UTF-8 (read line by line)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     view = memoryview(data)[len(bom) :]
     try:  # checked a block at a time, never decoded whole
@@ -322,17 +319,16 @@ def _decode_bytewise(data: bytes, bom: bytes) -> CsvExport | None:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return None
-    text = codecs.latin_1_decode(view)[0]
-    lines = array("q", [0] if text else [])
-    lines.extend(m.end() for m in _BREAK.finditer(text))
-    if text and lines[-1] == len(text):  # a final line break starts no line
+    lines = array("q", [len(bom)] if view else [])
+    lines.extend(m.end() for m in _BREAK_BYTES.finditer(data, len(bom)))
+    if view and lines[-1] == len(data):  # a final line break starts no line
         lines.pop()
-    return CsvExport(b"", bom, text, lines, lines, bytearray(len(lines)), bytewise=True)
+    return CsvExport(data, bom, "", lines, lines, bytearray(len(lines)), bytewise=True)
 
 
-def _utf8(value: str) -> str:
-    """A cell of a bytewise text, decoded."""
-    return value if value.isascii() else value.encode("latin-1").decode("utf-8")
+def _source(export: CsvExport) -> Any:
+    """What the tokenizer reads: the text, or the bytes of a bytewise parse."""
+    return export.body if export.bytewise else export.text
 
 
 def _decode_lines(body: bytes, bom: bytes) -> CsvExport:
@@ -364,12 +360,13 @@ def _guess_delimiter(export: CsvExport, known_headers: Iterable[str]) -> str:
     """The delimiter that splits the first record into the most known headers; a tie (no
     known header at all) goes to the one that splits it into the most cells."""
     known = {text.fold(h) for h in known_headers}
-    data = export.text
+    data = _source(export)
+    first = len(export.bom) if export.bytewise else 0
 
     def score(delimiter: str) -> tuple[int, int, int]:
-        cells = _tokenize(data, 0, delimiter)[0]
+        cells = _tokenize(data, first, delimiter, export.bytewise)[0]
         if export.bytewise:
-            cells = [_utf8(value) for value in cells]
+            cells = [value.decode("utf-8") for value in cells]
         found = sum(text.fold(value) in known for value in cells)
         return found, len(cells), delimiter == ","
 
@@ -377,7 +374,7 @@ def _guess_delimiter(export: CsvExport, known_headers: Iterable[str]) -> str:
 
 
 def _records(export: CsvExport, position: int, keep: Keep | None = None) -> list[Record]:
-    data = export.text
+    data = _source(export)
     records: list[Record] = []
     number = 1
     kept: set[int] | None = None
@@ -390,7 +387,7 @@ def _records(export: CsvExport, position: int, keep: Keep | None = None) -> list
         if problem is None and 2 in export.encodings[line_index : last_line + 1]:
             problem = "it holds bytes that are neither UTF-8 nor Windows-1252"
         used = len(values)
-        while used and values[used - 1] == "":
+        while used and not values[used - 1]:  # "" (or b"")
             used -= 1
         if kept is not None:
             for i in range(len(values)):
@@ -398,10 +395,10 @@ def _records(export: CsvExport, position: int, keep: Keep | None = None) -> list
                     values[i] = ""
                     bounds[2 * i] = bounds[2 * i + 1] = SKIPPED
                 elif export.bytewise:
-                    values[i] = _utf8(values[i])
+                    values[i] = values[i].decode("utf-8")
         elif keep is not None:  # the header row: every cell, and the columns to keep from now
             if export.bytewise:
-                values = [_utf8(value) for value in values]
+                values = [value.decode("utf-8") for value in values]
             kept = keep(values)
         record = Record(number, line_index + 1, position, end, values, bounds, problem, used)
         records.append(record)
@@ -412,69 +409,103 @@ def _records(export: CsvExport, position: int, keep: Keep | None = None) -> list
     return records
 
 
+@dataclass(frozen=True)
+class _Syntax:
+    """The tokenizer's characters and patterns, for text or for bytes (a bytewise parse)."""
+
+    quote: Any
+    pair: Any  # a quote inside a quoted cell
+    cr: Any
+    lf: Any
+    empty: Any
+    quoted: re.Pattern[Any]
+    line_rest: re.Pattern[Any]
+    unquoted: dict[str, re.Pattern[Any]]
+    delimiters: dict[str, Any]
+
+
+_TEXT = _Syntax(
+    '"', '""', "\r", "\n", "", _QUOTED, _LINE_REST, _UNQUOTED, {d: d for d in DELIMITERS}
+)
+_BYTES = _Syntax(
+    b'"',
+    b'""',
+    b"\r",
+    b"\n",
+    b"",
+    re.compile(_QUOTED.pattern.encode()),
+    re.compile(_LINE_REST.pattern.encode()),
+    {d: re.compile(p.pattern.encode()) for d, p in _UNQUOTED.items()},
+    {d: d.encode() for d in DELIMITERS},
+)
+
+
 def _tokenize(
-    data: str, position: int, delimiter: str, bytewise: bool = False
-) -> tuple[list[str], array[int], int, int, str | None]:
+    data: Any, position: int, delimiter: str, bytewise: bool = False
+) -> tuple[list[Any], array[int], int, int, str | None]:
     """One record from `position`: its cells' text and where each starts and ends (Record's
     `bounds`), where the next record starts, where this one's line ending begins, and why it
-    cannot be read (None when it can). `bytewise`: `data` is UTF-8 bytes as latin-1 text (a
+    cannot be read (None when it can). `bytewise`: `data` and the cells are UTF-8 bytes (a
     cell's length is counted in characters all the same)."""
-    unquoted = _UNQUOTED[delimiter]
-    cells: list[str] = []
+    sx = _BYTES if bytewise else _TEXT
+    unquoted = sx.unquoted[delimiter]
+    sep = sx.delimiters[delimiter]
+    cells: list[Any] = []
     bounds = array("q")
     problem = None
-    if position < len(data) and data[position] in "\r\n":
-        return [], bounds, _after_newline(data, position), position, None
+    if data.startswith((sx.cr, sx.lf), position):
+        return [], bounds, _after_newline(data, position, sx), position, None
     while True:
         start = position
-        if data.startswith('"', position):
-            m = _QUOTED.match(data, position)
-            if m is not None and _stray_quote(data, m, delimiter):
+        if data.startswith(sx.quote, position):
+            m = sx.quoted.match(data, position)
+            if m is not None and _stray_quote(data, m, sep, sx):
                 m = None
             if m is None:
                 # Never closed: reject this line alone and go on with the next.
-                end = position + len(_run(_LINE_REST, data, position))
+                end = position + len(_run(sx.line_rest, data, position))
                 cells.append(data[position:end])
                 bounds.extend((start, end))
-                return cells, bounds, _after_newline(data, end), end, 'a quote (") is never closed'
+                why = 'a quote (") is never closed'
+                return cells, bounds, _after_newline(data, end, sx), end, why
             tail = _run(unquoted, data, m.end())
-            value = m[1].replace('""', '"') + tail  # "ab"c is abc, as the csv module reads it
+            value = m[1].replace(sx.pair, sx.quote) + tail  # "ab"c is abc, as csv reads it
             position = m.end() + len(tail)
         else:
             value = _run(unquoted, data, position)
             position += len(value)
         if len(value) > FIELD_LIMIT and problem is None:
-            length = len(_utf8(value)) if bytewise else len(value)
+            length = len(value.decode("utf-8")) if bytewise else len(value)
             if length > FIELD_LIMIT:
                 problem = (
                     f"a cell holds {length:,} characters, more than the {FIELD_LIMIT:,} allowed"
                 )
         cells.append(value)
         bounds.extend((start, position))
-        if data.startswith(delimiter, position):
-            position += len(delimiter)
+        if data.startswith(sep, position):
+            position += len(sep)
             continue
-        return cells, bounds, _after_newline(data, position), position, problem
+        return cells, bounds, _after_newline(data, position, sx), position, problem
 
 
-def _stray_quote(data: str, m: re.Match[str], delimiter: str) -> bool:
+def _stray_quote(data: Any, m: re.Match[Any], delimiter: Any, sx: _Syntax) -> bool:
     """A quote that "closes" on a later line, in the middle of a cell, was never closed
     where it should have been: a spreadsheet writes a closing quote before a delimiter or
     the end of the line, and a cell spanning lines only when it was quoted on purpose."""
     after = data[m.end() : m.end() + 1]
-    spans_lines = "\n" in m[1] or "\r" in m[1]
-    return spans_lines and after not in ("", delimiter, "\r", "\n")
+    spans_lines = sx.lf in m[1] or sx.cr in m[1]
+    return spans_lines and after not in (sx.empty, delimiter, sx.cr, sx.lf)
 
 
-def _run(pattern: re.Pattern[str], data: str, position: int) -> str:
+def _run(pattern: re.Pattern[Any], data: Any, position: int) -> Any:
     m = pattern.match(data, position)
     assert m is not None  # the patterns match the empty string
     return m[0]
 
 
-def _after_newline(data: str, position: int) -> int:
-    if data.startswith("\r\n", position):
+def _after_newline(data: Any, position: int, sx: _Syntax = _TEXT) -> int:
+    if data.startswith(sx.cr + sx.lf, position):
         return position + 2
-    if position < len(data) and data[position] in "\r\n":
+    if data.startswith((sx.cr, sx.lf), position):
         return position + 1
     return position
