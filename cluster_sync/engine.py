@@ -11,6 +11,8 @@ queue and record each row. A format that cannot be made never holds a row back.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import json
 import logging
@@ -204,6 +206,7 @@ class Sync:
         self._count_quiet(quiet, summary)
         self._after_rows(summary)
         if self.write_back:
+            _give_back_memory()
             self._write_back(identified, quiet, summary)
         self._remember(summary, start)
 
@@ -838,6 +841,18 @@ class Sync:
 
 #: the outcome of a row once handled: its status line (write-back) reads the state instead
 _HANDLED = Outcome(None)
+
+
+def _give_back_memory() -> None:
+    """Hand the allocator's free pages back to the system (glibc's malloc_trim). What the
+    rows' answers, their validation and the digest took and let go is otherwise kept, and the
+    write-back's parse of the export comes on top of it: 40 MB of the peak at 10,000 rows.
+    Where there is no such call (another C library), nothing."""
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 def _title(item: Identified) -> str:
