@@ -146,9 +146,9 @@ class FileSource:
     ) -> tuple[str, StatusPlan, Iterable[bytes | memoryview] | None, dict[int, str]]:
         """The export read again (rows and columns are found at write time): its digest, the
         plan, its new content (None: nothing changes) and the rows withheld. The parsed
-        export (its text, its records) is let go on return, before the new content is
-        written; the new content is pieces (views of the bytes read and the new cells), so
-        the file is never held twice."""
+        export (its records, and a text of the file unless it was parsed as bytes) is let go
+        on return, before the new content is written; the new content is pieces (views of
+        the bytes read and the new cells), so the file is never held twice."""
         data = self._bytes()
         made_from = digest(data)
         if self._read_digest not in (None, made_from):
@@ -158,7 +158,6 @@ class FileSource:
                 self.path,
             )
         export = self._parse(data, keep=_written_columns(self.form))
-        del data  # a CSV's parse for write-back holds its own text of the bytes, no copy
         plan = plan_statuses(export, statuses, self.form)
         new, withheld = export.pieces(plan.cells) if plan.cells else (None, {})
         return made_from, plan, new, withheld
