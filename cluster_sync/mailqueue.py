@@ -25,6 +25,7 @@ from cluster_sync.mailers.base import (
     Envelope,
     Mailer,
     PermanentFailure,
+    SendResult,
     TemporaryFailure,
 )
 from cluster_sync.state import State
@@ -214,6 +215,15 @@ def _load(state: State, message_id: int) -> Envelope:
     return _envelope(state, dict(row))
 
 
+def _load_many(state: State, ids: list[int]) -> list[Envelope]:
+    """The messages `ids` in that order: one read of their rows (a batch's worth at a time)."""
+    rows = state.db.execute(
+        f"SELECT * FROM messages WHERE id IN ({', '.join('?' * len(ids))})", ids
+    ).fetchall()
+    found = {int(row["id"]): row for row in rows}
+    return [_envelope(state, dict(found[i])) for i in ids]
+
+
 def _sent_since(state: State, since: datetime) -> int:
     (count,) = state.db.execute(
         "SELECT count(*) FROM messages WHERE state = 'sent' AND sent_at > ?", (_iso(since),)
@@ -240,9 +250,22 @@ def _recover(state: State, mailer: Mailer, now: datetime) -> int:
     return len(rows)
 
 
+#: messages handed to an idempotent backend together (Mailer.idempotent): one read, one
+#: `sending` commit, one round of disk waits and one `sent` commit for all of them
+BATCH = 100
+
+
 @dataclass
 class Delivery:
-    """One delivery pass: everything due, within the caps, through one open mailer."""
+    """One delivery pass: everything due, within the caps, through one open mailer.
+
+    A backend that is idempotent (the outbox: a message saved again lands on its own file
+    again) and has no caps takes the messages in batches: marked `sending` together, handed
+    over without a disk wait each, made durable together (Mailer.settle), then recorded
+    `sent` together, so that whatever the state records as sent is on the disk. A run killed
+    in a batch leaves it `sending`, and the next run asks the backend what it has. Any other
+    backend takes one message at a time, each `sending` mark durable before its content
+    leaves (docs/mail.md: the ambiguous window)."""
 
     state: State
     mailer: Mailer
@@ -257,6 +280,9 @@ class Delivery:
     #: called just before a message is handed over; may return it rewritten (the digest,
     #: which reports on the delivery it closes)
     before_send: Callable[[Envelope, DeliveryReport], Envelope] | None = None
+    #: which messages report on the delivery before them (the digest, by queue id): a batch
+    #: never holds one after other messages, so before_send gets it once those are recorded
+    reports: Callable[[int], bool] | None = None
 
     def run(self) -> DeliveryReport:
         self.report.saved_only = self.mailer.saves_only
@@ -275,22 +301,11 @@ class Delivery:
                 self.mailer.close()
             return self.report
         try:
-            failing = 0
-            for index, message_id in enumerate(due):
-                if not self._within_caps():
-                    self.report.deferred += len(due) - index
-                    break
-                before = self.report.deferred
-                self._deliver(_load(self.state, message_id))
-                failing = failing + 1 if self.report.deferred > before else 0
-                if failing >= GIVE_UP_AFTER:
-                    # Every other message would wait out the same in-run retries for nothing.
-                    self.report.deferred += len(due) - index - 1
-                    self.report.stop_reason = (
-                        f"{self.mailer.description} kept failing; the rest waits for the next run"
-                    )
-                    self.report.unreachable = True
-                    break
+            if getattr(self.mailer, "idempotent", False) and not self.mailer.limits_apply:
+                # (the caps count what the state records as sent, a batch only at its end)
+                self._deliver_batches(due)
+            else:
+                self._deliver_each(due)
         finally:
             if self.close:
                 self.mailer.close()
@@ -311,6 +326,100 @@ class Delivery:
                 log.info("could not connect to %s (%s); trying again", self.mailer.description, exc)
                 self.report.reconnected = True
                 self.sleep(waits.pop(0) * (1 + random.random() / 2))
+
+    def _deliver_each(self, due: list[int]) -> None:
+        failing = 0
+        for index, message_id in enumerate(due):
+            if not self._within_caps():
+                self.report.deferred += len(due) - index
+                return
+            before = self.report.deferred
+            self._deliver(_load(self.state, message_id))
+            failing = failing + 1 if self.report.deferred > before else 0
+            if failing >= GIVE_UP_AFTER:
+                self._give_up(len(due) - index - 1)
+                return
+
+    def _give_up(self, left: int) -> None:
+        """Every other message would wait out the same in-run retries for nothing."""
+        self.report.deferred += left
+        self.report.stop_reason = (
+            f"{self.mailer.description} kept failing; the rest waits for the next run"
+        )
+        self.report.unreachable = True
+
+    def _deliver_batches(self, due: list[int]) -> None:
+        failing, index = 0, 0
+        while index < len(due):
+            batch = _load_many(self.state, self._batch_ids(due, index))
+            if self.before_send is not None:
+                batch = [self.before_send(envelope, self.report) for envelope in batch]
+            self._mark_all(batch, "state = 'sending', attempts = attempts + 1")
+            # Durable before the first file (the same mark as for a single message, below).
+            synced = self.state.durable_soon()
+            results: list[SendResult] = []
+            failure: TemporaryFailure | PermanentFailure | None = None
+            for envelope in batch:
+                try:
+                    handing = replace(envelope, before_content=synced, batched=True)
+                    results.append(self.mailer.send(handing))
+                except (TemporaryFailure, PermanentFailure) as exc:
+                    failure = exc
+                    break
+            tried = len(results) + (failure is not None)
+            if batch[tried:]:  # never handed over: back as they were
+                self._mark_all(batch[tried:], "state = 'queued', attempts = attempts - 1")
+            try:
+                self.mailer.settle()
+            except TemporaryFailure as exc:
+                # None of the batch is known to be on the disk: each waits for a later run
+                # (whatever is there is replaced then), and so does everything after it.
+                for envelope in batch[:tried]:
+                    self._give_up_or_wait(envelope, exc.reply, [])
+                self._give_up(len(due) - index - tried)
+                return
+            self._record_sent(batch[: len(results)], results)
+            index += tried
+            if results:
+                failing = 0
+            if failure is None:
+                continue
+            before = self.report.deferred
+            self._after_failure(batch[len(results)], failure)
+            failing = failing + 1 if self.report.deferred > before else 0
+            if failing >= GIVE_UP_AFTER:
+                self._give_up(len(due) - index)
+                return
+
+    def _batch_ids(self, due: list[int], index: int) -> list[int]:
+        ids = due[index : index + BATCH]
+        if self.reports is not None:  # one that reports on the others starts a batch
+            ids = ids[: next((n for n, i in enumerate(ids) if n and self.reports(i)), len(ids))]
+        return ids
+
+    def _mark_all(self, envelopes: list[Envelope], sql: str) -> None:
+        ids = [envelope.id for envelope in envelopes]
+        with self.state.transaction() as db:
+            db.execute(f"UPDATE messages SET {sql} WHERE id IN ({', '.join('?' * len(ids))})", ids)
+
+    def _record_sent(self, envelopes: list[Envelope], results: list[SendResult]) -> None:
+        moment = _iso(self.clock())
+        with self.state.transaction() as db:
+            db.executemany(
+                "UPDATE messages SET state = 'sent', sent_at = ?, last_reply = ? WHERE id = ?",
+                [(moment, _reply(r), e.id) for e, r in zip(envelopes, results, strict=True)],
+            )
+        for envelope, result in zip(envelopes, results, strict=True):
+            self._count_sent(envelope, result)
+
+    def _after_failure(self, envelope: Envelope, exc: TemporaryFailure | PermanentFailure) -> None:
+        """A message of a batch failed (it is marked `sending`): as one alone would."""
+        if isinstance(exc, PermanentFailure):
+            self._fail(envelope, exc.reply)
+            return
+        waits = list(self.in_run_waits)
+        if not self._give_up_or_wait(envelope, exc.reply, waits):
+            self._deliver(envelope, waits)  # its other tries, one at a time
 
     def _within_caps(self) -> bool:
         if not self.mailer.limits_apply:
@@ -339,8 +448,8 @@ class Delivery:
         with self.state.transaction(durable) as db:
             db.execute(f"UPDATE messages SET {sql} WHERE id = ?", (*params, envelope.id))
 
-    def _deliver(self, envelope: Envelope) -> None:
-        waits = list(self.in_run_waits)
+    def _deliver(self, envelope: Envelope, waits: list[float] | None = None) -> None:
+        waits = list(self.in_run_waits) if waits is None else waits
         while True:
             if self.before_send is not None:
                 envelope = self.before_send(envelope, self.report)
@@ -361,8 +470,7 @@ class Delivery:
             try:
                 result = self.mailer.send(envelope)
             except PermanentFailure as exc:
-                self._mark(envelope, "state = 'failed', last_reply = ?", exc.reply)
-                self.report.failed.append((envelope.id, _subject(self.state, envelope), exc.reply))
+                self._fail(envelope, exc.reply)
                 return
             except TemporaryFailure as exc:
                 if self._give_up_or_wait(envelope, exc.reply, waits):
@@ -372,12 +480,19 @@ class Delivery:
                 envelope,
                 "state = 'sent', sent_at = ?, last_reply = ?",
                 _iso(self.clock()),
-                json.dumps(result.refused, ensure_ascii=False) if result.refused else result.reply,
+                _reply(result),
             )
-            self.report.sent += 1
-            for address, reply in result.refused.items():
-                self.report.refused.append((envelope.id, address, reply))
+            self._count_sent(envelope, result)
             return
+
+    def _count_sent(self, envelope: Envelope, result: SendResult) -> None:
+        self.report.sent += 1
+        for address, reply in result.refused.items():
+            self.report.refused.append((envelope.id, address, reply))
+
+    def _fail(self, envelope: Envelope, reply: str) -> None:
+        self._mark(envelope, "state = 'failed', last_reply = ?", reply)
+        self.report.failed.append((envelope.id, _subject(self.state, envelope), reply))
 
     def _give_up_or_wait(self, envelope: Envelope, reply: str, waits: list[float]) -> bool:
         """After a temporary failure: wait and retry within the run, or leave the message
@@ -405,6 +520,11 @@ class Delivery:
         return True
 
 
+def _reply(result: SendResult) -> str:
+    """What a `sent` message keeps of the backend's answer: the refused recipients, if any."""
+    return json.dumps(result.refused, ensure_ascii=False) if result.refused else result.reply
+
+
 def _subject(state: State, envelope: Envelope) -> str:
     row = state.db.execute("SELECT subject FROM messages WHERE id = ?", (envelope.id,)).fetchone()
     return str(row[0]) if row else ""
@@ -419,11 +539,14 @@ def deliver(
     in_run_waits: tuple[float, ...] = IN_RUN_WAITS,
     close: bool = True,
     before_send: Callable[[Envelope, DeliveryReport], Envelope] | None = None,
+    reports: Callable[[int], bool] | None = None,
 ) -> DeliveryReport:
     """Send everything that is due, including what earlier runs left queued. With
-    close=False the connection stays open (the caller closes it)."""
+    close=False the connection stays open (the caller closes it). `before_send` may rewrite a
+    message right before it goes; `reports` names those that report on the delivery before
+    them (Delivery.reports)."""
     delivery = Delivery(state, mailer, limits, clock, sleep, in_run_waits, close=close)
-    delivery.before_send = before_send
+    delivery.before_send, delivery.reports = before_send, reports
     report = delivery.run()
     mailstore.collect(state)
     return report
