@@ -10,11 +10,14 @@ Message-ID. docs/mail.md explains that window.
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import random
+import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -224,11 +227,13 @@ def _load_many(state: State, ids: list[int]) -> list[Envelope]:
     return [_envelope(state, dict(found[i])) for i in ids]
 
 
-def _sent_since(state: State, since: datetime) -> int:
-    (count,) = state.db.execute(
-        "SELECT count(*) FROM messages WHERE state = 'sent' AND sent_at > ?", (_iso(since),)
-    ).fetchone()
-    return int(count)
+def _sent_times(state: State, since: datetime) -> list[str]:
+    """When each message sent after `since` was sent (as stored), in order."""
+    rows = state.db.execute(
+        "SELECT sent_at FROM messages WHERE state = 'sent' AND sent_at > ? ORDER BY sent_at",
+        (_iso(since),),
+    )
+    return [str(r[0]) for r in rows]
 
 
 def _recover(state: State, mailer: Mailer, now: datetime) -> int:
@@ -283,6 +288,12 @@ class Delivery:
     #: which messages report on the delivery before them (the digest, by queue id): a batch
     #: never holds one after other messages, so before_send gets it once those are recorded
     reports: Callable[[int], bool] | None = None
+    #: the caps' view of the queue: when each message of the last day was sent, read once
+    #: and kept by the pass itself (no count per message)
+    _sent: list[str] | None = field(default=None, init=False, repr=False)
+    #: a `sent` mark made with the pass's next change (message id, sent_at, reply): one
+    #: commit for one message's `sent` and the next one's `sending` (_changing)
+    _pending: tuple[int, str, str] | None = field(default=None, init=False, repr=False)
 
     def run(self) -> DeliveryReport:
         self.report.saved_only = self.mailer.saves_only
@@ -307,6 +318,7 @@ class Delivery:
             else:
                 self._deliver_each(due)
         finally:
+            self._flush()
             if self.close:
                 self.mailer.close()
         return self.report
@@ -329,12 +341,17 @@ class Delivery:
 
     def _deliver_each(self, due: list[int]) -> None:
         failing = 0
-        for index, message_id in enumerate(due):
+        loaded: list[Envelope] = []
+        for index in range(len(due)):
             if not self._within_caps():
                 self.report.deferred += len(due) - index
                 return
+            if not loaded:  # a batch's worth read at once (never with a `sent` mark waiting)
+                self._flush()
+                loaded = _load_many(self.state, due[index : index + BATCH])
+                loaded.reverse()
             before = self.report.deferred
-            self._deliver(_load(self.state, message_id))
+            self._deliver(loaded.pop())
             failing = failing + 1 if self.report.deferred > before else 0
             if failing >= GIVE_UP_AFTER:
                 self._give_up(len(due) - index - 1)
@@ -351,6 +368,7 @@ class Delivery:
     def _deliver_batches(self, due: list[int]) -> None:
         failing, index = 0, 0
         while index < len(due):
+            self._flush()  # a message retried alone below may have left its `sent` mark
             batch = _load_many(self.state, self._batch_ids(due, index))
             if self.before_send is not None:
                 batch = [self.before_send(envelope, self.report) for envelope in batch]
@@ -399,18 +417,18 @@ class Delivery:
 
     def _mark_all(self, envelopes: list[Envelope], sql: str) -> None:
         ids = [envelope.id for envelope in envelopes]
-        with self.state.transaction() as db:
+        with self._changing() as db:
             db.execute(f"UPDATE messages SET {sql} WHERE id IN ({', '.join('?' * len(ids))})", ids)
 
     def _record_sent(self, envelopes: list[Envelope], results: list[SendResult]) -> None:
         moment = _iso(self.clock())
-        with self.state.transaction() as db:
+        with self._changing() as db:
             db.executemany(
                 "UPDATE messages SET state = 'sent', sent_at = ?, last_reply = ? WHERE id = ?",
                 [(moment, _reply(r), e.id) for e, r in zip(envelopes, results, strict=True)],
             )
         for envelope, result in zip(envelopes, results, strict=True):
-            self._count_sent(envelope, result)
+            self._count_sent(envelope, result, moment)
 
     def _after_failure(self, envelope: Envelope, exc: TemporaryFailure | PermanentFailure) -> None:
         """A message of a batch failed (it is marked `sending`): as one alone would."""
@@ -425,15 +443,14 @@ class Delivery:
         if not self.mailer.limits_apply:
             return True
         now = self.clock()
-        if _sent_since(self.state, now - timedelta(days=1)) >= self.limits.per_day:
+        if self._sent_since(now - timedelta(days=1)) >= self.limits.per_day:
             self.report.stop_reason = f"the daily cap of {self.limits.per_day} messages was reached"
             return False
         # The per-minute cap slows a run down (the window frees itself), but a nightly run does
         # not wait for ever: past max_wait_minutes, the rest stays queued for the next run.
         budget = self.limits.max_wait_minutes * 60
-        while (
-            _sent_since(self.state, self.clock() - timedelta(minutes=1)) >= self.limits.per_minute
-        ):
+        while self._sent_since(self.clock() - timedelta(minutes=1)) >= self.limits.per_minute:
+            self._flush()  # not left waiting through the wait
             if self.waited >= budget:
                 self.report.stop_reason = (
                     f"the cap of {self.limits.per_minute} messages a minute held delivery for "
@@ -444,14 +461,41 @@ class Delivery:
             self.waited += 1.0
         return True
 
-    def _mark(self, envelope: Envelope, sql: str, *params: object, durable: bool = False) -> None:
-        with self.state.transaction(durable) as db:
+    def _sent_since(self, since: datetime) -> int:
+        """How many messages were sent after `since` (a moment of the last day)."""
+        if self._sent is None:
+            self._sent = _sent_times(self.state, since)
+        return len(self._sent) - bisect.bisect_right(self._sent, _iso(since))
+
+    @contextmanager
+    def _changing(self) -> Iterator[sqlite3.Connection]:
+        """A transaction of the pass, which commits the `sent` mark waiting, if any, first."""
+        pending = self._pending
+        with self.state.transaction() as db:
+            if pending is not None:
+                db.execute(
+                    "UPDATE messages SET state = 'sent', sent_at = ?, last_reply = ? WHERE id = ?",
+                    (pending[1], pending[2], pending[0]),
+                )
+            yield db
+        self._pending = None
+
+    def _flush(self) -> None:
+        """Commit the `sent` mark waiting, before anything that takes time or reads it."""
+        if self._pending is not None:
+            with self._changing():
+                pass
+
+    def _mark(self, envelope: Envelope, sql: str, *params: object) -> None:
+        with self._changing() as db:
             db.execute(f"UPDATE messages SET {sql} WHERE id = ?", (*params, envelope.id))
 
     def _deliver(self, envelope: Envelope, waits: list[float] | None = None) -> None:
         waits = list(self.in_run_waits) if waits is None else waits
         while True:
             if self.before_send is not None:
+                if self.reports is None or self.reports(envelope.id):
+                    self._flush()  # what it reports on is recorded first
                 envelope = self.before_send(envelope, self.report)
             # Durable (synced to disk) before the message's content leaves: a power loss
             # after the handover finds it `sending`, never `queued` (cluster_sync/state.py).
@@ -460,7 +504,10 @@ class Delivery:
             # other is handed the message only once it is done. The other marks need no
             # wait of their own: this one makes them durable too, one message later, and a
             # `sent` mark lost with the power leaves a `sending` row, the documented
-            # ambiguous window (docs/mail.md).
+            # ambiguous window (docs/mail.md). The previous message's `sent` mark commits
+            # with this mark, in one transaction; the pass commits it alone before anything
+            # that takes time (reading the next batch, a wait, its end), so a kill leaves
+            # it unrecorded no longer than when it had a commit of its own.
             self._mark(envelope, "state = 'sending', attempts = attempts + 1")
             synced = self.state.durable_soon()
             if getattr(self.mailer, "waits_before_content", False):
@@ -476,17 +523,15 @@ class Delivery:
                 if self._give_up_or_wait(envelope, exc.reply, waits):
                     return
                 continue
-            self._mark(
-                envelope,
-                "state = 'sent', sent_at = ?, last_reply = ?",
-                _iso(self.clock()),
-                _reply(result),
-            )
-            self._count_sent(envelope, result)
+            moment = _iso(self.clock())
+            self._pending = (envelope.id, moment, _reply(result))
+            self._count_sent(envelope, result, moment)
             return
 
-    def _count_sent(self, envelope: Envelope, result: SendResult) -> None:
+    def _count_sent(self, envelope: Envelope, result: SendResult, moment: str) -> None:
         self.report.sent += 1
+        if self._sent is not None:
+            bisect.insort(self._sent, moment)
         for address, reply in result.refused.items():
             self.report.refused.append((envelope.id, address, reply))
 
