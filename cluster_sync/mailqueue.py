@@ -2,10 +2,12 @@
 
 Every message is queued (rendered bytes, recipients, stable Message-ID) before anything is sent.
 Delivery marks a message `sending` and commits before handing it over (on the disk before its
-content leaves: cluster_sync/state.py), then `sent` right after the backend accepts it. A run killed in between leaves `sending`
-rows, which the next run settles first: the backend is asked whether it has the message (the
-outbox can tell); when it cannot tell (SMTP), the message is sent again with the same
-Message-ID. docs/mail.md explains that window.
+content leaves: cluster_sync/state.py), then `sent` once the backend accepts it (committed with
+the next message's `sending` mark). The outbox, where saving a message again replaces its file,
+takes them in batches (Delivery). A run killed in between leaves `sending` rows, which the next
+run settles first: the backend is asked whether it has the message (the outbox can tell); when
+it cannot tell (SMTP), the message is sent again with the same Message-ID. docs/mail.md
+explains that window.
 """
 
 from __future__ import annotations
