@@ -17,10 +17,13 @@ delivered.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from email.charset import Charset
+from itertools import accumulate
+from email import base64mime, quoprimime
+from email.charset import RFC2047_CHROME_LEN, Charset
 from email.header import Header
 from email.utils import format_datetime, formataddr
 from pathlib import Path
@@ -40,8 +43,70 @@ from cluster_sync.render.languages import ENGLISH_CODE, PARTNER_TEMPLATES, Langu
 # Marks a line break that came from a value, not from the template (a noncharacter: no answer
 # can hold one, text.safe removes them where answers enter).
 _VALUE_BREAK = "\ufdd0"
-_UTF8 = Charset("utf-8")
 KEY_HEADER = "X-Cluster-Sync-Key"
+#: the octets an encoded word in quoted-printable writes as one character ("=XX" for others)
+_QP_PLAIN = bytes(o for o in range(256) if quoprimime.header_length(bytes([o])) == 1)
+
+
+def _qp_length(data: bytes) -> int:
+    """quoprimime.header_length, counted in C."""
+    return len(data) + 2 * len(data.translate(None, _QP_PLAIN))
+
+
+def _base64_length(octets: int) -> int:
+    """base64mime.header_length of that many octets."""
+    return (octets + 2) // 3 * 4
+
+
+class _Utf8(Charset):
+    """Charset("utf-8"), writing the same encoded words with less work: the email package
+    measures a header's encoded length again for every character it adds to a line (its own
+    comment calls it brute force), which made a Greek subject cost more than the rest of its
+    message. Here each character's encoded length is added as it comes. The choice of
+    encoding and the split into lines are the package's, step for step
+    (tests/test_header_roundtrip.py compares both on generated text)."""
+
+    def __init__(self) -> None:
+        super().__init__("utf-8")
+
+    def header_encode(self, string: str) -> str:
+        data = string.encode("utf-8")
+        return _encoder(data).header_encode(data, "utf-8")
+
+    def header_encode_lines(self, string: str, maxlengths: Iterator[int]) -> list[str | None]:
+        quoted = _encoder(string.encode("utf-8")) is quoprimime
+        encoder = quoprimime if quoted else base64mime
+        extra = len("utf-8") + RFC2047_CHROME_LEN
+        octets = [character.encode("utf-8") for character in string]
+        # ends[i]: the encoded length (quoted-printable) or the octets (base64) of string[: i + 1]
+        ends = list(accumulate(map(_qp_length, octets) if quoted else map(len, octets)))
+        lines: list[str | None] = []
+        start = low = before = 0  # the current line's start, where it may end, what precedes it
+        while True:
+            maxlen = next(maxlengths) - extra
+            # the most a line may hold: base64 writes 4 characters for every 3 octets begun
+            most = maxlen if quoted else maxlen // 4 * 3
+            # the first character that does not fit; a line's first character is never
+            # measured alone, but for the first line's
+            at = bisect_right(ends, before + most, low)
+            if at >= len(string):
+                break
+            if at == start:
+                lines.append(None)  # nothing fits on the first line
+            else:
+                lines.append(encoder.header_encode(b"".join(octets[start:at]), "utf-8"))
+            start, low, before = at, at + 1, ends[at - 1] if at else 0
+        lines.append(encoder.header_encode(b"".join(octets[start:]), "utf-8"))
+        return lines
+
+
+def _encoder(data: bytes) -> Any:
+    """The shorter of base64 and quoted-printable for these octets (quoted-printable on a
+    tie), as Charset("utf-8") chooses."""
+    return base64mime if _base64_length(len(data)) < _qp_length(data) else quoprimime
+
+
+_UTF8 = _Utf8()
 DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
@@ -71,6 +136,13 @@ class Composer:
         self.max_recipients = max_recipients
         self.languages = Languages(templates)
         self._envs: dict[str, jinja2.Environment] = {}
+        #: compiled once per language and name: the folder is read when the Composer is made
+        #: (each run makes its own), not checked again for every message
+        self._templates: dict[tuple[str, str], jinja2.Template] = {}
+        self._fallbacks_told: set[tuple[str, str]] = set()
+        # the same in every message it composes
+        self._sender_lines = address_lines([self.sender])
+        self._reply_to_lines = address_lines([self.reply_to])
 
     def environment(self, code: str) -> jinja2.Environment:
         """Templates in one language: its folder first, then the English ones beneath, with
@@ -85,9 +157,19 @@ class Composer:
                 trim_blocks=True,
                 lstrip_blocks=True,
                 keep_trailing_newline=True,
-                finalize=lambda value: _mark_breaks(_shown(value, language)),
+                finalize=_finalizer(language),
+                # the Composer lives for one run (or one command): its templates are read
+                # once, not checked for changes at every render
+                auto_reload=False,
             )
         return self._envs[code]
+
+    def _template(self, code: str, filename: str) -> jinja2.Template:
+        key = (code, filename)
+        found = self._templates.get(key)
+        if found is None:
+            found = self._templates[key] = self.environment(code).get_template(filename)
+        return found
 
     def message_id(self, dedupe_key: str, content: str = "") -> str:
         """Stable for one queued message (its bytes are stored with it), and different for
@@ -103,10 +185,9 @@ class Composer:
         """(subject, plain text, html) from `name.txt.j2` and `name.html.j2`, in the given
         language's folder when it has them (else the English ones, and a warning)."""
         self._fallbacks(name, self.languages.get(language))
-        env = self.environment(language)
         try:
-            plain = env.get_template(f"{name}.txt.j2").render(context)
-            html = env.get_template(f"{name}.html.j2").render(context)
+            plain = self._template(language, f"{name}.txt.j2").render(context)
+            html = self._template(language, f"{name}.html.j2").render(context)
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(
                 f"The email template {self.templates / str(exc.name)} is missing.",
@@ -131,6 +212,9 @@ class Composer:
     def _fallbacks(self, name: str, language: Language) -> None:
         if language.folder is None or name not in PARTNER_TEMPLATES:
             return
+        if (name, language.code) in self._fallbacks_told:
+            return  # said once per run (Language.once), and the folder is read once
+        self._fallbacks_told.add((name, language.code))
         for suffix in ("txt", "html"):
             if not (language.folder / f"{name}.{suffix}.j2").exists():
                 language.once(
@@ -174,8 +258,8 @@ class Composer:
         # and its files.
         same = _Shared(
             subject=mime.header("Subject", subject_header(subject)),
-            sender=mime.header("From", address_lines([self.sender])),
-            reply_to=mime.header("Reply-To", address_lines([self.reply_to])),
+            sender=mime.header("From", self._sender_lines),
+            reply_to=mime.header("Reply-To", self._reply_to_lines),
             date=mime.header("Date", [format_datetime(now)]),
             plain=mime.text_part("plain", plain),
             html=mime.text_part("html", html),
@@ -255,6 +339,25 @@ def _shown(value: Any, language: Language) -> Any:
 
 def _mark_breaks(value: Any) -> Any:
     return value.replace("\n", _VALUE_BREAK) if isinstance(value, str) else value
+
+
+def _finalizer(language: Language) -> Callable[[Any], Any]:
+    """What a template shows for each value (`_shown`, its line breaks marked), with each
+    date written once per language: a date is the same words in every email, and babel
+    takes longer to write one than jinja to render the rest of an expression."""
+    dates: dict[date, Any] = {}
+
+    def finalize(value: Any) -> Any:
+        if type(value) is str:  # most values: answers as they are
+            return value.replace("\n", _VALUE_BREAK)
+        if type(value) is date:  # never a datetime, written in its own zone
+            shown = dates.get(value)
+            if shown is None:
+                shown = dates[value] = _mark_breaks(_shown(value, language))
+            return shown
+        return _mark_breaks(_shown(value, language))
+
+    return finalize
 
 
 def ascii_address(address: str) -> str:
