@@ -221,7 +221,7 @@ def _generated_text(rng: random.Random) -> str:
         "ابتثجح خد",
         "漢字仮名交じり文",
         "😀🌊🐢🇪🇺",
-        "=?_\"(),.:;<>@[]\\ \t",
+        '=?_"(),.:;<>@[]\\ \t',
     ]
     pieces = [rng.choice(alphabets) for _ in range(rng.randrange(1, 4))]
     return "".join(rng.choice("".join(pieces)) for _ in range(rng.randrange(1, 260)))

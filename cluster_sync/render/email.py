@@ -21,11 +21,11 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import accumulate
 from email import base64mime, quoprimime
 from email.charset import RFC2047_CHROME_LEN, Charset
 from email.header import Header
 from email.utils import format_datetime, formataddr
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
