@@ -143,6 +143,8 @@ class Composer:
         # the same in every message it composes
         self._sender_lines = address_lines([self.sender])
         self._reply_to_lines = address_lines([self.reply_to])
+        #: the Date header of each moment (a run's messages share one)
+        self._dates: dict[tuple[datetime, Any], bytes] = {}
 
     def environment(self, code: str) -> jinja2.Environment:
         """Templates in one language: its folder first, then the English ones beneath, with
@@ -169,6 +171,13 @@ class Composer:
         found = self._templates.get(key)
         if found is None:
             found = self._templates[key] = self.environment(code).get_template(filename)
+        return found
+
+    def _date(self, now: datetime) -> bytes:
+        key = (now, now.tzinfo)  # the same moment in another zone is written otherwise
+        found = self._dates.get(key)
+        if found is None:
+            found = self._dates[key] = mime.header("Date", [format_datetime(now)])
         return found
 
     def message_id(self, dedupe_key: str, content: str = "") -> str:
@@ -260,7 +269,7 @@ class Composer:
             subject=mime.header("Subject", subject_header(subject)),
             sender=mime.header("From", self._sender_lines),
             reply_to=mime.header("Reply-To", self._reply_to_lines),
-            date=mime.header("Date", [format_datetime(now)]),
+            date=self._date(now),
             plain=mime.text_part("plain", plain),
             html=mime.text_part("html", html),
             files=[mime.attachment_head(f.filename, f.maintype, f.subtype) for f in files],
