@@ -233,7 +233,7 @@ def test_encoded_words_are_the_email_packages() -> None:
     from email.charset import Charset
     from email.header import Header
 
-    from cluster_sync.render.email import _UTF8
+    from cluster_sync.render.encoded_words import UTF8
 
     stock = Charset("utf-8")
     rng = random.Random(11)
@@ -241,8 +241,8 @@ def test_encoded_words_are_the_email_packages() -> None:
     for value in texts:
         if not value:
             continue
-        assert _UTF8.header_encode(value) == stock.header_encode(value), value
+        assert UTF8.header_encode(value) == stock.header_encode(value), value
         for width in (76, 40, 998):
-            ours = Header(value, _UTF8, header_name="Subject").encode("\n", maxlinelen=width)
+            ours = Header(value, UTF8, header_name="Subject").encode("\n", maxlinelen=width)
             theirs = Header(value, stock, header_name="Subject").encode("\n", maxlinelen=width)
             assert ours == theirs, (value, width)

@@ -17,15 +17,11 @@ delivered.
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from email import base64mime, quoprimime
-from email.charset import RFC2047_CHROME_LEN, Charset
 from email.header import Header
 from email.utils import format_datetime, formataddr
-from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -38,75 +34,13 @@ from cluster_sync.mailqueue import Outgoing
 from cluster_sync.messages import Message
 from cluster_sync.model import Address, Problem
 from cluster_sync.render import mime
+from cluster_sync.render.encoded_words import UTF8
 from cluster_sync.render.languages import ENGLISH_CODE, PARTNER_TEMPLATES, Language, Languages
 
 # Marks a line break that came from a value, not from the template (a noncharacter: no answer
 # can hold one, text.safe removes them where answers enter).
 _VALUE_BREAK = "\ufdd0"
 KEY_HEADER = "X-Cluster-Sync-Key"
-#: the octets an encoded word in quoted-printable writes as one character ("=XX" for others)
-_QP_PLAIN = bytes(o for o in range(256) if quoprimime.header_length(bytes([o])) == 1)
-
-
-def _qp_length(data: bytes) -> int:
-    """quoprimime.header_length, counted in C."""
-    return len(data) + 2 * len(data.translate(None, _QP_PLAIN))
-
-
-def _base64_length(octets: int) -> int:
-    """base64mime.header_length of that many octets."""
-    return (octets + 2) // 3 * 4
-
-
-class _Utf8(Charset):
-    """Charset("utf-8"), writing the same encoded words with less work: the email package
-    measures a header's encoded length again for every character it adds to a line (its own
-    comment calls it brute force), which made a Greek subject cost more than the rest of its
-    message. Here each character's encoded length is added as it comes. The choice of
-    encoding and the split into lines are the package's, step for step
-    (tests/test_header_roundtrip.py compares both on generated text)."""
-
-    def __init__(self) -> None:
-        super().__init__("utf-8")
-
-    def header_encode(self, string: str) -> str:
-        data = string.encode("utf-8")
-        return _encoder(data).header_encode(data, "utf-8")
-
-    def header_encode_lines(self, string: str, maxlengths: Iterator[int]) -> list[str | None]:
-        quoted = _encoder(string.encode("utf-8")) is quoprimime
-        encoder = quoprimime if quoted else base64mime
-        extra = len("utf-8") + RFC2047_CHROME_LEN
-        octets = [character.encode("utf-8") for character in string]
-        # ends[i]: the encoded length (quoted-printable) or the octets (base64) of string[: i + 1]
-        ends = list(accumulate(map(_qp_length, octets) if quoted else map(len, octets)))
-        lines: list[str | None] = []
-        start = low = before = 0  # the current line's start, where it may end, what precedes it
-        while True:
-            maxlen = next(maxlengths) - extra
-            # the most a line may hold: base64 writes 4 characters for every 3 octets begun
-            most = maxlen if quoted else maxlen // 4 * 3
-            # the first character that does not fit; a line's first character is never
-            # measured alone, but for the first line's
-            at = bisect_right(ends, before + most, low)
-            if at >= len(string):
-                break
-            if at == start:
-                lines.append(None)  # nothing fits on the first line
-            else:
-                lines.append(encoder.header_encode(b"".join(octets[start:at]), "utf-8"))
-            start, low, before = at, at + 1, ends[at - 1] if at else 0
-        lines.append(encoder.header_encode(b"".join(octets[start:]), "utf-8"))
-        return lines
-
-
-def _encoder(data: bytes) -> Any:
-    """The shorter of base64 and quoted-printable for these octets (quoted-printable on a
-    tie), as Charset("utf-8") chooses."""
-    return base64mime if _base64_length(len(data)) < _qp_length(data) else quoprimime
-
-
-_UTF8 = _Utf8()
 DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
@@ -393,7 +327,7 @@ def mailbox(address: Address) -> str:
         return addr
     if name.isascii() and "=?" not in name:
         return formataddr((name, addr))
-    return f"{_UTF8.header_encode(name)} <{addr}>"
+    return f"{UTF8.header_encode(name)} <{addr}>"
 
 
 def address_lines(addresses: Sequence[Address]) -> list[str]:
@@ -413,7 +347,7 @@ def subject_header(subject: str) -> list[str]:
             else:
                 lines.append(word)  # the fold's leading space stands for the one split on
         return lines
-    encoded = Header(subject, _UTF8, header_name="Subject").encode(linesep="\n", maxlinelen=76)
+    encoded = Header(subject, UTF8, header_name="Subject").encode(linesep="\n", maxlinelen=76)
     return [line.strip() for line in encoded.split("\n")]
 
 
