@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,52 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class ChildrenPeak:
+    """The peak resident memory of this process's children (the render worker,
+    cluster_sync/render/pool.py), which run beside it, so that a step's figure is the whole
+    run's: VmHWM of every child, read every 20 ms while it lives (a child's ru_maxrss is no use:
+    started with vfork and exec, it carries the parent's peak). Summed over the children, as if
+    they had peaked together."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return sum(self.peaks.values())
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.02):
+            for pid in _children():
+                found = _hwm_mb(Path(f"/proc/{pid}/status"))
+                if found is not None:
+                    self.peaks[pid] = max(self.peaks.get(pid, 0.0), found)
+
+
+def _children() -> set[int]:
+    pids: set[int] = set()
+    for task in Path("/proc/self/task").glob("*"):
+        try:
+            pids.update(int(p) for p in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return pids
+
+
+def _hwm_mb(status: Path) -> float | None:
+    try:
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def step(folder: Path, kind: str) -> dict[str, Any]:
     """Run one sync in `folder` (kind: dry, real) and report its time and peak memory."""
     from cluster_sync import config as config_mod
@@ -109,15 +156,22 @@ def step(folder: Path, kind: str) -> dict[str, Any]:
     else:
         state = State(config.path(config.state.database))
         sync = Sync(config, state, open_source(config), open_mailer(config))
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    watch = ChildrenPeak()
     summary = sync.run()
+    workers_mb = watch.stop()
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    workers_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
     state.close()
     if kind == "dry":
         shutil.rmtree(scratch)
     return {
         "seconds": elapsed,
-        "cpu_seconds": cpu,
-        "peak_mb": peak_mb(),
+        "cpu_seconds": cpu + workers_cpu,  # the render worker's CPU counts (render/pool.py)
+        "workers_cpu_seconds": workers_cpu,
+        "peak_mb": peak_mb() + workers_mb,
+        "workers_peak_mb": workers_mb,
         "counts": summary.counts,
     }
 

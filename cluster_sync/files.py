@@ -118,6 +118,20 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None, *, synced: bo
         _unsynced.add(str(path))
 
 
+def take_unsynced() -> list[str]:
+    """The files atomic_write(synced=False) wrote since the last call, forgotten here: for a
+    process that writes them for another one, which syncs them (note_unsynced)."""
+    paths = sorted(_unsynced)
+    _unsynced.clear()
+    return paths
+
+
+def note_unsynced(paths: list[str]) -> None:
+    """Files another process wrote with atomic_write(synced=False): synced by the next
+    sync_written() of this one, as if written here."""
+    _unsynced.update(paths)
+
+
 def sync_written() -> None:
     """fsync every file atomic_write(synced=False) wrote since the last call, and the folders
     that hold them (their new names): one disk wait per file at one point, instead of one in
