@@ -142,6 +142,7 @@ class Sync:
         self.renders: pool.RenderPool | None = None  # factsheet workers, while the rows are handled
         self.ahead = 0  # the next row whose factsheet _render_ahead looks at
         self.contents: dict[str, str] = {}  # content hashes it computed, by Cluster ID
+        self.names: dict[str, tuple[int, str]] = {}  # and factsheet names, with their version
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -268,6 +269,7 @@ class Sync:
         content = self.contents[cluster_id] = reg.content_hash()
         changed, version = _next_version(self._stored(item), content)
         path, render = self._factsheet_path(cluster_id, reg, version, changed)
+        self.names[cluster_id] = (version, path.name)
         if render:
             context = factsheet_context(reg, cluster_id, version, self.today)
             renders.submit(path, context, synced=not changed)
@@ -689,10 +691,13 @@ class Sync:
     ) -> tuple[Path, bool]:
         """Where the version's factsheet goes, and whether it is rendered: a new version, or
         one whose file went missing (else the existing file is reused)."""
-        name = factsheet_filename(cluster_id, reg.title, version)
-        existing = self.existing_dir / "factsheets" / name
+        # the name _render_ahead made for this version, else made now (slugify is not cheap)
+        named = self.names.pop(cluster_id, None)
+        if named is None or named[0] != version:
+            named = (version, factsheet_filename(cluster_id, reg.title, version))
+        existing = self.existing_dir / "factsheets" / named[1]
         if changed or not existing.exists():
-            return self.output_dir / "factsheets" / name, True
+            return self.output_dir / "factsheets" / named[1], True
         return existing, False
 
     def _render(

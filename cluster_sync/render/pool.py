@@ -77,6 +77,7 @@ class RenderPool:
         self._jobs: dict[Key, tuple[_Worker, int]] = {}  # renders submitted, not claimed
         self._answers: dict[int, list[str] | None] = {}  # their outcomes, read early
         self._claimed = 0  # the render being claimed
+        self.rendered = 0  # renders claimed done: what the worker took off the sync
 
     @classmethod
     def start(
@@ -139,7 +140,9 @@ class RenderPool:
         self._claimed = number
         while worker.alive and number in worker.waiting:
             self._read(worker)
-        return self._answers.pop(number, None)
+        written = self._answers.pop(number, None)
+        self.rendered += written is not None
+        return written
 
     def close(self) -> None:
         """Let every worker finish what it was sent and stop (a render cut off half way would
