@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from conftest import CONFIG_TEMPLATE, EXAMPLES, ROOT
 from docx import Document
+from pdf_support import SOFFICE, needs_libreoffice
 from test_docx_fast import _demo_contexts, _logos, _parts, _template, _text
 
 from cluster_sync import config as config_mod
@@ -160,11 +162,14 @@ def test_each_pool_renders_the_template_as_it_is_when_it_starts(tmp_path: Path) 
 # -- the sync with a worker ---------------------------------------------------------------------
 
 
-def _project(folder: Path, template: Path = TEMPLATE) -> Config:
+def _project(folder: Path, template: Path = TEMPLATE, pdf: bool = False) -> Config:
     folder.mkdir()
     (folder / "responses.csv").write_bytes((EXAMPLES / "responses.csv").read_bytes())
     text = CONFIG_TEMPLATE.format(root=ROOT.as_posix(), write_back="true", approval="false")
     text = text.replace(f"{ROOT.as_posix()}/templates/factsheet.docx", template.as_posix())
+    if pdf:  # the batch mode: every factsheet rendered first, then converted at once
+        text = text.replace("[mail]\n", 'formats = ["docx", "pdf"]\n\n[mail]\n')
+        text += f'\n[output.pdf]\nsoffice = "{SOFFICE}"\ntimeout_seconds = 120\n'
     (folder / "cluster-sync.toml").write_text(text, encoding="utf-8")
     return config_mod.load(folder / "cluster-sync.toml")
 
@@ -205,7 +210,8 @@ def _sync(config: Config, watch: Watch | None = None) -> RunSummary:
 
 def _outcome(summary: RunSummary, config: Config) -> tuple[Any, ...]:
     folder = config.path(config.output.directory) / "factsheets"
-    files = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    # a PDF carries the time it was made; the Word files must be the same bytes
+    files = {p.name: p.suffix == ".docx" and p.read_bytes() for p in sorted(folder.iterdir())}
     rows = [(r.row, r.cluster_id, r.change, r.note) for r in summary.results]
     return rows, [p.name for p in summary.factsheets], files, summary.counts
 
@@ -226,16 +232,19 @@ def _failing_template(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("case", ["plain", "a failing row", "worker killed"])
+@pytest.mark.parametrize(
+    "case",
+    ["plain", "a failing row", "worker killed", pytest.param("pdf", marks=needs_libreoffice)],
+)
 def test_the_sync_with_a_worker_does_what_it_does_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
     template = _failing_template(tmp_path) if case == "a failing row" else TEMPLATE
-    alone_config = _project(tmp_path / "alone", template)
+    alone_config = _project(tmp_path / "alone", template, pdf=case == "pdf")
     alone = _outcome(_sync(alone_config), alone_config)
     monkeypatch.setattr(pool, "MIN_RENDERS", 1)
     monkeypatch.setattr(pool, "worker_count", lambda: 1)
-    config = _project(tmp_path / "worker", template)
+    config = _project(tmp_path / "worker", template, pdf=case == "pdf")
     watch = Watch(kill_after=5 if case == "worker killed" else None)
     with_worker = _outcome(_sync(config, watch), config)
     assert with_worker == alone
@@ -243,6 +252,8 @@ def test_the_sync_with_a_worker_does_what_it_does_alone(
     if case == "a failing row":
         errors = [row for row in alone[0] if row[2] == "error"]
         assert errors and all("ZeroDivisionError" in str(note) for *_, note in errors)
+    if case == "pdf":
+        assert len([n for n in alone[2] if n.endswith(".pdf")]) == len(alone[1])
     if case == "worker killed":
         assert watch.renders.rendered < len(alone[1])  # the sync rendered the rest
 
@@ -309,3 +320,34 @@ def test_the_workers_files_are_synced_before_a_durable_commit_follows_their_reco
             assert waiting == set(), f"durable commit before these were synced: {waiting}"
     synced = {s[9:] for s in trace.statements if s.startswith("-- fsync ")}
     assert factsheets <= synced
+
+
+def test_a_small_run_renders_in_its_own_process(tmp_path: Path) -> None:
+    config = _project(tmp_path / "small")
+    seen: list[pool.RenderPool | None] = []
+    state = State(config.path(config.state.database))
+    sync = Sync(config, state, open_source(config), open_mailer(config), now=NOW)
+
+    def progress(items: Iterable[Identified]) -> Iterator[Identified]:
+        seen.append(sync.renders)
+        yield from items
+
+    sync.progress = progress
+    summary = sync.run()
+    state.close()
+    assert seen == [None]  # 16 factsheets: fewer than a worker's start is worth
+    assert len(summary.factsheets) == 16
+
+
+@pytest.mark.parametrize("program", ["/nonexistent/python", "/bin/false"])
+@pytest.mark.usefixtures("worker_always")
+def test_a_worker_that_cannot_start_leaves_the_rows_to_the_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, program: str
+) -> None:
+    alone_config = _project(tmp_path / "alone")
+    with monkeypatch.context() as alone_patch:
+        alone_patch.setattr(pool, "MIN_RENDERS", 10**9)
+        alone = _outcome(_sync(alone_config), alone_config)
+    monkeypatch.setattr(sys, "executable", program)
+    config = _project(tmp_path / "no worker")
+    assert _outcome(_sync(config), config) == alone
