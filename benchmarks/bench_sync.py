@@ -3,7 +3,8 @@
     python benchmarks/bench_sync.py [N ...] [--smtp] [--quiet-repeats 3]
 
 For each N: a generated export (benchmarks/data.py) and a fresh state, then, each step in its
-own process so that its peak memory (VmHWM) is its own:
+own process so that its peak memory (VmHWM) is its own, with its render worker's
+(cluster_sync/render/pool.py) CPU time and peak memory added in:
 
 - `sync --dry-run` of the fresh state (what the first sync would do; delivers nothing);
 - the first sync: validate, render every factsheet, queue and deliver every email (to the
@@ -259,6 +260,12 @@ def main() -> None:
             f"{r['database_mb']:>6.1f}MB {load:>5.1f}",
             flush=True,
         )
+        if r["first"].get("workers_peak_mb"):
+            print(
+                f"{'':>6} the first sync's render worker: {r['first']['workers_cpu_seconds']:.2f}s "
+                f"of CPU and {r['first']['workers_peak_mb']:.0f}MB peak, both in the figures above",
+                flush=True,
+            )
     if server:
         server.stop()
 

@@ -29,6 +29,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -78,6 +79,7 @@ class RenderPool:
         self._answers: dict[int, list[str] | None] = {}  # their outcomes, read early
         self._claimed = 0  # the render being claimed
         self.rendered = 0  # renders claimed done: what the worker took off the sync
+        self.waited = 0.0  # seconds the sync waited for them
 
     @classmethod
     def start(
@@ -138,8 +140,10 @@ class RenderPool:
             if other < number:
                 del self._jobs[key]
         self._claimed = number
+        started = time.perf_counter()
         while worker.alive and number in worker.waiting:
             self._read(worker)
+        self.waited += time.perf_counter() - started
         written = self._answers.pop(number, None)
         self.rendered += written is not None
         return written
@@ -160,6 +164,11 @@ class RenderPool:
                 worker.results.close()
         self._jobs.clear()
         self._answers.clear()
+        log.info(
+            "%s factsheet(s) rendered by the render worker; the sync waited %.1f s for them",
+            self.rendered,
+            self.waited,
+        )
 
     def _read(self, worker: _Worker) -> None:
         with _lost(worker):
@@ -209,6 +218,8 @@ def _spawn(setup: tuple[str, Any, int]) -> _Worker | None:
             pass_fds=(from_main, to_main),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
+            # what went wrong there is the sync's to say, in its log, once (_lost)
+            stderr=subprocess.DEVNULL,
             env=env,
         )
     except OSError as exc:
@@ -248,12 +259,18 @@ def serve(requests: Connection, results: Connection) -> None:
             number, context, path, synced = requests.recv()
         except EOFError:
             return
+        written: list[str] | None = None
         try:
             render_docx(template, context, Path(path), extras=extras, synced=synced)
-            results.send((number, files.take_unsynced()))
         except Exception:  # rendered again by the sync, which reports it as it would
-            files.take_unsynced()
-            results.send((number, None))
+            pass
+        else:
+            written = files.take_unsynced()
+        files.take_unsynced()  # a failed render's, if any: nothing records them
+        try:
+            results.send((number, written))
+        except OSError:  # the sync is gone
+            return
 
 
 if __name__ == "__main__":
