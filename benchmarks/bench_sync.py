@@ -83,36 +83,39 @@ def peak_mb() -> float:
     so a child started by a big parent would report the parent's peak."""
     status = Path("/proc/self/status")
     if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+        return _status_mb(status, "VmHWM:") or 0.0
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-class ChildrenPeak:
-    """The peak resident memory of this process's children (the render worker,
-    cluster_sync/render/pool.py), which run beside it, so that a step's figure is the whole
-    run's: VmHWM of every child, read every 20 ms while it lives (a child's ru_maxrss is no use:
-    started with vfork and exec, it carries the parent's peak). Summed over the children, as if
-    they had peaked together."""
+class Together:
+    """Memory of this process and its children (the render worker,
+    cluster_sync/render/pool.py) together, so that a step's figure is the whole run's: every
+    20 ms, this process's resident memory plus each child's, and each child's own peak
+    (VmHWM). A child's ru_maxrss is no use here: started with vfork and exec, it carries the
+    parent's peak."""
 
     def __init__(self) -> None:
-        self.peaks: dict[int, float] = {}
+        self.children: dict[int, float] = {}  # each child's peak
+        self.together = 0.0  # the largest sum seen at one moment
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
 
-    def stop(self) -> float:
+    def stop(self) -> None:
         self._stop.set()
         self._thread.join()
-        return sum(self.peaks.values())
 
     def _watch(self) -> None:
+        me = Path("/proc/self/status")
         while not self._stop.wait(0.02):
+            now = _status_mb(me, "VmRSS:") or 0.0
             for pid in _children():
-                found = _hwm_mb(Path(f"/proc/{pid}/status"))
-                if found is not None:
-                    self.peaks[pid] = max(self.peaks.get(pid, 0.0), found)
+                status = Path(f"/proc/{pid}/status")
+                now += _status_mb(status, "VmRSS:") or 0.0
+                peak = _status_mb(status, "VmHWM:")
+                if peak is not None:
+                    self.children[pid] = max(self.children.get(pid, 0.0), peak)
+            self.together = max(self.together, now)
 
 
 def _children() -> set[int]:
@@ -125,10 +128,10 @@ def _children() -> set[int]:
     return pids
 
 
-def _hwm_mb(status: Path) -> float | None:
+def _status_mb(status: Path, field: str) -> float | None:
     try:
         for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -158,9 +161,9 @@ def step(folder: Path, kind: str) -> dict[str, Any]:
         state = State(config.path(config.state.database))
         sync = Sync(config, state, open_source(config), open_mailer(config))
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    watch = ChildrenPeak()
+    watch = Together()
     summary = sync.run()
-    workers_mb = watch.stop()
+    watch.stop()
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     workers_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
@@ -171,8 +174,11 @@ def step(folder: Path, kind: str) -> dict[str, Any]:
         "seconds": elapsed,
         "cpu_seconds": cpu + workers_cpu,  # the render worker's CPU counts (render/pool.py)
         "workers_cpu_seconds": workers_cpu,
-        "peak_mb": peak_mb() + workers_mb,
-        "workers_peak_mb": workers_mb,
+        # the run's peak: this process's own, or its memory and the worker's at one moment
+        "peak_mb": max(peak_mb(), watch.together),
+        # an upper bound: both peaks summed, as if they came at the same moment
+        "peaks_summed_mb": peak_mb() + sum(watch.children.values()),
+        "workers_peak_mb": sum(watch.children.values()),
         "counts": summary.counts,
     }
 
@@ -263,7 +269,9 @@ def main() -> None:
         if r["first"].get("workers_peak_mb"):
             print(
                 f"{'':>6} the first sync's render worker: {r['first']['workers_cpu_seconds']:.2f}s "
-                f"of CPU and {r['first']['workers_peak_mb']:.0f}MB peak, both in the figures above",
+                f"of CPU (counted above) and {r['first']['workers_peak_mb']:.0f}MB peak; the "
+                f"peak above is the step's and the worker's together, the two peaks summed "
+                f"{r['first']['peaks_summed_mb']:.0f}MB",
                 flush=True,
             )
     if server:
