@@ -25,6 +25,7 @@ when a run has enough factsheets to render to pay for it (`MIN_RENDERS`).
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
 import subprocess
@@ -65,8 +66,8 @@ class _Worker:
     results: Connection
     ready: bool = False
     alive: bool = True
-    #: numbers of the renders sent and not yet answered, in the order sent
-    waiting: list[int] = field(default_factory=list)
+    #: the renders sent and not yet answered, in the order sent: number -> file
+    waiting: dict[int, str] = field(default_factory=dict)
 
 
 class RenderPool:
@@ -104,6 +105,9 @@ class RenderPool:
     def ready(self) -> bool:
         """Whether a worker can take renders now (never waits)."""
         for worker in self.workers:
+            if worker.alive and worker.process.poll() is not None:
+                with _lost(worker):
+                    raise EOFError  # gone: what it sent and was not read is rendered here
             if worker.alive and not worker.ready:
                 with _lost(worker):
                     if worker.results.poll(0):
@@ -122,7 +126,7 @@ class RenderPool:
         self._number += 1
         with _lost(worker):
             worker.requests.send((self._number, context, str(path), synced))
-            worker.waiting.append(self._number)
+            worker.waiting[self._number] = str(path)
             self._jobs[(str(path), synced)] = (worker, self._number)
             return True
         return False
@@ -173,7 +177,7 @@ class RenderPool:
     def _read(self, worker: _Worker) -> None:
         with _lost(worker):
             number, written = worker.results.recv()
-            worker.waiting.remove(number)
+            del worker.waiting[number]
             if number == self._claimed or any(number == n for _, n in self._jobs.values()):
                 self._answers[number] = written
             return
@@ -194,7 +198,21 @@ def _lost(worker: _Worker) -> Iterator[None]:
                 "the render worker stopped (%s): the sync renders the rest of the factsheets",
                 f"exit code {code}" if code is not None else type(exc).__name__,
             )
-        worker.alive = False
+            _forget(worker)
+
+
+def _forget(worker: _Worker) -> None:
+    """A worker gone: stopped for good (a kill ends one that only closed its pipe), and the
+    temporary files of the renders it was sent and never answered removed (one killed while
+    writing leaves its file's); nothing else writes those names (files.atomic_write:
+    .NAME.*.tmp beside the file)."""
+    worker.alive = False
+    with contextlib.suppress(OSError):
+        worker.process.kill()
+    worker.process.wait()
+    for path in map(Path, worker.waiting.values()):
+        for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            leftover.unlink(missing_ok=True)
 
 
 def _spawn(setup: tuple[str, Any, int]) -> _Worker | None:
