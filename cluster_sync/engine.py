@@ -130,6 +130,7 @@ class Sync:
         self.files: dict[Path, dict[str, Made]] = {}
         self.outputs_made = 0  # how many of the run's factsheets _make_outputs has seen
         self.template = template_fingerprint(config)  # recorded with each factsheet it makes
+        self._consent_withdrawn: set[str] | None = None  # see _withdrawn
         mail = config.mail
         self.composer = Composer(
             config.path(config.output.email_templates),
@@ -637,12 +638,13 @@ class Sync:
             if send and not held:
                 first = record.emailed_version == 0
                 summary.queued += self._queue_factsheet(
-                    item, reg, version, path, first, files, changes
+                    item, reg, record, path, first, files, changes
                 )
                 record = replace(record, emailed_version=version)
             self.state.save_registration(record)
-            # consent is given (again): what it allows is published again
-            clear_withdrawn(self.state, cluster_id, "consent")
+            if cluster_id in self._withdrawn():
+                # consent is given (again): what it allows is published again
+                clear_withdrawn(self.state, cluster_id, "consent")
             if rendered:
                 assert record.content_hash is not None  # a rendered version has its content
                 self.state.add_factsheet(cluster_id, version, record.content_hash, str(path))
@@ -708,11 +710,23 @@ class Sync:
         extras = logo_images(self.config.branding)
         render_docx(template, context, path, extras=extras, synced=synced)
 
+    def _withdrawn(self) -> set[str]:
+        """The registrations whose consent is withdrawn, or was when the run began: one read
+        for the run instead of a statement per row, added to as rows withdraw it (nothing else
+        writes it while the rows are handled). A cluster that gives it again stays in: clearing
+        it twice is harmless, leaving it set is not."""
+        if self._consent_withdrawn is None:
+            rows = self.state.db.execute(
+                "SELECT cluster_id FROM withdrawn WHERE reason = 'consent'"
+            )
+            self._consent_withdrawn = {cluster_id for (cluster_id,) in rows}
+        return self._consent_withdrawn
+
     def _queue_factsheet(
         self,
         item: Identified,
         reg: Registration,
-        version: int,
+        record: StoredRegistration,
         path: Path,
         first: bool,
         files: dict[str, Made],
@@ -720,7 +734,7 @@ class Sync:
     ) -> int:
         """The factsheet to its people; "updated" only when an earlier version reached them,
         with what changed since that version."""
-        cluster_id = str(item.cluster_id)
+        cluster_id, version = str(item.cluster_id), record.version
         link = factsheet_link(self.config, self.state, path, cluster_id, version, files)
         context = factsheet_message(
             reg,
@@ -745,6 +759,7 @@ class Sync:
             files=files,
             now=self.now,
             language=self._language(item),
+            content_hash=record.content_hash,
         )
         return sum(enqueue(self.state, m, self.run_id, self.now) for m in messages)
 
@@ -775,6 +790,7 @@ class Sync:
         with self.state.transaction():
             if item.cluster_id and consent_missing(item.outcome):
                 withdraw_consent(self.state, item.cluster_id)
+                self._withdrawn().add(item.cluster_id)
             if notify and submitter is not None:
                 previous = record.notified_problems_hash
                 queued = self._queue_problems(item, submitter, problems, problems_hash, previous)

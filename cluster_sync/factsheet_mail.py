@@ -78,10 +78,12 @@ def compose_factsheet(
     files: dict[str, Made],
     now: datetime,
     language: str,
+    content_hash: str | None = None,
 ) -> list[Outgoing]:
     """The factsheet email of a version to its people, under the one key a version's email has
     (so the sync and `rerender --notify` never send it twice), with the headers recovery reads;
-    the files attached unless the context carries the link instead."""
+    the files attached unless the context carries the link instead. `content_hash`: the
+    registration's, when the caller has it already."""
     everyone = people(config, reg)
     return composer.compose(
         dedupe_key=keys.factsheet(cluster_id, version),
@@ -94,7 +96,7 @@ def compose_factsheet(
         attachments=[] if context["factsheet_link"] else attachments(config, path, files),
         headers={
             recovery.REF_HEADER: recovery.ref(natural_key),
-            recovery.CONTENT_HEADER: reg.content_hash(),
+            recovery.CONTENT_HEADER: content_hash or reg.content_hash(),
         },
         now=now,
         language=language,

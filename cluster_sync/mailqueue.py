@@ -183,7 +183,7 @@ def _keep_attachments(state: State, message: int, outgoing: Outgoing) -> None:
     """Each attached file is kept apart, once (cluster_sync/mailstore.py)."""
     if outgoing.attachments:
         hashes = [mailstore.keep(state, data) for data in outgoing.attachments]
-        mailstore.attach(state, message, outgoing.offsets, hashes)
+        mailstore.attach(state, message, outgoing.offsets, hashes, new=True)
 
 
 def _envelope(state: State, row: dict[str, Any]) -> Envelope:

@@ -51,9 +51,13 @@ def keep(state: State, data: bytes) -> str:
     return digest
 
 
-def attach(state: State, message: int, offsets: Sequence[int], hashes: Sequence[str]) -> None:
-    """Record which kept attachments a stored message takes, in order, and where each goes."""
-    state.db.execute("DELETE FROM message_attachments WHERE message = ?", (message,))
+def attach(
+    state: State, message: int, offsets: Sequence[int], hashes: Sequence[str], new: bool = False
+) -> None:
+    """Record which kept attachments a stored message takes, in order, and where each goes,
+    in place of those it took before; `new`: the message was stored just now and took none."""
+    if not new:
+        state.db.execute("DELETE FROM message_attachments WHERE message = ?", (message,))
     state.db.executemany(
         "INSERT INTO message_attachments (message, position, at, hash) VALUES (?, ?, ?, ?)",
         [(message, n, at, h) for n, (at, h) in enumerate(zip(offsets, hashes, strict=True))],

@@ -208,6 +208,12 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 10: the state's generation, for a night where nothing changed (cluster_sync/generation.py;
     # a table added after this one must be tracked there too)
     generation.migrate,
+    # 11: a cluster's messages without reading the whole queue: a row whose consent is
+    # withdrawn holds back its cluster's queued factsheet emails (mailqueue.withhold_factsheets),
+    # which read every queued message of the run once per such row before
+    """
+    CREATE INDEX messages_cluster ON messages (cluster_id, state);
+    """,
 ]
 
 

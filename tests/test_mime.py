@@ -348,3 +348,15 @@ def test_a_message_under_another_message_id_keeps_its_attachments_in_place() -> 
     assert str(parsed["Message-ID"]) == "<older-and-longer-message-id@example.org>"
     assert [a.get_content() for a in parsed.iter_attachments()] == [DOCX, PDF]
     assert _parts(parsed) == _parts(_parse(outgoing.as_bytes()))
+
+
+def test_base64_size_is_the_length_written() -> None:
+    """A text part's base64 is written only when it is shorter than its quoted-printable,
+    measured before it is written: the measure is the written length, for every size."""
+    import os
+
+    from cluster_sync.mailstore import base64_lines
+    from cluster_sync.render.mime import CRLF, _base64_size
+
+    for octets in [*range(0, 500), 4096, 65_537]:
+        assert _base64_size(octets) == len(base64_lines(os.urandom(octets)) + CRLF), octets

@@ -17,10 +17,9 @@ delivered.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from email.charset import Charset
 from email.header import Header
 from email.utils import format_datetime, formataddr
 from pathlib import Path
@@ -35,12 +34,12 @@ from cluster_sync.mailqueue import Outgoing
 from cluster_sync.messages import Message
 from cluster_sync.model import Address, Problem
 from cluster_sync.render import mime
+from cluster_sync.render.encoded_words import UTF8
 from cluster_sync.render.languages import ENGLISH_CODE, PARTNER_TEMPLATES, Language, Languages
 
 # Marks a line break that came from a value, not from the template (a noncharacter: no answer
 # can hold one, text.safe removes them where answers enter).
 _VALUE_BREAK = "\ufdd0"
-_UTF8 = Charset("utf-8")
 KEY_HEADER = "X-Cluster-Sync-Key"
 DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
 
@@ -71,6 +70,15 @@ class Composer:
         self.max_recipients = max_recipients
         self.languages = Languages(templates)
         self._envs: dict[str, jinja2.Environment] = {}
+        #: compiled once per language and name: the folder is read when the Composer is made
+        #: (each run makes its own), not checked again for every message
+        self._templates: dict[tuple[str, str], jinja2.Template] = {}
+        self._fallbacks_told: set[tuple[str, str]] = set()
+        # the same in every message it composes
+        self._sender_lines = address_lines([self.sender])
+        self._reply_to_lines = address_lines([self.reply_to])
+        #: the Date header of each moment (a run's messages share one)
+        self._dates: dict[tuple[datetime, Any], bytes] = {}
 
     def environment(self, code: str) -> jinja2.Environment:
         """Templates in one language: its folder first, then the English ones beneath, with
@@ -85,9 +93,26 @@ class Composer:
                 trim_blocks=True,
                 lstrip_blocks=True,
                 keep_trailing_newline=True,
-                finalize=lambda value: _mark_breaks(_shown(value, language)),
+                finalize=_finalizer(language),
+                # the Composer lives for one run (or one command): its templates are read
+                # once, not checked for changes at every render
+                auto_reload=False,
             )
         return self._envs[code]
+
+    def _template(self, code: str, filename: str) -> jinja2.Template:
+        key = (code, filename)
+        found = self._templates.get(key)
+        if found is None:
+            found = self._templates[key] = self.environment(code).get_template(filename)
+        return found
+
+    def _date(self, now: datetime) -> bytes:
+        key = (now, now.tzinfo)  # the same moment in another zone is written otherwise
+        found = self._dates.get(key)
+        if found is None:
+            found = self._dates[key] = mime.header("Date", [format_datetime(now)])
+        return found
 
     def message_id(self, dedupe_key: str, content: str = "") -> str:
         """Stable for one queued message (its bytes are stored with it), and different for
@@ -103,10 +128,9 @@ class Composer:
         """(subject, plain text, html) from `name.txt.j2` and `name.html.j2`, in the given
         language's folder when it has them (else the English ones, and a warning)."""
         self._fallbacks(name, self.languages.get(language))
-        env = self.environment(language)
         try:
-            plain = env.get_template(f"{name}.txt.j2").render(context)
-            html = env.get_template(f"{name}.html.j2").render(context)
+            plain = self._template(language, f"{name}.txt.j2").render(context)
+            html = self._template(language, f"{name}.html.j2").render(context)
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(
                 f"The email template {self.templates / str(exc.name)} is missing.",
@@ -131,6 +155,9 @@ class Composer:
     def _fallbacks(self, name: str, language: Language) -> None:
         if language.folder is None or name not in PARTNER_TEMPLATES:
             return
+        if (name, language.code) in self._fallbacks_told:
+            return  # said once per run (Language.once), and the folder is read once
+        self._fallbacks_told.add((name, language.code))
         for suffix in ("txt", "html"):
             if not (language.folder / f"{name}.{suffix}.j2").exists():
                 language.once(
@@ -174,9 +201,9 @@ class Composer:
         # and its files.
         same = _Shared(
             subject=mime.header("Subject", subject_header(subject)),
-            sender=mime.header("From", address_lines([self.sender])),
-            reply_to=mime.header("Reply-To", address_lines([self.reply_to])),
-            date=mime.header("Date", [format_datetime(now)]),
+            sender=mime.header("From", self._sender_lines),
+            reply_to=mime.header("Reply-To", self._reply_to_lines),
+            date=self._date(now),
             plain=mime.text_part("plain", plain),
             html=mime.text_part("html", html),
             files=[mime.attachment_head(f.filename, f.maintype, f.subtype) for f in files],
@@ -257,6 +284,25 @@ def _mark_breaks(value: Any) -> Any:
     return value.replace("\n", _VALUE_BREAK) if isinstance(value, str) else value
 
 
+def _finalizer(language: Language) -> Callable[[Any], Any]:
+    """What a template shows for each value (`_shown`, its line breaks marked), with each
+    date written once per language: a date is the same words in every email, and babel
+    takes longer to write one than jinja to render the rest of an expression."""
+    dates: dict[date, Any] = {}
+
+    def finalize(value: Any) -> Any:
+        if type(value) is str:  # most values: answers as they are
+            return value.replace("\n", _VALUE_BREAK)
+        if type(value) is date:  # never a datetime, written in its own zone
+            shown = dates.get(value)
+            if shown is None:
+                shown = dates[value] = _mark_breaks(_shown(value, language))
+            return shown
+        return _mark_breaks(_shown(value, language))
+
+    return finalize
+
+
 def ascii_address(address: str) -> str:
     """The address as it goes on the wire: the domain in IDNA ("xn--…"). Addresses with a
     non-ASCII part before the @ never get this far: validation refuses them."""
@@ -281,7 +327,7 @@ def mailbox(address: Address) -> str:
         return addr
     if name.isascii() and "=?" not in name:
         return formataddr((name, addr))
-    return f"{_UTF8.header_encode(name)} <{addr}>"
+    return f"{UTF8.header_encode(name)} <{addr}>"
 
 
 def address_lines(addresses: Sequence[Address]) -> list[str]:
@@ -301,7 +347,7 @@ def subject_header(subject: str) -> list[str]:
             else:
                 lines.append(word)  # the fold's leading space stands for the one split on
         return lines
-    encoded = Header(subject, _UTF8, header_name="Subject").encode(linesep="\n", maxlinelen=76)
+    encoded = Header(subject, UTF8, header_name="Subject").encode(linesep="\n", maxlinelen=76)
     return [line.strip() for line in encoded.split("\n")]
 
 

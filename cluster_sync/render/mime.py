@@ -74,10 +74,18 @@ def encode_text(content: str) -> tuple[str, bytes]:
     # binascii's quoted-printable keeps line breaks as they are given and soft-breaks at 76
     quoted = binascii.b2a_qp(b"\n".join(lines) + b"\n", quotetabs=False, istext=True)
     quoted = quoted.replace(b"\n", CRLF)
-    encoded = base64_lines(CRLF.join(lines) + CRLF) + CRLF
-    if len(encoded) < len(quoted):
-        return "base64", encoded
+    data = CRLF.join(lines) + CRLF
+    # base64's length is known before it is written: written only when it is the shorter
+    if _base64_size(len(data)) < len(quoted):
+        return "base64", base64_lines(data) + CRLF
     return "quoted-printable", quoted
+
+
+def _base64_size(octets: int) -> int:
+    """len(base64_lines(data) + CRLF) for `octets` bytes of data: 4 characters for every 3
+    octets begun, in lines of 76, each ending with CRLF."""
+    characters = (octets + 2) // 3 * 4
+    return characters + 2 * max(1, -(-characters // 76))
 
 
 def attachment_head(filename: str, maintype: str, subtype: str) -> bytes:
