@@ -86,5 +86,6 @@ def _pass(
         config.mail.limits,
         close=False,
         before_send=rewrite,
+        reports=lambda message: message in digest.ids,
         **kwargs,
     )

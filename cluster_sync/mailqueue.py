@@ -2,19 +2,24 @@
 
 Every message is queued (rendered bytes, recipients, stable Message-ID) before anything is sent.
 Delivery marks a message `sending` and commits before handing it over (on the disk before its
-content leaves: cluster_sync/state.py), then `sent` right after the backend accepts it. A run killed in between leaves `sending`
-rows, which the next run settles first: the backend is asked whether it has the message (the
-outbox can tell); when it cannot tell (SMTP), the message is sent again with the same
-Message-ID. docs/mail.md explains that window.
+content leaves: cluster_sync/state.py), then `sent` once the backend accepts it (committed with
+the next message's `sending` mark). The outbox, where saving a message again replaces its file,
+takes them in batches (Delivery). A run killed in between leaves `sending` rows, which the next
+run settles first: the backend is asked whether it has the message (the outbox can tell); when
+it cannot tell (SMTP), the message is sent again with the same Message-ID. docs/mail.md
+explains that window.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import random
+import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,6 +30,7 @@ from cluster_sync.mailers.base import (
     Envelope,
     Mailer,
     PermanentFailure,
+    SendResult,
     TemporaryFailure,
 )
 from cluster_sync.state import State
@@ -214,11 +220,22 @@ def _load(state: State, message_id: int) -> Envelope:
     return _envelope(state, dict(row))
 
 
-def _sent_since(state: State, since: datetime) -> int:
-    (count,) = state.db.execute(
-        "SELECT count(*) FROM messages WHERE state = 'sent' AND sent_at > ?", (_iso(since),)
-    ).fetchone()
-    return int(count)
+def _load_many(state: State, ids: list[int]) -> list[Envelope]:
+    """The messages `ids` in that order: one read of their rows (a batch's worth at a time)."""
+    rows = state.db.execute(
+        f"SELECT * FROM messages WHERE id IN ({', '.join('?' * len(ids))})", ids
+    ).fetchall()
+    found = {int(row["id"]): row for row in rows}
+    return [_envelope(state, dict(found[i])) for i in ids]
+
+
+def _sent_times(state: State, since: datetime) -> list[str]:
+    """When each message sent after `since` was sent (as stored), in order."""
+    rows = state.db.execute(
+        "SELECT sent_at FROM messages WHERE state = 'sent' AND sent_at > ? ORDER BY sent_at",
+        (_iso(since),),
+    )
+    return [str(r[0]) for r in rows]
 
 
 def _recover(state: State, mailer: Mailer, now: datetime) -> int:
@@ -240,9 +257,22 @@ def _recover(state: State, mailer: Mailer, now: datetime) -> int:
     return len(rows)
 
 
+#: messages handed to an idempotent backend together (Mailer.idempotent): one read, one
+#: `sending` commit, one round of disk waits and one `sent` commit for all of them
+BATCH = 100
+
+
 @dataclass
 class Delivery:
-    """One delivery pass: everything due, within the caps, through one open mailer."""
+    """One delivery pass: everything due, within the caps, through one open mailer.
+
+    A backend that is idempotent (the outbox: a message saved again lands on its own file
+    again) and has no caps takes the messages in batches: marked `sending` together, handed
+    over without a disk wait each, made durable together (Mailer.settle), then recorded
+    `sent` together, so that whatever the state records as sent is on the disk. A run killed
+    in a batch leaves it `sending`, and the next run asks the backend what it has. Any other
+    backend takes one message at a time, each `sending` mark durable before its content
+    leaves (docs/mail.md: the ambiguous window)."""
 
     state: State
     mailer: Mailer
@@ -257,6 +287,15 @@ class Delivery:
     #: called just before a message is handed over; may return it rewritten (the digest,
     #: which reports on the delivery it closes)
     before_send: Callable[[Envelope, DeliveryReport], Envelope] | None = None
+    #: which messages report on the delivery before them (the digest, by queue id): a batch
+    #: never holds one after other messages, so before_send gets it once those are recorded
+    reports: Callable[[int], bool] | None = None
+    #: the caps' view of the queue: when each message of the last day was sent, read once
+    #: and kept by the pass itself (no count per message)
+    _sent: list[str] | None = field(default=None, init=False, repr=False)
+    #: a `sent` mark made with the pass's next change (message id, sent_at, reply): one
+    #: commit for one message's `sent` and the next one's `sending` (_changing)
+    _pending: tuple[int, str, str] | None = field(default=None, init=False, repr=False)
 
     def run(self) -> DeliveryReport:
         self.report.saved_only = self.mailer.saves_only
@@ -275,23 +314,13 @@ class Delivery:
                 self.mailer.close()
             return self.report
         try:
-            failing = 0
-            for index, message_id in enumerate(due):
-                if not self._within_caps():
-                    self.report.deferred += len(due) - index
-                    break
-                before = self.report.deferred
-                self._deliver(_load(self.state, message_id))
-                failing = failing + 1 if self.report.deferred > before else 0
-                if failing >= GIVE_UP_AFTER:
-                    # Every other message would wait out the same in-run retries for nothing.
-                    self.report.deferred += len(due) - index - 1
-                    self.report.stop_reason = (
-                        f"{self.mailer.description} kept failing; the rest waits for the next run"
-                    )
-                    self.report.unreachable = True
-                    break
+            if getattr(self.mailer, "idempotent", False) and not self.mailer.limits_apply:
+                # (the caps count what the state records as sent, a batch only at its end)
+                self._deliver_batches(due)
+            else:
+                self._deliver_each(due)
         finally:
+            self._flush()
             if self.close:
                 self.mailer.close()
         return self.report
@@ -312,19 +341,118 @@ class Delivery:
                 self.report.reconnected = True
                 self.sleep(waits.pop(0) * (1 + random.random() / 2))
 
+    def _deliver_each(self, due: list[int]) -> None:
+        failing = 0
+        loaded: list[Envelope] = []
+        for index in range(len(due)):
+            if not self._within_caps():
+                self.report.deferred += len(due) - index
+                return
+            if not loaded:  # a batch's worth read at once (never with a `sent` mark waiting)
+                self._flush()
+                loaded = _load_many(self.state, due[index : index + BATCH])
+                loaded.reverse()
+            before = self.report.deferred
+            self._deliver(loaded.pop())
+            failing = failing + 1 if self.report.deferred > before else 0
+            if failing >= GIVE_UP_AFTER:
+                self._give_up(len(due) - index - 1)
+                return
+
+    def _give_up(self, left: int) -> None:
+        """Every other message would wait out the same in-run retries for nothing."""
+        self.report.deferred += left
+        self.report.stop_reason = (
+            f"{self.mailer.description} kept failing; the rest waits for the next run"
+        )
+        self.report.unreachable = True
+
+    def _deliver_batches(self, due: list[int]) -> None:
+        failing, index = 0, 0
+        while index < len(due):
+            self._flush()  # a message retried alone below may have left its `sent` mark
+            batch = _load_many(self.state, self._batch_ids(due, index))
+            if self.before_send is not None:
+                batch = [self.before_send(envelope, self.report) for envelope in batch]
+            self._mark_all(batch, "state = 'sending', attempts = attempts + 1")
+            # Durable before the first file (the same mark as for a single message, below).
+            synced = self.state.durable_soon()
+            results: list[SendResult] = []
+            failure: TemporaryFailure | PermanentFailure | None = None
+            for envelope in batch:
+                try:
+                    handing = replace(envelope, before_content=synced, batched=True)
+                    results.append(self.mailer.send(handing))
+                except (TemporaryFailure, PermanentFailure) as exc:
+                    failure = exc
+                    break
+            tried = len(results) + (failure is not None)
+            if batch[tried:]:  # never handed over: back as they were
+                self._mark_all(batch[tried:], "state = 'queued', attempts = attempts - 1")
+            try:
+                self.mailer.settle()
+            except TemporaryFailure as exc:
+                # None of the batch is known to be on the disk: each waits for a later run
+                # (whatever is there is replaced then), and so does everything after it.
+                for envelope in batch[:tried]:
+                    self._give_up_or_wait(envelope, exc.reply, [])
+                self._give_up(len(due) - index - tried)
+                return
+            self._record_sent(batch[: len(results)], results)
+            index += tried
+            if results:
+                failing = 0
+            if failure is None:
+                continue
+            before = self.report.deferred
+            self._after_failure(batch[len(results)], failure)
+            failing = failing + 1 if self.report.deferred > before else 0
+            if failing >= GIVE_UP_AFTER:
+                self._give_up(len(due) - index)
+                return
+
+    def _batch_ids(self, due: list[int], index: int) -> list[int]:
+        ids = due[index : index + BATCH]
+        if self.reports is not None:  # one that reports on the others starts a batch
+            ids = ids[: next((n for n, i in enumerate(ids) if n and self.reports(i)), len(ids))]
+        return ids
+
+    def _mark_all(self, envelopes: list[Envelope], sql: str) -> None:
+        ids = [envelope.id for envelope in envelopes]
+        with self._changing() as db:
+            db.execute(f"UPDATE messages SET {sql} WHERE id IN ({', '.join('?' * len(ids))})", ids)
+
+    def _record_sent(self, envelopes: list[Envelope], results: list[SendResult]) -> None:
+        moment = _iso(self.clock())
+        with self._changing() as db:
+            db.executemany(
+                "UPDATE messages SET state = 'sent', sent_at = ?, last_reply = ? WHERE id = ?",
+                [(moment, _reply(r), e.id) for e, r in zip(envelopes, results, strict=True)],
+            )
+        for envelope, result in zip(envelopes, results, strict=True):
+            self._count_sent(envelope, result, moment)
+
+    def _after_failure(self, envelope: Envelope, exc: TemporaryFailure | PermanentFailure) -> None:
+        """A message of a batch failed (it is marked `sending`): as one alone would."""
+        if isinstance(exc, PermanentFailure):
+            self._fail(envelope, exc.reply)
+            return
+        waits = list(self.in_run_waits)
+        if not self._give_up_or_wait(envelope, exc.reply, waits):
+            self._deliver(envelope, waits)  # its other tries, one at a time
+
     def _within_caps(self) -> bool:
         if not self.mailer.limits_apply:
             return True
         now = self.clock()
-        if _sent_since(self.state, now - timedelta(days=1)) >= self.limits.per_day:
+        if self._sent_since(now - timedelta(days=1)) >= self.limits.per_day:
             self.report.stop_reason = f"the daily cap of {self.limits.per_day} messages was reached"
             return False
         # The per-minute cap slows a run down (the window frees itself), but a nightly run does
         # not wait for ever: past max_wait_minutes, the rest stays queued for the next run.
         budget = self.limits.max_wait_minutes * 60
-        while (
-            _sent_since(self.state, self.clock() - timedelta(minutes=1)) >= self.limits.per_minute
-        ):
+        while self._sent_since(self.clock() - timedelta(minutes=1)) >= self.limits.per_minute:
+            self._flush()  # not left waiting through the wait
             if self.waited >= budget:
                 self.report.stop_reason = (
                     f"the cap of {self.limits.per_minute} messages a minute held delivery for "
@@ -335,14 +463,41 @@ class Delivery:
             self.waited += 1.0
         return True
 
-    def _mark(self, envelope: Envelope, sql: str, *params: object, durable: bool = False) -> None:
-        with self.state.transaction(durable) as db:
+    def _sent_since(self, since: datetime) -> int:
+        """How many messages were sent after `since` (a moment of the last day)."""
+        if self._sent is None:
+            self._sent = _sent_times(self.state, since)
+        return len(self._sent) - bisect.bisect_right(self._sent, _iso(since))
+
+    @contextmanager
+    def _changing(self) -> Iterator[sqlite3.Connection]:
+        """A transaction of the pass, which commits the `sent` mark waiting, if any, first."""
+        pending = self._pending
+        with self.state.transaction() as db:
+            if pending is not None:
+                db.execute(
+                    "UPDATE messages SET state = 'sent', sent_at = ?, last_reply = ? WHERE id = ?",
+                    (pending[1], pending[2], pending[0]),
+                )
+            yield db
+        self._pending = None
+
+    def _flush(self) -> None:
+        """Commit the `sent` mark waiting, before anything that takes time or reads it."""
+        if self._pending is not None:
+            with self._changing():
+                pass
+
+    def _mark(self, envelope: Envelope, sql: str, *params: object) -> None:
+        with self._changing() as db:
             db.execute(f"UPDATE messages SET {sql} WHERE id = ?", (*params, envelope.id))
 
-    def _deliver(self, envelope: Envelope) -> None:
-        waits = list(self.in_run_waits)
+    def _deliver(self, envelope: Envelope, waits: list[float] | None = None) -> None:
+        waits = list(self.in_run_waits) if waits is None else waits
         while True:
             if self.before_send is not None:
+                if self.reports is None or self.reports(envelope.id):
+                    self._flush()  # what it reports on is recorded first
                 envelope = self.before_send(envelope, self.report)
             # Durable (synced to disk) before the message's content leaves: a power loss
             # after the handover finds it `sending`, never `queued` (cluster_sync/state.py).
@@ -351,7 +506,10 @@ class Delivery:
             # other is handed the message only once it is done. The other marks need no
             # wait of their own: this one makes them durable too, one message later, and a
             # `sent` mark lost with the power leaves a `sending` row, the documented
-            # ambiguous window (docs/mail.md).
+            # ambiguous window (docs/mail.md). The previous message's `sent` mark commits
+            # with this mark, in one transaction; the pass commits it alone before anything
+            # that takes time (reading the next batch, a wait, its end), so a kill leaves
+            # it unrecorded no longer than when it had a commit of its own.
             self._mark(envelope, "state = 'sending', attempts = attempts + 1")
             synced = self.state.durable_soon()
             if getattr(self.mailer, "waits_before_content", False):
@@ -361,23 +519,27 @@ class Delivery:
             try:
                 result = self.mailer.send(envelope)
             except PermanentFailure as exc:
-                self._mark(envelope, "state = 'failed', last_reply = ?", exc.reply)
-                self.report.failed.append((envelope.id, _subject(self.state, envelope), exc.reply))
+                self._fail(envelope, exc.reply)
                 return
             except TemporaryFailure as exc:
                 if self._give_up_or_wait(envelope, exc.reply, waits):
                     return
                 continue
-            self._mark(
-                envelope,
-                "state = 'sent', sent_at = ?, last_reply = ?",
-                _iso(self.clock()),
-                json.dumps(result.refused, ensure_ascii=False) if result.refused else result.reply,
-            )
-            self.report.sent += 1
-            for address, reply in result.refused.items():
-                self.report.refused.append((envelope.id, address, reply))
+            moment = _iso(self.clock())
+            self._pending = (envelope.id, moment, _reply(result))
+            self._count_sent(envelope, result, moment)
             return
+
+    def _count_sent(self, envelope: Envelope, result: SendResult, moment: str) -> None:
+        self.report.sent += 1
+        if self._sent is not None:
+            bisect.insort(self._sent, moment)
+        for address, reply in result.refused.items():
+            self.report.refused.append((envelope.id, address, reply))
+
+    def _fail(self, envelope: Envelope, reply: str) -> None:
+        self._mark(envelope, "state = 'failed', last_reply = ?", reply)
+        self.report.failed.append((envelope.id, _subject(self.state, envelope), reply))
 
     def _give_up_or_wait(self, envelope: Envelope, reply: str, waits: list[float]) -> bool:
         """After a temporary failure: wait and retry within the run, or leave the message
@@ -405,6 +567,11 @@ class Delivery:
         return True
 
 
+def _reply(result: SendResult) -> str:
+    """What a `sent` message keeps of the backend's answer: the refused recipients, if any."""
+    return json.dumps(result.refused, ensure_ascii=False) if result.refused else result.reply
+
+
 def _subject(state: State, envelope: Envelope) -> str:
     row = state.db.execute("SELECT subject FROM messages WHERE id = ?", (envelope.id,)).fetchone()
     return str(row[0]) if row else ""
@@ -419,11 +586,14 @@ def deliver(
     in_run_waits: tuple[float, ...] = IN_RUN_WAITS,
     close: bool = True,
     before_send: Callable[[Envelope, DeliveryReport], Envelope] | None = None,
+    reports: Callable[[int], bool] | None = None,
 ) -> DeliveryReport:
     """Send everything that is due, including what earlier runs left queued. With
-    close=False the connection stays open (the caller closes it)."""
+    close=False the connection stays open (the caller closes it). `before_send` may rewrite a
+    message right before it goes; `reports` names those that report on the delivery before
+    them (Delivery.reports)."""
     delivery = Delivery(state, mailer, limits, clock, sleep, in_run_waits, close=close)
-    delivery.before_send = before_send
+    delivery.before_send, delivery.reports = before_send, reports
     report = delivery.run()
     mailstore.collect(state)
     return report

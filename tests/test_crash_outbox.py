@@ -65,18 +65,20 @@ def events(tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    found = re.search(r"kill_at: eml=(\d+) commit=(\d+)", done.stderr)
+    found = re.search(r"kill_at: eml=(\d+) commit=(\d+) emlsync=(\d+)", done.stderr)
     assert found, done.stderr
-    return {"eml": int(found[1]), "commit": int(found[2])}
+    return {"eml": int(found[1]), "commit": int(found[2]), "emlsync": int(found[3])}
 
 
 #: where to kill, as a share of the run's events (rounded, at least the first)
 MOMENTS = [
     ("eml", 0.0),  # the first email saved, nothing else delivered
-    ("eml", 0.05),
+    ("eml", 0.05),  # in the middle of a batch: its files written, none synced or recorded
     ("eml", 0.5),
     ("eml", 0.96),  # all but the last
     ("eml", 1.0),  # the digest, delivered last
+    ("emlsync", 0.0),  # the first batch's files on the disk, not yet recorded as saved
+    ("emlsync", 1.0),  # the digest's file on the disk, not yet recorded
     ("commit", 0.0),  # before the first commit: nothing recorded
     ("commit", 0.1),
     ("commit", 0.3),

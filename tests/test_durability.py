@@ -144,10 +144,12 @@ class WatchedExport(FileSource):
 def test_every_message_and_the_write_back_follow_a_durable_commit(
     make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The `sending` mark commits without a sync; the WAL's fsync runs in a thread while the
-    backend prepares, and the content may leave only once it is done. The fsync is noted in
-    the trace when it returns, and held back until the file is written or 50 ms have gone
-    by: a backend that did not wait for it would write the file first, and fail here."""
+    """The `sending` mark (one for a batch of outbox files) commits without a sync; the WAL's
+    fsync runs in a thread while the backend prepares, and the content may leave only once it
+    is done. The fsync is noted in the trace when it returns, and held back until the file is
+    written or 50 ms have gone by: a backend that did not wait for it would write the file
+    first, and fail here. And no message is recorded `sent` before its file and the folder's
+    new name are on the disk: a power loss never leaves a `sent` mark without its file."""
     import os
     import threading
 
@@ -163,7 +165,7 @@ def test_every_message_and_the_write_back_follow_a_durable_commit(
     mailer = WatchedOutbox(outbox_folder(config), database)
     mailer.trace = trace
     file_written = threading.Event()
-    real_fsync, real_write = os.fsync, outbox.atomic_write
+    real_fsync = os.fsync
 
     def fsync(fd: int) -> None:
         name = os.readlink(f"/proc/self/fd/{fd}")
@@ -172,14 +174,18 @@ def test_every_message_and_the_write_back_follow_a_durable_commit(
         real_fsync(fd)
         trace.statements.append(f"-- fsync {name}")
 
-    def atomic_write(path: Path, data: bytes, **options: bool) -> None:
-        mailer.written()
-        file_written.set()
-        real_write(path, data, **options)
-        file_written.clear()
+    def watched(write: Callable[..., None]) -> Callable[..., None]:
+        def watched_write(path: Path, data: bytes, **options: bool) -> None:
+            mailer.written()
+            file_written.set()
+            write(path, data, **options)
+            file_written.clear()
+
+        return watched_write
 
     monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(outbox, "atomic_write", atomic_write)
+    monkeypatch.setattr(outbox, "atomic_write", watched(outbox.atomic_write))
+    monkeypatch.setattr(outbox, "put_unsynced", watched(outbox.put_unsynced))
     source = WatchedExport(config.path(config.source.path), config.source, config.form)
     source.trace, source.seen = trace, []
     summary = Sync(config, state, source, mailer, now=NOW).run()
@@ -192,6 +198,20 @@ def test_every_message_and_the_write_back_follow_a_durable_commit(
     # and the rows' own commits are not synced: far fewer durable commits than commits
     durable = sum(d for _, d in trace.commits())
     assert durable <= 3 < len(trace.commits())
+    # every `sent` mark commits after its file's fsync and then the folder's
+    folder = str(outbox_folder(config).resolve())
+    files = {int(p.name[:5]): str(p.resolve()) for p in outbox_folder(config).glob("*.eml")}
+    commits = [position for position, _ in trace.commits()]
+    marked = set()
+    for position, statement in enumerate(trace.statements):
+        if statement.startswith("UPDATE messages SET state = 'sent'"):
+            message = int(statement.rsplit("=", 1)[1])
+            commit = next(c for c in commits if c >= position)
+            before = trace.statements[:commit]
+            synced = before.index(f"-- fsync {files[message]}")
+            assert f"-- fsync {folder}" in before[synced:], message
+            marked.add(message)
+    assert marked == set(files) and len(files) == summary.delivery.sent
 
 
 def test_forget_changes_files_only_once_the_erasure_is_durable(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -95,3 +95,40 @@ def test_per_minute_cap_waits_at_most_the_budget_then_leaves_the_rest_queued(
     assert "4 messages a minute" in (report.stop_reason or "")
     waiting = [m for m in queue_listing(state) if m["state"] == "queued"]
     assert len(waiting) == 6  # nothing lost: the next run sends them
+
+
+def test_a_message_costs_one_commit_and_the_caps_one_read_a_pass(tmp_path: Path) -> None:
+    """One message's `sent` mark commits with the next one's `sending` mark, and the caps
+    read when the last day's messages were sent once, then count the pass's own."""
+    state = State(tmp_path / "state.db")
+    queue(state, 30)
+    statements: list[str] = []
+    state.db.set_trace_callback(statements.append)
+    limits = LimitsConfig(per_minute=1000, per_day=10_000)
+    report = deliver(state, AcceptingServer(), limits, clock=lambda: NOW)
+    assert report.sent == 30
+    caps = [s for s in statements if "sent_at >" in s]
+    assert len(caps) == 1
+    marks = [s for s in statements if s.startswith("UPDATE messages SET state = 's")]
+    # each message: `sending`, then `sent` (the trace repeats a statement for each trigger)
+    assert len(set(marks)) == 60
+    commits = statements.count("COMMIT")
+    assert commits <= 30 + 3  # the last `sent` alone, and what the pass does around them
+    assert {m["state"] for m in queue_listing(state, include_sent=True)} == {"sent"}
+    state.close()
+
+
+def test_the_daily_cap_counts_earlier_passes_and_this_one(tmp_path: Path) -> None:
+    state = State(tmp_path / "state.db")
+    queue(state, 10)
+    limits = LimitsConfig(per_minute=1000, per_day=4)
+    server = AcceptingServer()
+    first = deliver(state, server, LimitsConfig(per_minute=1000, per_day=3), clock=lambda: NOW)
+    assert first.sent == 3 and first.deferred == 7 and "daily cap" in (first.stop_reason or "")
+    second = deliver(state, server, limits, clock=lambda: NOW + timedelta(hours=1))
+    assert second.sent == 1 and second.deferred == 6
+    # a day after the first pass, its three no longer count; the second's one still does
+    third = deliver(state, server, limits, clock=lambda: NOW + timedelta(days=1, seconds=1))
+    assert third.sent == 3 and third.deferred == 3
+    assert server.tries == 7
+    state.close()

@@ -26,6 +26,10 @@ class Envelope:
     #: to call right before the message's content leaves (DATA, the outbox file): it waits
     #: for the `sending` mark to reach the disk and raises when it cannot (mailqueue)
     before_content: Callable[[], None] = field(default=_ready, compare=False, repr=False)
+    #: handed over as one of a batch (an idempotent backend only): what send() leaves may
+    #: reach the disk only at the backend's settle(), which the queue calls before it records
+    #: the batch as delivered
+    batched: bool = field(default=False, compare=False, repr=False)
 
 
 #: the reply recorded for a message the outbox backend wrote as a file: saved for a person to
@@ -64,6 +68,12 @@ class Mailer(Protocol):
     limits_apply: bool
     #: True when messages are saved for a person to send (the outbox), not sent
     saves_only: bool
+    #: True when handing a message over again replaces what an earlier hand-over left, never
+    #: adds a second copy (the outbox: one file per message, at a name of its own). Such a
+    #: backend has no ambiguous window, so the queue hands it messages in batches (marked
+    #: `batched`) and calls settle() once for each batch before recording it. A backend that
+    #: does not say so gets one message at a time.
+    idempotent: bool
 
     def check_settings(self) -> None:
         """Raise PermanentFailure for a setting a person must fix (a missing password
@@ -78,6 +88,12 @@ class Mailer(Protocol):
 
     def send(self, envelope: Envelope) -> SendResult:
         """Hand one message over; raises TemporaryFailure or PermanentFailure."""
+        ...
+
+    def settle(self) -> None:
+        """Make every `batched` message send() took since the last settle() survive a power
+        loss; raises TemporaryFailure when it cannot (then none of them counts as delivered).
+        Nothing to do for a backend that is not idempotent."""
         ...
 
     def already_delivered(self, envelope: Envelope) -> bool | None:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from cluster_sync.config import Config
-from cluster_sync.files import atomic_write, make_dirs
+from cluster_sync.files import atomic_write, make_dirs, put_unsynced, sync_files
 from cluster_sync.mailers.base import SAVED_REPLY, Envelope, SendResult, TemporaryFailure
 from cluster_sync.mailers.outbox_settings import outbox_folder
 
@@ -19,10 +19,13 @@ class OutboxMailer:
     limits_apply = False  # a folder has no sending limits
     saves_only = True  # a person sends these files; nothing leaves this machine
     waits_before_content = True  # calls envelope.before_content() before writing the file
+    #: a message saved again lands on its own file again (path_for), whole (a rename)
+    idempotent = True
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.description = f"the outbox folder {folder}"
+        self._unsynced: list[Path] = []  # batched files written since the last settle()
 
     @classmethod
     def from_config(cls, config: Config) -> OutboxMailer:
@@ -54,11 +57,27 @@ class OutboxMailer:
         path = self.path_for(envelope)
         envelope.before_content()  # raises (out of send) when the mark cannot be made durable
         try:
-            atomic_write(path, UNSENT_HEADER + envelope.raw)
+            if envelope.batched:  # its disk wait comes with the batch's, in settle()
+                put_unsynced(path, UNSENT_HEADER + envelope.raw)
+                self._unsynced.append(path)
+            else:
+                atomic_write(path, UNSENT_HEADER + envelope.raw)
         except OSError as exc:
             raise TemporaryFailure(f"cannot write to {self.folder}: {exc.strerror}") from None
         return SendResult(reply=SAVED_REPLY)
 
+    def settle(self) -> None:
+        written, self._unsynced = self._unsynced, []
+        try:
+            sync_files(written)
+        except OSError as exc:
+            raise TemporaryFailure(f"cannot write to {self.folder}: {exc.strerror}") from None
+
     def already_delivered(self, envelope: Envelope) -> bool:
-        # The file appears whole or not at all (atomic rename), so its presence is the answer.
-        return self.path_for(envelope).exists()
+        # A file appears whole or not at all (a rename), but a batched one reaches the disk
+        # only at settle(): after a power loss its name may be there with less in it. Only
+        # the whole message counts; anything else is written again, on the same name.
+        try:
+            return self.path_for(envelope).read_bytes() == UNSENT_HEADER + envelope.raw
+        except OSError:  # not there, or not readable: saving it again replaces it
+            return False

@@ -82,6 +82,8 @@ class SmtpMailer:
 
     limits_apply = True  # the server's sending limits apply ([mail.limits])
     saves_only = False
+    #: sent twice, a message arrives twice: one at a time, with the window docs/mail.md tells
+    idempotent = False
     #: calls envelope.before_content() before DATA: the queue's disk sync overlaps MAIL/RCPT
     waits_before_content = True
 
@@ -154,6 +156,9 @@ class SmtpMailer:
                 self._drop()
                 raise TemporaryFailure(again.reply) from None
         return SendResult(refused=refused, reply=self.last_reply)
+
+    def settle(self) -> None:
+        return None  # a message the server accepted is the server's
 
     def already_delivered(self, envelope: Envelope) -> None:
         # SMTP has no way to ask whether a server already has a message.
