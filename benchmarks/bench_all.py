@@ -78,7 +78,8 @@ def sync_section(sizes: list[int]) -> list[str]:
         "### The sync, from 100 rows up",
         "",
         f"`benchmarks/bench_sync.py {' '.join(map(str, sizes))}`: generated exports, outbox "
-        'backend; each step in its own process (peak = its VmHWM). "Next night": the first '
+        "backend; each step in its own process (peak: its VmHWM, or its memory and its render "
+        "worker's together, whichever is larger; CPU: the worker's added). \"Next night\": the first "
         "no-change sync after the first sync, which reads the export (the first sync changed "
         "the state); no-change: the nights after it, median of 3, where the export is what "
         "the last run read and is not read again (cluster_sync/nochange.py).",

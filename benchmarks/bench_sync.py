@@ -3,7 +3,8 @@
     python benchmarks/bench_sync.py [N ...] [--smtp] [--quiet-repeats 3]
 
 For each N: a generated export (benchmarks/data.py) and a fresh state, then, each step in its
-own process so that its peak memory (VmHWM) is its own:
+own process so that its peak memory (VmHWM) is its own, with its render worker's
+(cluster_sync/render/pool.py) CPU time and peak memory added in:
 
 - `sync --dry-run` of the fresh state (what the first sync would do; delivers nothing);
 - the first sync: validate, render every factsheet, queue and deliver every email (to the
@@ -27,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -81,10 +83,59 @@ def peak_mb() -> float:
     so a child started by a big parent would report the parent's peak."""
     status = Path("/proc/self/status")
     if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+        return _status_mb(status, "VmHWM:") or 0.0
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Together:
+    """Memory of this process and its children (the render worker,
+    cluster_sync/render/pool.py) together, so that a step's figure is the whole run's: every
+    20 ms, this process's resident memory plus each child's, and each child's own peak
+    (VmHWM). A child's ru_maxrss is no use here: started with vfork and exec, it carries the
+    parent's peak."""
+
+    def __init__(self) -> None:
+        self.children: dict[int, float] = {}  # each child's peak
+        self.together = 0.0  # the largest sum seen at one moment
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        me = Path("/proc/self/status")
+        while not self._stop.wait(0.02):
+            now = _status_mb(me, "VmRSS:") or 0.0
+            for pid in _children():
+                status = Path(f"/proc/{pid}/status")
+                now += _status_mb(status, "VmRSS:") or 0.0
+                peak = _status_mb(status, "VmHWM:")
+                if peak is not None:
+                    self.children[pid] = max(self.children.get(pid, 0.0), peak)
+            self.together = max(self.together, now)
+
+
+def _children() -> set[int]:
+    pids: set[int] = set()
+    for task in Path("/proc/self/task").glob("*"):
+        try:
+            pids.update(int(p) for p in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return pids
+
+
+def _status_mb(status: Path, field: str) -> float | None:
+    try:
+        for line in status.read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def step(folder: Path, kind: str) -> dict[str, Any]:
@@ -109,15 +160,25 @@ def step(folder: Path, kind: str) -> dict[str, Any]:
     else:
         state = State(config.path(config.state.database))
         sync = Sync(config, state, open_source(config), open_mailer(config))
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    watch = Together()
     summary = sync.run()
+    watch.stop()
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    workers_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
     state.close()
     if kind == "dry":
         shutil.rmtree(scratch)
     return {
         "seconds": elapsed,
-        "cpu_seconds": cpu,
-        "peak_mb": peak_mb(),
+        "cpu_seconds": cpu + workers_cpu,  # the render worker's CPU counts (render/pool.py)
+        "workers_cpu_seconds": workers_cpu,
+        # the run's peak: this process's own, or its memory and the worker's at one moment
+        "peak_mb": max(peak_mb(), watch.together),
+        # an upper bound: both peaks summed, as if they came at the same moment
+        "peaks_summed_mb": peak_mb() + sum(watch.children.values()),
+        "workers_peak_mb": sum(watch.children.values()),
         "counts": summary.counts,
     }
 
@@ -205,6 +266,14 @@ def main() -> None:
             f"{r['database_mb']:>6.1f}MB {load:>5.1f}",
             flush=True,
         )
+        if r["first"].get("workers_peak_mb"):
+            print(
+                f"{'':>6} the first sync's render worker: {r['first']['workers_cpu_seconds']:.2f}s "
+                f"of CPU (counted above) and {r['first']['workers_peak_mb']:.0f}MB peak; the "
+                f"peak above is the step's and the worker's together, the two peaks summed "
+                f"{r['first']['peaks_summed_mb']:.0f}MB",
+                flush=True,
+            )
     if server:
         server.stop()
 

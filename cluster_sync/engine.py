@@ -35,6 +35,7 @@ from cluster_sync.digest import Digest, interrupted_runs, log_outcome, sheet_lin
 from cluster_sync.errors import ClusterSyncError, TemplateError
 from cluster_sync.factsheet_mail import compose_factsheet, emailed_data, factsheet_link
 from cluster_sync.files import configure as configure_files
+from cluster_sync.files import note_unsynced
 from cluster_sync.fingerprint import record_template, template_fingerprint
 from cluster_sync.identity import Identified, identify, natural_key
 from cluster_sync.mailers.base import Mailer
@@ -57,6 +58,7 @@ from cluster_sync.privacy.nightly import (
 from cluster_sync.privacy.retention import apply_retention, is_anonymised, plan_retention
 from cluster_sync.privacy.suppress import Suppressed, checker
 from cluster_sync.publish.service import clear_withdrawn
+from cluster_sync.render import pool
 from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Composer
 from cluster_sync.render.factsheet import factsheet_context, factsheet_filename, render_docx
@@ -73,6 +75,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[Iterable[Identified]], Iterable[Identified]]
 #: a row's result, or what is left to do once the run's other formats (PDF) are made
 Pending = RowResult | Callable[[], RowResult]
+#: how many rows ahead of the one handled _render_ahead looks for factsheets to render
+AHEAD = 16
 
 
 def _hash(values: Iterable[str]) -> str:
@@ -138,6 +142,10 @@ class Sync:
             mail.limits.max_recipients,
         )
         self.digest = Digest(config, state, self.composer, self.now)
+        self.renders: pool.RenderPool | None = None  # factsheet workers, while the rows are handled
+        self.ahead = 0  # the next row whose factsheet _render_ahead looks at
+        self.contents: dict[str, str] = {}  # content hashes it computed, by Cluster ID
+        self.names: dict[str, tuple[int, str]] = {}  # and factsheet names, with their version
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -220,11 +228,59 @@ class Sync:
         batch = any(name != SOURCE for name in self.config.output.formats)
         pending: list[tuple[int, Pending]] = []
         items: Iterable[Identified] = self.progress(identified) if self.progress else identified
-        for index, item in enumerate(items):  # the progress bar yields them in their order
-            pending.append((index, self._handle(item, partial(self._first, item, summary))))
-            if not batch:
-                self._finish(pending, identified, summary)
-        self._finish(pending, identified, summary)
+        self.renders = self._render_pool(identified)
+        try:
+            for index, item in enumerate(items):  # the progress bar yields them in their order
+                self._render_ahead(identified, index)
+                pending.append((index, self._handle(item, partial(self._first, item, summary))))
+                if not batch:
+                    self._finish(pending, identified, summary)
+            self._finish(pending, identified, summary)
+        finally:
+            renders, self.renders = self.renders, None
+            if renders is not None:
+                renders.close()
+
+    def _render_pool(self, identified: list[Identified]) -> pool.RenderPool | None:
+        """Workers that render the factsheets of the rows ahead (render/pool.py), when the run
+        has enough of them to pay for a worker's start."""
+        valid = (i for i in identified if i.outcome.registration is not None)
+        expected = sum(i.cluster_id is not None for i in valid)
+        workers = pool.worker_count()
+        if expected < pool.MIN_RENDERS or not workers:
+            return None
+        template = self.config.path(self.config.output.factsheet_template)
+        extras = logo_images(self.config.branding)
+        return pool.RenderPool.start(template, extras, self.config.privacy.mode, workers)
+
+    def _render_ahead(self, identified: list[Identified], index: int) -> None:
+        """Send the worker the factsheets of the next rows, as their own turn will render
+        them (same version, file and context); a row takes its render back in _factsheet."""
+        renders = self.renders
+        if renders is None or not renders.ready():
+            self.ahead = index + 1  # rows reached before the worker is ready render here
+            return
+        self.ahead = max(self.ahead, index + 1)
+        while self.ahead < min(len(identified), index + 1 + AHEAD) and renders.has_room():
+            item, self.ahead = identified[self.ahead], self.ahead + 1
+            try:
+                self._submit_render(renders, item)
+            except Exception:  # the row's own turn meets it and reports it
+                continue
+
+    def _submit_render(self, renders: pool.RenderPool, item: Identified) -> None:
+        """The row's factsheet to the worker, when _valid and _factsheet will render one."""
+        reg = item.outcome.registration
+        cluster_id = item.cluster_id
+        if cluster_id is None or reg is None or is_anonymised(self.state, cluster_id):
+            return
+        content = self.contents[cluster_id] = reg.content_hash()
+        changed, version = _next_version(self._stored(item), content)
+        path, render = self._factsheet_path(cluster_id, reg, version, changed)
+        self.names[cluster_id] = (version, path.name)
+        if render:
+            context = factsheet_context(reg, cluster_id, version, self.today)
+            renders.submit(path, context, synced=not changed)
 
     def _finish(
         self, pending: list[tuple[int, Pending]], identified: list[Identified], summary: RunSummary
@@ -502,13 +558,13 @@ class Sync:
             title=reg.title,
             submitter=(reg.respondent_email or reg.contact_email).email,
         )
-        content = reg.content_hash()
-        changed = stored is None or stored.content_hash != content
+        content = self.contents.pop(record.cluster_id, None) or reg.content_hash()
+        changed, version = _next_version(stored, content)
         change = "unchanged"
         if changed:
             record = replace(
                 record,
-                version=record.version + 1,
+                version=version,
                 content_hash=content,
                 data=json.loads(reg.to_json()),
                 last_changed=self.now.isoformat(timespec="seconds"),
@@ -619,19 +675,17 @@ class Sync:
     ) -> tuple[Path, bool]:
         """Render a new version, or again when its file went missing; else reuse the file."""
         cluster_id = str(item.cluster_id)
-        name = factsheet_filename(cluster_id, reg.title, version)
-        existing = self.existing_dir / "factsheets" / name
-        if changed or not existing.exists():
-            path = self.output_dir / "factsheets" / name
-            context = factsheet_context(reg, cluster_id, version, self.today)
-            template = self.config.path(self.config.output.factsheet_template)
+        path, render = self._factsheet_path(cluster_id, reg, version, changed)
+        if render:
             # A new version's file is synced with the state's next durable commit, before
             # anything relies on it; one the durable state already records, at once.
             synced = not changed
+            written = self.renders.claim(path, synced) if self.renders else None
             try:
-                render_docx(
-                    template, context, path, extras=logo_images(self.config.branding), synced=synced
-                )
+                if written is None:  # not rendered ahead by a worker, or failed there
+                    self._render(reg, cluster_id, version, path, synced)
+                else:  # the worker's files are synced as this process's own (files.py)
+                    note_unsynced(written)
             except OSError as exc:  # a full or read-only disk: this row waits for the next run
                 raise ClusterSyncError(
                     f"its factsheet could not be written to {path.parent}: "
@@ -639,7 +693,29 @@ class Sync:
                 ) from None
             summary.factsheets.append(path)
             return path, True
+        return path, False
+
+    def _factsheet_path(
+        self, cluster_id: str, reg: Registration, version: int, changed: bool
+    ) -> tuple[Path, bool]:
+        """Where the version's factsheet goes, and whether it is rendered: a new version, or
+        one whose file went missing (else the existing file is reused)."""
+        # the name _render_ahead made for this version, else made now (slugify is not cheap)
+        named = self.names.pop(cluster_id, None)
+        if named is None or named[0] != version:
+            named = (version, factsheet_filename(cluster_id, reg.title, version))
+        existing = self.existing_dir / "factsheets" / named[1]
+        if changed or not existing.exists():
+            return self.output_dir / "factsheets" / named[1], True
         return existing, False
+
+    def _render(
+        self, reg: Registration, cluster_id: str, version: int, path: Path, synced: bool
+    ) -> None:
+        context = factsheet_context(reg, cluster_id, version, self.today)
+        template = self.config.path(self.config.output.factsheet_template)
+        extras = logo_images(self.config.branding)
+        render_docx(template, context, path, extras=extras, synced=synced)
 
     def _withdrawn(self) -> set[str]:
         """The registrations whose consent is withdrawn, or was when the run began: one read
@@ -869,6 +945,13 @@ def _give_back_memory() -> None:
     except (OSError, AttributeError):
         return
     trim(0)
+
+
+def _next_version(stored: StoredRegistration | None, content: str) -> tuple[bool, int]:
+    """Whether the registration changed since the version stored, and its version now."""
+    version = stored.version if stored else 0
+    changed = stored is None or stored.content_hash != content
+    return changed, version + 1 if changed else version
 
 
 def _title(item: Identified) -> str:

@@ -146,6 +146,20 @@ def _write_and_rename(path: Path, data: bytes, mode: int | None, synced: bool) -
         raise
 
 
+def take_unsynced() -> list[str]:
+    """The files atomic_write(synced=False) wrote since the last call, forgotten here: for a
+    process that writes them for another one, which syncs them (note_unsynced)."""
+    paths = sorted(_unsynced)
+    _unsynced.clear()
+    return paths
+
+
+def note_unsynced(paths: list[str]) -> None:
+    """Files another process wrote with atomic_write(synced=False): synced by the next
+    sync_written() of this one, as if written here."""
+    _unsynced.update(paths)
+
+
 def sync_written() -> None:
     """fsync every file atomic_write(synced=False) wrote since the last call, and the folders
     that hold them (their new names): the disk waits at one point, together, instead of one

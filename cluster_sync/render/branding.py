@@ -8,11 +8,12 @@ shows in every preview, so a document is never published without its logos by ac
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cluster_sync.config import BrandingConfig
+if TYPE_CHECKING:  # the render worker (render/pool.py) unpickles Logos without the config
+    from cluster_sync.config import BrandingConfig
 
 PROGRAMME_LOGO_PLACEHOLDER = "[programme logo]"
 EU_EMBLEM_PLACEHOLDER = "[EU emblem]"
@@ -38,19 +39,26 @@ def missing(branding: BrandingConfig) -> list[str]:
     return [key for key in ("programme_logo", "eu_emblem") if getattr(branding, key) is None]
 
 
-def logo_images(branding: BrandingConfig) -> Callable[[Any], dict[str, Any]]:
+def logo_images(branding: BrandingConfig) -> Logos:
     """`extras` for render_docx: the configured artwork as inline pictures of the document being
     rendered (a docxtpl picture belongs to one document, so it is made per render)."""
+    found = []
+    for tag, (setting, height) in SLOTS.items():
+        path: Path | None = getattr(branding, setting)
+        if path is not None:
+            found.append((tag, str(path), height))
+    return Logos(tuple(found))
 
-    def images(doc: Any) -> dict[str, Any]:
+
+@dataclass(frozen=True)
+class Logos:
+    """The pictures of the logo tags: (tag, file, height in cm). Plain data, so that a render
+    worker is given the same pictures (render/pool.py)."""
+
+    slots: tuple[tuple[str, str, float], ...]
+
+    def __call__(self, doc: Any) -> dict[str, Any]:
         from docx.shared import Cm
         from docxtpl import InlineImage
 
-        found: dict[str, Any] = {}
-        for tag, (setting, height) in SLOTS.items():
-            path: Path | None = getattr(branding, setting)
-            if path is not None:
-                found[tag] = InlineImage(doc, str(path), height=Cm(height))
-        return found
-
-    return images
+        return {tag: InlineImage(doc, path, height=Cm(height)) for tag, path, height in self.slots}
