@@ -36,7 +36,9 @@ PLAIN = re.compile(rf"[{ATEXT}]+(?:\.[{ATEXT}]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]
 Verdict = tuple[str | None, str | None, str | None]
 
 
-@functools.lru_cache(maxsize=65536)
+#: about 400 bytes an address: a first sync of 10,000 rows has some 130,000 addresses, and 65,536
+#: of them kept took 26 MB for 7 % of hits, as many as 8,192 give (people repeat close together)
+@functools.lru_cache(maxsize=8192)
 def check(address: str) -> Verdict:
     """(normalised, ASCII form, None) for a valid address, (None, None, reason) for another;
     exactly `validate_email(address, check_deliverability=False)`'s verdict. Kept per address:

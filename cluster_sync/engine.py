@@ -11,6 +11,8 @@ queue and record each row. A format that cannot be made never holds a row back.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import json
 import logging
@@ -197,6 +199,7 @@ class Sync:
         quiet, rows = self._split(snapshot, summary)
         stamp = self.now.isoformat(timespec="seconds")
         evidence = recovery.gather(self.state, self.config, snapshot.rows)
+        del snapshot  # its rows are in `quiet` and `rows`
         recovery.apply(self.state, evidence)
         with self.state.transaction():  # one commit for all new IDs, not one each
             identified = identify(
@@ -206,9 +209,13 @@ class Sync:
         identified = self._brake(identified, quiet, summary)
         del rows  # each row's answers are let go once it is handled (below), not kept to the end
         self._handle_all(identified, summary)
+        # what write-back needs of a row is where it is and what finds it again: the answers
+        # of every row are let go before the digest and the write-back (about 5 KB a row)
+        identified = [replace(item, row=item.row.slim()) for item in identified]
         self._count_quiet(quiet, summary)
         self._after_rows(summary)
         if self.write_back:
+            _give_back_memory()
             self._write_back(identified, quiet, summary)
         self._remember(summary, start)
 
@@ -449,7 +456,7 @@ class Sync:
         quiet, back = unchanged.apart_from(quiet, {natural_key(r, o) for r, o in rows})
         rows += self._validated(back, tz, summary)
         summary.rows += len(quiet)
-        return quiet, rows
+        return [replace(q, row=q.row.slim()) for q in quiet], rows
 
     def _count_quiet(self, quiet: list[Quiet], summary: RunSummary) -> None:
         """Unchanged rows count and show in the digest as the full path would have them."""
@@ -926,6 +933,18 @@ class Sync:
 
 #: the outcome of a row once handled: its status line (write-back) reads the state instead
 _HANDLED = Outcome(None)
+
+
+def _give_back_memory() -> None:
+    """Hand the allocator's free pages back to the system (glibc's malloc_trim). What the
+    rows' answers, their validation and the digest took and let go is otherwise kept, and the
+    write-back's parse of the export comes on top of it: 40 MB of the peak at 10,000 rows.
+    Where there is no such call (another C library), nothing."""
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 def _next_version(stored: StoredRegistration | None, content: str) -> tuple[bool, int]:

@@ -14,7 +14,7 @@ import hashlib
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -94,8 +94,24 @@ class ChangedMeanwhile(Exception):
     """The file on disk is no longer the content the new version was made from."""
 
 
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+#: a file's content as one piece or as pieces written one after the other (views of a file
+#: read earlier and the new parts between them: no copy of the whole)
+Content = bytes | Iterable[bytes | memoryview]
+
+
+def digest(data: Content) -> str:
+    if isinstance(data, bytes):
+        return hashlib.sha256(data).hexdigest()
+    hasher = hashlib.sha256()
+    for piece in data:
+        hasher.update(piece)
+    return hasher.hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """`digest` of a file's content, read in blocks (never held whole); raises OSError."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 #: files written by atomic_write(synced=False) whose fsync waits for sync_written()
@@ -191,7 +207,7 @@ def _fsync_path(name: str) -> None:
         os.close(fd)
 
 
-def replace_if_unchanged(path: Path, data: bytes, made_from: str) -> None:
+def replace_if_unchanged(path: Path, data: Content, made_from: str) -> None:
     """Replace an existing file (keeping its permission bits) by `data`, unless its content
     is no longer the one whose digest is `made_from`: then raise ChangedMeanwhile and leave
     it alone. The check is made after the new version is on disk, right before the rename,
@@ -210,11 +226,12 @@ def replace_if_unchanged(path: Path, data: bytes, made_from: str) -> None:
         raise
 
 
-def _write_temp(path: Path, data: bytes, mode: int, sync: bool = True) -> str:
+def _write_temp(path: Path, data: Content, mode: int, sync: bool = True) -> str:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for piece in [data] if isinstance(data, bytes) else data:
+                handle.write(piece)
             handle.flush()
             os.fchmod(handle.fileno(), mode)
             if sync:

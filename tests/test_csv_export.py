@@ -8,6 +8,7 @@ import io
 import logging
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -576,3 +577,99 @@ def test_a_write_back_changes_only_the_owned_cells_of_an_awkward_export(tmp_path
             new[i] = value
         expected.append(new if len(old) == len(header) else new[: owned[-1] + 1])
     assert after == csv_bytes(expected, bom=True)
+
+
+def _multilingual_export() -> bytes:
+    """_awkward_export's shapes with Greek, accents and an emoji before, in and after the
+    cells write-back keeps, and a long Greek answer: more bytes than characters everywhere."""
+    headers = [*HEADERS[:2], "Σημειώσεις", *HEADERS[2:], *STATUS, "Cluster ID (old)"]
+    rows: list[list[str]] = [headers]
+    for n in range(1, 5):
+        title = f'Τίτλος {n}, "ελληνικά" 🌍\r\nκαι γραμμή'
+        answers = multi_line_answer_row(n, title=title)
+        status = "Χρειάζεται διόρθωση (1) ✓"
+        rows.append([*answers[:2], "Δεν στάλθηκε, ναι", *answers[2:], "", status, "", "CL-1"])
+    long = multi_line_answer_row(5)
+    long[4] = "α" * 70_000  # 140,000 bytes, under the limit in characters
+    rows.append(long[:6])
+    return csv_bytes(rows, bom=True)
+
+
+def _multilingual_rows() -> list[list[str]]:
+    headers = [*HEADERS, *STATUS]
+    title = 'Ελληνικά; "τίτλος", 🌍\nδεύτερη'
+    return [headers, *([*multi_line_answer_row(n, title=title), "", "Σ ✓", ""] for n in (1, 2))]
+
+
+def _semicolons_after_a_bom_and_a_sep_line() -> bytes:
+    return b"\xef\xbb\xbfsep=;\r\n" + csv_bytes(_multilingual_rows(), delimiter=";")
+
+
+def _tabs_lf_quote_all_no_last_newline() -> bytes:
+    return csv_bytes(
+        _multilingual_rows(), delimiter="\t", newline="\n", quote_all=True, trailing=False
+    )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        _awkward_export,
+        _multilingual_export,
+        _semicolons_after_a_bom_and_a_sep_line,
+        _tabs_lf_quote_all_no_last_newline,
+    ],
+)
+def test_a_bytewise_write_back_parse_reads_and_writes_what_the_full_parse_does(
+    make: Callable[[], bytes],
+) -> None:
+    """The write-back's parse of an all-UTF-8 file works on its bytes: the kept cells, the
+    rows that can be read and the file it writes are the full parse's."""
+    from cluster_sync.sources import csv_export
+    from cluster_sync.sources.file import _written_columns
+
+    data = make()
+    full = csv_export.parse(data, [*HEADERS, *STATUS], "x")
+    keep = _written_columns(FormConfig())
+    sparse = csv_export.parse(data, [*HEADERS, *STATUS], "x", keep, bytewise=True)
+    assert sparse.bytewise and not full.bytewise
+    assert sparse.headers == full.headers and sparse.used_width == full.used_width
+    assert sparse.unreadable == full.unreadable == {}
+    assert sparse.delimiter == full.delimiter and sparse.quoting == full.quoting
+    kept = keep(full.headers)
+    assert [n for n, _ in sparse.rows] == [n for n, _ in full.rows]
+    for (_, part), (_, whole) in zip(sparse.rows, full.rows, strict=True):
+        assert [part[i] for i in sorted(kept) if i < len(whole)] == [
+            whole[i] for i in sorted(kept) if i < len(whole)
+        ]
+    status = full.headers.index("Sync status")
+    cells = {
+        (2, status): "Στάλθηκε ✓",
+        (3, status): "",
+        (4, 0): "not a kept column, but written the same",
+        (6, len(full.headers) + 2): "ξ",
+    }
+    last = full.records[-1].number
+    cells = {
+        (row, col): value
+        for (row, col), value in cells.items()
+        if row <= last and (col in kept or col >= len(full.headers))
+    }
+    assert cells
+    new, _ = sparse.patched(cells)
+    assert new == full.patched(cells)[0]
+    assert new is not None and new.startswith(b"\xef\xbb\xbf") == data.startswith(b"\xef\xbb\xbf")
+    assert b"".join(sparse.pieces(cells)[0]) == new
+
+
+def test_a_write_back_parse_of_a_file_not_all_utf8_reads_it_line_by_line() -> None:
+    from cluster_sync.sources import csv_export
+    from cluster_sync.sources.file import _written_columns
+
+    data = csv_bytes([HEADERS, answer_row(1), answer_row(2)])
+    data = data.replace("Office français".encode(), "Office français".encode("cp1252"), 1)
+    full = csv_export.parse(data, HEADERS, "x")
+    sparse = csv_export.parse(data, HEADERS, "x", _written_columns(FormConfig()), bytewise=True)
+    assert not sparse.bytewise and sparse.warnings == full.warnings != []
+    cells = {(3, len(HEADERS)): "Sent é"}
+    assert sparse.patched(cells) == full.patched(cells)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
@@ -49,6 +49,11 @@ class SourceRow:
         stamp = self.values.get("timestamp")
         who = self.values.get("respondent_email") or self.values.get("contact_email") or ""
         return f"{text.fold(str(who))}|{stamp}"
+
+    def slim(self) -> SourceRow:
+        """The row as write-back needs it once it is handled: where it is, what its owned
+        cells held and what finds it again (its fingerprint); its other answers are let go."""
+        return replace(self, values={k: self.values[k] for k in WHO if k in self.values})
 
 
 @dataclass

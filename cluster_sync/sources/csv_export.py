@@ -9,34 +9,31 @@ Write-back edits the bytes of the records whose status cells change and copies e
 as it was: byte order mark, delimiter, quoting, line endings, the last line's newline (or its
 absence), every untouched record, and every cell of a touched record that is not a status cell.
 It parses the file again keeping only the cells of the columns it needs (`parse(keep=...)`):
-every other cell is read, to find where records end, and let go. A record keeps its cells' text
-in a list and their positions in one array, and the lines' positions are arrays too: a parse
-holds the file, its text and the cells' text, not an object per cell or per line.
+every other cell is read, to find where records end, and let go; a file that is all UTF-8 is
+parsed as its bytes (`bytewise`), with no text of the whole file, and the new file is given as
+pieces (views of the old bytes and the new cells, `Spliced`), never joined. A record keeps its
+cells' text in a list and their positions in one array, and the lines' positions are arrays
+too: a parse holds the file and the cells' text, not an object per cell or per line.
 """
 
 from __future__ import annotations
 
 import bisect
+import codecs
 import re
 from array import array
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from cluster_sync import text
 from cluster_sync.errors import ExportError
+from cluster_sync.sources.csv_tokens import DELIMITERS, tokenize
 
-#: No spreadsheet holds a longer cell (Sheets: 50,000 characters; Excel: 32,767); also the
-#: csv module's own default limit.
-FIELD_LIMIT = 131_072
-DELIMITERS = (",", ";", "\t")
 _BOM = b"\xef\xbb\xbf"
-_QUOTED = re.compile(r'"([^"]*(?:""[^"]*)*)"')
 _SEP_LINE = re.compile(r"^sep=(.)$")  # Excel's "sep=;" hint on the first line
-_LINE_REST = re.compile(r"[^\r\n]*")
 _BREAK = re.compile(r"\r\n|\r|\n")  # what bytes.splitlines ends a line with
 _BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
-_UNQUOTED = {d: re.compile(f"[^{re.escape(d)}\r\n]*") for d in DELIMITERS}
 
 
 #: where a cell of a column the parse was told not to keep (parse's `keep`) would start: its
@@ -73,6 +70,9 @@ class CsvExport:
     line_bytes: array[int]
     encodings: bytearray
     delimiter: str = ","
+    #: parsed as bytes (_decode_bytewise): `body` is the whole file, byte order mark included,
+    #: every position is an offset in it, and `text` is empty
+    bytewise: bool = False
     #: how the file quotes: "all" cells, every "text" cell (numbers bare), or "minimal"
     quoting: str = "minimal"
     empty_quoted: bool = False  # an empty cell written as ""
@@ -105,6 +105,12 @@ class CsvExport:
     def patched(self, cells: Mapping[tuple[int, int], str]) -> tuple[bytes | None, dict[int, str]]:
         """The file with these (row number, column index) cells set, all else as it was; no
         row is ever withheld (every cell of a CSV can be written)."""
+        pieces, withheld = self.pieces(cells)
+        return b"".join(pieces), withheld
+
+    def pieces(self, cells: Mapping[tuple[int, int], str]) -> tuple[Spliced, dict[int, str]]:
+        """`patched` as the pieces to write one after the other: views of the file's own bytes
+        (which hold only `body`, not the parse) and the new cells' bytes between them."""
         by_number = {r.number: r for r in self.records}
         by_row: dict[int, dict[int, str]] = {}
         for (row, col), value in cells.items():
@@ -112,17 +118,16 @@ class CsvExport:
         edits: list[tuple[int, int, int, str]] = []
         for number, wanted in by_row.items():
             edits.extend(self._record_edits(by_number[number], wanted))
-        # pieces of the file's own bytes (views, not copies) and the new cells', joined once
-        body = memoryview(self.body)
-        out: list[bytes | memoryview] = [self.bom]
+        # bytewise, the byte order mark is in `body`, copied with the rest
+        parts: list[bytes | tuple[int, int]] = [] if self.bytewise else [self.bom]
         done = 0
         for start, end, _, new in sorted(edits):
             b_start, b_end = self._byte(start), self._byte(end)
-            out.append(body[done:b_start])
-            out.append(new.encode(self._encoding_at(start), errors="replace"))
+            parts.append((done, b_start))
+            parts.append(new.encode(self._encoding_at(start), errors="replace"))
             done = b_end
-        out.append(body[done:])
-        return b"".join(out), {}
+        parts.append((done, -1))
+        return Spliced(self.body, parts), {}
 
     def _record_edits(
         self, record: Record, wanted: dict[int, str]
@@ -165,21 +170,44 @@ class CsvExport:
         return ENCODINGS[self.encodings[self.line_at(offset)]] or "utf-8"
 
     def _byte(self, offset: int) -> int:
+        if self.bytewise:
+            return offset
         line = self.line_at(offset)
         part = self.text[self.line_chars[line] : offset]
         encoding = ENCODINGS[self.encodings[line]] or "utf-8"
         return self.line_bytes[line] + len(part.encode(encoding, errors="replace"))
 
 
+@dataclass
+class Spliced:
+    """A new file made of ranges of the old one's bytes and new bytes between them, given
+    piece by piece (views, not copies): it is written and hashed without a copy of the whole."""
+
+    source: bytes
+    parts: list[bytes | tuple[int, int]]  # new bytes, or (start, end) of `source`; -1: its end
+
+    def __iter__(self) -> Iterator[bytes | memoryview]:
+        view = memoryview(self.source)
+        for part in self.parts:
+            yield part if isinstance(part, bytes) else view[part[0] : part[1] % (len(view) + 1)]
+
+
+_BLOCK = 1 << 20
 #: given the header row's cells, the columns whose cells a parse keeps (None: all of them)
 Keep = Callable[[list[str]], set[int]]
 
 
 def parse(
-    data: bytes, known_headers: Iterable[str], where: str, keep: Keep | None = None
+    data: bytes,
+    known_headers: Iterable[str],
+    where: str,
+    keep: Keep | None = None,
+    bytewise: bool = False,
 ) -> CsvExport:
     """The export's records, its delimiter found by the headers it should hold. With `keep`,
-    data records hold only the cells of the columns it names (the others are SKIPPED)."""
+    data records hold only the cells of the columns it names (the others are SKIPPED); with
+    `bytewise` too, a file that is all UTF-8 is parsed as its bytes (_decode_bytewise): the
+    records' positions are then byte offsets, and only `patched`/`pieces` use them."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ExportError(
             f"{where} is saved as UTF-16 (Excel's “Unicode Text”), not as CSV.",
@@ -187,15 +215,23 @@ def parse(
             "from Excel as “CSV UTF-8”.",
         )
     bom = _BOM if data.startswith(_BOM) else b""
-    export = _decode(data[len(bom) :], bom)
+    export = _decode_bytewise(data, bom) if keep is not None and bytewise else None
+    if export is None:
+        export = _decode(data[len(bom) :], bom)
     first = 0
-    newline = export.text.find("\n")  # not split(): that would copy the whole text
-    sep = _SEP_LINE.match(export.text[: newline if newline >= 0 else None].rstrip("\r"))
+    if export.bytewise:
+        first = len(bom)
+        newline = data.find(b"\n", first)
+        line = data[first : newline if newline >= 0 else None].decode("utf-8")
+    else:
+        newline = export.text.find("\n")  # not split(): that would copy the whole text
+        line = export.text[: newline if newline >= 0 else None]
+    sep = _SEP_LINE.match(line.rstrip("\r"))
     if sep and sep[1] in DELIMITERS:
         export.delimiter = sep[1]
-        first = _tokenize(export.text, 0, sep[1])[2]
+        first = tokenize(_source(export), first, sep[1], export.bytewise)[2]
     else:
-        export.delimiter = _guess_delimiter(export.text, known_headers)
+        export.delimiter = _guess_delimiter(export, known_headers)
     # Row numbers count the records after Excel's "sep=" line, as Excel shows them.
     export.records = _records(export, first, keep)
     header = export.header
@@ -222,7 +258,7 @@ def _quoting(export: CsvExport, sample: list[Record]) -> tuple[str, bool]:
     """How the first records are quoted: every cell, every text cell, or only where needed;
     and whether an empty cell is written as ""."""
     cells = [
-        (export.text.startswith('"', r.start_of(i)), value)
+        (_source(export)[r.start_of(i) : r.start_of(i) + 1] in ('"', b'"'), value)
         for r in sample
         for i, value in enumerate(r.values)
         if r.start_of(i) != SKIPPED
@@ -265,6 +301,32 @@ def _decode(body: bytes, bom: bytes) -> CsvExport:
     return CsvExport(body, bom, text, line_chars, line_bytes, bytearray(len(line_chars)))
 
 
+def _decode_bytewise(data: bytes, bom: bytes) -> CsvExport | None:
+    """A file that is all UTF-8, to be parsed as its bytes: where a cell starts and ends is
+    where its bytes do (quotes, delimiters and line breaks are single bytes that no UTF-8
+    sequence holds), and each kept cell is decoded on its own. No text of the whole file is
+    made (2 or 4 bytes a character once a Greek letter or an emoji is in it). None for a
+    file that is not all UTF-8 (read line by line)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)[len(bom) :]
+    try:  # checked a block at a time, never decoded whole
+        for at in range(0, len(view), _BLOCK):
+            decoder.decode(view[at : at + _BLOCK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    lines = array("q", [len(bom)] if view else [])
+    lines.extend(m.end() for m in _BREAK_BYTES.finditer(data, len(bom)))
+    if view and lines[-1] == len(data):  # a final line break starts no line
+        lines.pop()
+    return CsvExport(data, bom, "", lines, lines, bytearray(len(lines)), bytewise=True)
+
+
+def _source(export: CsvExport) -> Any:
+    """What the tokenizer reads: the text, or the bytes of a bytewise parse."""
+    return export.body if export.bytewise else export.text
+
+
 def _decode_lines(body: bytes, bom: bytes) -> CsvExport:
     """Line by line: each as UTF-8, or failing that as Windows-1252."""
     line_chars, line_bytes, encodings = array("q"), array("q"), bytearray()
@@ -290,13 +352,17 @@ def _decode_lines(body: bytes, bom: bytes) -> CsvExport:
     return CsvExport(body, bom, text, line_chars, line_bytes, encodings)
 
 
-def _guess_delimiter(data: str, known_headers: Iterable[str]) -> str:
+def _guess_delimiter(export: CsvExport, known_headers: Iterable[str]) -> str:
     """The delimiter that splits the first record into the most known headers; a tie (no
     known header at all) goes to the one that splits it into the most cells."""
     known = {text.fold(h) for h in known_headers}
+    data = _source(export)
+    first = len(export.bom) if export.bytewise else 0
 
     def score(delimiter: str) -> tuple[int, int, int]:
-        cells = _tokenize(data, 0, delimiter)[0]
+        cells = tokenize(data, first, delimiter, export.bytewise)[0]
+        if export.bytewise:
+            cells = [value.decode("utf-8") for value in cells]
         found = sum(text.fold(value) in known for value in cells)
         return found, len(cells), delimiter == ","
 
@@ -304,25 +370,31 @@ def _guess_delimiter(data: str, known_headers: Iterable[str]) -> str:
 
 
 def _records(export: CsvExport, position: int, keep: Keep | None = None) -> list[Record]:
-    data = export.text
+    data = _source(export)
     records: list[Record] = []
     number = 1
     kept: set[int] | None = None
     while position < len(data):
         line_index = export.line_at(position)
-        values, bounds, after, end, problem = _tokenize(data, position, export.delimiter)
+        values, bounds, after, end, problem = tokenize(
+            data, position, export.delimiter, export.bytewise
+        )
         last_line = export.line_at(max(end - 1, position))
         if problem is None and 2 in export.encodings[line_index : last_line + 1]:
             problem = "it holds bytes that are neither UTF-8 nor Windows-1252"
         used = len(values)
-        while used and values[used - 1] == "":
+        while used and not values[used - 1]:  # "" (or b"")
             used -= 1
         if kept is not None:
             for i in range(len(values)):
                 if i not in kept:
                     values[i] = ""
                     bounds[2 * i] = bounds[2 * i + 1] = SKIPPED
+                elif export.bytewise:
+                    values[i] = values[i].decode("utf-8")
         elif keep is not None:  # the header row: every cell, and the columns to keep from now
+            if export.bytewise:
+                values = [value.decode("utf-8") for value in values]
             kept = keep(values)
         record = Record(number, line_index + 1, position, end, values, bounds, problem, used)
         records.append(record)
@@ -331,68 +403,3 @@ def _records(export: CsvExport, position: int, keep: Keep | None = None) -> list
         number += 1
         position = after
     return records
-
-
-def _tokenize(
-    data: str, position: int, delimiter: str
-) -> tuple[list[str], array[int], int, int, str | None]:
-    """One record from `position`: its cells' text and where each starts and ends (Record's
-    `bounds`), where the next record starts, where this one's line ending begins, and why it
-    cannot be read (None when it can)."""
-    unquoted = _UNQUOTED[delimiter]
-    cells: list[str] = []
-    bounds = array("q")
-    problem = None
-    if position < len(data) and data[position] in "\r\n":
-        return [], bounds, _after_newline(data, position), position, None
-    while True:
-        start = position
-        if data.startswith('"', position):
-            m = _QUOTED.match(data, position)
-            if m is not None and _stray_quote(data, m, delimiter):
-                m = None
-            if m is None:
-                # Never closed: reject this line alone and go on with the next.
-                end = position + len(_run(_LINE_REST, data, position))
-                cells.append(data[position:end])
-                bounds.extend((start, end))
-                return cells, bounds, _after_newline(data, end), end, 'a quote (") is never closed'
-            tail = _run(unquoted, data, m.end())
-            value = m[1].replace('""', '"') + tail  # "ab"c is abc, as the csv module reads it
-            position = m.end() + len(tail)
-        else:
-            value = _run(unquoted, data, position)
-            position += len(value)
-        if len(value) > FIELD_LIMIT and problem is None:
-            problem = (
-                f"a cell holds {len(value):,} characters, more than the {FIELD_LIMIT:,} allowed"
-            )
-        cells.append(value)
-        bounds.extend((start, position))
-        if data.startswith(delimiter, position):
-            position += len(delimiter)
-            continue
-        return cells, bounds, _after_newline(data, position), position, problem
-
-
-def _stray_quote(data: str, m: re.Match[str], delimiter: str) -> bool:
-    """A quote that "closes" on a later line, in the middle of a cell, was never closed
-    where it should have been: a spreadsheet writes a closing quote before a delimiter or
-    the end of the line, and a cell spanning lines only when it was quoted on purpose."""
-    after = data[m.end() : m.end() + 1]
-    spans_lines = "\n" in m[1] or "\r" in m[1]
-    return spans_lines and after not in ("", delimiter, "\r", "\n")
-
-
-def _run(pattern: re.Pattern[str], data: str, position: int) -> str:
-    m = pattern.match(data, position)
-    assert m is not None  # the patterns match the empty string
-    return m[0]
-
-
-def _after_newline(data: str, position: int) -> int:
-    if data.startswith("\r\n", position):
-        return position + 2
-    if position < len(data) and data[position] in "\r\n":
-        return position + 1
-    return position

@@ -9,12 +9,11 @@ xlsx_export.py; this module reads either, places the statuses and does the writi
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import logging
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,7 +21,13 @@ from typing import Any, Protocol
 from cluster_sync import form, text
 from cluster_sync.config import Config, FormConfig
 from cluster_sync.errors import ExportError, SourceError
-from cluster_sync.files import ChangedMeanwhile, atomic_write, digest, replace_if_unchanged
+from cluster_sync.files import (
+    ChangedMeanwhile,
+    atomic_write,
+    digest,
+    file_digest,
+    replace_if_unchanged,
+)
 from cluster_sync.sources import csv_export
 from cluster_sync.sources.base import (
     WHO,
@@ -56,7 +61,10 @@ class Export(Protocol):
     @property
     def unreadable(self) -> dict[int, str]: ...
 
-    def patched(self, cells: Cells) -> tuple[bytes | None, dict[int, str]]: ...
+    def pieces(self, cells: Cells) -> tuple[Iterable[bytes | memoryview] | None, dict[int, str]]:
+        """The new file as pieces to write one after the other (None: nothing to write), and
+        the rows withheld (row number -> why)."""
+        ...
 
 
 class FileSource:
@@ -135,10 +143,12 @@ class FileSource:
 
     def _patched(
         self, statuses: Sequence[RowStatus]
-    ) -> tuple[str, StatusPlan, bytes | None, dict[int, str]]:
+    ) -> tuple[str, StatusPlan, Iterable[bytes | memoryview] | None, dict[int, str]]:
         """The export read again (rows and columns are found at write time): its digest, the
         plan, its new content (None: nothing changes) and the rows withheld. The parsed
-        export is let go on return, before the new content is written."""
+        export (its records, and a text of the file unless it was parsed as bytes) is let go
+        on return, before the new content is written; the new content is pieces (views of
+        the bytes read and the new cells), so the file is never held twice."""
         data = self._bytes()
         made_from = digest(data)
         if self._read_digest not in (None, made_from):
@@ -149,19 +159,15 @@ class FileSource:
             )
         export = self._parse(data, keep=_written_columns(self.form))
         plan = plan_statuses(export, statuses, self.form)
-        new, withheld = export.patched(plan.cells) if plan.cells else (None, {})
+        new, withheld = export.pieces(plan.cells) if plan.cells else (None, {})
         return made_from, plan, new, withheld
 
     def content_digest(self) -> str | None:
         """The file's bytes hashed as `read` hashes them, streamed (no parse, no copy)."""
-        hasher = hashlib.sha256()
         try:
-            with self.path.open("rb") as handle:
-                while chunk := handle.read(1 << 20):
-                    hasher.update(chunk)
+            return file_digest(self.path)
         except OSError:
             return None  # the run that reads it says why
-        return hasher.hexdigest()
 
     def left_digest(self) -> str | None:
         return None if self._warned else self._read_digest
@@ -183,7 +189,8 @@ class FileSource:
             )
         known = [*(f.header for f in form.COLUMNS), *self.form.columns.values()]
         owned = [*form.STATUS_HEADERS, *form.OPTIONAL_HEADERS]
-        return csv_export.parse(data, [*known, *owned, form.APPROVED], str(self.path), keep)
+        headers = [*known, *owned, form.APPROVED]
+        return csv_export.parse(data, headers, str(self.path), keep, bytewise=keep is not None)
 
     def _bytes(self) -> bytes:
         try:

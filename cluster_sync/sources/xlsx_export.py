@@ -83,6 +83,13 @@ class XlsxExport:
                     _copy_member(book, copy, info, payload)
         return out.getvalue(), withheld
 
+    def pieces(
+        self, cells: Mapping[tuple[int, int], str]
+    ) -> tuple[list[bytes] | None, dict[int, str]]:
+        """`patched` as the file.Export protocol takes it: a workbook is written whole."""
+        new, withheld = self.patched(cells)
+        return (None if new is None else [new]), withheld
+
 
 def _well_formed(xml: bytes) -> bool:
     """Checked by the XML parser alone, without building a tree (no memory to speak of)."""
