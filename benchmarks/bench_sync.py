@@ -107,9 +107,14 @@ class Together:
 
     def _watch(self) -> None:
         me = Path("/proc/self/status")
+        own = Path("/proc/self/cmdline").read_bytes()
         while not self._stop.wait(0.02):
             now = _status_mb(me, "VmRSS:") or 0.0
             for pid in _children():
+                # Between its fork and its exec a child still shows this process's pages as
+                # its own (shared, not new memory): it counts once it runs its own program.
+                if _cmdline(pid) in (own, None):
+                    continue
                 status = Path(f"/proc/{pid}/status")
                 now += _status_mb(status, "VmRSS:") or 0.0
                 peak = _status_mb(status, "VmHWM:")
@@ -126,6 +131,13 @@ def _children() -> set[int]:
         except OSError:
             continue
     return pids
+
+
+def _cmdline(pid: int) -> bytes | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
 
 
 def _status_mb(status: Path, field: str) -> float | None:
