@@ -144,7 +144,9 @@ class Sync:
         self.digest = Digest(config, state, self.composer, self.now)
         self.renders: pool.RenderPool | None = None  # factsheet workers, while the rows are handled
         self.ahead = 0  # the next row whose factsheet _render_ahead looks at
-        self.contents: dict[str, str] = {}  # content hashes it computed, by Cluster ID
+        #: what it read and computed of a row (its stored registration, its content hash), by
+        #: Cluster ID: the row's own turn (_valid) takes them back instead of again
+        self.looked_up: dict[str, tuple[StoredRegistration | None, str]] = {}
         self.names: dict[str, tuple[int, str]] = {}  # and factsheet names, with their version
 
     # -- the run ----------------------------------------------------------------------------
@@ -274,8 +276,9 @@ class Sync:
         cluster_id = item.cluster_id
         if cluster_id is None or reg is None or is_anonymised(self.state, cluster_id):
             return
-        content = self.contents[cluster_id] = reg.content_hash()
-        changed, version = _next_version(self._stored(item), content)
+        stored, content = self._stored(item), reg.content_hash()
+        self.looked_up[cluster_id] = (stored, content)
+        changed, version = _next_version(stored, content)
         path, render = self._factsheet_path(cluster_id, reg, version, changed)
         self.names[cluster_id] = (version, path.name)
         if render:
@@ -552,13 +555,14 @@ class Sync:
         )
 
     def _valid(self, item: Identified, reg: Registration, summary: RunSummary) -> Pending:
-        stored = self._stored(item)
+        assert item.cluster_id is not None
+        looked_up = self.looked_up.pop(item.cluster_id, None)
+        stored, content = looked_up or (self._stored(item), reg.content_hash())
         record = replace(
             self._base(item, stored, "valid"),
             title=reg.title,
             submitter=(reg.respondent_email or reg.contact_email).email,
         )
-        content = self.contents.pop(record.cluster_id, None) or reg.content_hash()
         changed, version = _next_version(stored, content)
         change = "unchanged"
         if changed:
