@@ -36,8 +36,11 @@ from markupsafe import Markup
 
 from cluster_sync.errors import TemplateError
 
-#: zlib level for the re-rendered parts: python-docx's (zipfile's) default, so files are as small
-COMPRESS_LEVEL = 6
+#: zlib level for the re-rendered parts. Level 3 compresses the factsheet's body (25 KB of XML)
+#: in under half the time of level 6 (python-docx's, zipfile's default) for about 440 bytes more
+#: a document (1 % of its 43 KB); levels 1 and 2 are no faster and larger still. The text of
+#: every part is the same at any level: only its compressed bytes differ.
+COMPRESS_LEVEL = 3
 Extras = Callable[[Any], dict[str, Any]]
 _TAG = re.compile(r"\{[{%#]")
 _LISTING = re.compile("[\t\a\n\f]")
@@ -143,8 +146,7 @@ def _members(data: bytes) -> list[_Member]:
 
 
 def _deflated(member: _Member, content: bytes) -> _Member:
-    packer = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
-    compressed = packer.compress(content) + packer.flush()
+    compressed = zlib.compress(content, COMPRESS_LEVEL, wbits=-15)  # raw deflate, as in a zip
     return _Member(
         member.name,
         member.flags,
