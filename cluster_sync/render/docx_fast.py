@@ -319,16 +319,20 @@ _ROW_WIDTH = etree.XPath(
 
 def _grid_mismatch(tree: Any) -> bool:
     """Whether docxtpl's fix_tables would change anything: a row with more cells than the
-    table's grid has columns, or a grid wider than its widest row (cells dropped by a tag)."""
+    table's grid has columns, or a grid wider than its widest row (cells dropped by a tag).
+    Once a row as wide as the grid is found, the table's other rows are only counted."""
     for table in tree.iter(f"{{{_W}}}tbl"):
         grid = table.find(f"{{{_W}}}tblGrid")
         if grid is None:
             return True
         columns = len(grid.findall(f"{{{_W}}}gridCol"))
-        rows = list(table.iter(f"{{{_W}}}tr"))
-        if any(_ROW_CELLS(r) > columns for r in rows):
-            return True
-        if max((_ROW_WIDTH(r) for r in rows), default=0) < columns:
+        widest = 0.0
+        for row in table.iter(f"{{{_W}}}tr"):
+            if _ROW_CELLS(row) > columns:
+                return True
+            if widest < columns:
+                widest = max(widest, _ROW_WIDTH(row))  # a span that is not a number: NaN, 0
+        if widest < columns:
             return True
     return False
 
