@@ -25,7 +25,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -185,11 +185,20 @@ def _zip(members: list[_Member]) -> bytes:
 # -- the prepared template --------------------------------------------------------------------
 
 
+#: how many renderings of one part are kept finished (see _Part.finished)
+_FINISHED_KEPT = 8
+
+
 @dataclass
 class _Part:
     template: jinja2.Template
     encoding: str
     reparse: bool  # headers and footers are parsed and serialised again, as python-docx does
+    #: jinja's output -> the zip member made from it. What follows jinja depends on its output
+    #: alone, so a part that renders the same for many documents (a footer with the date) is
+    #: post-processed, parsed again and compressed once; a part that differs every time (a
+    #: header with the cluster's ID) costs a lookup, and the dict is emptied when full.
+    finished: dict[str, _Member] = field(default_factory=dict)
 
 
 class PreparedDocx:
@@ -210,6 +219,7 @@ class PreparedDocx:
             raise _NeedsDocxtpl("tags in the core properties")  # docxtpl renders those itself
         env = new_environment()
         self.members = _members(data)
+        self.names = [m.name.decode("utf-8") for m in self.members]
         self.document = doc.docx.part.partname.lstrip("/")
         self.body = env.from_string(_pre(doc.patch_xml(doc.get_xml())))
         # document.xml as python-docx writes it, cut where the body goes: a rendered body is
@@ -242,8 +252,6 @@ class PreparedDocx:
 
     def render(self, context: dict[str, Any]) -> bytes:
         """The .docx bytes for one context; jinja errors propagate (see template_errors)."""
-        from docx.opc.oxml import serialize_part_xml
-        from docx.oxml.parser import parse_xml
         from docxtpl import DocxTemplate
 
         body = self._post(self.body.render(self._context(self.document, context)))
@@ -252,16 +260,33 @@ class PreparedDocx:
             tree = DocxTemplate.fix_tables(None, body)
         if "docPr" in body:  # drawings get fresh ids, as docxtpl gives them
             DocxTemplate.fix_docpr_ids(SimpleNamespace(docx_ids_index=1000), tree)
-        rendered = {self.document: self.head + etree.tostring(tree, encoding="UTF-8") + self.tail}
-        for name, part in self.parts.items():
-            text = self._post(part.template.render(self._context(name, context)))
-            xml = text.encode(part.encoding)
-            rendered[name] = serialize_part_xml(parse_xml(xml)) if part.reparse else xml
-        members = [
-            _deflated(m, rendered[key]) if (key := m.name.decode("utf-8")) in rendered else m
-            for m in self.members
-        ]
+        document = self.head + etree.tostring(tree, encoding="UTF-8") + self.tail
+        texts = {
+            name: p.template.render(self._context(name, context)) for name, p in self.parts.items()
+        }
+        members = []
+        for name, member in zip(self.names, self.members, strict=True):
+            if name == self.document:
+                member = _deflated(member, document)
+            elif name in texts:
+                member = self._finished(self.parts[name], member, texts[name])
+            members.append(member)
         return _zip(members)
+
+    def _finished(self, part: _Part, member: _Member, text: str) -> _Member:
+        """The zip member for a part's jinja output `text`: what docxtpl does after jinja,
+        python-docx's serialisation for headers and footers, compressed (or kept from before)."""
+        from docx.opc.oxml import serialize_part_xml
+        from docx.oxml.parser import parse_xml
+
+        done = part.finished.get(text)
+        if done is None:
+            xml = self._post(text).encode(part.encoding)
+            done = _deflated(member, serialize_part_xml(parse_xml(xml)) if part.reparse else xml)
+            if len(part.finished) >= _FINISHED_KEPT:
+                part.finished.clear()
+            part.finished[text] = done
+        return done
 
     def _context(self, part: str, context: dict[str, Any]) -> dict[str, Any]:
         pictures = self.images.get(part)
