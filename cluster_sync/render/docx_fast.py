@@ -6,9 +6,9 @@ goes into work that is the same for every factsheet. Here docxtpl's own preparat
 around tags, turning `{%p %}`/`{%tr %}` into jinja) runs once per template file, jinja compiles
 the result once, and each document is written by copying the compressed bytes of the parts that
 no tag touches; only the parts with tags (the body, headers, footers, footnotes) are rendered
-and compressed again. The rendered parts go through the same steps as in docxtpl (listing
-resolution, table grid repair, drawing ids, python-docx's serialisation), so the document text
-is docxtpl's.
+and compressed again (a part that renders as it did for an earlier document is reused). The
+rendered parts go through the same steps as in docxtpl (listing resolution, table grid repair,
+drawing ids, python-docx's serialisation), so the document text is docxtpl's.
 
 Templates that need the document object while rendering (inline images, sub-documents) or have
 tags in their core properties are not prepared here: `prepare` returns None and the caller
