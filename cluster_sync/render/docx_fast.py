@@ -356,7 +356,7 @@ def _grid_mismatch(tree: Any) -> bool:
             if _ROW_CELLS(row) > columns:
                 return True
             if widest < columns:
-                widest = max(widest, _ROW_WIDTH(row))  # a span that is not a number: NaN, 0
+                widest = max(widest, _ROW_WIDTH(row))  # NaN (a span not a number) never wins
         if widest < columns:
             return True
     return False
