@@ -140,6 +140,8 @@ FEATURES = {
     ),
     "line breaks and tabs": (["{{ results }}"], None, {"results": "one\ntwo\tthree", "title": "t"}),
     "rich text": (["{{r rich }}"], None, {"rich": RichText("bold & big", bold=True), "title": "t"}),
+    "paragraph and page breaks": (["{{ results }}"], None, {"results": "a\ab\fc", "title": "t"}),
+    "literal braces": (["Shown as {_{ x }_} and {_% y %_}: {{ title }}"], None, {"title": "t"}),
 }
 
 
@@ -214,3 +216,68 @@ def test_logos_are_placed_as_docxtpl_places_them(tmp_path: Path) -> None:
     assert (branding / "programme-logo-placeholder.png").read_bytes() not in _pictures(
         out.read_bytes()
     )
+
+
+def test_a_part_rendered_as_before_is_taken_finished_and_only_then(tmp_path: Path) -> None:
+    template = _template(tmp_path / "footer.docx", ["Body {{ text }}"])  # footer: {{ title }}
+    prepared = docx_fast.prepare(template)
+    assert prepared is not None
+    [(footer, part)] = prepared.parts.items()
+    contexts = [{"title": "Same", "text": f"document {n}"} for n in range(3)]
+    contexts.append({"title": "Other & new", "text": "document 3"})
+    rendered = [prepared.render(context) for context in contexts]
+    # the first three footers are one rendering, made once; the fourth is made anew
+    assert len(part.finished) == 2
+    # each document is byte for byte what a preparation that has rendered nothing yet gives
+    for context, data in zip(contexts, rendered, strict=True):
+        assert data == docx_fast.PreparedDocx(template.read_bytes(), template).render(context)
+    assert b"Other &amp; new" in _parts(rendered[3])[footer]
+    _assert_same_document(rendered[3], render_with_docxtpl(template, contexts[3]))
+    for n in range(docx_fast._FINISHED_KEPT + 3):
+        prepared.render({"title": f"title {n}", "text": "x"})
+    assert 0 < len(part.finished) <= docx_fast._FINISHED_KEPT
+
+
+def _grid_table(rows: str, columns: int = 2) -> str:
+    grid = '<w:gridCol w:w="2000"/>' * columns
+    return f"<w:tbl><w:tblPr/><w:tblGrid>{grid}</w:tblGrid>{rows}</w:tbl>"
+
+
+def _grid_row(*spans: int) -> str:
+    cells = "".join(
+        "<w:tc>"
+        + (f'<w:tcPr><w:gridSpan w:val="{span}"/></w:tcPr>' if span > 1 else "")
+        + "<w:p><w:r><w:t>x</w:t></w:r></w:p></w:tc>"
+        for span in spans
+    )
+    return f"<w:tr>{cells}</w:tr>"
+
+
+GRIDS = {
+    "rows as wide as the grid": (_grid_table(_grid_row(1, 1) * 3), False),
+    "a spanning cell, then two cells": (_grid_table(_grid_row(2) + _grid_row(1, 1)), False),
+    "a narrow row before the wide one": (_grid_table(_grid_row(1) + _grid_row(1, 1)), False),
+    "a later row wider than the grid": (_grid_table(_grid_row(1, 1) + _grid_row(3)), False),
+    "more cells than columns (cell loop)": (
+        _grid_table(_grid_row(1, 1) + _grid_row(1, 1, 1)),
+        True,
+    ),
+    "fewer cells than columns (cells dropped)": (_grid_table(_grid_row(1) * 2), True),
+    "no rows left": (_grid_table(""), True),
+    "a nested table's row counts for the outer table": (
+        _grid_table(f"<w:tr><w:tc>{_grid_table(_grid_row(1, 1, 1), 3)}<w:p/></w:tc></w:tr>", 1),
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(GRIDS))
+def test_grid_repair_is_skipped_only_when_it_changes_nothing(case: str) -> None:
+    from docxtpl import DocxTemplate
+
+    table, needed = GRIDS[case]
+    body = f'<w:body xmlns:w="{docx_fast._W}">{table}<w:sectPr/></w:body>'
+    tree = etree.fromstring(body)
+    repaired = etree.tostring(DocxTemplate.fix_tables(None, body))
+    assert (repaired != etree.tostring(tree)) is needed  # what docxtpl's repair does
+    assert docx_fast._grid_mismatch(tree) is needed  # the check agrees, both ways
