@@ -616,3 +616,115 @@ def test_a_mark_that_cannot_reach_the_disk_stops_the_message_before_its_content(
     again = deliver(state, SmtpMailer(settings(server)))  # the next run sends it
     assert again.recovered == 1 and again.sent == 1
     assert server.recorder.message_ids() == [message_id]
+
+
+# -- the queue's own work runs while the server answers ---------------------------------------
+
+
+def states_seen_elsewhere(state: State) -> dict[str, str]:
+    """Each message's state as another connection (a later run) reads it: what is committed."""
+    import sqlite3
+
+    assert state.path is not None
+    other = sqlite3.connect(state.path)
+    try:
+        found = other.execute("SELECT message_id, state FROM messages ORDER BY id").fetchall()
+    finally:
+        other.close()
+    return {str(m): str(s) for m, s in found}
+
+
+def test_one_message_at_a_time_is_between_its_mark_and_its_record(
+    server: Server, state: State
+) -> None:
+    """The `sending` mark commits while the server answers MAIL, with the `sent` mark of the
+    message before. When a message's content arrives, it is `sending` and every message
+    before it is recorded `sent`: a crash can leave only that one message in doubt. A
+    reconnect (the server hangs up at the third MAIL) does not change that."""
+    ids = queue(state, *(outgoing(n) for n in range(6)))
+    server.recorder.drop_at_mail.add(3)
+    seen: list[dict[str, str]] = []
+    server.recorder.on_accept = lambda _: seen.append(states_seen_elsewhere(state))
+
+    report = deliver(state, SmtpMailer(settings(server)))
+
+    assert report.sent == 6 and server.recorder.connections == 2
+    assert server.recorder.message_ids() == ids
+    for arrived, states in enumerate(seen):
+        assert [states[i] for i in ids[:arrived]] == ["sent"] * arrived
+        assert states[ids[arrived]] == "sending"
+        assert {states[i] for i in ids[arrived + 1 :]} <= {"queued"}
+    assert set(states_seen_elsewhere(state).values()) == {"sent"}
+    assert {r["attempts"] for r in rows(state).values()} == {1}
+
+
+def composed(count: int) -> list[Outgoing]:
+    """Factsheet emails from the real templates, each with an attachment of its own (kept
+    apart in the state, its base64 put back when the message is built for delivery)."""
+    import os
+
+    from cluster_sync.model import Address
+    from cluster_sync.render.email import Attachment, Composer
+
+    composer = Composer(
+        Path(__file__).resolve().parent.parent / "templates" / "email",
+        f"CoP <{SENDER}>",
+        "Secretariat <sec@example.org>",
+        "example.org",
+    )
+    found: list[Outgoing] = []
+    for n in range(count):
+        found += composer.compose(
+            dedupe_key=f"factsheet:CL-2026-{n:03d}:v1",
+            kind="factsheet",
+            cluster_id=f"CL-2026-{n:03d}",
+            template="problems",
+            context={
+                "name": "Ana",
+                "title": f"Cluster {n}",
+                "cluster_id": f"CL-2026-{n:03d}",
+                "submitted": "now",
+                "problems": ["p"],
+            },
+            to=[Address(f"p{n}@example.org", "Ana")],
+            attachment=Attachment(f"CL-2026-{n:03d}.docx", os.urandom(30_000 + n)),
+            now=START,
+        )
+    return found
+
+
+def test_each_message_built_ahead_is_the_one_sent(server: Server, state: State) -> None:
+    """The next message's bytes are built while the server reads the one before: every
+    message arrives as queued, attachment and all, in order, once, including the one a
+    temporary refusal sends again."""
+    messages = composed(7)
+    queue(state, *messages)
+    server.recorder.answer_451_once.add(messages[3].message_id)
+
+    report = deliver(state, SmtpMailer(settings(server)))
+
+    assert report.sent == 7
+    assert [m.data for m in server.recorder.messages] == [m.as_bytes() for m in messages]
+
+
+def test_a_message_that_cannot_be_built_ahead_stops_at_its_own_turn(
+    server: Server, state: State
+) -> None:
+    """Building the next message while the server reads one never disturbs that one: when the
+    next one's attachment is gone (the state damaged), the message before is still delivered
+    and recorded, and the error stops the pass at the broken message's own turn, which is
+    left queued."""
+    first, second = composed(2)
+    queue(state, first, second)
+    with state.transaction() as db:
+        db.execute(
+            "DELETE FROM attachments WHERE hash = (SELECT hash FROM message_attachments "
+            "WHERE message = (SELECT id FROM messages WHERE message_id = ?))",
+            (second.message_id,),
+        )
+
+    with pytest.raises(LookupError, match="no longer kept"):
+        deliver(state, SmtpMailer(settings(server)))
+
+    assert server.recorder.message_ids() == [first.message_id]
+    assert states_seen_elsewhere(state) == {first.message_id: "sent", second.message_id: "queued"}

@@ -141,6 +141,8 @@ class SmtpMailer:
 
     def send(self, envelope: Envelope) -> SendResult:
         reused = self._smtp is not None
+        if not reused:
+            envelope.started()  # the queue's records before a connection, not after it
         try:
             refused = self._transaction(self._connection(), envelope)
         except _ConnectionDropped as exc:
@@ -150,6 +152,7 @@ class SmtpMailer:
             # An idle connection the server had already closed: nothing of this message was
             # sent, so one fresh connection and one more try are safe.
             log.info("%s closed the connection (%s); reconnecting", self.where, exc.reply)
+            envelope.started()
             try:
                 refused = self._transaction(self._connection(), envelope)
             except _ConnectionDropped as again:
@@ -391,7 +394,9 @@ class SmtpMailer:
         options = [f"size={len(envelope.raw)}"] if smtp.has_extn("size") else []
         if not all(a.isascii() for a in (sender, *targets.values()) if a):
             options.append("SMTPUTF8")
-        code, text = self._command(smtp, lambda: smtp.mail(sender, options), True)
+        code, text = self._command(
+            smtp, functools.partial(_mail, smtp, sender, options, envelope.started), True
+        )
         if code != 250:
             self._reset(smtp)
             raise self._message_failure(code, text)
@@ -411,7 +416,7 @@ class SmtpMailer:
             # when some were only deferred (4xx), a later try may reach them
             raise TemporaryFailure(reply) if temporary else PermanentFailure(reply)
         envelope.before_content()  # raises (out of send) when the mark cannot be made durable
-        code, text = self._command(smtp, functools.partial(_data, smtp, envelope.raw), False)
+        code, text = self._command(smtp, functools.partial(_data, smtp, envelope), False)
         if code != 250:
             self._reset(smtp)
             raise self._message_failure(code, text)
@@ -466,20 +471,41 @@ def _password_login(smtp: smtplib.SMTP, username: str, password: str) -> None:
     smtp.auth(mechanism, method)  # raises SMTPAuthenticationError on a refusal
 
 
-def _data(smtp: smtplib.SMTP, raw: bytes) -> tuple[int, bytes]:
+def _mail(
+    smtp: smtplib.SMTP, sender: str, options: list[str], started: Callable[[], None]
+) -> tuple[int, bytes]:
+    """smtplib.SMTP.mail, step for step, with `started` called between the command and its
+    reply: the queue's commit runs while the server answers (no pipelining: one command is
+    in flight, as RFC 5321 asks of a client without PIPELINING)."""
+    optionlist = ""
+    if options and smtp.does_esmtp:
+        if any(option.lower() == "smtputf8" for option in options):
+            if not smtp.has_extn("smtputf8"):
+                raise smtplib.SMTPNotSupportedError("SMTPUTF8 not supported by server")
+            smtp.command_encoding = "utf-8"
+        optionlist = " " + " ".join(options)
+    smtp.putcmd("mail", f"FROM:{smtplib.quoteaddr(sender)}{optionlist}")
+    started()
+    return smtp.getreply()
+
+
+def _data(smtp: smtplib.SMTP, envelope: Envelope) -> tuple[int, bytes]:
     """smtplib.SMTP.data for bytes, step for step (the same command, replies and exceptions),
     except that the dot-stuffing regex runs only when some line starts with ".": on a message
     with a 57 KB attachment it costs more than everything else the client does. A base64 or
-    quoted-printable body never starts a line with "." unless the text did."""
+    quoted-printable body never starts a line with "." unless the text did. While the server
+    reads the content, the queue prepares the next message (Envelope.after_content)."""
     smtp.putcmd("data")
     code, reply = smtp.getreply()
     if code != 354:
         raise smtplib.SMTPDataError(code, reply)
+    raw = envelope.raw
     if raw.startswith(b".") or b"\n." in raw:
         raw = _LINE_START_DOT.sub(b"..", raw)  # RFC 5321 4.5.2, as smtplib's _quote_periods
     if raw[-2:] != b"\r\n":
         raw += b"\r\n"
     smtp.send(raw + b".\r\n")
+    envelope.after_content()
     return smtp.getreply()
 
 
