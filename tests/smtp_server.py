@@ -101,6 +101,10 @@ class Recorder:
     """The handler: records what arrives; the public sets say how to misbehave."""
 
     keep_data: bool = True
+    #: offer PIPELINING (RFC 2920) in the EHLO reply. aiosmtpd reads one command at a time
+    #: from its buffer and answers each in order, which is what the RFC asks of a server; it
+    #: only does not say so
+    pipelining: bool = False
     delay: float = 0.0  # seconds per message, before it is accepted
     answer_451_once: set[str] = field(default_factory=set)  # Message-IDs
     answer_451_first: int = 0  # this many DATA commands answered 451 before any is accepted
@@ -125,6 +129,14 @@ class Recorder:
             return [m.message_id for m in self.messages]
 
     # -- aiosmtpd hooks ---------------------------------------------------------------------
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname  # what aiosmtpd does itself when no handler takes EHLO
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")  # before the last line, "250 HELP"
+        return responses
 
     async def handle_MAIL(
         self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]

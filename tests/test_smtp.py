@@ -58,9 +58,13 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
     return Tls.make(tmp_path_factory.mktemp("tls"))
 
 
-@pytest.fixture
-def server(tls: Tls) -> Iterator[Server]:
+@pytest.fixture(params=[False, True], ids=["stepwise", "pipelined"])
+def server(tls: Tls, request: pytest.FixtureRequest) -> Iterator[Server]:
+    """Every test that takes this server runs twice: against a server that answers one
+    command at a time, and against one that offers PIPELINING (the client then sends MAIL,
+    every RCPT and DATA at once): the outcomes must be the same."""
     with smtp_server(tls) as running:
+        running.recorder.pipelining = request.param
         yield running
 
 
@@ -728,3 +732,42 @@ def test_a_message_that_cannot_be_built_ahead_stops_at_its_own_turn(
 
     assert server.recorder.message_ids() == [first.message_id]
     assert states_seen_elsewhere(state) == {first.message_id: "sent", second.message_id: "queued"}
+
+
+def test_the_envelope_goes_in_one_write_only_to_a_server_that_offers_pipelining(
+    server: Server, state: State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RFC 2920: where the server says PIPELINING, MAIL, every RCPT and DATA leave in one
+    write and the content after DATA's 354; elsewhere each command waits for its reply."""
+    import smtplib
+
+    writes: list[bytes] = []
+    real_send = smtplib.SMTP.send
+
+    def send(self: smtplib.SMTP, data: str | bytes) -> None:
+        writes.append(data.encode() if isinstance(data, str) else data)
+        real_send(self, data)
+
+    monkeypatch.setattr(smtplib.SMTP, "send", send)
+    message = outgoing(1, ("a@example.org", "b@example.org", "c@example.org"))
+    queue(state, message)
+
+    report = deliver(state, SmtpMailer(settings(server)))
+
+    assert report.sent == 1
+    # (the commands as smtplib writes them: lower-case verbs, which RFC 5321 allows)
+    commands = [w for w in writes if w[:4] in (b"mail", b"rcpt", b"data")]
+    if server.recorder.pipelining:
+        assert commands == [
+            b"mail FROM:<" + SENDER.encode() + b"> size=" + str(len(message.raw)).encode()
+            + b"\r\nrcpt TO:<a@example.org>\r\nrcpt TO:<b@example.org>\r\n"
+            b"rcpt TO:<c@example.org>\r\ndata\r\n"
+        ]  # fmt: skip
+    else:
+        assert [c[:4] for c in commands] == [b"mail", b"rcpt", b"rcpt", b"rcpt", b"data"]
+    assert server.recorder.messages[0].rcpt_tos == [
+        "a@example.org",
+        "b@example.org",
+        "c@example.org",
+    ]
+    assert server.recorder.messages[0].data == message.raw
