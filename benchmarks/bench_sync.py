@@ -268,6 +268,7 @@ def main() -> None:
     )
     for size in args.sizes or [100, 1000]:
         load = os.getloadavg()[0]
+        served = server.stats() if server else None
         r = measure(size, args.quiet_repeats, smtp, not args.no_dry_run)
         dry = f"{r['dry']['seconds']:>8.2f}s" if r["dry"] else f"{'-':>9}"
         print(
@@ -278,6 +279,14 @@ def main() -> None:
             f"{r['database_mb']:>6.1f}MB {load:>5.1f}",
             flush=True,
         )
+        if server and served:
+            # the server shares this machine: its CPU bounds what any client can reach here
+            messages, _, cpu = server.stats()
+            print(
+                f"{'':>6} the SMTP server received {messages - served[0]} messages in "
+                f"{cpu - served[2]:.2f}s of its own CPU (all of this size's syncs)",
+                flush=True,
+            )
         if r["first"].get("workers_peak_mb"):
             print(
                 f"{'':>6} the first sync's render worker: {r['first']['workers_cpu_seconds']:.2f}s "

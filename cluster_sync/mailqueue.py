@@ -222,11 +222,17 @@ def _load(state: State, message_id: int) -> Envelope:
 
 def _load_many(state: State, ids: list[int]) -> list[Envelope]:
     """The messages `ids` in that order: one read of their rows (a batch's worth at a time)."""
+    return [_envelope(state, row) for row in _rows(state, ids)]
+
+
+def _rows(state: State, ids: list[int]) -> list[dict[str, Any]]:
+    """The rows of messages `ids`, in that order, read at once; each message's bytes (its
+    attachments' base64) are built only when its turn comes (_envelope)."""
     rows = state.db.execute(
         f"SELECT * FROM messages WHERE id IN ({', '.join('?' * len(ids))})", ids
     ).fetchall()
     found = {int(row["id"]): row for row in rows}
-    return [_envelope(state, dict(found[i])) for i in ids]
+    return [dict(found[i]) for i in ids]
 
 
 def _sent_times(state: State, since: datetime) -> list[str]:
@@ -296,6 +302,10 @@ class Delivery:
     #: a `sent` mark made with the pass's next change (message id, sent_at, reply): one
     #: commit for one message's `sent` and the next one's `sending` (_changing)
     _pending: tuple[int, str, str] | None = field(default=None, init=False, repr=False)
+    #: the row of the message after the one being handed over, and its envelope once built
+    #: while the server reads the one before (Envelope.after_content)
+    _upcoming: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    _ahead: Envelope | None = field(default=None, init=False, repr=False)
 
     def run(self) -> DeliveryReport:
         self.report.saved_only = self.mailer.saves_only
@@ -343,21 +353,41 @@ class Delivery:
 
     def _deliver_each(self, due: list[int]) -> None:
         failing = 0
-        loaded: list[Envelope] = []
+        rows: list[dict[str, Any]] = []
         for index in range(len(due)):
             if not self._within_caps():
                 self.report.deferred += len(due) - index
                 return
-            if not loaded:  # a batch's worth read at once (never with a `sent` mark waiting)
+            if not rows:  # a batch's worth read at once (never with a `sent` mark waiting)
                 self._flush()
-                loaded = _load_many(self.state, due[index : index + BATCH])
-                loaded.reverse()
+                rows = _rows(self.state, due[index : index + BATCH])
+                rows.reverse()
+            row = rows.pop()
+            self._upcoming = rows[-1] if rows else None
             before = self.report.deferred
-            self._deliver(loaded.pop())
+            self._deliver(self._built(row))
             failing = failing + 1 if self.report.deferred > before else 0
             if failing >= GIVE_UP_AFTER:
                 self._give_up(len(due) - index - 1)
                 return
+
+    def _built(self, row: dict[str, Any]) -> Envelope:
+        """The message of `row`: built while the server read the one before, or now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead.id == int(row["id"]):
+            return ahead
+        return _envelope(self.state, row)
+
+    def _build_next(self) -> None:
+        """While the server reads a message's content: the next message's bytes (joining its
+        attachments' base64 is most of what the client does for a message)."""
+        row = self._upcoming
+        if row is None or (self._ahead is not None and self._ahead.id == int(row["id"])):
+            return
+        try:
+            self._ahead = _envelope(self.state, row)
+        except Exception:  # its own turn builds it again, and meets the error there
+            self._ahead = None
 
     def _give_up(self, left: int) -> None:
         """Every other message would wait out the same in-run retries for nothing."""
@@ -499,29 +529,28 @@ class Delivery:
                 if self.reports is None or self.reports(envelope.id):
                     self._flush()  # what it reports on is recorded first
                 envelope = self.before_send(envelope, self.report)
-            # Durable (synced to disk) before the message's content leaves: a power loss
-            # after the handover finds it `sending`, never `queued` (cluster_sync/state.py).
-            # The disk sync runs while a server answers MAIL and RCPT; a backend that says
-            # so waits for it (envelope.before_content) just before DATA or the file, any
-            # other is handed the message only once it is done. The other marks need no
-            # wait of their own: this one makes them durable too, one message later, and a
-            # `sent` mark lost with the power leaves a `sending` row, the documented
-            # ambiguous window (docs/mail.md). The previous message's `sent` mark commits
-            # with this mark, in one transaction; the pass commits it alone before anything
-            # that takes time (reading the next batch, a wait, its end), so a kill leaves
-            # it unrecorded no longer than when it had a commit of its own.
-            self._mark(envelope, "state = 'sending', attempts = attempts + 1")
-            synced = self.state.durable_soon()
+            # The `sending` mark and its disk sync (_Handover): a backend that says so makes
+            # them itself, while the server answers (Envelope.started, before_content); any
+            # other is handed the message only once they are done.
+            handover = _Handover(self, envelope)
             if getattr(self.mailer, "waits_before_content", False):
-                envelope = replace(envelope, before_content=synced)
+                handing = replace(
+                    envelope,
+                    started=handover.start,
+                    before_content=handover.content,
+                    after_content=self._build_next,
+                )
             else:
-                synced()
+                handover.content()
+                handing = envelope
             try:
-                result = self.mailer.send(envelope)
+                result = self.mailer.send(handing)
             except PermanentFailure as exc:
+                handover.count()
                 self._fail(envelope, exc.reply)
                 return
             except TemporaryFailure as exc:
+                handover.count()
                 if self._give_up_or_wait(envelope, exc.reply, waits):
                     return
                 continue
@@ -565,6 +594,43 @@ class Delivery:
         )
         self.report.deferred += 1
         return True
+
+
+@dataclass
+class _Handover:
+    """One try at handing a message over, and its `sending` mark: made when the backend
+    starts the transaction (Envelope.started: the commit runs while the server answers the
+    first command), at the latest right before the content leaves, and durable (synced to
+    disk) before it does: a power loss after the handover finds it `sending`, never `queued`
+    (cluster_sync/state.py). The disk sync runs while a server answers MAIL and RCPT. The
+    other marks need no wait of their own: this one makes them durable too, one message
+    later, and a `sent` mark lost with the power leaves a `sending` row, the documented
+    ambiguous window (docs/mail.md). The previous message's `sent` mark commits with this
+    mark, in one transaction; the pass commits it alone before anything that takes time
+    (reading the next batch, a wait, its end), and a backend calls `started` before a
+    connection, so a kill leaves it unrecorded no longer than when it had a commit of its
+    own."""
+
+    delivery: Delivery
+    envelope: Envelope
+    marked: bool = False
+    synced: Callable[[], None] | None = None  # the wait for the mark's disk sync
+
+    def start(self) -> None:
+        if self.synced is None:
+            self.count()
+            self.synced = self.delivery.state.durable_soon()
+
+    def content(self) -> None:
+        self.start()
+        assert self.synced is not None
+        self.synced()
+
+    def count(self) -> None:
+        """The mark alone: a try counts whether or not the backend got as far as starting."""
+        if not self.marked:
+            self.delivery._mark(self.envelope, "state = 'sending', attempts = attempts + 1")
+            self.marked = True
 
 
 def _reply(result: SendResult) -> str:

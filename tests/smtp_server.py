@@ -101,6 +101,10 @@ class Recorder:
     """The handler: records what arrives; the public sets say how to misbehave."""
 
     keep_data: bool = True
+    #: offer PIPELINING (RFC 2920) in the EHLO reply. aiosmtpd reads one command at a time
+    #: from its buffer and answers each in order, which is what the RFC asks of a server; it
+    #: only does not say so
+    pipelining: bool = False
     delay: float = 0.0  # seconds per message, before it is accepted
     answer_451_once: set[str] = field(default_factory=set)  # Message-IDs
     answer_451_first: int = 0  # this many DATA commands answered 451 before any is accepted
@@ -112,6 +116,7 @@ class Recorder:
     refuse_auth: bool = False
     busy_at_connection: set[int] = field(default_factory=set)  # greeted with 421, then closed
     on_accept: Callable[[Received], None] | None = None  # called before the 250 goes out
+    on_mail: Callable[[int], None] | None = None  # the n-th MAIL FROM, before its reply
     messages: list[Received] = field(default_factory=list)
     connections: int = 0
     mails: int = 0
@@ -125,10 +130,20 @@ class Recorder:
 
     # -- aiosmtpd hooks ---------------------------------------------------------------------
 
+    async def handle_EHLO(
+        self, server: SMTP, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname  # what aiosmtpd does itself when no handler takes EHLO
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")  # before the last line, "250 HELP"
+        return responses
+
     async def handle_MAIL(
         self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         self.mails += 1
+        if self.on_mail:
+            self.on_mail(self.mails)
         if self.mails in self.drop_at_mail:
             await _hang_up(server)
         if self.mails in self.closing_421_at_mail:

@@ -33,10 +33,12 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
     return Tls.make(tmp_path_factory.mktemp("tls"))
 
 
-@pytest.fixture
-def server(tls: Tls) -> Iterator[Server]:
-    # Slowed a little per message so that kills land in the middle of a batch.
-    with smtp_server(tls, Recorder(keep_data=False, delay=0.01)) as running:
+@pytest.fixture(params=[False, True], ids=["stepwise", "pipelined"])
+def server(tls: Tls, request: pytest.FixtureRequest) -> Iterator[Server]:
+    # Slowed a little per message so that kills land in the middle of a batch; once with a
+    # server offering PIPELINING, where the client sends each envelope in one write.
+    recorder = Recorder(keep_data=False, delay=0.01, pipelining=request.param)
+    with smtp_server(tls, recorder) as running:
         yield running
 
 

@@ -58,9 +58,13 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
     return Tls.make(tmp_path_factory.mktemp("tls"))
 
 
-@pytest.fixture
-def server(tls: Tls) -> Iterator[Server]:
+@pytest.fixture(params=[False, True], ids=["stepwise", "pipelined"])
+def server(tls: Tls, request: pytest.FixtureRequest) -> Iterator[Server]:
+    """Every test that takes this server runs twice: against a server that answers one
+    command at a time, and against one that offers PIPELINING (the client then sends MAIL,
+    every RCPT and DATA at once): the outcomes must be the same."""
     with smtp_server(tls) as running:
+        running.recorder.pipelining = request.param
         yield running
 
 
@@ -616,3 +620,154 @@ def test_a_mark_that_cannot_reach_the_disk_stops_the_message_before_its_content(
     again = deliver(state, SmtpMailer(settings(server)))  # the next run sends it
     assert again.recovered == 1 and again.sent == 1
     assert server.recorder.message_ids() == [message_id]
+
+
+# -- the queue's own work runs while the server answers ---------------------------------------
+
+
+def states_seen_elsewhere(state: State) -> dict[str, str]:
+    """Each message's state as another connection (a later run) reads it: what is committed."""
+    import sqlite3
+
+    assert state.path is not None
+    other = sqlite3.connect(state.path)
+    try:
+        found = other.execute("SELECT message_id, state FROM messages ORDER BY id").fetchall()
+    finally:
+        other.close()
+    return {str(m): str(s) for m, s in found}
+
+
+def test_one_message_at_a_time_is_between_its_mark_and_its_record(
+    server: Server, state: State
+) -> None:
+    """The `sending` mark commits while the server answers MAIL, with the `sent` mark of the
+    message before. When a message's content arrives, it is `sending` and every message
+    before it is recorded `sent`: a crash can leave only that one message in doubt. A
+    reconnect (the server hangs up at the third MAIL) does not change that."""
+    ids = queue(state, *(outgoing(n) for n in range(6)))
+    server.recorder.drop_at_mail.add(3)
+    seen: list[dict[str, str]] = []
+    server.recorder.on_accept = lambda _: seen.append(states_seen_elsewhere(state))
+
+    report = deliver(state, SmtpMailer(settings(server)))
+
+    assert report.sent == 6 and server.recorder.connections == 2
+    assert server.recorder.message_ids() == ids
+    for arrived, states in enumerate(seen):
+        assert [states[i] for i in ids[:arrived]] == ["sent"] * arrived
+        assert states[ids[arrived]] == "sending"
+        assert {states[i] for i in ids[arrived + 1 :]} <= {"queued"}
+    assert set(states_seen_elsewhere(state).values()) == {"sent"}
+    assert {r["attempts"] for r in rows(state).values()} == {1}
+
+
+def composed(count: int) -> list[Outgoing]:
+    """Factsheet emails from the real templates, each with an attachment of its own (kept
+    apart in the state, its base64 put back when the message is built for delivery)."""
+    import os
+
+    from cluster_sync.model import Address
+    from cluster_sync.render.email import Attachment, Composer
+
+    composer = Composer(
+        Path(__file__).resolve().parent.parent / "templates" / "email",
+        f"CoP <{SENDER}>",
+        "Secretariat <sec@example.org>",
+        "example.org",
+    )
+    found: list[Outgoing] = []
+    for n in range(count):
+        found += composer.compose(
+            dedupe_key=f"factsheet:CL-2026-{n:03d}:v1",
+            kind="factsheet",
+            cluster_id=f"CL-2026-{n:03d}",
+            template="problems",
+            context={
+                "name": "Ana",
+                "title": f"Cluster {n}",
+                "cluster_id": f"CL-2026-{n:03d}",
+                "submitted": "now",
+                "problems": ["p"],
+            },
+            to=[Address(f"p{n}@example.org", "Ana")],
+            attachment=Attachment(f"CL-2026-{n:03d}.docx", os.urandom(30_000 + n)),
+            now=START,
+        )
+    return found
+
+
+def test_each_message_built_ahead_is_the_one_sent(server: Server, state: State) -> None:
+    """The next message's bytes are built while the server reads the one before: every
+    message arrives as queued, attachment and all, in order, once, including the one a
+    temporary refusal sends again."""
+    messages = composed(7)
+    queue(state, *messages)
+    server.recorder.answer_451_once.add(messages[3].message_id)
+
+    report = deliver(state, SmtpMailer(settings(server)))
+
+    assert report.sent == 7
+    assert [m.data for m in server.recorder.messages] == [m.as_bytes() for m in messages]
+
+
+def test_a_message_that_cannot_be_built_ahead_stops_at_its_own_turn(
+    server: Server, state: State
+) -> None:
+    """Building the next message while the server reads one never disturbs that one: when the
+    next one's attachment is gone (the state damaged), the message before is still delivered
+    and recorded, and the error stops the pass at the broken message's own turn, which is
+    left queued."""
+    first, second = composed(2)
+    queue(state, first, second)
+    with state.transaction() as db:
+        db.execute(
+            "DELETE FROM attachments WHERE hash = (SELECT hash FROM message_attachments "
+            "WHERE message = (SELECT id FROM messages WHERE message_id = ?))",
+            (second.message_id,),
+        )
+
+    with pytest.raises(LookupError, match="no longer kept"):
+        deliver(state, SmtpMailer(settings(server)))
+
+    assert server.recorder.message_ids() == [first.message_id]
+    assert states_seen_elsewhere(state) == {first.message_id: "sent", second.message_id: "queued"}
+
+
+def test_the_envelope_goes_in_one_write_only_to_a_server_that_offers_pipelining(
+    server: Server, state: State, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RFC 2920: where the server says PIPELINING, MAIL, every RCPT and DATA leave in one
+    write and the content after DATA's 354; elsewhere each command waits for its reply."""
+    import smtplib
+
+    writes: list[bytes] = []
+    real_send = smtplib.SMTP.send
+
+    def send(self: smtplib.SMTP, data: str | bytes) -> None:
+        writes.append(data.encode() if isinstance(data, str) else data)
+        real_send(self, data)
+
+    monkeypatch.setattr(smtplib.SMTP, "send", send)
+    message = outgoing(1, ("a@example.org", "b@example.org", "c@example.org"))
+    queue(state, message)
+
+    report = deliver(state, SmtpMailer(settings(server)))
+
+    assert report.sent == 1
+    # (the commands as smtplib writes them: lower-case verbs, which RFC 5321 allows)
+    commands = [w for w in writes if w[:4] in (b"mail", b"rcpt", b"data")]
+    if server.recorder.pipelining:
+        assert commands == [
+            b"mail FROM:<" + SENDER.encode() + b"> size=" + str(len(message.raw)).encode()
+            + b"\r\nrcpt TO:<a@example.org>\r\nrcpt TO:<b@example.org>\r\n"
+            b"rcpt TO:<c@example.org>\r\ndata\r\n"
+        ]  # fmt: skip
+    else:
+        assert [c[:4] for c in commands] == [b"mail", b"rcpt", b"rcpt", b"rcpt", b"data"]
+    assert server.recorder.messages[0].rcpt_tos == [
+        "a@example.org",
+        "b@example.org",
+        "c@example.org",
+    ]
+    assert server.recorder.messages[0].data == message.raw

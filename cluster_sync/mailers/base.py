@@ -26,6 +26,14 @@ class Envelope:
     #: to call right before the message's content leaves (DATA, the outbox file): it waits
     #: for the `sending` mark to reach the disk and raises when it cannot (mailqueue)
     before_content: Callable[[], None] = field(default=_ready, compare=False, repr=False)
+    #: may be called once the transaction has begun (the first command written, before its
+    #: reply is read) and before anything slow (a connection): the queue then records the
+    #: message `sending` while the server answers, not before. before_content calls it if the
+    #: backend did not; calling it again does nothing
+    started: Callable[[], None] = field(default=_ready, compare=False, repr=False)
+    #: may be called once the content has left, while the backend waits for the verdict: the
+    #: queue prepares the next message meanwhile. It never raises
+    after_content: Callable[[], None] = field(default=_ready, compare=False, repr=False)
     #: handed over as one of a batch (an idempotent backend only): what send() leaves may
     #: reach the disk only at the backend's settle(), which the queue calls before it records
     #: the batch as delivered

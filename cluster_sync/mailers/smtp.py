@@ -141,6 +141,8 @@ class SmtpMailer:
 
     def send(self, envelope: Envelope) -> SendResult:
         reused = self._smtp is not None
+        if not reused:
+            envelope.started()  # the queue's records before a connection, not after it
         try:
             refused = self._transaction(self._connection(), envelope)
         except _ConnectionDropped as exc:
@@ -150,6 +152,7 @@ class SmtpMailer:
             # An idle connection the server had already closed: nothing of this message was
             # sent, so one fresh connection and one more try are safe.
             log.info("%s closed the connection (%s); reconnecting", self.where, exc.reply)
+            envelope.started()
             try:
                 refused = self._transaction(self._connection(), envelope)
             except _ConnectionDropped as again:
@@ -380,7 +383,7 @@ class SmtpMailer:
     def _transaction(self, smtp: smtplib.SMTP, envelope: Envelope) -> dict[str, str]:
         """MAIL, RCPT for each recipient, DATA; returns the recipients refused while others
         were accepted. Written out (not smtplib's sendmail) to know how far a dropped
-        connection got."""
+        connection got, and to pipeline the envelope where the server offers it."""
         utf8 = smtp.has_extn("smtputf8")
         sender = _envelope_address(envelope.sender, utf8)
         if sender is None:
@@ -391,32 +394,99 @@ class SmtpMailer:
         options = [f"size={len(envelope.raw)}"] if smtp.has_extn("size") else []
         if not all(a.isascii() for a in (sender, *targets.values()) if a):
             options.append("SMTPUTF8")
-        code, text = self._command(smtp, lambda: smtp.mail(sender, options), True)
-        if code != 250:
-            self._reset(smtp)
-            raise self._message_failure(code, text)
+        sendable = {a: t for a, t in targets.items() if t is not None}
+        data: tuple[int, bytes] | None = None  # DATA's reply, when it went with the envelope
+        rcpts = list(sendable.values())
+        if rcpts and smtp.has_extn("pipelining"):
+            replies, data = self._pipelined(smtp, sender, options, rcpts, envelope)
+        else:
+            replies = self._stepwise(smtp, sender, options, rcpts, envelope)
+        answers = dict(zip(sendable, replies, strict=True))
         refused: dict[str, str] = {}
         temporary = False
-        for address, target in targets.items():
-            if target is None:
+        for address in targets:
+            if address not in answers:
                 refused[address] = f"not sent: the address needs SMTPUTF8, which {self.where} lacks"
                 continue
-            code, text = self._command(smtp, functools.partial(smtp.rcpt, target), False)
+            code, text = answers[address]
             if code not in (250, 251):
                 refused[address] = _words(code, text)
                 temporary = temporary or code < 500
         if len(refused) == len(targets):
-            self._reset(smtp)
+            self._abandon(smtp, data)
             reply = "; ".join(f"{address}: {words}" for address, words in refused.items())
             # when some were only deferred (4xx), a later try may reach them
             raise TemporaryFailure(reply) if temporary else PermanentFailure(reply)
-        envelope.before_content()  # raises (out of send) when the mark cannot be made durable
-        code, text = self._command(smtp, functools.partial(_data, smtp, envelope.raw), False)
+        if data is not None and data[0] != 354:
+            self._reset(smtp)
+            raise self._message_failure(*data)
+        try:
+            envelope.before_content()  # raises (out of send) when the mark cannot be made durable
+        except BaseException:
+            self._abandon(smtp, data)
+            raise
+        step = _content if data is not None else _data
+        code, text = self._command(smtp, functools.partial(step, smtp, envelope), False)
         if code != 250:
             self._reset(smtp)
             raise self._message_failure(code, text)
         self.last_reply = _words(code, text)
         return refused
+
+    def _stepwise(
+        self,
+        smtp: smtplib.SMTP,
+        sender: str,
+        options: list[str],
+        rcpts: list[str],
+        envelope: Envelope,
+    ) -> list[tuple[int, bytes]]:
+        """MAIL, then each RCPT, each waiting for its reply; DATA is left to the content."""
+        code, text = self._command(
+            smtp, functools.partial(_mail, smtp, sender, options, envelope.started), True
+        )
+        if code != 250:
+            self._reset(smtp)
+            raise self._message_failure(code, text)
+        return [self._command(smtp, functools.partial(smtp.rcpt, r), False) for r in rcpts]
+
+    def _pipelined(
+        self,
+        smtp: smtplib.SMTP,
+        sender: str,
+        options: list[str],
+        rcpts: list[str],
+        envelope: Envelope,
+    ) -> tuple[list[tuple[int, bytes]], tuple[int, bytes]]:
+        """RFC 2920: MAIL, every RCPT and DATA in one write, then their replies in order (DATA
+        is the last of a group, so the content waits for its 354). Returns the RCPT replies
+        and DATA's. One round trip where stepwise takes one per command: with a remote
+        server and ten recipients, ten fewer waits a message."""
+        group = [
+            _mail_line(smtp, sender, options),
+            *(f"rcpt TO:{smtplib.quoteaddr(r)}\r\n" for r in rcpts),
+        ]
+        try:
+            smtp.send("".join(group) + "data\r\n")
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            raise _ConnectionDropped(f"connection lost: {_describe(exc)}", True) from None
+        envelope.started()
+        code, text = self._command(smtp, smtp.getreply, True)
+        replies = [self._command(smtp, smtp.getreply, False) for _ in rcpts]
+        data = self._command(smtp, smtp.getreply, False)
+        if code != 250:
+            self._abandon(smtp, data)
+            raise self._message_failure(code, text)
+        return replies, data
+
+    def _abandon(self, smtp: smtplib.SMTP, data: tuple[int, bytes] | None) -> None:
+        """End a transaction whose content must not go: after a 354 the server reads whatever
+        comes next as content, so the connection is closed (the server drops what it has,
+        the next message connects again); before it, RSET."""
+        if data is not None and data[0] == 354:
+            self._drop()
+        else:
+            self._reset(smtp)
 
     @staticmethod
     def _command(
@@ -466,20 +536,51 @@ def _password_login(smtp: smtplib.SMTP, username: str, password: str) -> None:
     smtp.auth(mechanism, method)  # raises SMTPAuthenticationError on a refusal
 
 
-def _data(smtp: smtplib.SMTP, raw: bytes) -> tuple[int, bytes]:
-    """smtplib.SMTP.data for bytes, step for step (the same command, replies and exceptions),
-    except that the dot-stuffing regex runs only when some line starts with ".": on a message
-    with a 57 KB attachment it costs more than everything else the client does. A base64 or
-    quoted-printable body never starts a line with "." unless the text did."""
+def _mail_line(smtp: smtplib.SMTP, sender: str, options: list[str]) -> str:
+    """The MAIL FROM command as smtplib.SMTP.mail writes it (and its switch to UTF-8 commands
+    for SMTPUTF8)."""
+    optionlist = ""
+    if options and smtp.does_esmtp:
+        if any(option.lower() == "smtputf8" for option in options):
+            if not smtp.has_extn("smtputf8"):
+                raise smtplib.SMTPNotSupportedError("SMTPUTF8 not supported by server")
+            smtp.command_encoding = "utf-8"
+        optionlist = " " + " ".join(options)
+    return f"mail FROM:{smtplib.quoteaddr(sender)}{optionlist}\r\n"
+
+
+def _mail(
+    smtp: smtplib.SMTP, sender: str, options: list[str], started: Callable[[], None]
+) -> tuple[int, bytes]:
+    """smtplib.SMTP.mail, step for step, with `started` called between the command and its
+    reply: the queue's commit runs while the server answers."""
+    smtp.send(_mail_line(smtp, sender, options))
+    started()
+    return smtp.getreply()
+
+
+def _data(smtp: smtplib.SMTP, envelope: Envelope) -> tuple[int, bytes]:
+    """smtplib.SMTP.data for bytes, step for step (the same command, replies and exceptions)."""
     smtp.putcmd("data")
     code, reply = smtp.getreply()
     if code != 354:
         raise smtplib.SMTPDataError(code, reply)
+    return _content(smtp, envelope)
+
+
+def _content(smtp: smtplib.SMTP, envelope: Envelope) -> tuple[int, bytes]:
+    """The message after DATA's 354, and the server's verdict. The dot-stuffing regex runs
+    only when some line starts with ".": on a message with a 57 KB attachment it costs more
+    than everything else the client does. A base64 or quoted-printable body never starts a
+    line with "." unless the text did. While the server reads the content, the queue
+    prepares the next message (Envelope.after_content)."""
+    raw = envelope.raw
     if raw.startswith(b".") or b"\n." in raw:
         raw = _LINE_START_DOT.sub(b"..", raw)  # RFC 5321 4.5.2, as smtplib's _quote_periods
     if raw[-2:] != b"\r\n":
         raw += b"\r\n"
     smtp.send(raw + b".\r\n")
+    envelope.after_content()
     return smtp.getreply()
 
 
