@@ -247,15 +247,19 @@ def test_a_connection_dropped_after_data_is_a_temporary_failure(
     assert server.recorder.connections == 2
 
 
-def test_internationalised_addresses(tls: Tls, state: State) -> None:
+@pytest.mark.parametrize("pipelining", [False, True], ids=["stepwise", "pipelined"])
+def test_internationalised_addresses(tls: Tls, state: State, pipelining: bool) -> None:
     with smtp_server(tls) as server:  # offers SMTPUTF8
+        server.recorder.pipelining = pipelining
         queue(state, outgoing(1, ("čebelar@example.org", "ana@šola.si")))
         assert deliver(state, SmtpMailer(settings(server))).sent == 1
     assert server.recorder.messages[0].rcpt_tos == ["čebelar@example.org", "ana@šola.si"]
 
 
-def test_without_smtputf8_domains_become_idna(tls: Tls, state: State) -> None:
+@pytest.mark.parametrize("pipelining", [False, True], ids=["stepwise", "pipelined"])
+def test_without_smtputf8_domains_become_idna(tls: Tls, state: State, pipelining: bool) -> None:
     with smtp_server(tls, smtputf8=False) as server:
+        server.recorder.pipelining = pipelining
         ids = queue(
             state,
             outgoing(1, ("ana@šola.si", "čebelar@example.org")),
