@@ -6,6 +6,7 @@ import json
 import logging
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -775,3 +776,19 @@ def test_the_envelope_goes_in_one_write_only_to_a_server_that_offers_pipelining(
         "c@example.org",
     ]
     assert server.recorder.messages[0].data == message.raw
+
+
+def test_a_line_break_in_an_address_never_makes_a_command_of_its_own(
+    server: Server, state: State
+) -> None:
+    """Addresses are data: one holding a line break (a damaged state, a hostile value that got
+    past validation) reaches the server as its address part only, with or without pipelining;
+    no RCPT or RSET of its own."""
+    message = outgoing(1, ("lead@example.org",))
+    hostile = "lead@example.org\r\nRCPT TO:<evil@example.org>"
+    queue(state, replace(message, recipients=(hostile, "other@example.org\nRSET")))
+
+    report = deliver(state, SmtpMailer(settings(server)))
+
+    assert report.sent == 1
+    assert server.recorder.messages[0].rcpt_tos == ["lead@example.org", "other@example.org"]

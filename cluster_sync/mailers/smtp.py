@@ -462,10 +462,8 @@ class SmtpMailer:
         is the last of a group, so the content waits for its 354). Returns the RCPT replies
         and DATA's. One round trip where stepwise takes one per command: with a remote
         server and ten recipients, ten fewer waits a message."""
-        group = [
-            _mail_line(smtp, sender, options),
-            *(f"rcpt TO:{smtplib.quoteaddr(r)}\r\n" for r in rcpts),
-        ]
+        group = [_mail_line(smtp, sender, options)]
+        group += [_line("rcpt", f"TO:{smtplib.quoteaddr(r)}") for r in rcpts]
         try:
             smtp.send("".join(group) + "data\r\n")
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
@@ -546,7 +544,15 @@ def _mail_line(smtp: smtplib.SMTP, sender: str, options: list[str]) -> str:
                 raise smtplib.SMTPNotSupportedError("SMTPUTF8 not supported by server")
             smtp.command_encoding = "utf-8"
         optionlist = " " + " ".join(options)
-    return f"mail FROM:{smtplib.quoteaddr(sender)}{optionlist}\r\n"
+    return _line("mail", f"FROM:{smtplib.quoteaddr(sender)}{optionlist}")
+
+
+def _line(verb: str, args: str) -> str:
+    """One command as smtplib.SMTP.putcmd writes it, refusing line breaks as it does: an
+    address holding one would end the command and start another of its own."""
+    if "\r" in args or "\n" in args:
+        raise ValueError(f"a line break in the arguments of {verb.upper()}: not sent")
+    return f"{verb} {args}\r\n"
 
 
 def _mail(
