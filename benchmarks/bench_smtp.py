@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from smtp_server import PASSWORD, SENDER, USER, Recorder, Tls, outgoing, smtp_server  # noqa: E402
 
-from cluster_sync import mailqueue  # noqa: E402
+from cluster_sync import mailpass, mailqueue  # noqa: E402
 from cluster_sync.config import LimitsConfig  # noqa: E402
 from cluster_sync.mailers.smtp import SmtpMailer  # noqa: E402
 from cluster_sync.mailers.smtp_settings import SmtpConfig  # noqa: E402
@@ -134,7 +134,7 @@ def run_cluster_sync(
     started = time.perf_counter()
     if profiler:
         profiler.enable()
-    report = mailqueue.deliver(state, mailer, limits)
+    report = mailpass.deliver(state, mailer, limits)
     if profiler:
         profiler.disable()
     elapsed = time.perf_counter() - started
@@ -191,7 +191,7 @@ def run_cluster_sync_composed(work: Path, tls: Tls, port: int, count: int, docx:
                 now=now,
             ):
                 mailqueue.enqueue(state, outgoing, None, now)
-    report = mailqueue.deliver(state, mailer, limits)
+    report = mailpass.deliver(state, mailer, limits)
     elapsed = time.perf_counter() - started
     state.close()
     assert report.sent == count, report

@@ -18,7 +18,8 @@ from cluster_sync.config import Config
 from cluster_sync.digest import Digest, merged
 from cluster_sync.errors import ConfigError
 from cluster_sync.mailers.base import Envelope, Mailer, PermanentFailure
-from cluster_sync.mailqueue import DeliveryReport, deliver, queue_counts
+from cluster_sync.mailpass import deliver
+from cluster_sync.mailqueue import DeliveryReport, queue_counts
 from cluster_sync.state import State
 from cluster_sync.summary import RunSummary
 

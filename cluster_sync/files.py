@@ -131,7 +131,7 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None, *, synced: bo
 def put_unsynced(path: Path, data: bytes, mode: int | None = None) -> None:
     """atomic_write without any disk wait: the file appears whole or not at all to other
     programs, but only sync_files() makes it survive a power loss. For a caller that writes
-    many files and makes them durable together (the outbox's batches, mailqueue.py) before
+    many files and makes them durable together (the outbox's batches, mailpass.py) before
     anything records them."""
     _write_and_rename(path, data, mode, False)
 

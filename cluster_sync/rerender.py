@@ -34,7 +34,8 @@ from cluster_sync.factsheet_mail import (
     with_factsheet,
 )
 from cluster_sync.fingerprint import record_template, template_ages, template_fingerprint
-from cluster_sync.mailqueue import DeliveryReport, deliver, enqueue
+from cluster_sync.mailpass import deliver
+from cluster_sync.mailqueue import DeliveryReport, enqueue
 from cluster_sync.model import Registration
 from cluster_sync.outputs import Made, make_outputs, problems
 from cluster_sync.render.branding import logo_images

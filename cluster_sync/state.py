@@ -17,7 +17,7 @@ commits with `synchronous = FULL` (the WAL is synced at that commit) or `make_du
 `durable_soon()`, which fsyncs the WAL file in a thread (what SQLite does at a FULL commit) and
 returns the wait. WAL commits are appended in order, so syncing one makes every earlier one
 durable too. The durable points: a message marked `sending` before its content reaches a server
-or the outbox (mailqueue.Delivery, overlapping the sync with MAIL and RCPT), publishing's `pending` records before an upload, and the state before the
+or the outbox (mailpass.Delivery, overlapping the sync with MAIL and RCPT), publishing's `pending` records before an upload, and the state before the
 sheet or export is written (engine.Sync._write_back: Cluster IDs, statuses), erasure and
 retention before they delete files (cluster_sync/privacy/), and the end of every run
 (`finish_run`). Everything else

@@ -21,7 +21,7 @@ import pytest
 from smtp_server import PASSWORD, USER, Received, Recorder, Server, Tls, outgoing, smtp_server
 
 from cluster_sync import mailqueue
-from cluster_sync.mailqueue import _now
+from cluster_sync.mailqueue import utc_now
 from cluster_sync.state import State
 
 PASSWORD_ENV = "CLUSTER_SYNC_TEST_SMTP_PASSWORD"
@@ -99,7 +99,7 @@ class Batch:
         state = State(folder / "state.db")
         for number in range(MESSAGES):
             message = outgoing(number, (f"p{number}@example.org", "lead@example.org"))
-            mailqueue.enqueue(state, message, None, _now())
+            mailqueue.enqueue(state, message, None, utc_now())
             batch.expected.append(message.message_id)
         state.close()
         return batch

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from smtp_server import PASSWORD, USER, Server, Tls, outgoing, smtp_server
 
-from cluster_sync import mailqueue
+from cluster_sync import mailpass, mailqueue
 from cluster_sync.config import LimitsConfig
 from cluster_sync.mailers import BACKENDS
 from cluster_sync.mailers.base import (
@@ -148,7 +148,7 @@ class MailerContract:
             queued = [outgoing(20 + n) for n in range(3)]
             for message in queued:
                 assert mailqueue.enqueue(state, message, None, datetime.now(UTC))
-            report = mailqueue.deliver(state, mailer, ROOMY, sleep=lambda _s: None)
+            report = mailpass.deliver(state, mailer, ROOMY, sleep=lambda _s: None)
             states = [r[0] for r in state.db.execute("SELECT state FROM messages")]
         finally:
             state.close()
@@ -165,7 +165,7 @@ class MailerContract:
         state = State(tmp_path / "state.sqlite3")
         try:
             assert mailqueue.enqueue(state, outgoing(30), None, datetime.now(UTC))
-            report = mailqueue.deliver(state, unusable, ROOMY, sleep=lambda _s: None)
+            report = mailpass.deliver(state, unusable, ROOMY, sleep=lambda _s: None)
             states = [r[0] for r in state.db.execute("SELECT state FROM messages")]
         finally:
             state.close()

@@ -10,7 +10,8 @@ from smtp_server import from_message
 
 from cluster_sync.config import LimitsConfig
 from cluster_sync.mailers.base import Envelope, SendResult, TemporaryFailure
-from cluster_sync.mailqueue import deliver, enqueue, queue_listing, requeue
+from cluster_sync.mailpass import deliver
+from cluster_sync.mailqueue import enqueue, queue_listing, requeue
 from cluster_sync.state import State
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)

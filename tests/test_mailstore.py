@@ -12,7 +12,8 @@ from pathlib import Path
 
 from cluster_sync.config import LimitsConfig
 from cluster_sync.mailers.outbox import OutboxMailer
-from cluster_sync.mailqueue import Outgoing, deliver, enqueue, requeue
+from cluster_sync.mailpass import deliver
+from cluster_sync.mailqueue import Outgoing, enqueue, requeue
 from cluster_sync.model import Address
 from cluster_sync.render.email import Attachment, Composer
 from cluster_sync.state import State

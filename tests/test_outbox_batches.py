@@ -1,4 +1,4 @@
-"""The outbox takes messages in batches (mailqueue.Delivery, Mailer.idempotent): what the
+"""The outbox takes messages in batches (mailpass.Delivery, Mailer.idempotent): what the
 state records as saved is on the disk, a failure in the middle of a batch says exactly which
 messages were saved and which wait, and saving a message again never makes a second file.
 Faults are placed where the program meets the operating system (the rename that makes a file
@@ -17,7 +17,8 @@ from test_mailqueue import NOW, queue
 from cluster_sync.config import LimitsConfig
 from cluster_sync.mailers.base import Envelope
 from cluster_sync.mailers.outbox import UNSENT_HEADER, OutboxMailer
-from cluster_sync.mailqueue import BATCH, DeliveryReport, deliver
+from cluster_sync.mailpass import BATCH, deliver
+from cluster_sync.mailqueue import DeliveryReport
 from cluster_sync.state import State
 
 

@@ -13,7 +13,7 @@ from test_mailqueue import NOW, DownServer, queue
 
 from cluster_sync import overview
 from cluster_sync.config import Config, LimitsConfig
-from cluster_sync.mailqueue import deliver
+from cluster_sync.mailpass import deliver
 from cluster_sync.state import State
 
 

@@ -24,7 +24,7 @@ from smtp_server import (
     token_service_running,
 )
 
-from cluster_sync import mailqueue
+from cluster_sync import mailpass, mailqueue
 from cluster_sync.config import LimitsConfig
 from cluster_sync.errors import StateError
 from cluster_sync.mailers.base import PermanentFailure
@@ -104,7 +104,7 @@ def deliver(
     state: State, mailer: SmtpMailer, limits: LimitsConfig = ROOMY, clock: FakeClock | None = None
 ) -> DeliveryReport:
     clock = clock or FakeClock()
-    return mailqueue.deliver(state, mailer, limits, clock=clock, sleep=clock.sleep)
+    return mailpass.deliver(state, mailer, limits, clock=clock, sleep=clock.sleep)
 
 
 def rows(state: State) -> dict[str, dict[str, Any]]:
@@ -158,7 +158,7 @@ def test_implicit_tls(tls: Tls, state: State) -> None:
 
 def test_already_delivered_cannot_be_known(server: Server, state: State) -> None:
     queue(state, outgoing(1))
-    envelope = mailqueue._load(state, mailqueue._due(state, START)[0])
+    envelope = mailqueue._load(state, mailpass._due(state, START)[0])
     assert SmtpMailer(settings(server)).already_delivered(envelope) is None
 
 

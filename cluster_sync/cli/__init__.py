@@ -253,7 +253,8 @@ def send(ctx: click.Context, dry_run: bool) -> None:
     """Deliver what is queued (including what earlier runs left)."""
     from cluster_sync.lock import state_lock
     from cluster_sync.mailers import open_mailer
-    from cluster_sync.mailqueue import deliver, queue_counts
+    from cluster_sync.mailpass import deliver
+    from cluster_sync.mailqueue import queue_counts
     from cluster_sync.overview import queue as read_queue
     from cluster_sync.summary import delivery_sentence
 
@@ -346,7 +347,7 @@ def resend(ctx: click.Context, cluster_id: str, to: str | None) -> None:
 
     from cluster_sync.lock import state_lock
     from cluster_sync.mailers import open_mailer
-    from cluster_sync.mailqueue import deliver
+    from cluster_sync.mailpass import deliver
     from cluster_sync.resend import resend as queue_resend
 
     cfg = load_config(ctx)

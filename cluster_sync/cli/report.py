@@ -128,7 +128,7 @@ def _send(
     ctx: click.Context, cfg: Config, state: State, made: Report, now: datetime, correction: bool
 ) -> None:
     from cluster_sync.mailers import open_mailer
-    from cluster_sync.mailqueue import deliver
+    from cluster_sync.mailpass import deliver
     from cluster_sync.report.service import send_correction, send_report, sent_message
 
     before = sent_message(state, made.period)

@@ -1,4 +1,4 @@
-"""The mail backend interface. A backend only moves bytes: the queue (cluster_sync.mailqueue)
+"""The mail backend interface. A backend only moves bytes: the queue (cluster_sync.mailqueue, delivered by cluster_sync.mailpass)
 decides what to send, when, and records every outcome."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class Envelope:
     recipients: tuple[str, ...]  # envelope recipients (addr-specs), at most 100
     raw: bytes  # the complete RFC 5322 message
     #: to call right before the message's content leaves (DATA, the outbox file): it waits
-    #: for the `sending` mark to reach the disk and raises when it cannot (mailqueue)
+    #: for the `sending` mark to reach the disk and raises when it cannot (mailpass)
     before_content: Callable[[], None] = field(default=_ready, compare=False, repr=False)
     #: may be called once the transaction has begun (the first command written, before its
     #: reply is read) and before anything slow (a connection): the queue then records the
