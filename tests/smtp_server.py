@@ -116,7 +116,6 @@ class Recorder:
     refuse_auth: bool = False
     busy_at_connection: set[int] = field(default_factory=set)  # greeted with 421, then closed
     on_accept: Callable[[Received], None] | None = None  # called before the 250 goes out
-    on_mail: Callable[[int], None] | None = None  # the n-th MAIL FROM, before its reply
     messages: list[Received] = field(default_factory=list)
     connections: int = 0
     mails: int = 0
@@ -142,8 +141,6 @@ class Recorder:
         self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         self.mails += 1
-        if self.on_mail:
-            self.on_mail(self.mails)
         if self.mails in self.drop_at_mail:
             await _hang_up(server)
         if self.mails in self.closing_421_at_mail:
