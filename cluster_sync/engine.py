@@ -57,7 +57,7 @@ from cluster_sync.privacy.nightly import (
 )
 from cluster_sync.privacy.retention import apply_retention, is_anonymised, plan_retention
 from cluster_sync.privacy.suppress import Suppressed, checker
-from cluster_sync.publish.service import clear_withdrawn
+from cluster_sync.publish.service import clear_withdrawn, consent_withdrawn
 from cluster_sync.render import pool
 from cluster_sync.render.branding import logo_images
 from cluster_sync.render.email import Composer
@@ -727,10 +727,7 @@ class Sync:
         writes it while the rows are handled). A cluster that gives it again stays in: clearing
         it twice is harmless, leaving it set is not."""
         if self._consent_withdrawn is None:
-            rows = self.state.db.execute(
-                "SELECT cluster_id FROM withdrawn WHERE reason = 'consent'"
-            )
-            self._consent_withdrawn = {cluster_id for (cluster_id,) in rows}
+            self._consent_withdrawn = consent_withdrawn(self.state)
         return self._consent_withdrawn
 
     def _queue_factsheet(

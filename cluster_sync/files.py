@@ -276,9 +276,5 @@ class SyncLater:
             os.close(fd)
         identity = (found.st_dev, found.st_ino)
         if identity not in self._named:
-            folder = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(folder)
-            finally:
-                os.close(folder)
+            _fsync_path(str(path.parent))
             self._named.add(identity)

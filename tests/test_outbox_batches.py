@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +21,19 @@ from cluster_sync.mailers.outbox import UNSENT_HEADER, OutboxMailer
 from cluster_sync.mailpass import BATCH, deliver
 from cluster_sync.mailqueue import DeliveryReport
 from cluster_sync.state import State
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Iterator[State]:
+    db = State(tmp_path / "state.db")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """The outbox folder."""
+    return tmp_path / "outbox"
 
 
 def rows(state: State) -> list[tuple[int, str, int]]:
@@ -50,11 +64,9 @@ def full_disk_from(monkeypatch: pytest.MonkeyPatch, files: int) -> None:
 
 
 def test_a_full_disk_in_a_batch_keeps_what_was_saved_and_says_which_wait(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    state: State, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    state = State(tmp_path / "state.db")
     queue(state, 10)
-    folder = tmp_path / "outbox"
     full_disk_from(monkeypatch, 3)
     slept: list[float] = []
     report = deliver(
@@ -78,15 +90,12 @@ def test_a_full_disk_in_a_batch_keeps_what_was_saved_and_says_which_wait(
     report = deliver(state, OutboxMailer(folder), LimitsConfig(), clock=lambda: later)
     assert report.sent == 7 and not report.deferred
     assert saved(folder) == list(range(1, 11))
-    state.close()
 
 
 def test_a_batch_whose_files_cannot_be_synced_is_not_recorded_and_is_saved_once_later(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    state: State, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    state = State(tmp_path / "state.db")
     queue(state, 5)
-    folder = tmp_path / "outbox"
     real_fsync = os.fsync
 
     def fsync(fd: int) -> None:
@@ -105,16 +114,13 @@ def test_a_batch_whose_files_cannot_be_synced_is_not_recorded_and_is_saved_once_
     assert report.sent == 5
     assert saved(folder) == [1, 2, 3, 4, 5]  # the same files, written again
     assert {s for _, s, _ in rows(state)} == {"sent"}
-    state.close()
 
 
-def test_a_file_cut_short_by_a_power_loss_is_written_again(tmp_path: Path) -> None:
+def test_a_file_cut_short_by_a_power_loss_is_written_again(state: State, folder: Path) -> None:
     """A batched file is renamed into place before it is synced: after a power loss its name
     may be there with less in it while the state still says `sending`. Only the whole
     message counts as saved; anything else is replaced."""
-    state = State(tmp_path / "state.db")
     queue(state, 2)
-    folder = tmp_path / "outbox"
     first = deliver(state, OutboxMailer(folder), LimitsConfig(), clock=lambda: NOW)
     assert first.sent == 2
     whole = {p.name: p.read_bytes() for p in folder.glob("*.eml")}
@@ -127,15 +133,13 @@ def test_a_file_cut_short_by_a_power_loss_is_written_again(tmp_path: Path) -> No
     assert {p.name: p.read_bytes() for p in folder.glob("*.eml")} == whole
     assert all(data.startswith(UNSENT_HEADER) for data in whole.values())
     assert {s for _, s, _ in rows(state)} == {"sent"}
-    state.close()
 
 
 def test_a_message_reporting_on_the_delivery_waits_until_those_before_it_are_recorded(
-    tmp_path: Path,
+    state: State, folder: Path
 ) -> None:
     """The digest (before_send rewrites it with the delivery's outcome) starts a batch of its
     own: the report it is given counts every message before it."""
-    state = State(tmp_path / "state.db")
     queue(state, BATCH + 5)
     reporting = {4, BATCH + 2}
     seen: dict[int, int] = {}
@@ -146,7 +150,7 @@ def test_a_message_reporting_on_the_delivery_waits_until_those_before_it_are_rec
 
     report = deliver(
         state,
-        OutboxMailer(tmp_path / "outbox"),
+        OutboxMailer(folder),
         LimitsConfig(),
         clock=lambda: NOW,
         before_send=before_send,
@@ -154,11 +158,10 @@ def test_a_message_reporting_on_the_delivery_waits_until_those_before_it_are_rec
     )
     assert report.sent == BATCH + 5
     assert {i: seen[i] for i in reporting} == {i: i - 1 for i in reporting}
-    assert saved(tmp_path / "outbox") == list(range(1, BATCH + 6))
-    state.close()
+    assert saved(folder) == list(range(1, BATCH + 6))
 
 
-def test_a_backend_with_caps_gets_one_message_at_a_time(tmp_path: Path) -> None:
+def test_a_backend_with_caps_gets_one_message_at_a_time(state: State, folder: Path) -> None:
     """The caps count what the state records as sent, which a batch records only at its end:
     an idempotent backend whose caps apply is not given batches."""
 
@@ -170,13 +173,11 @@ def test_a_backend_with_caps_gets_one_message_at_a_time(tmp_path: Path) -> None:
             self.seen.append(envelope.batched)
             return super().send(envelope)
 
-    state = State(tmp_path / "state.db")
     queue(state, 6)
-    capped = CappedOutbox(tmp_path / "outbox")
+    capped = CappedOutbox(folder)
     capped.seen = []
     report = deliver(
         state, capped, LimitsConfig(per_minute=4, max_wait_minutes=0), clock=lambda: NOW
     )
     assert report.sent == 4 and report.deferred == 2
     assert capped.seen == [False] * 4
-    state.close()

@@ -1,5 +1,5 @@
-"""The mail backend interface. A backend only moves bytes: the queue (cluster_sync.mailqueue, delivered by cluster_sync.mailpass)
-decides what to send, when, and records every outcome."""
+"""The mail backend interface. A backend only moves bytes: the queue (cluster_sync.mailqueue,
+delivered by cluster_sync.mailpass) decides what to send, when, and records every outcome."""
 
 from __future__ import annotations
 

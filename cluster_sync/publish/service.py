@@ -132,6 +132,12 @@ def mark_withdrawn(state: State, cluster_id: str, reason: str) -> None:
     )
 
 
+def consent_withdrawn(state: State) -> set[str]:
+    """The clusters whose response withdrew consent (and has not given it again)."""
+    rows = state.db.execute("SELECT cluster_id FROM withdrawn WHERE reason = 'consent'")
+    return {str(cluster_id) for (cluster_id,) in rows}
+
+
 def clear_withdrawn(state: State, cluster_id: str, reason: str) -> None:
     state.db.execute(
         "DELETE FROM withdrawn WHERE cluster_id = ? AND reason = ?", (cluster_id, reason)

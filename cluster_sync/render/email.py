@@ -70,9 +70,6 @@ class Composer:
         self.max_recipients = max_recipients
         self.languages = Languages(templates)
         self._envs: dict[str, jinja2.Environment] = {}
-        #: compiled once per language and name: the folder is read when the Composer is made
-        #: (each run makes its own), not checked again for every message
-        self._templates: dict[tuple[str, str], jinja2.Template] = {}
         self._fallbacks_told: set[tuple[str, str]] = set()
         # the same in every message it composes
         self._sender_lines = address_lines([self.sender])
@@ -95,17 +92,10 @@ class Composer:
                 keep_trailing_newline=True,
                 finalize=_finalizer(language),
                 # the Composer lives for one run (or one command): its templates are read
-                # once, not checked for changes at every render
+                # and compiled once (jinja's cache), not checked for changes at every render
                 auto_reload=False,
             )
         return self._envs[code]
-
-    def _template(self, code: str, filename: str) -> jinja2.Template:
-        key = (code, filename)
-        found = self._templates.get(key)
-        if found is None:
-            found = self._templates[key] = self.environment(code).get_template(filename)
-        return found
 
     def _date(self, now: datetime) -> bytes:
         key = (now, now.tzinfo)  # the same moment in another zone is written otherwise
@@ -128,9 +118,10 @@ class Composer:
         """(subject, plain text, html) from `name.txt.j2` and `name.html.j2`, in the given
         language's folder when it has them (else the English ones, and a warning)."""
         self._fallbacks(name, self.languages.get(language))
+        env = self.environment(language)  # its cache keeps each template compiled
         try:
-            plain = self._template(language, f"{name}.txt.j2").render(context)
-            html = self._template(language, f"{name}.html.j2").render(context)
+            plain = env.get_template(f"{name}.txt.j2").render(context)
+            html = env.get_template(f"{name}.html.j2").render(context)
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(
                 f"The email template {self.templates / str(exc.name)} is missing.",

@@ -19,8 +19,9 @@ def _qp_length(data: bytes) -> int:
     return len(data) + 2 * len(data.translate(None, _QP_PLAIN))
 
 
-def _base64_length(octets: int) -> int:
-    """base64mime.header_length of that many octets."""
+def base64_length(octets: int) -> int:
+    """The base64 characters of that many octets, before any line break (what
+    base64mime.header_length counts): 4 for every 3 octets begun."""
     return (octets + 2) // 3 * 4
 
 
@@ -70,7 +71,7 @@ class _Utf8(Charset):
 def _encoder(data: bytes) -> Any:
     """The shorter of base64 and quoted-printable for these octets (quoted-printable on a
     tie), as Charset("utf-8") chooses."""
-    return base64mime if _base64_length(len(data)) < _qp_length(data) else quoprimime
+    return base64mime if base64_length(len(data)) < _qp_length(data) else quoprimime
 
 
 UTF8 = _Utf8()

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from cluster_sync.mailstore import base64_lines
+from cluster_sync.render.encoded_words import base64_length
 
 CRLF = b"\r\n"
 #: the longest line the 7bit form keeps (the email package's max_line_length)
@@ -82,9 +83,9 @@ def encode_text(content: str) -> tuple[str, bytes]:
 
 
 def _base64_size(octets: int) -> int:
-    """len(base64_lines(data) + CRLF) for `octets` bytes of data: 4 characters for every 3
-    octets begun, in lines of 76, each ending with CRLF."""
-    characters = (octets + 2) // 3 * 4
+    """len(base64_lines(data) + CRLF) for `octets` bytes of data: its characters in lines of
+    76, each ending with CRLF."""
+    characters = base64_length(octets)
     return characters + 2 * max(1, -(-characters // 76))
 
 
